@@ -1,0 +1,203 @@
+"""The estate, resolved: every device, address and link explicit. Frozen once built.
+
+This is the one model of the estate that every domain reads. The loader (resolve.py) builds it
+from the YAML, the validator (validate.py) checks it, and nothing downstream re-checks what
+the validator guarantees: a DR pair names devices that exist, addresses don't collide, and
+so on.
+"""
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .yamlsrc import Origin
+
+Platform = Literal["frr", "cisco_ios", "huawei_vrp", "h3c_comware", "linux", "nftables"]
+SiteKind = Literal["province", "city", "county", "dr"]
+ZoneKind = Literal["core", "production", "exchange", "decision", "public", "management", "lan", "service_hall"]
+LinkType = Literal["wan", "lan", "dr", "uplink"]
+Role = Literal[
+    "wan_router", "access_router", "core_switch", "aggregation_switch", "access_switch",
+    "firewall", "ids", "db_server", "app_server", "web_server", "exchange_server",
+    "storage", "tape_library", "backup_server", "ca", "ocsp", "pbx", "ivr", "cti", "mcu",
+    "ups", "env_sensor", "air_conditioner", "jump_host", "log_collector", "monitor", "server",
+]
+# Roles that route and so carry a loopback and take part in OSPF.
+ROUTING_ROLES = frozenset({"wan_router", "access_router", "core_switch", "firewall"})
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+
+class SecretRef(_Frozen):
+    """A pointer to a secret (env:NAME, file:PATH or vault:PATH#KEY), never the secret itself."""
+
+    ref: str
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class SnmpProfile(_Frozen):
+    name: str
+    version: Literal[3]
+    user: str
+    auth_protocol: str
+    priv_protocol: str
+    auth_key: SecretRef
+    priv_key: SecretRef
+    origin: Origin | None = Field(default=None, exclude=True)
+
+
+class Zone(_Frozen):
+    name: str
+    site: str
+    kind: ZoneKind
+    vlan: int
+    block: IPv4Network
+    firewall: str | None = None
+    origin: Origin | None = Field(default=None, exclude=True)
+
+
+class Site(_Frozen):
+    name: str
+    kind: SiteKind
+    title: str = ""
+    parent: str | None = None
+    block: IPv4Network
+    loopback_pool: IPv4Network
+    mgmt_block: IPv4Network
+    ospf_area: int
+    zones: dict[str, Zone]
+    origin: Origin | None = Field(default=None, exclude=True)
+
+
+class Interface(_Frozen):
+    name: str
+    ip: IPv4Interface | None = None
+    zone: str | None = None
+    link: str | None = None
+    description: str = ""
+
+
+class Device(_Frozen):
+    name: str
+    site: str
+    role: Role
+    platform: Platform
+    vendor: str = ""
+    model: str = ""
+    zone: str | None = None
+    fqdn: str
+    mgmt_ip: IPv4Address
+    loopback: IPv4Address | None = None
+    interfaces: tuple[Interface, ...] = ()
+    snmp_profile: str
+    management: tuple[str, ...]
+    origin: Origin | None = Field(default=None, exclude=True)
+
+    def interface(self, name: str) -> Interface:
+        for i in self.interfaces:
+            if i.name == name:
+                return i
+        raise KeyError(f"{self.name} has no interface {name}")
+
+
+class LinkEnd(_Frozen):
+    device: str
+    interface: str
+    ip: IPv4Interface
+
+
+class Link(_Frozen):
+    id: str
+    type: LinkType
+    a: LinkEnd
+    b: LinkEnd
+    carrier: str | None = None
+    medium: str | None = None
+    bandwidth_mbps: int
+    role: Literal["primary", "backup"]
+    subnet: IPv4Network
+    ospf_area: int
+    cost: int
+    origin: Origin | None = Field(default=None, exclude=True)
+
+    def ends(self) -> tuple[LinkEnd, LinkEnd]:
+        return (self.a, self.b)
+
+
+class Service(_Frozen):
+    proto: Literal["tcp", "udp", "icmp"]
+    ports: tuple[int, int] | None = None  # inclusive range; None for icmp
+
+    def __str__(self) -> str:
+        if self.ports is None:
+            return self.proto
+        lo, hi = self.ports
+        return f"{self.proto}/{lo}" if lo == hi else f"{self.proto}/{lo}-{hi}"
+
+
+class Policy(_Frozen):
+    """One permitted flow between two zones of a site. Anything not listed is denied."""
+
+    site: str
+    from_zone: str
+    to_zone: str
+    services: tuple[Service, ...]
+    why: str = ""
+    origin: Origin | None = Field(default=None, exclude=True)
+
+
+class DrPair(_Frozen):
+    name: str
+    primary: str
+    standby: str
+    level: int
+    rto_s: int
+    rpo_s: int
+    replication: Literal["sync", "async"]
+    origin: Origin | None = Field(default=None, exclude=True)
+
+
+class Ospf(_Frozen):
+    process: int = 1
+    reference_bandwidth_mbps: int = 100000
+    hello_s: int = 10
+    dead_s: int = 40
+
+
+class Estate(_Frozen):
+    name: str
+    title: str = ""
+    domain: str
+    supernet: IPv4Network
+    mgmt_block: IPv4Network
+    link_block: IPv4Network
+    sites: dict[str, Site]
+    devices: dict[str, Device]
+    links: tuple[Link, ...]
+    policies: tuple[Policy, ...]
+    dr_pairs: tuple[DrPair, ...]
+    snmp_profiles: dict[str, SnmpProfile]
+    ospf: Ospf
+    source: str = Field(default="", exclude=True)
+
+    def site_of(self, device: str) -> Site:
+        return self.sites[self.devices[device].site]
+
+    def zone(self, site: str, zone: str) -> Zone:
+        return self.sites[site].zones[zone]
+
+    def links_of(self, device: str) -> list[Link]:
+        return [l for l in self.links if device in (l.a.device, l.b.device)]
+
+    def select(self, site: str | None = None, role: str | None = None) -> list[Device]:
+        """Devices filtered by site and role; either filter may be omitted."""
+        return [
+            d for d in self.devices.values()
+            if (site is None or d.site == site) and (role is None or d.role == role)
+        ]
