@@ -80,6 +80,12 @@ _FIXES = {
 }
 
 
+_PATTERN_FIXES = {
+    "services": "write icmp, tcp/PORT, udp/PORT or tcp/LOW-HIGH, e.g. tcp/443",
+    "domain": "write a DNS domain in lower case, e.g. hrss.ah.example",
+}
+
+
 def _fmt_loc(loc: tuple) -> str:
     out = ""
     for part in loc:
@@ -96,10 +102,15 @@ def _schema_problems(err: ValidationError, pos: Positions, problems: ProblemList
         # Union members show up as extra loc parts ('bool', 'function-after[...]'); the line of
         # the nearest real field is what a person needs.
         clean = tuple(p for p in loc if isinstance(p, int) or "[" not in str(p) and p not in ("bool", "str", "int"))
-        msg = e["msg"]
+        msg, fix = e["msg"], _FIXES.get(e["type"], "correct the value")
         if e["type"] == "value_error":
             msg = msg.removeprefix("Value error, ")
-        problems.add(pos.at(clean), _fmt_loc(clean), msg, _FIXES.get(e["type"], "correct the value"))
+        elif e["type"] == "string_pattern_mismatch":
+            # The regex means nothing to an operator; say what form is wanted instead.
+            key = next((p for p in reversed(clean) if isinstance(p, str)), "")
+            msg = f"{e['input']!r} is not a valid {key.rstrip('s') or 'value'}"
+            fix = _PATTERN_FIXES.get(key, fix)
+        problems.add(pos.at(clean), _fmt_loc(clean), msg, fix)
 
 
 def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
@@ -107,7 +118,7 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
     root = estate_dir(name_or_path)
     problems = ProblemList()
     raw = RawEstateFiles(root=root)
-    files = sorted(p for p in root.rglob("*.yml") if not p.name.endswith(".jinbao.yml"))
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".yml", ".yaml") and ".jinbao." not in p.name)
     if not files:
         problems.add(Origin(str(root), 1), "estate", "the estate folder has no .yml files",
                      "add estate.yml and the site, link and policy files (see inventory/lab)")

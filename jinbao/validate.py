@@ -137,10 +137,14 @@ def _subnets(e: Estate, p: ProblemList) -> None:
     if e.mgmt_block.overlaps(e.supernet):
         top.append((e.mgmt_block, "the management block", None, "estate.management.block"))
     group(e.supernet, "the supernet", top)
+    children: dict[str, list] = {}
+    for c in e.sites.values():
+        if c.parent:
+            children.setdefault(c.parent, []).append(c)
     for s in e.sites.values():
         inner = [(z.block, f"zone {s.name}/{z.name}", z.origin, f"zones.{z.name}.block") for z in s.zones.values()]
         inner.append((s.loopback_pool, f"{s.name} loopback pool", s.origin, "loopbacks"))
-        inner += [(c.block, f"site {c.name}", c.origin, "block") for c in e.sites.values() if c.parent == s.name]
+        inner += [(c.block, f"site {c.name}", c.origin, "block") for c in children.get(s.name, [])]
         group(s.block, f"site {s.name}'s block", inner)
     group(e.link_block, "the link block", [(l.subnet, f"link {l.id}", l.origin, "subnet") for l in e.links])
     group(e.mgmt_block, "the management block",
@@ -148,6 +152,7 @@ def _subnets(e: Estate, p: ProblemList) -> None:
 
 
 def _design_rules(e: Estate, p: ProblemList) -> None:
+    upstream = _upstream_wan_links(e)
     for s in e.sites.values():
         vlans = Counter(z.vlan for z in s.zones.values())
         for z in s.zones.values():
@@ -159,7 +164,7 @@ def _design_rules(e: Estate, p: ProblemList) -> None:
                       "name the firewall that guards it (firewall: <device>); MLPS asks for a border at every zone",
                       "design")
         if s.kind == "city":
-            wan = [l for l in e.links if l.type == "wan" and _crosses_to_upstream(e, l, s.name)]
+            wan = upstream.get(s.name, [])
             carriers = {l.carrier for l in wan if l.carrier}
             roles = {l.role for l in wan}
             if len(wan) < 2 or len(carriers) < 2 or roles != {"primary", "backup"}:
@@ -178,10 +183,16 @@ def _design_rules(e: Estate, p: ProblemList) -> None:
                   "add a dr_pairs: entry with it as primary and a standby at the DR site", "design")
 
 
-def _crosses_to_upstream(e: Estate, link, city: str) -> bool:
-    """True when the link has one end in the city and the other in the province or DR site."""
-    sa, sb = e.devices[link.a.device].site, e.devices[link.b.device].site
-    if city not in (sa, sb):
-        return False
-    other = sb if sa == city else sa
-    return e.sites[other].kind in ("province", "dr") if other in e.sites else False
+def _upstream_wan_links(e: Estate) -> dict[str, list]:
+    """WAN links per city that reach the province or the DR site (the city's uplinks)."""
+    out: dict[str, list] = {}
+    for link in e.links:
+        if link.type != "wan":
+            continue
+        da, db = e.devices.get(link.a.device), e.devices.get(link.b.device)
+        if da is None or db is None or da.site not in e.sites or db.site not in e.sites:
+            continue
+        for mine, other in ((da.site, db.site), (db.site, da.site)):
+            if e.sites[mine].kind == "city" and e.sites[other].kind in ("province", "dr"):
+                out.setdefault(mine, []).append(link)
+    return out

@@ -1,0 +1,97 @@
+"""The estate as Ansible sees it: groups by site, role, zone and platform, with host variables.
+
+One function computes it; the inventory plugin (ansible_plugins/inventory/jinbao.py) and the
+static export (`jinbao inventory ansible`) both print what it returns, so there is no second
+source of truth.
+"""
+from __future__ import annotations
+
+from .model import Estate
+
+# Ansible collections' names for each platform (network_cli needs ansible_network_os).
+NETWORK_OS = {
+    "cisco_ios": "cisco.ios.ios",
+    "huawei_vrp": "community.network.ce",
+    "h3c_comware": "community.network.comware",
+    "frr": "frr.frr.frr",
+}
+
+
+def group_name(kind: str, *parts: str) -> str:
+    # Ansible warns on '-' in group names; underscores keep them valid identifiers.
+    return "_".join((kind, *parts)).replace("-", "_")
+
+
+def build(e: Estate) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Return (groups, hostvars): groups map to {'hosts': [...], 'children': [...]}."""
+    groups: dict[str, dict] = {k: {"hosts": [], "children": []} for k in ("sites", "roles", "zones", "platforms")}
+    hostvars: dict[str, dict] = {}
+
+    def add(parent: str, g: str, host: str):
+        if g not in groups:
+            groups[g] = {"hosts": [], "children": []}
+            groups[parent]["children"].append(g)
+        groups[g]["hosts"].append(host)
+
+    for d in e.devices.values():
+        add("sites", group_name("site", d.site), d.name)
+        add("roles", group_name("role", d.role), d.name)
+        add("platforms", group_name("platform", d.platform), d.name)
+        if d.zone:
+            add("zones", group_name("zone", d.site, d.zone), d.name)
+        hv = {
+            "ansible_host": str(d.mgmt_ip),
+            "jinbao_site": d.site,
+            "jinbao_site_kind": e.sites[d.site].kind,
+            "jinbao_role": d.role,
+            "jinbao_platform": d.platform,
+            "jinbao_zone": d.zone,
+            "jinbao_vendor": d.vendor,
+            "jinbao_model": d.model,
+            "jinbao_fqdn": d.fqdn,
+            "jinbao_loopback": str(d.loopback) if d.loopback else None,
+            "jinbao_snmp_profile": d.snmp_profile,
+            "jinbao_interfaces": [
+                {"name": i.name, "ip": str(i.ip) if i.ip else None, "zone": i.zone, "link": i.link}
+                for i in d.interfaces
+            ],
+        }
+        if d.platform in NETWORK_OS:
+            hv["ansible_network_os"] = NETWORK_OS[d.platform]
+            hv["ansible_connection"] = "ansible.netcommon.network_cli"
+        hostvars[d.name] = hv
+    return groups, hostvars
+
+
+def as_list_json(e: Estate) -> dict:
+    """The `ansible-inventory --list` shape, for a static export of the estate."""
+    groups, hostvars = build(e)
+    out: dict = {"_meta": {"hostvars": hostvars}, "all": {"children": ["ungrouped", *groups_top(groups)]}}
+    for g, body in groups.items():
+        entry = {}
+        if body["hosts"]:
+            entry["hosts"] = body["hosts"]
+        if body["children"]:
+            entry["children"] = body["children"]
+        out[g] = entry
+    return out
+
+
+def groups_top(groups: dict) -> list[str]:
+    return ["sites", "roles", "zones", "platforms"]
+
+
+def as_yaml_inventory(e: Estate) -> dict:
+    """A static YAML inventory (the plugin-less form), used by the benchmark against ansible-inventory."""
+    groups, hostvars = build(e)
+
+    def node(g):
+        body = groups[g]
+        out = {}
+        if body["hosts"]:
+            out["hosts"] = {h: (hostvars[h] if g.startswith("site_") else None) for h in body["hosts"]}
+        if body["children"]:
+            out["children"] = {c: node(c) for c in body["children"]}
+        return out
+
+    return {"all": {"children": {g: node(g) for g in groups_top(groups)}}}

@@ -1,0 +1,81 @@
+"""Nornir-style results: a task's failure is data, not an exception that stops the run.
+
+Every domain (config pushes, SNMP polls, certificate deployment, drill steps) returns these.
+Only the CLI turns them into exit codes and tables.
+"""
+from __future__ import annotations
+
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one task did on one target."""
+
+    host: str
+    task: str
+    changed: bool = False
+    failed: bool = False
+    diff: str = ""
+    data: Any = None
+    exception: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"host": self.host, "task": self.task, "changed": self.changed, "failed": self.failed,
+                "diff": self.diff, "data": self.data, "exception": self.exception}
+
+
+@dataclass
+class AggregatedResult:
+    """Results of one task over many targets, keyed by host."""
+
+    task: str
+    results: dict[str, Result] = field(default_factory=dict)
+
+    @property
+    def failed_hosts(self) -> dict[str, Result]:
+        return {h: r for h, r in self.results.items() if r.failed}
+
+    @property
+    def failed(self) -> bool:
+        return any(r.failed for r in self.results.values())
+
+    @property
+    def changed(self) -> bool:
+        return any(r.changed for r in self.results.values())
+
+    def exit_code(self) -> int:
+        """0 when every target succeeded, 1 when some failed (2 is for bad input, before any run)."""
+        return 1 if self.failed else 0
+
+
+def run_task(task: Callable[..., Any], hosts: Iterable[str], *, name: str | None = None, workers: int = 16,
+             on_done: Callable[[Result], None] | None = None, **kwargs) -> AggregatedResult:
+    """Run task(host, **kwargs) on every host in a bounded thread pool.
+
+    The task returns a Result, or plain data (taken as success). An exception becomes a failed
+    Result for that host only; the others carry on. on_done is called as each host finishes,
+    for progress bars.
+    """
+    name = name or getattr(task, "__name__", "task")
+    agg = AggregatedResult(name)
+
+    def one(host: str) -> Result:
+        try:
+            out = task(host, **kwargs)
+            res = out if isinstance(out, Result) else Result(host, name, data=out)
+        except Exception as e:  # noqa: BLE001 - a failure on one host is data, by design
+            res = Result(host, name, failed=True, exception=f"{type(e).__name__}: {e}",
+                         data=traceback.format_exc(limit=3))
+        if on_done:
+            on_done(res)
+        return res
+
+    hosts = list(hosts)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(hosts) or 1))) as pool:
+        for res in pool.map(one, hosts):
+            agg.results[res.host] = res
+    return agg
