@@ -167,7 +167,7 @@ def main() -> None:
         x.show()
         sys.exit(2)
     except JinbaoError as x:
-        err.print(f"[bold red]error[/]: {x}")
+        err.print(f"[bold red]error[/]: {x}", soft_wrap=True)
         sys.exit(2)
     except SystemExit:
         raise

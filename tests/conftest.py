@@ -25,3 +25,21 @@ def province():
 def lab_estate():
     from jinbao.estate import load_estate
     return load_estate("lab")
+
+
+def _root_or_skip():
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root (network namespaces); CI and `make test` run as root")
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """One live lab for the whole session, always torn down, even when tests fail."""
+    _root_or_skip()
+    from lab import runtime
+
+    lab = runtime.up("lab", runtime.new_id(), wait=True, timeout=180)
+    try:
+        yield lab
+    finally:
+        runtime.down(lab)

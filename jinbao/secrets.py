@@ -1,0 +1,48 @@
+"""Resolve secret references (env:NAME, file:PATH, vault:FILE#KEY) at the moment of use.
+
+The inventory holds only references; values live in the environment, in root-only files or in
+an Ansible Vault. Nothing here logs or stores a value.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import SecretError
+from .model import SecretRef
+
+
+def resolve(ref: SecretRef | str) -> str:
+    """Return the secret a reference points at, or raise SecretError saying what is missing."""
+    text = ref.ref if isinstance(ref, SecretRef) else ref
+    kind, _, rest = text.partition(":")
+    if kind == "env":
+        value = os.environ.get(rest)
+        if not value:
+            raise SecretError(f"secret {text}: environment variable {rest} is not set")
+        return value
+    if kind == "file":
+        p = Path(rest)
+        if not p.is_file():
+            raise SecretError(f"secret {text}: no such file")
+        return p.read_text().strip()
+    if kind == "vault":
+        return _from_vault(text, *rest.split("#", 1))
+    raise SecretError(f"secret {text}: unknown reference kind {kind!r} (use env:, file: or vault:)")
+
+
+def _from_vault(text: str, path: str, key: str) -> str:
+    pw_file = os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE")
+    if not pw_file or not Path(pw_file).is_file():
+        raise SecretError(f"secret {text}: set ANSIBLE_VAULT_PASSWORD_FILE to read the vault")
+    import yaml
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    vault = VaultLib([("default", VaultSecret(Path(pw_file).read_bytes().strip()))])
+    try:
+        data = yaml.safe_load(vault.decrypt(Path(path).read_bytes()))
+    except Exception as e:  # noqa: BLE001 - ansible raises several types; all mean "cannot read"
+        raise SecretError(f"secret {text}: cannot decrypt {path}: {type(e).__name__}") from None
+    if not isinstance(data, dict) or key not in data:
+        raise SecretError(f"secret {text}: the vault has no key {key!r}")
+    return str(data[key])

@@ -1,0 +1,144 @@
+"""`jinbao lab …`: bring the lab up and down, look at it, and break it on purpose."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+from rich.table import Table
+
+from jinbao.cli import err, out
+
+from . import runtime
+from .runtime import Lab
+
+id_option = click.option("--id", "lab_id", envvar="JINBAO_LAB_ID", help="Lab id (default: the only lab up).")
+
+
+@click.group()
+def cli():
+    """A live replica of the estate: one network namespace per device, real daemons."""
+
+
+cli.name = "lab"
+
+
+@cli.command()
+@click.option("--estate", default="lab", show_default=True, help="Estate to build (frr/nftables/linux devices only).")
+@click.option("--id", "lab_id", help="Use this lab id instead of a new random one.")
+@click.option("--no-wait", is_flag=True, help="Do not wait for OSPF to converge.")
+@click.option("--timeout", default=120, show_default=True, help="Seconds to wait for convergence.")
+def up(estate, lab_id, no_wait, timeout):
+    """Build the lab estate and start every node."""
+    with err.status("building the lab") as st:
+        lab = runtime.up(estate, lab_id, wait=not no_wait, timeout=timeout,
+                         progress=lambda m: st.update(f"lab: {m}"))
+    out.print(f"[green]✓[/] lab [bold]{lab.id}[/] is up: {len(lab.plan.nodes)} nodes of estate {estate}"
+              + ("" if no_wait else ", OSPF converged"))
+    out.print(f"  status: jinbao lab status --id {lab.id}    down: jinbao lab down --id {lab.id}")
+
+
+@cli.command()
+@id_option
+@click.option("--json", "as_json", is_flag=True)
+def status(lab_id, as_json):
+    """Nodes, their processes, links up/down, OSPF adjacencies and management addresses."""
+    lab = Lab.find(lab_id)
+    rows = runtime.status(lab)
+    if as_json:
+        click.echo(json.dumps({"id": lab.id, "ops_ns": lab.plan.ops_ns, "nodes": rows}, indent=1))
+        return
+    t = Table(title=f"lab {lab.id} (estate {lab.state['estate']}); reach it with: jinbao lab exec ops -- <cmd>")
+    for col in ("node", "kind", "mgmt", "running", "processes", "links up", "OSPF full/expected"):
+        t.add_column(col)
+    bad = False
+    for r in rows:
+        ok_links = r["links_up"] == r["links"]
+        ok_ospf = r["ospf_full"] == r["ospf_expected"]
+        bad |= not (r["running"] and ok_links and ok_ospf)
+        t.add_row(r["node"], r["kind"], r["mgmt"], "yes" if r["running"] else "[red]no[/]", " ".join(r["processes"]),
+                  f"{r['links_up']}/{r['links']}" if ok_links else f"[red]{r['links_up']}/{r['links']}[/]",
+                  (f"{r['ospf_full']}/{r['ospf_expected']}" if ok_ospf else f"[red]{r['ospf_full']}/{r['ospf_expected']}[/]")
+                  if r["ospf_expected"] else "")
+    out.print(t)
+    sys.exit(1 if bad else 0)
+
+
+@cli.command()
+@id_option
+def down(lab_id):
+    """Remove exactly what 'up' made: namespaces, processes, veths, files. Safe to repeat."""
+    ids = [lab_id] if lab_id else Lab.all_ids()
+    if not ids:
+        out.print("no lab is up")
+        return
+    for i in ids:
+        removed = runtime.down(Lab(i))
+        out.print(f"[green]✓[/] lab {i} removed ({len(removed)} namespaces)")
+
+
+@cli.group()
+def link():
+    """Fail or restore a link between two nodes."""
+
+
+def _link_cmd(state):
+    @id_option
+    @click.argument("a")
+    @click.argument("b")
+    def cmd(lab_id, a, b):
+        lab = Lab.find(lab_id)
+        if state == "drop":
+            runtime.link_drop(lab, a, b)
+        else:
+            runtime.link_set(lab, a, b, state)
+        out.print(f"link {a} — {b}: {state}")
+    return cmd
+
+
+link.command("down", help="Carrier loss on the link A—B.")(_link_cmd("down"))
+link.command("up", help="Restore the link A—B (also lifts a silent drop).")(_link_cmd("up"))
+link.command("drop", help="Silent loss: carrier stays up, nftables drops every frame.")(_link_cmd("drop"))
+
+
+@cli.group()
+def node():
+    """Stop or start all daemons of a node."""
+
+
+@node.command("stop")
+@id_option
+@click.argument("name")
+def node_stop(lab_id, name):
+    runtime.node_stop(Lab.find(lab_id), name)
+    out.print(f"node {name}: stopped")
+
+
+@node.command("start")
+@id_option
+@click.argument("name")
+def node_start(lab_id, name):
+    runtime.node_start(Lab.find(lab_id), name)
+    out.print(f"node {name}: started")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@id_option
+@click.argument("name")
+@click.argument("cmd", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec(lab_id, name, cmd):  # noqa: A001 - the operator-facing name
+    """Run CMD inside node NAME ('ops' is the operator seat on the management network)."""
+    lab = Lab.find(lab_id)
+    env_cmd = ["env", *(f"{k}={v}" for k, v in lab.secrets_env().items())] if name == "ops" else []
+    sys.exit(subprocess.call(lab.node_cmd(name, [*env_cmd, *cmd])))
+
+
+@cli.command()
+@id_option
+@click.argument("name")
+@click.argument("cmd", nargs=-1, type=click.UNPROCESSED)
+def ssh(lab_id, name, cmd):
+    """SSH into node NAME as the lab operator, from the operator seat."""
+    lab = Lab.find(lab_id)
+    sys.exit(subprocess.call(["ip", "netns", "exec", lab.plan.ops_ns, *lab.ssh_args(name), *cmd]))

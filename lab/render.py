@@ -1,0 +1,195 @@
+"""Config files for each lab node: FRR, sshd, snmpd, nftables, users and the start scripts.
+
+The FRR config here is the lab's initial one: just enough for OSPF to converge from the
+estate's routing intent. netconfig owns the full device config once it lands.
+"""
+from __future__ import annotations
+
+from jinbao.model import Estate, SnmpProfile
+
+from .topology import LabPlan, Node
+
+OPERATOR = "jinbao"        # key-login account on every node (normal shell)
+VTY_OPERATOR = "jinbao-vty"  # on FRR nodes: vtysh as login shell, for netmiko-style automation
+OPERATOR_UID = 2600
+
+FRR_DAEMONS = """\
+# Written by jinbao lab. FRR daemons of this node; vty on loopback only.
+zebra=yes
+bgpd=yes
+ospfd=yes
+staticd=yes
+bfdd=yes
+vtysh_enable=yes
+zebra_options="  -A 127.0.0.1 -s 90000000"
+bgpd_options="   -A 127.0.0.1"
+ospfd_options="  -A 127.0.0.1"
+staticd_options="-A 127.0.0.1"
+bfdd_options="   -A 127.0.0.1"
+"""
+
+
+def frr_conf(p: LabPlan, node: Node) -> str:
+    e: Estate = p.estate
+    d = node.device
+    area = e.sites[d.site].ospf_area
+    o = e.ospf
+    lines = ["! Written by jinbao lab from the estate's routing intent.", "frr defaults traditional",
+             f"hostname {d.name}", "ip forwarding", "no ipv6 forwarding", "service integrated-vtysh-config", "!"]
+    networks, passive = [], []
+    if d.loopback:
+        networks.append((f"{d.loopback}/32", area))
+    links = {l.id: l for l in e.links}
+    for i in d.interfaces:
+        if i.ip is None:
+            continue
+        lines.append(f"interface {i.name}")
+        if i.link:
+            l = links[i.link]
+            lines += [" ip ospf network point-to-point", f" ip ospf cost {l.cost}"]
+            networks.append((str(i.ip.network), l.ospf_area))
+        else:
+            zone = e.sites[d.site].zones[i.zone]
+            networks.append((str(i.ip.network), area))
+            if zone.kind != "core":
+                passive.append(i.name)  # a guarded zone's hosts speak no OSPF
+        lines += [f" ip ospf hello-interval {o.hello_s}", f" ip ospf dead-interval {o.dead_s}", "exit", "!"]
+    lines += ["router ospf"]
+    if d.loopback:
+        lines.append(f" ospf router-id {d.loopback}")
+    lines.append(f" auto-cost reference-bandwidth {o.reference_bandwidth_mbps}")
+    lines += [f" passive-interface {name}" for name in passive]
+    lines += [f" network {net} area {a}" for net, a in networks]
+    lines += ["exit", "!", "end", ""]
+    return "\n".join(lines)
+
+
+def sshd_config(node: Node) -> str:
+    return f"""\
+# Written by jinbao lab for {node.name}. Key login only; no PAM, no passwords.
+Port 22
+ListenAddress 0.0.0.0
+HostKey /etc/ssh/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+AuthorizedKeysFile %h/.ssh/authorized_keys
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+# Homes live under the lab's work dir in /var/tmp, whose parents sshd would otherwise reject.
+StrictModes no
+AllowUsers {OPERATOR} {VTY_OPERATOR}
+LogLevel VERBOSE
+Subsystem sftp internal-sftp
+"""
+
+
+_AUTH = {"sha": "SHA", "sha256": "SHA-256", "sha512": "SHA-512"}
+_PRIV = {"aes": "AES", "aes256": "AES-256"}
+
+
+def snmpd_conf(p: LabPlan, node: Node, profile: SnmpProfile, auth_key: str, priv_key: str) -> str:
+    d = node.device
+    site = p.estate.sites[d.site]
+    return f"""\
+# Written by jinbao lab for {d.name}. SNMPv3 authPriv only: no community is configured.
+agentAddress udp:{d.mgmt_ip}:161
+createUser {profile.user} {_AUTH[profile.auth_protocol]} "{auth_key}" {_PRIV[profile.priv_protocol]} "{priv_key}"
+rouser {profile.user} priv
+sysName {d.name}
+sysLocation {site.name} {site.title}
+sysContact noc@{p.estate.domain}
+sysServices 72
+master agentx
+# Per-namespace AgentX socket: the default /var/agentx/master would be shared by every node.
+agentXSocket tcp:127.0.0.1:705
+dontLogTCPWrappersConnects yes
+"""
+
+
+def nft_ruleset(p: LabPlan, node: Node) -> str:
+    """Zone policy of a firewall node: default deny between zones, the estate's flows allowed."""
+    d = node.device
+    iface_of = {i.zone: i.name for i in d.interfaces if i.zone}
+    rules = []
+    for pol in p.estate.policies:
+        if pol.site != d.site or pol.from_zone not in iface_of or pol.to_zone not in iface_of:
+            continue
+        match = f'iifname "{iface_of[pol.from_zone]}" oifname "{iface_of[pol.to_zone]}"'
+        rules.append(f"    # {pol.from_zone} -> {pol.to_zone}: {pol.why}")
+        for s in pol.services:
+            if s.proto == "icmp":
+                rules.append(f"    {match} icmp type echo-request accept")
+            else:
+                lo, hi = s.ports
+                ports = str(lo) if lo == hi else f"{lo}-{hi}"
+                rules.append(f"    {match} {s.proto} dport {ports} accept")
+    body = "\n".join(rules)
+    return f"""\
+# Written by jinbao lab for {d.name}: zone borders are default-deny (MLPS 2.0 level 3).
+table inet jinbao_zones
+delete table inet jinbao_zones
+table inet jinbao_zones {{
+  chain forward {{
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    ct state invalid drop
+{body}
+  }}
+}}
+"""
+
+
+def operators(node: Node) -> list[tuple[str, int, str]]:
+    """(user, uid, login shell) of the lab's operator accounts on this node."""
+    users = [(OPERATOR, OPERATOR_UID, "/bin/bash")]
+    if node.runs_frr:
+        users.append((VTY_OPERATOR, OPERATOR_UID + 1, "/usr/bin/vtysh"))
+    return users
+
+
+def passwd(host_passwd: str, node: Node, node_dir: str) -> str:
+    out = host_passwd.rstrip("\n") + "\n"
+    for user, uid, shell in operators(node):
+        out += f"{user}:x:{uid}:{OPERATOR_UID}:jinbao lab operator:{node_dir}/home/{user}:{shell}\n"
+    return out
+
+
+def group(host_group: str, node: Node) -> str:
+    users = [OPERATOR] + ([VTY_OPERATOR] if node.runs_frr else [])
+    out = []
+    for line in host_group.splitlines():
+        name, pw, gid, members = (line.split(":") + ["", "", ""])[:4]
+        if node.runs_frr and name in ("frr", "frrvty"):
+            members = ",".join(m for m in [*members.split(","), *users] if m)
+        out.append(":".join((name, pw, gid, members)))
+    out.append(f"{OPERATOR}:x:{OPERATOR_UID}:")
+    return "\n".join(out) + "\n"
+
+
+def daemons_script(node: Node, node_dir: str) -> str:
+    frr = "/usr/lib/frr/frrinit.sh start >/dev/null\n" if node.runs_frr else ""
+    return f"""\
+#!/bin/bash
+# Start {node.name}'s daemons inside its node (run from start.sh, or by 'lab node start').
+set -eu
+{frr}/usr/sbin/sshd -f /etc/ssh/sshd_config -E {node_dir}/sshd.log
+SNMP_PERSISTENT_DIR={node_dir}/snmp-state /usr/sbin/snmpd -C -c /etc/snmp/snmpd.conf -p /run/snmpd.pid \\
+  -Lf {node_dir}/snmpd.log -I -smux
+"""
+
+
+def start_script(node: Node, node_dir: str) -> str:
+    frr = "mkdir -p /run/frr && chown frr:frr /run/frr\n" if node.runs_frr else ""
+    return f"""\
+#!/bin/bash
+# The node's own world: private mounts and hostname, a private /run, then daemons and an anchor
+# process that holds the namespaces so 'nsenter -t <anchor>' can enter them later.
+set -eu
+hostname {node.name}
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/sshd
+{frr}bash {node_dir}/daemons.sh
+echo $$ > {node_dir}/anchor.pid
+exec sleep infinity
+"""
