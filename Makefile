@@ -9,7 +9,7 @@ JINBAO := $(VENV)/bin/jinbao
 APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputils-ping nftables \
 	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql
 
-.PHONY: setup apt venv demo test bench bench-inventory clean
+.PHONY: setup apt venv demo demo-down test bench bench-inventory bench-lab clean
 
 setup: apt venv
 
@@ -28,19 +28,37 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	touch $@
 
+# The demo lab keeps a fixed id so `make demo` twice reuses one lab and `make demo-down` finds it.
+DEMO_LAB := jbdemo
+
 demo: setup
 	$(JINBAO) inventory validate
 	$(JINBAO) inventory show --site chuzhou
 	$(JINBAO) inventory graph --out out
 	@echo "The province's topology is in out/province-topology.svg (and .png)."
+	@if $(JINBAO) lab status --id $(DEMO_LAB) >/dev/null 2>&1; then echo "lab $(DEMO_LAB) is already up"; \
+	 else $(JINBAO) lab down --id $(DEMO_LAB) >/dev/null 2>&1 || true; $(JINBAO) lab up --id $(DEMO_LAB); fi
+	$(JINBAO) lab status --id $(DEMO_LAB)
+	@echo
+	@echo "The lab is running. Try:"
+	@echo "  $(JINBAO) lab exec --id $(DEMO_LAB) chuzhou-wan1 vtysh -c 'show ip ospf neighbor'"
+	@echo "  $(JINBAO) lab ssh --id $(DEMO_LAB) prov-db1 hostname"
+	@echo "  $(JINBAO) lab link down --id $(DEMO_LAB) prov-wan1 chuzhou-wan1   # then: lab status, lab link up ..."
+	@echo "Take it down with: make demo-down"
+
+demo-down: venv
+	$(JINBAO) lab down --id $(DEMO_LAB)
 
 test: setup
 	$(PY) -m pytest -q
 
-bench: bench-inventory
+bench: bench-inventory bench-lab
 
 bench-inventory: setup
 	$(PY) bench/inventory_bench.py
+
+bench-lab: setup
+	$(PY) bench/lab_bench.py
 
 clean:
 	rm -rf out .pytest_cache

@@ -341,16 +341,25 @@ def _wire(lab: Lab, p: LabPlan) -> None:
 # -- convergence and status ---------------------------------------------------------------------
 
 def ospf_neighbors(lab: Lab, name: str) -> dict[str, str]:
-    """Neighbour device name → OSPF state ('Full/DR', '2-Way/DROther', ...) as FRR reports it."""
+    """Neighbour device name → OSPF state ('Full/DR', '2-Way/DROther', ...) as FRR reports it.
+
+    An interface still in the Waiting state (DR election not yet held) is reported as a
+    neighbour named '<iface>:Waiting' in state 'Waiting': adjacencies formed before the
+    election are often torn down by it, so they do not count as converged yet.
+    """
     by_rid = {str(n.device.loopback): n.name for n in lab.plan.nodes.values() if n.device.loopback}
     try:
         data = json.loads(lab.vtysh(name, "show ip ospf neighbor json", timeout=10) or "{}")
+        ifaces = json.loads(lab.vtysh(name, "show ip ospf interface json", timeout=10) or "{}")
     except (LabError, json.JSONDecodeError, subprocess.TimeoutExpired):
         return {}
     out = {}
     for rid, entries in data.get("neighbors", {}).items():
         for e in entries:
             out[by_rid.get(rid, rid)] = e.get("nbrState") or e.get("state", "")
+    for iface, info in ifaces.get("interfaces", {}).items():
+        if info.get("state") == "Waiting":
+            out[f"{iface}:Waiting"] = "Waiting"
     return out
 
 
@@ -367,7 +376,8 @@ def convergence(lab: Lab) -> dict[str, tuple[int, int, list[str]]]:
     out = {}
     for node, peers in want.items():
         good = [p for p in peers if adjacency_ok(got[node].get(p, ""))]
-        out[node] = (len(good), len(peers), sorted(peers - set(good)))
+        waiting = [k for k, v in got[node].items() if v == "Waiting"]
+        out[node] = (len(good), len(peers), sorted(peers - set(good)) + waiting)
     return out
 
 
@@ -377,9 +387,9 @@ def wait_converged(lab: Lab, timeout: float = 90, progress=None) -> float:
     One good poll is not enough: adjacencies must stay good for a while (see hold).
     """
     t0 = time.time()
-    # On two busy cores a freshly started LAN adjacency was seen to reset once after Full
-    # (hellos starved past the 4 s dead interval), so hold for three dead intervals.
-    hold = 3 * lab.plan.estate.ospf.dead_s
+    # A LAN adjacency can reach Full before the DR election and be reset by it; waiting
+    # interfaces count as not converged, and a dead interval of calm catches any late flap.
+    hold = lab.plan.estate.ospf.dead_s
     good_since = None
     while True:
         conv = convergence(lab)
