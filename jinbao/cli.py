@@ -144,7 +144,7 @@ def _register_domains() -> None:
     """Domain command groups live with their domain; each exposes a click group named `cli`."""
     import importlib
 
-    for mod in ("lab.cli",):
+    for mod in ("lab.cli", "pki.cli"):
         try:
             group = importlib.import_module(mod).cli
         except ModuleNotFoundError as x:

@@ -180,7 +180,10 @@ SNMP_PERSISTENT_DIR={node_dir}/snmp-state /usr/sbin/snmpd -C -c /etc/snmp/snmpd.
 
 
 def start_script(node: Node, node_dir: str) -> str:
-    frr = "mkdir -p /run/frr && chown frr:frr /run/frr\n" if node.runs_frr else ""
+    # OSPF joins AllSPFRouters once per interface on one socket; the kernel's default cap of
+    # 20 memberships per socket silently left a hub router's 21st link without adjacency.
+    frr = ("mkdir -p /run/frr && chown frr:frr /run/frr\n"
+           "sysctl -qw net.ipv4.igmp_max_memberships=1024\n") if node.runs_frr else ""
     return f"""\
 #!/bin/bash
 # The node's own world: private mounts and hostname, a private /run, then daemons and an anchor

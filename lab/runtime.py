@@ -267,13 +267,15 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
              "bash", str(nd / "start.sh")], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         log.close()
-    deadline = time.time() + 60
+    # Starting FRR is CPU-bound; on two cores a node takes up to about a second.
+    allowed = 30 + len(procs)
+    deadline = time.time() + allowed
     for name, proc in procs.items():
         while lab.anchor(name) is None:
             if proc.poll() is not None:
                 raise LabError(f"node {name} failed to start: {(lab.node_dir(name) / 'start.log').read_text()[-800:]}")
             if time.time() > deadline:
-                raise LabError(f"node {name} did not start within 60 s")
+                raise LabError(f"node {name} did not start within {allowed} s")
             time.sleep(0.05)
     for node in p.nodes.values():
         if node.kind == "firewall":

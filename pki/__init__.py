@@ -1,0 +1,8 @@
+"""pki: the programme's own certificate authority (CA认证中心).
+
+Split the way step-ca splits it:
+- who may ask: authz.py (operators and their roles, proven by their own key);
+- what is recorded: store.py (the certificate database and the hash-chained audit log);
+- who signs: signer.py (a key file today, an HSM tomorrow).
+authority.py runs requests through validate → modify → enforce → sign.
+"""

@@ -1,0 +1,110 @@
+"""Who may ask: CA operators and their roles (MLPS 2.0 separation of duties).
+
+An operator proves who they are with their own certificate *and* its private key (a
+challenge is signed with the key), like EJBCA's administrator certificates. The role comes from
+the CA's own database, never from anything the caller types. Deny by default: an action not in
+ALLOWED is allowed to no one.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from . import keys
+from .errors import NotAllowed
+
+ROLES = ("ca_admin", "officer", "auditor")
+ALLOWED = {
+    "issue": {"officer"},
+    "revoke": {"officer"},
+    "renew": {"officer"},
+    "crl": {"officer", "ca_admin"},
+    "root_crl": {"ca_admin"},
+    "operator_add": {"ca_admin"},
+    "read": {"officer", "auditor", "ca_admin"},
+    "audit": {"auditor"},
+}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An operator's certificate and key: the files the operator holds (PREFIX.crt, PREFIX.key)."""
+
+    cert_path: Path
+    key_path: Path
+
+    @classmethod
+    def from_prefix(cls, prefix: str | os.PathLike) -> "Credential":
+        p = Path(prefix)
+        cred = cls(p.with_name(p.name + ".crt"), p.with_name(p.name + ".key"))
+        for f in (cred.cert_path, cred.key_path):
+            if not f.is_file():
+                raise NotAllowed(f"operator credential {f} not found; give --as PREFIX for PREFIX.crt and PREFIX.key "
+                                 "(or set JINBAO_PKI_OPERATOR)")
+        return cred
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    role: str
+    serial: str
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding
+    return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+
+
+def authenticate(cred: Credential, issuer: x509.Certificate, store) -> Operator:
+    """Check the credential is an unrevoked operator certificate of this CA held with its key."""
+    try:
+        cert = x509.load_pem_x509_certificate(cred.cert_path.read_bytes())
+    except ValueError:
+        raise NotAllowed(f"{cred.cert_path} is not a PEM certificate") from None
+    serial = format(cert.serial_number, "x")
+    row = store.cert(serial)
+    if row is None or row["fingerprint"] != fingerprint(cert):
+        raise NotAllowed(f"{cred.cert_path} is not an operator certificate issued by this CA")
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        raise NotAllowed(f"{cred.cert_path} was not signed by this CA") from None
+    now = datetime.now(timezone.utc)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        raise NotAllowed(f"operator certificate {serial} is expired or not yet valid")
+    if row["revoked_at"] is not None:
+        raise NotAllowed(f"operator certificate {serial} is revoked")
+    op = store.db.execute("SELECT name, role FROM operators WHERE serial = ?", (serial,)).fetchone()
+    if op is None:
+        raise NotAllowed(f"certificate {serial} does not belong to a CA operator")
+    _prove_possession(cert, keys.load_private(cred.key_path))
+    return Operator(op["name"], op["role"], serial)
+
+
+def _prove_possession(cert: x509.Certificate, key) -> None:
+    challenge = os.urandom(32)
+    pub = cert.public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            pub.verify(key.sign(challenge, ec.ECDSA(keys.hash_for(key))), challenge, ec.ECDSA(keys.hash_for(key)))
+        elif isinstance(key, rsa.RSAPrivateKey):
+            pub.verify(key.sign(challenge, padding.PKCS1v15(), keys.hash_for(key)), challenge, padding.PKCS1v15(),
+                       keys.hash_for(key))
+        else:
+            raise InvalidSignature
+    except (InvalidSignature, TypeError, AttributeError):
+        raise NotAllowed("the operator key does not match the operator certificate") from None
+
+
+def require(op: Operator, action: str) -> None:
+    if op.role not in ALLOWED.get(action, set()):
+        allowed = ", ".join(sorted(ALLOWED.get(action, set()))) or "no one"
+        raise NotAllowed(f"operator {op.name} ({op.role}) may not {action}; that takes: {allowed}")

@@ -1,0 +1,312 @@
+"""`jinbao pki …`: the security officer's commands. Every command but init and ocsp serve acts as
+an operator, proven by --as PREFIX (PREFIX.crt + PREFIX.key) or JINBAO_PKI_OPERATOR."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from jinbao.cli import out
+
+from . import keys
+from .authority import Authority
+from .authz import Credential
+from .errors import PkiError
+
+DEFAULT_DIR = Path(os.environ.get("JINBAO_PKI_DIR", Path.home() / ".jinbao" / "pki"))
+
+ca_dir_option = click.option("--ca-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DIR,
+                             envvar="JINBAO_PKI_DIR", show_default=True, help="The CA folder.")
+as_option = click.option("--as", "operator", envvar="JINBAO_PKI_OPERATOR", required=True, metavar="PREFIX",
+                         help="Your operator credential: PREFIX.crt and PREFIX.key.")
+
+
+def _read_secret(path: str | None, env: str, prompt: str) -> bytes:
+    """A passphrase from a file, the environment or the terminal; never from a command-line value."""
+    if path:
+        return Path(path).read_bytes().rstrip(b"\r\n")
+    if os.environ.get(env):
+        return os.environ[env].encode()
+    if sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True).encode()
+    raise PkiError(f"no passphrase: give --root-pass-file FILE or set {env}")
+
+
+def _outputs(prefix: Path, with_key: bool, force: bool = False) -> tuple[Path, Path]:
+    crt, key = prefix.with_name(prefix.name + ".crt"), prefix.with_name(prefix.name + ".key")
+    if not prefix.parent.is_dir():
+        raise PkiError(f"folder {prefix.parent} does not exist")
+    for f in (crt, key) if with_key else (crt,):
+        if f.exists() and not force:
+            raise PkiError(f"{f} exists; choose another --out or remove it")
+    return crt, key
+
+
+@click.group()
+def cli():
+    """The programme's certificate authority: offline root, issuing CA, CRL and OCSP."""
+
+
+cli.name = "pki"
+
+
+@cli.command()
+@ca_dir_option
+@click.option("--estate", default="province", show_default=True, help="Estate whose names certificates may carry.")
+@click.option("--key-type", default="ecdsa-p384", show_default=True,
+              type=click.Choice(["ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096"]))
+@click.option("--root-pass-file", type=click.Path(dir_okay=False), help="File holding the root key passphrase.")
+@click.option("--admin-out", type=click.Path(path_type=Path), help="Where to write the first CA admin's PREFIX.crt/.key.")
+@click.option("--force", is_flag=True, help="Destroy an existing CA at --ca-dir and start over.")
+def init(ca_dir, estate, key_type, root_pass_file, admin_out, force):
+    """Create the hierarchy: offline root, issuing CA with name constraints, OCSP signer, CRLs."""
+    passphrase = _read_secret(root_pass_file, "JINBAO_PKI_ROOT_PASS", "root key passphrase")
+    ca = Authority.init(ca_dir, estate, passphrase, key_type=key_type, force=force, admin_out=admin_out)
+    admin = admin_out or ca_dir / "operators" / "admin"
+    out.print(f"[green]✓[/] CA created in {ca_dir} for estate {estate} ({key_type})")
+    out.print(f"  root (keep offline): {ca_dir}/root/root.crt, key encrypted in {ca_dir}/root/root.key")
+    out.print(f"  issuing CA: {ca_dir}/issuing/issuing.crt   CRL: {ca_dir}/crl/issuing.crl")
+    out.print(f"  first CA administrator: {admin}.crt / {admin}.key (mode 0600)")
+
+
+@cli.group()
+def operator():
+    """CA operators: administrator, certificate officer, auditor."""
+
+
+@operator.command("add")
+@ca_dir_option
+@as_option
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["ca_admin", "officer", "auditor"]))
+@click.option("--out", "out_prefix", required=True, type=click.Path(path_type=Path), help="Write PREFIX.crt/.key here.")
+def operator_add(ca_dir, operator, name, role, out_prefix):
+    _outputs(out_prefix, with_key=True)
+    issued = Authority(ca_dir).add_operator(Credential.from_prefix(operator), name, role, out_prefix)
+    out.print(f"[green]✓[/] operator {name} ({role}), certificate {issued.serial}: {out_prefix}.crt / .key")
+
+
+@cli.command()
+@ca_dir_option
+@as_option
+@click.option("--profile", required=True, help="server_tls, client_tls, network_device, person_auth, person_sign.")
+@click.option("--device", help="Inventory device the certificate is for (its names come from the inventory).")
+@click.option("--person", help="Staff member's name (person profiles).")
+@click.option("--email", help="Staff member's e-mail address (person profiles).")
+@click.option("--csr", type=click.Path(dir_okay=False, path_type=Path), help="Certify this CSR's key instead of generating one.")
+@click.option("--key-type", help="Key to generate (default: the profile's).")
+@click.option("--days", type=int, help="Validity in days (at most the profile's maximum).")
+@click.option("--out", "out_prefix", required=True, type=click.Path(path_type=Path), help="Write PREFIX.crt (and PREFIX.key).")
+@click.option("--json", "as_json", is_flag=True)
+def issue(ca_dir, operator, profile, device, person, email, csr, key_type, days, out_prefix, as_json):
+    """Issue a certificate. Names, key and validity are checked against the profile and inventory."""
+    crt, key = _outputs(out_prefix, with_key=csr is None)
+    issued = Authority(ca_dir).issue(Credential.from_prefix(operator), profile, device=device, person=person,
+                                     email=email, csr_pem=csr.read_bytes() if csr else None, key_type=key_type,
+                                     days=days)
+    if issued.key_pem:
+        keys.write_secret(key, issued.key_pem)
+    crt.write_bytes(issued.cert_pem)
+    _report(issued, crt, key if issued.key_pem else None, as_json)
+
+
+def _report(issued, crt, key, as_json):
+    info = {"serial": issued.serial, "subject": issued.cert.subject.rfc4514_string(),
+            "not_after": issued.cert.not_valid_after_utc.isoformat(), "cert": str(crt), "key": str(key) if key else None}
+    if as_json:
+        click.echo(json.dumps(info))
+    else:
+        out.print(f"[green]✓[/] issued {info['serial']} to {info['subject']} until {info['not_after']}: {crt}"
+                  + (f" (key {key}, mode 0600)" if key else ""))
+
+
+@cli.command()
+@ca_dir_option
+@as_option
+@click.argument("serial")
+@click.option("--reason", default="unspecified", show_default=True,
+              help="key_compromise, ca_compromise, affiliation_changed, superseded, cessation_of_operation, …")
+def revoke(ca_dir, operator, serial, reason):
+    """Revoke a certificate; the CRL is regenerated at once and OCSP answers 'revoked'."""
+    Authority(ca_dir).revoke(Credential.from_prefix(operator), serial, reason)
+    out.print(f"[green]✓[/] revoked {serial} ({reason}); CRL regenerated")
+
+
+@cli.command()
+@ca_dir_option
+@as_option
+@click.argument("serial")
+@click.option("--csr", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key-type")
+@click.option("--out", "out_prefix", required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def renew(ca_dir, operator, serial, csr, key_type, out_prefix, as_json):
+    """Issue a successor for a certificate: same profile and subject, fresh key and validity."""
+    crt, key = _outputs(out_prefix, with_key=csr is None)
+    issued = Authority(ca_dir).renew(Credential.from_prefix(operator), serial,
+                                     csr_pem=csr.read_bytes() if csr else None, key_type=key_type)
+    if issued.key_pem:
+        keys.write_secret(key, issued.key_pem)
+    crt.write_bytes(issued.cert_pem)
+    _report(issued, crt, key if issued.key_pem else None, as_json)
+
+
+@cli.command("list")
+@ca_dir_option
+@as_option
+@click.option("--site")
+@click.option("--profile")
+@click.option("--device")
+@click.option("--status", type=click.Choice(["valid", "revoked", "expired"]))
+@click.option("--json", "as_json", is_flag=True)
+def list_(ca_dir, operator, site, profile, device, status, as_json):
+    """List certificates, filtered."""
+    rows = Authority(ca_dir).list(Credential.from_prefix(operator), site=site, profile=profile, status=status,
+                                  device=device)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    t = Table(title=f"{len(rows)} certificate(s)")
+    for col in ("serial", "status", "profile", "site", "subject", "not after"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["serial"], r["status"], r["profile"], r["site"] or "", r["subject"], r["not_after"][:10])
+    out.print(t)
+
+
+@cli.command()
+@ca_dir_option
+@as_option
+@click.argument("serial")
+def show(ca_dir, operator, serial):
+    """Show one certificate's record and PEM."""
+    click.echo(json.dumps(Authority(ca_dir).show(Credential.from_prefix(operator), serial), indent=1, ensure_ascii=False))
+
+
+@cli.command()
+@ca_dir_option
+@as_option
+@click.option("--days", default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def expiring(ca_dir, operator, days, as_json):
+    """Valid certificates expiring within N days, per site."""
+    per_site = Authority(ca_dir).expiring(Credential.from_prefix(operator), days)
+    if as_json:
+        click.echo(json.dumps(per_site, ensure_ascii=False))
+        return
+    if not per_site:
+        out.print(f"no certificate expires within {days} days")
+    for site, rows in sorted(per_site.items()):
+        t = Table(title=f"{site}: {len(rows)} expiring within {days} days")
+        for col in ("serial", "device", "profile", "days left", "not after"):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(r["serial"], r["device"] or "", r["profile"], str(r["days_left"]), r["not_after"][:16])
+        out.print(t)
+
+
+@cli.command()
+@ca_dir_option
+@as_option
+@click.option("--if-due", type=float, metavar="HOURS", help="Only when the CRL's nextUpdate is within HOURS (for cron).")
+@click.option("--root", is_flag=True, help="Re-sign the root's CRL (needs the root passphrase).")
+@click.option("--root-pass-file", type=click.Path(dir_okay=False))
+def crl(ca_dir, operator, if_due, root, root_pass_file):
+    """Regenerate the issuing CA's CRL (or the root's)."""
+    ca = Authority(ca_dir)
+    cred = Credential.from_prefix(operator)
+    if root:
+        ca.root_crl(cred, _read_secret(root_pass_file, "JINBAO_PKI_ROOT_PASS", "root key passphrase"))
+        out.print("[green]✓[/] root CRL re-signed")
+        return
+    ca.authorize(cred, "crl")
+    if if_due is not None and not ca.crl_due(if_due):
+        out.print("CRL is not due")
+        return
+    c = ca.write_crl(ca.authorize(cred, "crl").name)
+    out.print(f"[green]✓[/] CRL regenerated: {len(c)} revoked, next update {c.next_update_utc.isoformat()}")
+
+
+@cli.group()
+def ocsp():
+    """The OCSP responder."""
+
+
+@ocsp.command("serve")
+@ca_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True)
+def ocsp_serve(ca_dir, host, port):
+    """Answer OCSP requests (RFC 6960) over HTTP until interrupted."""
+    from .ocsp import serve
+
+    server = serve(ca_dir, host, port)
+    out.print(f"OCSP responder for {ca_dir} on http://{host}:{server.server_address[1]}/", highlight=False)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.group()
+def audit():
+    """The hash-chained audit log (auditor role)."""
+
+
+@audit.command("verify")
+@ca_dir_option
+@as_option
+def audit_verify(ca_dir, operator):
+    """Recompute the chain and check every entry's signature; exit 1 on tampering."""
+    n, problems = Authority(ca_dir).verify_audit(Credential.from_prefix(operator))
+    if problems:
+        for p in problems:
+            out.print(f"[red]✗[/] {p}")
+        out.print(f"[red]audit log of {n} entries has been tampered with[/]")
+        sys.exit(1)
+    out.print(f"[green]✓[/] audit log intact: {n} entries, chain and signatures verify")
+
+
+@audit.command("show")
+@ca_dir_option
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+def audit_show(ca_dir, operator, as_json):
+    rows = Authority(ca_dir).audit_log(Credential.from_prefix(operator))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    t = Table(title=f"audit log ({len(rows)} entries)")
+    for col in ("seq", "time", "actor", "action", "detail"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(str(r["seq"]), r["time"][:19], r["actor"], r["action"], r["detail"])
+    out.print(t)
+
+
+@cli.command()
+@ca_dir_option
+@as_option
+@click.option("--cert", "cert_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lab", "lab_id", required=True, help="Lab id whose node receives the certificate.")
+@click.option("--node", required=True)
+@click.option("--serve-port", type=int, help="Start a TLS service presenting the certificate on this port.")
+def deploy(ca_dir, operator, cert_file, key_file, lab_id, node, serve_port):
+    """Push a certificate, its chain and key to a lab node over SSH; optionally serve TLS with it."""
+    from lab.runtime import Lab
+
+    from .deploy import SshTarget, chain_for, deploy as do_deploy
+
+    Authority(ca_dir).authorize(Credential.from_prefix(operator), "issue")
+    lab = Lab.find(lab_id)
+    args = lab.ssh_args(node)
+    target = SshTarget(host=node, ssh_args=tuple(args), via=("ip", "netns", "exec", lab.plan.ops_ns))
+    res = do_deploy(target, cert_file.read_bytes(), key_file.read_bytes(), chain_for(ca_dir), serve_port=serve_port)
+    out.print(f"[green]✓[/] deployed to {node}:~/{res['dir']} (key mode {res['key_mode']})"
+              + (f", TLS on port {serve_port}" if serve_port else ""))

@@ -1,0 +1,63 @@
+"""Key generation and key-type checks. ECDSA P-256/P-384 or RSA of 3072 bits and more."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from .errors import PkiError
+
+
+def generate(key_type: str):
+    if key_type == "ecdsa-p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if key_type == "ecdsa-p384":
+        return ec.generate_private_key(ec.SECP384R1())
+    if key_type in ("rsa-3072", "rsa-4096"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[4:]))
+    raise PkiError(f"unknown key type {key_type!r}; use ecdsa-p256, ecdsa-p384, rsa-3072 or rsa-4096")
+
+
+def key_type_of(public_key) -> str:
+    """Name a public key the way profiles do; anything else is refused by every profile."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return {"secp256r1": "ecdsa-p256", "secp384r1": "ecdsa-p384"}.get(public_key.curve.name,
+                                                                          f"ecdsa-{public_key.curve.name}")
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return f"rsa-{public_key.key_size}"
+    return type(public_key).__name__
+
+
+def hash_for(private_key):
+    """The signature hash that matches the key's strength (RFC 5758 pairing for ECDSA)."""
+    if isinstance(private_key, ec.EllipticCurvePrivateKey) and private_key.curve.key_size >= 384:
+        return hashes.SHA384()
+    return hashes.SHA256()
+
+
+def private_pem(key, passphrase: bytes | None = None) -> bytes:
+    enc = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+
+def write_secret(path: Path, data: bytes) -> None:
+    """Write a key file that is 0600 from its first byte (no window where others may read it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def load_private(path: Path, passphrase: bytes | None = None):
+    try:
+        return serialization.load_pem_private_key(Path(path).read_bytes(), password=passphrase)
+    except FileNotFoundError:
+        raise PkiError(f"key file {path} does not exist") from None
+    except (ValueError, TypeError) as e:
+        if passphrase is not None or "encrypted" in str(e).lower() or "password" in str(e).lower():
+            raise PkiError(f"cannot open {path}: wrong passphrase") from None
+        raise PkiError(f"cannot read key {path}: {e}") from None
