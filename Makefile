@@ -9,7 +9,7 @@ JINBAO := $(VENV)/bin/jinbao
 APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputils-ping nftables \
 	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql
 
-.PHONY: setup apt venv demo demo-down test bench bench-inventory bench-lab clean
+.PHONY: setup apt venv demo demo-down test bench bench-inventory bench-lab bench-pki clean
 
 setup: apt venv
 
@@ -52,13 +52,16 @@ demo-down: venv
 test: setup
 	$(PY) -m pytest -q
 
-bench: bench-inventory bench-lab
+bench: bench-inventory bench-pki bench-lab
 
 bench-inventory: setup
 	$(PY) bench/inventory_bench.py
 
 bench-lab: setup
 	$(PY) bench/lab_bench.py
+
+bench-pki: setup
+	$(PY) bench/pki_bench.py
 
 clean:
 	rm -rf out .pytest_cache
