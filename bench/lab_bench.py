@@ -81,7 +81,7 @@ def main():
         try:
             r = measure(cities, ospf)
         except runtime.LabError as e:
-            print(f"{1 + 2 * cities + 8:>6}  failed: {str(e)[:160]}", flush=True)
+            print(f"{9 + 2 * cities:>6}  failed: {str(e)[:160]}", flush=True)
             continue
         print(f"{r['nodes']:>6} {r['built']:>8.1f} {r['converged']:>12.1f} {r['mem_per_node']:>14.1f} "
               f"{r['mem_total']:>9.0f} {r['down']:>7.1f}", flush=True)
