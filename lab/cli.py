@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -130,8 +131,10 @@ def node_start(lab_id, name):
 def exec(lab_id, name, cmd):  # noqa: A001 - the operator-facing name
     """Run CMD inside node NAME ('ops' is the operator seat on the management network)."""
     lab = Lab.find(lab_id)
-    env_cmd = ["env", *(f"{k}={v}" for k, v in lab.secrets_env().items())] if name == "ops" else []
-    sys.exit(subprocess.call(lab.node_cmd(name, [*env_cmd, *cmd])))
+    # The lab's SNMP keys reach tools on the operator seat through the environment, never argv
+    # (which any local user could read in /proc).
+    env = {**os.environ, **lab.secrets_env()} if name == "ops" else None
+    sys.exit(subprocess.call(lab.node_cmd(name, list(cmd)), env=env))
 
 
 @cli.command()

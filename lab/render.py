@@ -168,7 +168,14 @@ def group(host_group: str, node: Node) -> str:
 
 
 def daemons_script(node: Node, node_dir: str) -> str:
-    frr = "/usr/lib/frr/frrinit.sh start >/dev/null\n" if node.runs_frr else ""
+    # frrinit.sh applies frr.conf with one 'vtysh -b'; on a loaded machine (100 nodes starting on
+    # two cores) that was seen to time out and leave ospfd running with no config. Re-apply
+    # until the running config has it.
+    frr = ("/usr/lib/frr/frrinit.sh start >/dev/null\n"
+           "for _ in $(seq 60); do\n"
+           "  vtysh -c 'show running-config' 2>/dev/null | grep -q '^router ospf' && break\n"
+           "  sleep 1; vtysh -b >/dev/null 2>&1 || true\n"
+           "done\n") if node.runs_frr else ""
     return f"""\
 #!/bin/bash
 # Start {node.name}'s daemons inside its node (run from start.sh, or by 'lab node start').

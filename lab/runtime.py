@@ -267,8 +267,9 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
              "bash", str(nd / "start.sh")], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         log.close()
-    # Starting FRR is CPU-bound; on two cores a node takes up to about a second.
-    allowed = 30 + len(procs)
+    # Starting FRR is CPU-bound; on two cores a node takes up to about a second, more when its
+    # config has to be applied again (see render.daemons_script).
+    allowed = 60 + 2 * len(procs)
     deadline = time.time() + allowed
     for name, proc in procs.items():
         while lab.anchor(name) is None:

@@ -29,7 +29,7 @@ from cryptography.x509.oid import NameOID
 
 from jinbao.estate import load_estate
 
-from . import authz, keys, profiles
+from . import authz, crl_der, keys, profiles
 from .errors import NotAllowed, PkiError
 from .signer import FileSigner
 from .store import Store, utc
@@ -421,17 +421,16 @@ class Authority:
                  .add_extension(x509.CRLNumber(number), critical=False)
                  .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
                      iss.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value), critical=False))
-            for r in db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL"):
-                rb = (x509.RevokedCertificateBuilder().serial_number(int(r["serial"], 16))
-                      .revocation_date(utc(r["revoked_at"]).replace(microsecond=0)))
-                if r["revoke_reason"] and r["revoke_reason"] != "unspecified":
-                    rb = rb.add_extension(x509.CRLReason(REASONS[r["revoke_reason"]]), critical=False)
-                b = b.add_revoked_certificate(rb.build())
-            crl = b.sign(k, keys.hash_for(k))
+            header = b.sign(k, keys.hash_for(k))
+            rows = db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")
+            der = crl_der.build(header, rows, k)
+            crl = x509.load_der_x509_crl(der)
+            if not crl.is_signature_valid(iss.public_key()):
+                raise PkiError("internal error: the new CRL's signature does not verify; the old CRL stays")
             self._audit(db, actor, "crl", {"crl_number": number, "revoked": len(crl),
                                            "next_update": crl.next_update_utc.isoformat()})
-        _write(self.dir / "crl" / "issuing.crl", crl.public_bytes(serialization.Encoding.DER))
-        _write(self.dir / "crl" / "issuing.crl.pem", crl.public_bytes(serialization.Encoding.PEM))
+        _write(self.dir / "crl" / "issuing.crl", der)
+        _write(self.dir / "crl" / "issuing.crl.pem", _der_to_pem(der, "X509 CRL"))
         return crl
 
     def crl_due(self, within_hours: float) -> bool:
@@ -459,6 +458,15 @@ class Authority:
             self._audit(db, actor, "root_crl", {"next_update": crl.next_update_utc.isoformat()})
         _write(self.dir / "crl" / "root.crl", crl.public_bytes(serialization.Encoding.DER))
         _write(self.dir / "crl" / "root.crl.pem", crl.public_bytes(serialization.Encoding.PEM))
+
+    def renew_ocsp_signer(self, cred) -> Issued:
+        """Replace the delegated OCSP signer (it lives 60 days; renew it from cron well before)."""
+        op = self.authorize(cred, "ocsp_signer")
+        issued = self._issue_internal(Request(profiles.get("ocsp_signer")), op.name, action="ocsp_signer",
+                                      subject_cn=f"jinbao {self.cfg['estate']} OCSP responder")
+        keys.write_secret(self.dir / "ocsp" / "ocsp.key", issued.key_pem)
+        _write(self.dir / "ocsp" / "ocsp.crt", issued.cert_pem)
+        return issued
 
     def add_operator(self, cred, name: str, role: str, out: Path) -> Issued:
         op = self.authorize(cred, "operator_add")
@@ -552,6 +560,13 @@ def _ku(names) -> x509.KeyUsage:
                                        "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign",
                                        "encipher_only", "decipher_only")}
     return x509.KeyUsage(**flags)
+
+
+def _der_to_pem(der: bytes, label: str) -> bytes:
+    import base64
+    b64 = base64.encodebytes(der).replace(b"\n", b"")
+    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+    return b"-----BEGIN %s-----\n%s\n-----END %s-----\n" % (label.encode(), b"\n".join(lines), label.encode())
 
 
 def _cdp(url: str) -> x509.CRLDistributionPoints:

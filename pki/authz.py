@@ -28,6 +28,7 @@ ALLOWED = {
     "crl": {"officer", "ca_admin"},
     "root_crl": {"ca_admin"},
     "operator_add": {"ca_admin"},
+    "ocsp_signer": {"ca_admin"},
     "read": {"officer", "auditor", "ca_admin"},
     "audit": {"auditor"},
 }

@@ -253,6 +253,15 @@ def ocsp_serve(ca_dir, host, port):
         pass
 
 
+@ocsp.command("renew-signer")
+@ca_dir_option
+@as_option
+def ocsp_renew_signer(ca_dir, operator):
+    """Issue a fresh delegated OCSP signer (CA administrator); restart 'ocsp serve' to use it."""
+    issued = Authority(ca_dir).renew_ocsp_signer(Credential.from_prefix(operator))
+    out.print(f"[green]✓[/] new OCSP signer {issued.serial}, valid until {issued.cert.not_valid_after_utc.isoformat()}")
+
+
 @cli.group()
 def audit():
     """The hash-chained audit log (auditor role)."""

@@ -336,6 +336,17 @@ def test_roles_are_kept_apart_and_bound_to_held_keys(ca, tmp_path):
     assert any(e["actor"] == "carol" and e["action"] == "issue" for e in log)
 
 
+def test_ocsp_signer_renewal_is_the_admins_job(ca):
+    old = x509.load_pem_x509_certificate((ca.dir / "ocsp" / "ocsp.crt").read_bytes())
+    with pytest.raises(NotAllowed):
+        ca.ca.renew_ocsp_signer(ca.officer)
+    new = ca.ca.renew_ocsp_signer(ca.admin)
+    assert new.cert.serial_number != old.serial_number
+    assert (ca.dir / "ocsp" / "ocsp.key").stat().st_mode & 0o777 == 0o600
+    rc, text = _lint("lint_pkix_cert", str(ca.dir / "ocsp" / "ocsp.crt"))
+    assert rc == 0 and text == "", text
+
+
 def test_audit_log_tampering_is_detected(ca, tmp_path):
     import shutil
     copy = tmp_path / "ca"
