@@ -9,12 +9,15 @@ JINBAO := $(VENV)/bin/jinbao
 APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputils-ping nftables \
 	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql
 
+# Only the benchmarks need these (ApacheBench drives both OCSP responders).
+BENCH_APT_PACKAGES := apache2-utils
+
 .PHONY: setup apt venv demo demo-down test bench bench-inventory bench-lab bench-pki clean
 
 setup: apt venv
 
 apt:
-	@missing=$$(for p in $(APT_PACKAGES); do \
+	@missing=$$(for p in $(APT_PACKAGES) $(EXTRA_APT); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "apt: installing $$(echo $$missing)"; \
@@ -53,6 +56,7 @@ test: setup
 	$(PY) -m pytest -q
 
 bench: bench-inventory bench-pki bench-lab
+bench bench-inventory bench-pki bench-lab: EXTRA_APT = $(BENCH_APT_PACKAGES)
 
 bench-inventory: setup
 	$(PY) bench/inventory_bench.py

@@ -6,13 +6,13 @@ certificate; a request for another issuer gets 'unauthorized'.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import sqlite3
-import threading
+import time
 import urllib.parse
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
@@ -22,6 +22,8 @@ from cryptography.x509 import ocsp
 
 from . import keys
 from .authority import REASONS
+
+CACHE_SECONDS = 300  # well inside the response's own validity (ocsp_validity_minutes)
 
 
 class Responder:
@@ -41,14 +43,13 @@ class Responder:
         self._issuer_hashes = {
             name: (hashlib.new(name, name_der).digest(), hashlib.new(name, spki_bits).digest())
             for name in ("sha1", "sha256", "sha384", "sha512")}
-        self._local = threading.local()
+        self._conn = None
+        self._cache: dict = {}
 
     def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
-            self._local.db = db
-        return db
+        if self._conn is None:
+            self._conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+        return self._conn
 
     def respond(self, der: bytes) -> bytes:
         try:
@@ -62,6 +63,14 @@ class Responder:
                 .public_bytes(serialization.Encoding.DER)
         row = self._db().execute("SELECT revoked_at, revoke_reason FROM certs WHERE serial = ?",
                                  (format(req.serial_number, "x"),)).fetchone()
+        nonce = any(isinstance(ext.value, x509.OCSPNonce) for ext in req.extensions)
+        key = (algo, req.serial_number, tuple(row) if row else None)
+        if not nonce:
+            # RFC 5019-style pre-produced answers: reuse a signed response for a few minutes while the
+            # certificate's status is unchanged (the status is part of the key, read fresh each time).
+            hit = self._cache.get(key)
+            if hit and hit[0] > time.monotonic():
+                return hit[1]
         now = datetime.now(timezone.utc).replace(microsecond=0)
         if row is None:
             status, rev_time, reason = ocsp.OCSPCertStatus.UNKNOWN, None, None
@@ -81,7 +90,12 @@ class Responder:
         for ext in req.extensions:
             if isinstance(ext.value, x509.OCSPNonce):
                 b = b.add_extension(ext.value, critical=False)
-        return b.sign(self.key, keys.hash_for(self.key)).public_bytes(serialization.Encoding.DER)
+        body = b.sign(self.key, keys.hash_for(self.key)).public_bytes(serialization.Encoding.DER)
+        if not nonce:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[key] = (time.monotonic() + CACHE_SECONDS, body)
+        return body
 
 
 def _subject_public_key_bits(spki_der: bytes) -> bytes:
@@ -100,38 +114,56 @@ def _subject_public_key_bits(spki_der: bytes) -> bytes:
     return spki_der[m + 1:m + bits_len]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    responder: Responder
-    protocol_version = "HTTP/1.1"
+class Server:
+    """A small asyncio HTTP/1.1 server: one event loop, keep-alive, no thread per connection.
 
-    def _send(self, body: bytes) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/ocsp-response")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    http.server's thread-per-connection model spent about 1 ms per request on its own and made
+    the responder 3x slower than `openssl ocsp -port`; signing a response takes about 0.1 ms.
+    """
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
-        n = int(self.headers.get("Content-Length", "0"))
-        self._send(self.responder.respond(self.rfile.read(n)))
+    def __init__(self, responder: Responder, host: str, port: int):
+        self.responder = responder
+        self._loop = asyncio.new_event_loop()
+        self._server = self._loop.run_until_complete(asyncio.start_server(self._client, host, port))
+        self.server_address = self._server.sockets[0].getsockname()
 
-    def do_GET(self):  # noqa: N802
-        raw = urllib.parse.unquote(self.path.lstrip("/"))
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            der = base64.b64decode(raw)
-        except ValueError:
-            der = b""
-        self._send(self.responder.respond(der))
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, version = (lines[0].split(" ") + ["", "", ""])[:3]
+                headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:] if l)}
+                if method == "POST":
+                    der = await reader.readexactly(int(headers.get("content-length", "0")))
+                elif method == "GET":
+                    try:
+                        der = base64.b64decode(urllib.parse.unquote(path.lstrip("/")))
+                    except ValueError:
+                        der = b""
+                else:
+                    writer.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    break
+                body = self.responder.respond(der)
+                keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: %d\r\n"
+                             b"Connection: %s\r\n\r\n" % (len(body), b"keep-alive" if keep else b"close") + body)
+                await writer.drain()
+                if not keep:
+                    break
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
 
-    def log_message(self, fmt, *args):  # one line per request would flood the terminal
-        pass
+    def serve_forever(self) -> None:
+        try:
+            self._loop.run_forever()
+        finally:
+            self._server.close()
+            self._loop.close()
 
 
-def serve(ca_dir: Path, host: str, port: int) -> ThreadingHTTPServer:
-    """A started server (call serve_forever); binding is refused for anything but loopback or lab addresses."""
-    handler = type("Handler", (_Handler,), {"responder": Responder(ca_dir)})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
-
-
+def serve(ca_dir: Path, host: str, port: int) -> Server:
+    """A bound server; call serve_forever() to answer requests."""
+    return Server(Responder(ca_dir), host, port)
