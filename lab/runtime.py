@@ -395,8 +395,8 @@ def wait_converged(lab: Lab, timeout: float = 90, progress=None) -> float:
     """
     t0 = time.time()
     # A LAN adjacency can reach Full before the DR election and be reset by it; waiting
-    # interfaces count as not converged, and a dead interval of calm catches any late flap.
-    hold = lab.plan.estate.ospf.dead_s
+    # interfaces count as not converged, and two dead intervals of calm catch a late flap.
+    hold = 2 * lab.plan.estate.ospf.dead_s
     good_since = None
     while True:
         conv = convergence(lab)
