@@ -171,7 +171,12 @@ def daemons_script(node: Node, node_dir: str) -> str:
     # frrinit.sh applies frr.conf with one 'vtysh -b'; on a loaded machine (100 nodes starting on
     # two cores) that was seen to time out and leave ospfd running with no config. Re-apply
     # until the running config has it.
-    frr = ("/usr/lib/frr/frrinit.sh start >/dev/null\n"
+    # watchfrr also gives up ("failed to start") when its daemons are slow to come up; start afresh.
+    frr = ("for attempt in 1 2 3; do\n"
+           "  /usr/lib/frr/frrinit.sh start >/dev/null 2>&1 && break\n"
+           "  /usr/lib/frr/frrinit.sh stop >/dev/null 2>&1 || true\n"
+           "  sleep $((attempt * 2))\n"
+           "done\n"
            "for _ in $(seq 60); do\n"
            "  vtysh -c 'show running-config' 2>/dev/null | grep -q '^router ospf' && break\n"
            "  sleep 1; vtysh -b >/dev/null 2>&1 || true\n"
