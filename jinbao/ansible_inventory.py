@@ -24,7 +24,7 @@ def group_name(kind: str, *parts: str) -> str:
 
 def build(e: Estate) -> tuple[dict[str, dict], dict[str, dict]]:
     """Return (groups, hostvars): groups map to {'hosts': [...], 'children': [...]}."""
-    groups: dict[str, dict] = {k: {"hosts": [], "children": []} for k in ("sites", "roles", "zones", "platforms")}
+    groups: dict[str, dict] = {k: {"hosts": [], "children": []} for k in TOP_GROUPS}
     hostvars: dict[str, dict] = {}
 
     def add(parent: str, g: str, host: str):
@@ -66,7 +66,7 @@ def build(e: Estate) -> tuple[dict[str, dict], dict[str, dict]]:
 def as_list_json(e: Estate) -> dict:
     """The `ansible-inventory --list` shape, for a static export of the estate."""
     groups, hostvars = build(e)
-    out: dict = {"_meta": {"hostvars": hostvars}, "all": {"children": ["ungrouped", *groups_top(groups)]}}
+    out: dict = {"_meta": {"hostvars": hostvars}, "all": {"children": ["ungrouped", *TOP_GROUPS]}}
     for g, body in groups.items():
         entry = {}
         if body["hosts"]:
@@ -77,8 +77,7 @@ def as_list_json(e: Estate) -> dict:
     return out
 
 
-def groups_top(groups: dict) -> list[str]:
-    return ["sites", "roles", "zones", "platforms"]
+TOP_GROUPS = ("sites", "roles", "zones", "platforms")
 
 
 def as_yaml_inventory(e: Estate) -> dict:
@@ -94,4 +93,4 @@ def as_yaml_inventory(e: Estate) -> dict:
             out["children"] = {c: node(c) for c in body["children"]}
         return out
 
-    return {"all": {"children": {g: node(g) for g in groups_top(groups)}}}
+    return {"all": {"children": {g: node(g) for g in TOP_GROUPS}}}

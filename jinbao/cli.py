@@ -169,8 +169,6 @@ def main() -> None:
     except JinbaoError as x:
         err.print(f"[bold red]error[/]: {x}", soft_wrap=True)
         sys.exit(2)
-    except SystemExit:
-        raise
 
 
 if __name__ == "__main__":
