@@ -64,6 +64,14 @@ def frr_conf(p: LabPlan, node: Node) -> str:
     return "\n".join(lines)
 
 
+def frr_expect(conf: str) -> str:
+    """The lines of frr.conf whose presence in the running config proves it was fully applied.
+
+    The network statements come last in frr.conf, so a part-applied config lacks some of them.
+    ('ip forwarding' cannot serve: FRR's running config shows only its negation.)"""
+    return "".join(line + "\n" for line in conf.splitlines() if line.startswith(" network "))
+
+
 def sshd_config(node: Node) -> str:
     return f"""\
 # Written by jinbao lab for {node.name}. Key login only; no PAM, no passwords.
@@ -169,16 +177,18 @@ def group(host_group: str, node: Node) -> str:
 
 def daemons_script(node: Node, node_dir: str) -> str:
     # frrinit.sh applies frr.conf with one 'vtysh -b'; on a loaded machine (100 nodes starting on
-    # two cores) that was seen to time out and leave ospfd running with no config. Re-apply
-    # until the running config has it.
+    # two cores) that was seen to time out part-way, leaving ospfd with an empty 'router ospf'.
+    # Re-apply until every line of frr-expect (each network statement) is running.
     # watchfrr also gives up ("failed to start") when its daemons are slow to come up; start afresh.
     frr = ("for attempt in 1 2 3; do\n"
            "  /usr/lib/frr/frrinit.sh start >/dev/null 2>&1 && break\n"
            "  /usr/lib/frr/frrinit.sh stop >/dev/null 2>&1 || true\n"
            "  sleep $((attempt * 2))\n"
            "done\n"
+           f"want=$(wc -l < {node_dir}/frr-expect)\n"
            "for _ in $(seq 60); do\n"
-           "  vtysh -c 'show running-config' 2>/dev/null | grep -q '^router ospf' && break\n"
+           f"  have=$(vtysh -c 'show running-config' 2>/dev/null | grep -cxF -f {node_dir}/frr-expect || true)\n"
+           "  [ \"$have\" -ge \"$want\" ] && break\n"
            "  sleep 1; vtysh -b >/dev/null 2>&1 || true\n"
            "done\n") if node.runs_frr else ""
     return f"""\

@@ -239,7 +239,9 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
         conf.chmod(0o600)
         if node.runs_frr:
             (etc / "frr" / "daemons").write_text(render.FRR_DAEMONS)
-            (etc / "frr" / "frr.conf").write_text(render.frr_conf(p, node))
+            conf = render.frr_conf(p, node)
+            (etc / "frr" / "frr.conf").write_text(conf)
+            (nd / "frr-expect").write_text(render.frr_expect(conf))
             (etc / "frr" / "vtysh.conf").write_text("service integrated-vtysh-config\n")
             shutil.chown(etc / "frr", "frr", "frr")
             for f in (etc / "frr").iterdir():

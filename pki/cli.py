@@ -223,11 +223,11 @@ def crl(ca_dir, operator, if_due, root, root_pass_file):
         ca.root_crl(cred, _read_secret(root_pass_file, "JINBAO_PKI_ROOT_PASS", "root key passphrase"))
         out.print("[green]✓[/] root CRL re-signed")
         return
-    ca.authorize(cred, "crl")
+    op = ca.authorize(cred, "crl")
     if if_due is not None and not ca.crl_due(if_due):
         out.print("CRL is not due")
         return
-    c = ca.write_crl(ca.authorize(cred, "crl").name)
+    c = ca.write_crl(op.name)
     out.print(f"[green]✓[/] CRL regenerated: {len(c)} revoked, next update {c.next_update_utc.isoformat()}")
 
 

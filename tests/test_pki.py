@@ -432,3 +432,17 @@ def test_security_officer_story_on_the_lab(lab, tmp_path):
         server.kill()
         server.wait()
     assert f"{tmp_path / 'db1.crt'}: revoked" in r.stdout, r.stdout + r.stderr
+
+
+def test_crl_on_schedule(ca):
+    args = ["pki", "crl", "--ca-dir", str(ca.dir), "--as", str(ca.ops / "alice")]
+    before = x509.load_der_x509_crl((ca.dir / "crl" / "issuing.crl").read_bytes())
+    r = run_cli(*args, "--if-due", "1")  # a fresh CRL is valid for 24 h: not due within the hour
+    assert r.returncode == 0 and "not due" in r.stdout
+    r = run_cli(*args, "--if-due", "48")
+    assert r.returncode == 0 and "CRL regenerated" in r.stdout
+    after = x509.load_der_x509_crl((ca.dir / "crl" / "issuing.crl").read_bytes())
+    number = lambda c: c.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number  # noqa: E731
+    assert number(after) > number(before) and len(after) == len(before)
+    r = run_cli(*args[:-2], "--as", str(ca.ops / "bob"))
+    assert r.returncode == 2 and "may not crl" in r.stderr
