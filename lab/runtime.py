@@ -396,6 +396,7 @@ def wait_converged(lab: Lab, timeout: float = 90, progress=None) -> float:
     One good poll is not enough: adjacencies must stay good for a while (see hold).
     """
     t0 = time.time()
+    last_fix: dict[str, float] = {}
     # A LAN adjacency can reach Full before the DR election and be reset by it; waiting
     # interfaces count as not converged, and two dead intervals of calm catch a late flap.
     hold = 2 * lab.plan.estate.ospf.dead_s
@@ -410,12 +411,27 @@ def wait_converged(lab: Lab, timeout: float = 90, progress=None) -> float:
                 return good_since - t0
         else:
             good_since = None
+            for node in missing:
+                if now - last_fix.get(node, 0) > 10:
+                    last_fix[node] = now
+                    _reapply_if_unconfigured(lab, node)
         if now - t0 > timeout:
             raise LabError("OSPF did not converge within %ds; missing: %s" % (
                 timeout, "; ".join(f"{n}: {', '.join(m)}" for n, m in sorted(missing.items()))))
         _step(progress, f"waiting for OSPF: {sum(len(m) for m in missing.values())} adjacencies to go"
               if missing else "OSPF up; checking it holds")
         time.sleep(max(0.5, len(conv) / 20))  # keep polling cheap next to the daemons it watches
+
+
+def _reapply_if_unconfigured(lab: Lab, name: str) -> None:
+    """Re-apply frr.conf on a node whose start-up left it part-configured (see render.daemons_script)."""
+    expect = lab.node_dir(name) / "frr-expect"
+    if not expect.exists():
+        return
+    want = len(expect.read_text().splitlines())
+    r = lab.in_node(name, ["bash", "-c", f"vtysh -c 'show running-config' | grep -cxF -f {expect}"], check=False)
+    if int((r.stdout or "0").strip() or 0) < want:
+        lab.in_node(name, ["vtysh", "-b"], check=False, timeout=60)
 
 
 def status(lab: Lab) -> list[dict]:
