@@ -424,11 +424,15 @@ def wait_converged(lab: Lab, timeout: float = 90, progress=None) -> float:
 
 
 def _reapply_if_unconfigured(lab: Lab, name: str) -> None:
-    """Re-apply frr.conf on a node whose start-up left it part-configured (see render.daemons_script)."""
+    """Restart FRR or re-apply frr.conf on a node whose start-up left it down or part-configured
+    (see render.daemons_script)."""
     expect = lab.node_dir(name) / "frr-expect"
     if not expect.exists():
         return
     want = len(expect.read_text().splitlines())
+    # No daemons at all means watchfrr gave up every retry in daemons.sh: start FRR again first.
+    lab.in_node(name, ["bash", "-c", "vtysh -c 'show version' >/dev/null 2>&1 || "
+                       "/usr/lib/frr/frrinit.sh start >/dev/null 2>&1"], check=False, timeout=120)
     r = lab.in_node(name, ["bash", "-c", f"vtysh -c 'show running-config' | grep -cxF -f {expect}"], check=False)
     if int((r.stdout or "0").strip() or 0) < want:
         lab.in_node(name, ["vtysh", "-b"], check=False, timeout=60)
