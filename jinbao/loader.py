@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import InventoryError
-from .problems import ProblemList
+from .problems import Problem, ProblemList
 from .schema import InventoryFile
 from .yamlsrc import Origin, Positions, load
 
@@ -57,14 +57,9 @@ def estate_dir(name_or_path: str | os.PathLike) -> Path:
         return Path(text)
     known = sorted(d.name for d in base.iterdir() if d.is_dir()) if base.is_dir() else []
     raise InventoryError([
-        _problem(None, "estate", f"no estate named {name_or_path!r} under {base}",
-                 f"use one of {', '.join(known) or '(none)'} or give a path to an estate folder")
+        Problem(None, "estate", f"no estate named {name_or_path!r} under {base}",
+                f"use one of {', '.join(known) or '(none)'} or give a path to an estate folder")
     ])
-
-
-def _problem(origin, fieldname, message, fix):
-    from .problems import Problem
-    return Problem(origin, fieldname, message, fix)
 
 
 _FIXES = {

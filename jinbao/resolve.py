@@ -51,6 +51,8 @@ class _SiteDraft:
     devices: list
     origin: Origin
     zone_blocks: dict = field(default_factory=dict)
+    loop_pool: IPv4Network | None = None
+    mgmt_block: IPv4Network | None = None
 
 
 @dataclass
@@ -70,6 +72,7 @@ class _Resolver:
         self.raw = raw
         self.p = ProblemList()
         self.est, self.est_src = raw.estate
+        self.zone_firewalls: dict[tuple[str, str], str] = {}
 
     # -- helpers -----------------------------------------------------------------------------
     def subst(self, text, vars_, origin, fieldname):
@@ -253,7 +256,7 @@ class _Resolver:
         for s in self.sites.values():
             devs = by_site.get(s.name, [])
             mgmt = Hosts(s.mgmt_block, skip_first=1) if s.mgmt_block else None
-            loops = Hosts(s.loop_pool) if getattr(s, "loop_pool", None) else None
+            loops = Hosts(s.loop_pool) if s.loop_pool else None
             zone_hosts = {z: Hosts(b) for z, b in s.zone_blocks.items() if b is not None}
             for d in devs:  # explicit addresses first, so automatic ones step around them
                 if d.raw.mgmt_ip and mgmt:
@@ -268,7 +271,6 @@ class _Resolver:
                     continue
                 fw = self.subst(z.firewall, {"site": s.name, "parent": s.parent or ""}, zo, f"zones.{z.name}.firewall")
                 gateways[z.name] = fw
-            self.zone_firewalls = getattr(self, "zone_firewalls", {})
             for zname, fw in gateways.items():
                 self.zone_firewalls[(s.name, zname)] = fw
             for d in devs:
@@ -284,38 +286,35 @@ class _Resolver:
                         self.p.add(d.origin, "loopback", f"loopback pool {s.loop_pool} of {s.name} is full",
                                    "enlarge the site's loopbacks pool", "ip_plan")
             # The border firewall takes the first host of each zone it guards: the zone gateway.
+            guarded: dict[str, list[tuple[str, IPv4Interface | None]]] = {}
             for zname, fw in gateways.items():
                 fwd = self.devices.get(fw)
                 if fwd is None or fwd.site != s.name:
                     continue  # reported by the validator, with the zone's source line
                 ip = zone_hosts[zname].next()
-                self._add_if(fwd, IPv4Interface(f"{ip}/{zone_hosts[zname].net.prefixlen}") if ip else None,
-                             zone=zname, description=f"gateway of zone {zname}")
+                guarded.setdefault(fw, []).append(
+                    (zname, IPv4Interface(f"{ip}/{zone_hosts[zname].net.prefixlen}") if ip else None))
+            # Interfaces in order: the device's own zone, then the zones it guards (links come later).
             for d in devs:
-                if d.zone is None or d.zone not in zone_hosts or gateways.get(d.zone) == d.name:
-                    continue
-                h = zone_hosts[d.zone]
-                if d.raw.ip:
+                if d.zone is not None and d.zone in zone_hosts and gateways.get(d.zone) != d.name:
+                    h = zone_hosts[d.zone]
                     ip = d.raw.ip
-                else:
-                    a = h.next()
-                    if a is None:
-                        self.p.add(d.origin, "zone", f"zone {d.zone} ({h.net}) of {s.name} has no free address for {d.name}",
-                                   "enlarge the zone prefix", "ip_plan")
-                        continue
-                    ip = IPv4Interface(f"{a}/{h.net.prefixlen}")
-                self._add_if(d, ip, zone=d.zone, description=f"zone {d.zone}", first=True)
+                    if ip is None:
+                        a = h.next()
+                        if a is None:
+                            self.p.add(d.origin, "zone", f"zone {d.zone} ({h.net}) of {s.name} has no free address "
+                                       f"for {d.name}", "enlarge the zone prefix", "ip_plan")
+                        ip = IPv4Interface(f"{a}/{h.net.prefixlen}") if a else None
+                    if ip is not None:
+                        self._add_if(d, ip, zone=d.zone, description=f"zone {d.zone}")
+                for zname, ip in guarded.get(d.name, []):
+                    self._add_if(d, ip, zone=zname, description=f"gateway of zone {zname}")
 
-    def _add_if(self, d: _DevDraft, ip, zone=None, link=None, description="", name=None, first=False):
+    def _add_if(self, d: _DevDraft, ip, zone=None, link=None, description="", name=None):
         pattern, start = _IFNAME[d.raw.platform]
-        name = name or pattern.format(start + len(d.interfaces))
-        iface = Interface(name=name, ip=ip, zone=zone, link=link, description=description)
-        if first:
-            d.interfaces.insert(0, iface)
-            # Renumber so names follow position; only automatic names are ever renumbered.
-            d.interfaces = [i.model_copy(update={"name": pattern.format(start + k)}) for k, i in enumerate(d.interfaces)]
-        else:
-            d.interfaces.append(iface)
+        iface = Interface(name=name or pattern.format(start + len(d.interfaces)), ip=ip, zone=zone, link=link,
+                          description=description)
+        d.interfaces.append(iface)
         return iface
 
     # -- links -------------------------------------------------------------------------------
@@ -385,7 +384,7 @@ class _Resolver:
                     continue
                 zones[z.name] = Zone(name=z.name, site=s.name, kind=z.kind, vlan=z.vlan, block=s.zone_blocks[z.name],
                                      firewall=self.zone_firewalls.get((s.name, z.name)), origin=zo)
-            if s.block is None or s.mgmt_block is None or getattr(s, "loop_pool", None) is None:
+            if s.block is None or s.mgmt_block is None or s.loop_pool is None:
                 continue
             sites[s.name] = Site(name=s.name, kind=s.kind, title=s.title, parent=s.parent, block=s.block,
                                  loopback_pool=s.loop_pool, mgmt_block=s.mgmt_block, ospf_area=s.area,

@@ -108,20 +108,17 @@ def node():
     """Stop or start all daemons of a node."""
 
 
-@node.command("stop")
-@id_option
-@click.argument("name")
-def node_stop(lab_id, name):
-    runtime.node_stop(Lab.find(lab_id), name)
-    out.print(f"node {name}: stopped")
+def _node_cmd(action):
+    @id_option
+    @click.argument("name")
+    def cmd(lab_id, name):
+        {"stop": runtime.node_stop, "start": runtime.node_start}[action](Lab.find(lab_id), name)
+        out.print(f"node {name}: {'started' if action == 'start' else 'stopped'}")
+    return cmd
 
 
-@node.command("start")
-@id_option
-@click.argument("name")
-def node_start(lab_id, name):
-    runtime.node_start(Lab.find(lab_id), name)
-    out.print(f"node {name}: started")
+node.command("stop", help="Stop every daemon of the node; its namespaces stay.")(_node_cmd("stop"))
+node.command("start", help="Start the node's daemons again.")(_node_cmd("start"))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

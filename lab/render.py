@@ -72,6 +72,12 @@ def frr_expect(conf: str) -> str:
     return "".join(line + "\n" for line in conf.splitlines() if line.startswith(" network "))
 
 
+def frr_applied_count(expect_file: str) -> str:
+    """Shell that prints how many lines of expect_file the running FRR config has (the one check
+    both the node's own start-up and the convergence wait use)."""
+    return f"vtysh -c 'show running-config' 2>/dev/null | grep -cxF -f {expect_file}"
+
+
 def sshd_config(node: Node) -> str:
     return f"""\
 # Written by jinbao lab for {node.name}. Key login only; no PAM, no passwords.
@@ -187,7 +193,7 @@ def daemons_script(node: Node, node_dir: str) -> str:
            "done\n"
            f"want=$(wc -l < {node_dir}/frr-expect)\n"
            "for _ in $(seq 60); do\n"
-           f"  have=$(vtysh -c 'show running-config' 2>/dev/null | grep -cxF -f {node_dir}/frr-expect || true)\n"
+           f"  have=$({frr_applied_count(node_dir + '/frr-expect')} || true)\n"
            "  [ \"$have\" -ge \"$want\" ] && break\n"
            "  sleep 1; vtysh -b >/dev/null 2>&1 || true\n"
            "done\n") if node.runs_frr else ""

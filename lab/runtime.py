@@ -153,8 +153,6 @@ class Lab:
             raise LabError(f"node {name} of lab {self.id} is not running")
         return ["nsenter", "-t", str(pid), "-m", "-n", "-u", *cmd]
 
-    def vtysh(self, name: str, command: str, timeout: float = 30) -> str:
-        return self.in_node(name, ["vtysh", "-c", command], timeout=timeout).stdout
 
 
 # -- up --------------------------------------------------------------------------------------------
@@ -433,7 +431,7 @@ def _reapply_if_unconfigured(lab: Lab, name: str) -> None:
     # No daemons at all means watchfrr gave up every retry in daemons.sh: start FRR again first.
     lab.in_node(name, ["bash", "-c", "vtysh -c 'show version' >/dev/null 2>&1 || "
                        "/usr/lib/frr/frrinit.sh start >/dev/null 2>&1"], check=False, timeout=120)
-    r = lab.in_node(name, ["bash", "-c", f"vtysh -c 'show running-config' | grep -cxF -f {expect}"], check=False)
+    r = lab.in_node(name, ["bash", "-c", render.frr_applied_count(str(expect))], check=False)
     if int((r.stdout or "0").strip() or 0) < want:
         lab.in_node(name, ["vtysh", "-b"], check=False, timeout=60)
 

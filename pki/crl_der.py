@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 from . import keys
+from .der import content, elements, length, tlv
 
 # RFC 5280 5.3.1 CRLReason codes
 REASON_CODE = {
@@ -25,19 +26,8 @@ REASON_CODE = {
 _OID_REASON = bytes.fromhex("0603551d15")  # id-ce-cRLReasons 2.5.29.21
 
 
-def _len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(b)]) + b
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _len(len(content)) + content
-
-
 def _int(n: int) -> bytes:
-    return _tlv(0x02, n.to_bytes(n.bit_length() // 8 + 1, "big"))
+    return tlv(0x02, n.to_bytes(n.bit_length() // 8 + 1, "big"))
 
 
 def _time(ts: float) -> bytes:
@@ -50,34 +40,8 @@ def _time(ts: float) -> bytes:
 
 
 # crlEntryExtensions holding only a reasonCode: the same few bytes for every entry of a reason.
-_REASON_EXT = {code: _tlv(0x30, _tlv(0x30, _OID_REASON + _tlv(0x04, _tlv(0x0A, bytes([code])))))
+_REASON_EXT = {code: tlv(0x30, tlv(0x30, _OID_REASON + tlv(0x04, tlv(0x0A, bytes([code])))))
                for code in REASON_CODE.values()}
-
-
-def _elements(buf: bytes, start: int, end: int):
-    """(start, end) of each TLV between start and end."""
-    i = start
-    while i < end:
-        j = i + 1
-        n = buf[j]
-        if n & 0x80:
-            k = n & 0x7F
-            n = int.from_bytes(buf[j + 1:j + 1 + k], "big")
-            j += k
-        j += 1
-        yield i, j + n
-        i = j + n
-
-
-def _content(buf: bytes) -> tuple[int, int]:
-    """Start and end of the content of the TLV at the start of buf."""
-    n = buf[1]
-    j = 2
-    if n & 0x80:
-        k = n & 0x7F
-        n = int.from_bytes(buf[2:2 + k], "big")
-        j = 2 + k
-    return j, j + n
 
 
 def build(header: x509.CertificateRevocationList, revoked, private_key) -> bytes:
@@ -87,21 +51,21 @@ def build(header: x509.CertificateRevocationList, revoked, private_key) -> bytes
         entry = _int(int(serial_hex, 16)) + _time(revoked_at)
         if reason and reason != "unspecified":
             entry += _REASON_EXT[REASON_CODE[reason]]
-        entries.append((b"\x30" + bytes([len(entry)]) if len(entry) < 0x80 else b"\x30" + _len(len(entry))) + entry)
+        entries.append((b"\x30" + bytes([len(entry)]) if len(entry) < 0x80 else b"\x30" + length(len(entry))) + entry)
     der = header.public_bytes(serialization.Encoding.DER)
-    cs, ce = _content(der)
-    parts = list(_elements(der, cs, ce))   # tbsCertList, signatureAlgorithm, signatureValue
+    cs, ce = content(der)
+    parts = list(elements(der, cs, ce))   # tbsCertList, signatureAlgorithm, signatureValue
     tbs = der[parts[0][0]:parts[0][1]]
     sig_alg = der[parts[1][0]:parts[1][1]]
-    ts, te = _content(tbs)
-    fields = [tbs[a:b] for a, b in _elements(tbs, ts, te)]
+    ts, te = content(tbs)
+    fields = [tbs[a:b] for a, b in elements(tbs, ts, te)]
     # version, signature, issuer, thisUpdate, nextUpdate, [revokedCertificates], [0] crlExtensions
     if len(fields) != 6:
         raise ValueError("unexpected CRL header layout")
-    new_fields = fields[:5] + ([_tlv(0x30, b"".join(entries))] if entries else []) + fields[5:]
-    new_tbs = _tlv(0x30, b"".join(new_fields))
+    new_fields = fields[:5] + ([tlv(0x30, b"".join(entries))] if entries else []) + fields[5:]
+    new_tbs = tlv(0x30, b"".join(new_fields))
     if isinstance(private_key, ec.EllipticCurvePrivateKey):
         sig = private_key.sign(new_tbs, ec.ECDSA(keys.hash_for(private_key)))
     else:
         sig = private_key.sign(new_tbs, padding.PKCS1v15(), keys.hash_for(private_key))
-    return _tlv(0x30, new_tbs + sig_alg + _tlv(0x03, b"\x00" + sig))
+    return tlv(0x30, new_tbs + sig_alg + tlv(0x03, b"\x00" + sig))

@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
-from . import keys
+from . import der, keys
 from .authority import REASONS
 
 CACHE_SECONDS = 300  # well inside the response's own validity (ocsp_validity_minutes)
@@ -100,18 +100,10 @@ class Responder:
 
 def _subject_public_key_bits(spki_der: bytes) -> bytes:
     """The contents of the subjectPublicKey BIT STRING (minus its unused-bits byte)."""
-    def read_len(buf, i):
-        n = buf[i]
-        if n < 0x80:
-            return n, i + 1
-        k = n & 0x7F
-        return int.from_bytes(buf[i + 1:i + 1 + k], "big"), i + 1 + k
-
-    _, i = read_len(spki_der, 1)          # outer SEQUENCE
-    alg_len, j = read_len(spki_der, i + 1)  # AlgorithmIdentifier SEQUENCE
-    k = j + alg_len
-    bits_len, m = read_len(spki_der, k + 1)  # BIT STRING
-    return spki_der[m + 1:m + bits_len]
+    start, end = der.content(spki_der)
+    _alg, (bs, be) = list(der.elements(spki_der, start, end))
+    cs, _ = der.content(spki_der[bs:be])
+    return spki_der[bs + cs + 1:be]
 
 
 class Server:
