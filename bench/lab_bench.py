@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from lab import runtime  # noqa: E402
+from lab.record import ns_pids  # noqa: E402
 
 
 def estate_with_cities(target: Path, cities: int, ospf: tuple[int, int] | None) -> None:
@@ -57,7 +58,7 @@ def measure(cities: int, ospf) -> dict:
             runtime.wait_converged(lab, timeout=600)
             converged = time.time() - t0
             nodes = len(lab.plan.nodes)
-            pids = [p for n in lab.plan.nodes.values() for p in runtime._ns_pids(n.ns)]
+            pids = [p for n in lab.plan.nodes.values() for p in ns_pids(n.ns)]
             mem_mb = sum(pss_kb(p) for p in pids) / 1024
         finally:
             t1 = time.time()

@@ -7,11 +7,12 @@ import subprocess
 import sys
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from jinbao.cli import err, out
 
-from . import runtime
+from . import health, runtime
 from .runtime import Lab
 
 id_option = click.option("--id", "lab_id", envvar="JINBAO_LAB_ID", help="Lab id (default: the only lab up).")
@@ -44,26 +45,35 @@ def up(estate, lab_id, no_wait, timeout):
 @id_option
 @click.option("--json", "as_json", is_flag=True)
 def status(lab_id, as_json):
-    """Nodes, their processes, links up/down, OSPF adjacencies and management addresses."""
+    """Nodes, daemons, SSH, links, OSPF adjacencies and routes; exit 1 unless all is as intended."""
     lab = Lab.find(lab_id)
-    rows = runtime.status(lab)
+    st = health.status(lab)
     if as_json:
-        click.echo(json.dumps({"id": lab.id, "ops_ns": lab.plan.ops_ns, "nodes": rows}, indent=1))
-        return
+        click.echo(json.dumps({"id": lab.id, "ops_ns": lab.plan.ops_ns, **st}, indent=1))
+        sys.exit(0 if st["healthy"] else 1)
     t = Table(title=f"lab {lab.id} (estate {lab.state['estate']}); reach it with: jinbao lab exec ops -- <cmd>")
-    for col in ("node", "kind", "mgmt", "running", "processes", "links up", "OSPF full/expected"):
+    for col in ("node", "kind", "mgmt", "running", "processes", "ssh", "links up", "OSPF full/expected",
+                "routes as intended"):
         t.add_column(col)
-    bad = False
-    for r in rows:
-        ok_links = r["links_up"] == r["links"]
-        ok_ospf = r["ospf_full"] == r["ospf_expected"]
-        bad |= not (r["running"] and ok_links and ok_ospf)
-        t.add_row(r["node"], r["kind"], r["mgmt"], "yes" if r["running"] else "[red]no[/]", " ".join(r["processes"]),
-                  f"{r['links_up']}/{r['links']}" if ok_links else f"[red]{r['links_up']}/{r['links']}[/]",
-                  (f"{r['ospf_full']}/{r['ospf_expected']}" if ok_ospf else f"[red]{r['ospf_full']}/{r['ospf_expected']}[/]")
-                  if r["ospf_expected"] else "")
+
+    def mark(ok: bool, text: str) -> str:
+        return text if ok else f"[red]{escape(text)}[/]"
+
+    for r in st["nodes"]:
+        t.add_row(r["node"], r["kind"], r["mgmt"], mark(r["running"], "yes" if r["running"] else "no"),
+                  " ".join(r["processes"]) + (f" [red](missing: {' '.join(r['missing_daemons'])})[/]"
+                                              if r["missing_daemons"] else ""),
+                  mark(r["ssh"], "yes" if r["ssh"] else "no"),
+                  mark(r["links_up"] == r["links"], f"{r['links_up']}/{r['links']}"),
+                  mark(r["ospf_full"] == r["ospf_expected"], f"{r['ospf_full']}/{r['ospf_expected']}")
+                  if r["ospf_expected"] else "",
+                  mark(r["routes_ok"] == r["routes_expected"], f"{r['routes_ok']}/{r['routes_expected']}")
+                  if r["routes_expected"] else "")
     out.print(t)
-    sys.exit(1 if bad else 0)
+    for r in st["nodes"]:
+        for problem in r["problems"]:
+            err.print(f"[red]✗[/] {r['node']}: {escape(problem)}", soft_wrap=True)
+    sys.exit(0 if st["healthy"] else 1)
 
 
 @cli.command()
@@ -75,7 +85,7 @@ def down(lab_id):
         out.print("no lab is up")
         return
     for i in ids:
-        removed = runtime.down(Lab(i))
+        removed = runtime.down(Lab(i))  # an id of which nothing exists is refused (exit 2)
         out.print(f"[green]✓[/] lab {i} removed ({len(removed)} namespaces)")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from jinbao.model import Estate, SnmpProfile
 
+from .paths import lan_cost
 from .topology import LabPlan, Node
 
 OPERATOR = "jinbao"        # key-login account on every node (normal shell)
@@ -27,6 +28,12 @@ ospfd_options="  -A 127.0.0.1"
 staticd_options="-A 127.0.0.1"
 bfdd_options="   -A 127.0.0.1"
 """
+
+
+def expected_processes(node: Node) -> set[str]:
+    """The daemons a healthy node runs (process names, as /proc/<pid>/comm shows them)."""
+    frr = {line.split("=")[0] for line in FRR_DAEMONS.splitlines() if line.endswith("=yes")} - {"vtysh_enable"}
+    return {"sshd", "snmpd"} | ({"watchfrr", *frr} if node.runs_frr else set())
 
 
 def frr_conf(p: LabPlan, node: Node) -> str:
@@ -51,6 +58,7 @@ def frr_conf(p: LabPlan, node: Node) -> str:
         else:
             zone = e.sites[d.site].zones[i.zone]
             networks.append((str(i.ip.network), area))
+            lines.append(f" ip ospf cost {lan_cost(o.reference_bandwidth_mbps)}")
             if zone.kind != "core":
                 passive.append(i.name)  # a guarded zone's hosts speak no OSPF
         lines += [f" ip ospf hello-interval {o.hello_s}", f" ip ospf dead-interval {o.dead_s}", "exit", "!"]
@@ -210,7 +218,11 @@ SNMP_PERSISTENT_DIR={node_dir}/snmp-state /usr/sbin/snmpd -C -c /etc/snmp/snmpd.
 def start_script(node: Node, node_dir: str) -> str:
     # OSPF joins AllSPFRouters once per interface on one socket; the kernel's default cap of
     # 20 memberships per socket silently left a hub router's 21st link without adjacency.
+    # FRR writes /var/tmp/frr/<daemon>.<pid>/ at every daemon start and a killed daemon never
+    # removes it: a tmpfs private to the node keeps those off the host (lab.host makes the
+    # mount point).
     frr = ("mkdir -p /run/frr && chown frr:frr /run/frr\n"
+           "mount -t tmpfs -o mode=0700 tmpfs /var/tmp/frr && chown frr:frr /var/tmp/frr\n"
            "sysctl -qw net.ipv4.igmp_max_memberships=1024\n") if node.runs_frr else ""
     return f"""\
 #!/bin/bash

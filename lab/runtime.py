@@ -1,14 +1,11 @@
-"""Bring a lab up, inspect it, inject faults, and take it down again.
+"""Bring a lab up, inject faults, and take it down again.
 
-Every resource a lab makes carries its id (jb + hex): namespaces '<id>-<device>', '<id>-sw'
-(LAN bridges and the management bridge) and '<id>-ops' (the operator's seat on the management
-network), /etc/netns/<id>-* overlays and the work dir <JINBAO_LAB_ROOT>/<id>. Each is written to
-state.json *before* it is created, so 'down' removes exactly what 'up' made, even after a
-crash. Processes are ended through the lab's namespaces (ip netns pids), never by name.
+What a lab is and how it records itself: lab.record. What labs share on the machine: lab.host.
+Whether it is healthy: lab.health. Processes are ended through the lab's namespaces
+(ip netns pids), never by name.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -16,144 +13,20 @@ import shutil
 import signal
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from jinbao.errors import JinbaoError, SecretError
+from jinbao.errors import SecretError
 from jinbao.estate import load_estate
 from jinbao.secrets import resolve
 
 from . import render
-from .topology import LabPlan, Node, expected_neighbors, plan
+from .health import wait_converged
+from .host import ETC_NETNS, ensure_host_dirs, machine_lock, release_host_dirs
+from .record import LAB_ROOT, Lab, LabError, new_id, ns_exists, ns_pids, sh
+from .topology import LabPlan, plan
 
-LAB_ROOT = Path(os.environ.get("JINBAO_LAB_ROOT", "/var/tmp/jinbao-lab"))
-ETC_NETNS = Path("/etc/netns")
-ID_RE = re.compile(r"^jb[a-z0-9]{2,12}$")
-
-
-class LabError(JinbaoError):
-    """A lab operation failed; the message says which command and why."""
-
-
-def sh(args: list[str], check: bool = True, timeout: float = 60, input: str | None = None):
-    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout, input=input)
-    if check and r.returncode != 0:
-        raise LabError(f"{' '.join(args)} failed ({r.returncode}): {(r.stderr or r.stdout).strip()[:800]}")
-    return r
-
-
-def new_id() -> str:
-    return "jb" + secrets.token_hex(3)
-
-
-def _ns_exists(ns: str) -> bool:
-    return Path("/run/netns", ns).exists()
-
-
-def _ns_pids(ns: str) -> list[int]:
-    r = sh(["ip", "netns", "pids", ns], check=False)
-    return [int(x) for x in r.stdout.split()] if r.returncode == 0 else []
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
-class Lab:
-    """One lab on this machine, found by its id; its state file is the record of what exists."""
-
-    def __init__(self, lab_id: str):
-        if not ID_RE.match(lab_id):
-            raise LabError(f"{lab_id!r} is not a lab id (jb followed by 2-12 lower-case letters or digits)")
-        self.id = lab_id
-        self.dir = LAB_ROOT / lab_id
-        self.state_file = self.dir / "state.json"
-        self.state: dict = json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
-        self._plan: LabPlan | None = None
-
-    # -- finding labs ------------------------------------------------------------------------
-    @staticmethod
-    def all_ids() -> list[str]:
-        return sorted(p.name for p in LAB_ROOT.glob("jb*") if (p / "state.json").exists()) if LAB_ROOT.is_dir() else []
-
-    @classmethod
-    def find(cls, lab_id: str | None = None) -> "Lab":
-        lab_id = lab_id or os.environ.get("JINBAO_LAB_ID")
-        if lab_id:
-            lab = cls(lab_id)
-            if not lab.state:
-                raise LabError(f"no lab {lab_id} on this machine (labs: {', '.join(cls.all_ids()) or 'none'})")
-            return lab
-        ids = cls.all_ids()
-        if len(ids) == 1:
-            return cls(ids[0])
-        if not ids:
-            raise LabError("no lab is up on this machine; start one with 'jinbao lab up'")
-        raise LabError(f"several labs are up ({', '.join(ids)}); pick one with --id or JINBAO_LAB_ID")
-
-    def save(self) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state, indent=1))
-        tmp.replace(self.state_file)
-
-    def record(self, key: str, value) -> None:
-        """Write a resource into the record before creating it, so a crash cannot orphan it."""
-        self.state.setdefault(key, []).append(value)
-        self.save()
-
-    @property
-    def plan(self) -> LabPlan:
-        if self._plan is None:
-            self._plan = plan(load_estate(self.state["estate"]), self.id)
-        return self._plan
-
-    def node(self, name: str) -> Node:
-        try:
-            return self.plan.nodes[name]
-        except KeyError:
-            raise LabError(f"no node {name!r} in lab {self.id}; nodes: {', '.join(self.plan.nodes)}") from None
-
-    def node_dir(self, name: str) -> Path:
-        return self.dir / "nodes" / name
-
-    def anchor(self, name: str) -> int | None:
-        f = self.node_dir(name) / "anchor.pid"
-        return int(f.read_text()) if f.exists() else None
-
-    # -- environment for tools that talk to the lab ----------------------------------------------
-    def secrets_env(self) -> dict[str, str]:
-        """Per-lab secret values (SNMP keys) behind the estate's env: references."""
-        f = self.dir / "secrets.env"
-        if not f.exists():
-            return {}
-        return dict(line.split("=", 1) for line in f.read_text().splitlines() if "=" in line)
-
-    def ssh_args(self, node: str, user: str = render.OPERATOR) -> list[str]:
-        k = self.dir / "keys"
-        return ["ssh", "-i", str(k / "operator"), "-o", f"UserKnownHostsFile={k / 'known_hosts'}",
-                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-                "-o", "LogLevel=ERROR", f"{user}@{self.node(node).device.mgmt_ip}"]
-
-    # -- running commands ----------------------------------------------------------------------
-    def in_node(self, name: str, cmd: list[str], check: bool = True, timeout: float = 60):
-        """Run cmd inside a node (its namespaces, /etc and /run), or on the ops seat for 'ops'."""
-        return sh(self.node_cmd(name, cmd), check=check, timeout=timeout)
-
-    def node_cmd(self, name: str, cmd: list[str]) -> list[str]:
-        if name == "ops":
-            return ["ip", "netns", "exec", self.plan.ops_ns, *cmd]
-        pid = self.anchor(name)
-        if pid is None or not _alive(pid):
-            raise LabError(f"node {name} of lab {self.id} is not running")
-        return ["nsenter", "-t", str(pid), "-m", "-n", "-u", *cmd]
-
-
+__all__ = ["LAB_ROOT", "Lab", "LabError", "new_id", "up", "down", "wait_converged", "link_set", "link_drop",
+           "node_stop", "node_start", "find_link"]
 
 # -- up --------------------------------------------------------------------------------------------
 
@@ -170,11 +43,12 @@ def up(estate: str = "lab", lab_id: str | None = None, wait: bool = True, timeou
     for name in ("ip", "nsenter", "unshare", "nft", "snmpd", "sshd", "ssh-keygen"):
         if shutil.which(name) is None and not Path(f"/usr/sbin/{name}").exists():
             raise LabError(f"'{name}' is not installed; run 'make setup'")
-    # 0711: node users (sshd reads authorized_keys as them) may pass through, not list.
-    lab.dir.mkdir(parents=True, mode=0o711)
-    lab.state = {"id": lab_id, "estate": estate_path, "created": time.time(), "namespaces": [], "etc_links": [],
-                 "made_etc_netns": False}
-    lab.save()
+    with machine_lock():  # a lab going down must see this one, or it would remove the shared folders
+        ensure_host_dirs()
+        # 0711: node users (sshd reads authorized_keys as them) may pass through, not list.
+        lab.dir.mkdir(mode=0o711)
+        lab.state = {"id": lab_id, "estate": estate_path, "created": time.time(), "namespaces": [], "etc_links": []}
+        lab.save()
     lab._plan = p
     try:
         _build(lab, p, progress)
@@ -202,10 +76,6 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
     for ns in (p.sw_ns, p.ops_ns, *(n.ns for n in p.nodes.values())):
         lab.record("namespaces", ns)
         sh(["ip", "netns", "add", ns])
-    if not ETC_NETNS.exists():
-        lab.state["made_etc_netns"] = True
-        lab.save()
-        ETC_NETNS.mkdir()
 
     _step(progress, "node files")
     host_passwd, host_group = Path("/etc/passwd").read_text(), Path("/etc/group").read_text()
@@ -258,26 +128,35 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
     _wire(lab, p)
 
     _step(progress, f"starting {len(p.nodes)} nodes")
-    procs = {}
-    for node in p.nodes.values():
-        nd = lab.node_dir(node.name)
-        log = open(nd / "start.log", "w")
-        procs[node.name] = subprocess.Popen(
-            ["ip", "netns", "exec", node.ns, "unshare", "--mount", "--uts", "--propagation", "private",
-             "bash", str(nd / "start.sh")], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        log.close()
-    # Starting FRR is CPU-bound; on two cores a node takes up to about a second, more when its
-    # config has to be applied again (see render.daemons_script).
-    allowed = 60 + 2 * len(procs)
+    # Starting FRR is CPU-bound: on two cores a node takes up to about a second, more when its
+    # config has to be applied again (see render.daemons_script). Started all at once, 100 nodes
+    # starved each other until watchfrr gave up on some; so only a few start at a time.
+    window = max(4, 4 * (os.cpu_count() or 1))
+    allowed = 60 + 2 * len(p.nodes)
     deadline = time.time() + allowed
-    for name, proc in procs.items():
-        while lab.anchor(name) is None:
-            if proc.poll() is not None:
-                raise LabError(f"node {name} failed to start: {(lab.node_dir(name) / 'start.log').read_text()[-800:]}")
+    starting: dict[str, subprocess.Popen] = {}
+
+    def settle(limit: int) -> None:
+        while len(starting) > limit:
+            for name, proc in list(starting.items()):
+                if lab.anchor(name) is not None:
+                    del starting[name]
+                elif proc.poll() is not None:
+                    raise LabError(f"node {name} failed to start: "
+                                   f"{(lab.node_dir(name) / 'start.log').read_text()[-800:]}")
             if time.time() > deadline:
-                raise LabError(f"node {name} did not start within {allowed} s")
+                raise LabError(f"nodes {', '.join(starting)} did not start within {allowed} s")
             time.sleep(0.05)
+
+    for node in p.nodes.values():
+        settle(window - 1)
+        nd = lab.node_dir(node.name)
+        with open(nd / "start.log", "w") as log:
+            starting[node.name] = subprocess.Popen(
+                ["ip", "netns", "exec", node.ns, "unshare", "--mount", "--uts", "--propagation", "private",
+                 "bash", str(nd / "start.sh")], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+    settle(0)
     for node in p.nodes.values():
         if node.kind == "firewall":
             sh(["ip", "netns", "exec", node.ns, "nft", "-f", str(lab.node_dir(node.name) / "zones.nft")])
@@ -341,119 +220,6 @@ def _wire(lab: Lab, p: LabPlan) -> None:
         sh(["ip", "-n", ns, "-batch", "-"], input="\n".join(cmds) + "\n")
 
 
-# -- convergence and status ---------------------------------------------------------------------
-
-def ospf_neighbors(lab: Lab, name: str) -> dict[str, str]:
-    """Neighbour device name → OSPF state ('Full/DR', '2-Way/DROther', ...) as FRR reports it.
-
-    An interface still in the Waiting state (DR election not yet held) is reported as a
-    neighbour named '<iface>:Waiting' in state 'Waiting': adjacencies formed before the
-    election are often torn down by it, so they do not count as converged yet.
-    """
-    by_rid = {str(n.device.loopback): n.name for n in lab.plan.nodes.values() if n.device.loopback}
-    try:
-        # One vtysh per node and poll: at 100 nodes the poller itself was starving OSPF of CPU.
-        text = lab.in_node(name, ["vtysh", "-c", "show ip ospf neighbor json", "-c", "show ip ospf interface json"],
-                           timeout=20).stdout
-        dec = json.JSONDecoder()
-        data, end = dec.raw_decode(text.lstrip())
-        ifaces, _ = dec.raw_decode(text.lstrip()[end:].lstrip())
-    except (LabError, ValueError, subprocess.TimeoutExpired):
-        return {}
-    out = {}
-    for rid, entries in data.get("neighbors", {}).items():
-        for e in entries:
-            out[by_rid.get(rid, rid)] = e.get("nbrState") or e.get("state", "")
-    for iface, info in ifaces.get("interfaces", {}).items():
-        if info.get("state") == "Waiting":
-            out[f"{iface}:Waiting"] = "Waiting"
-    return out
-
-
-def adjacency_ok(state: str) -> bool:
-    # On a LAN two DROthers stop at 2-Way by design; everything else must reach Full.
-    return state.startswith("Full") or state == "2-Way/DROther"
-
-
-def convergence(lab: Lab) -> dict[str, tuple[int, int, list[str]]]:
-    """Per FRR node: (good adjacencies, expected adjacencies, missing neighbours)."""
-    want = expected_neighbors(lab.plan)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        got = dict(zip(want, pool.map(lambda n: ospf_neighbors(lab, n), want)))
-    out = {}
-    for node, peers in want.items():
-        good = [p for p in peers if adjacency_ok(got[node].get(p, ""))]
-        waiting = [k for k, v in got[node].items() if v == "Waiting"]
-        out[node] = (len(good), len(peers), sorted(peers - set(good)) + waiting)
-    return out
-
-
-def wait_converged(lab: Lab, timeout: float = 90, progress=None) -> float:
-    """Wait until every expected OSPF adjacency is up and stays up; returns the seconds it took.
-
-    One good poll is not enough: adjacencies must stay good for a while (see hold).
-    """
-    t0 = time.time()
-    last_fix: dict[str, float] = {}
-    # A LAN adjacency can reach Full before the DR election and be reset by it; waiting
-    # interfaces count as not converged, and two dead intervals of calm catch a late flap.
-    hold = 2 * lab.plan.estate.ospf.dead_s
-    good_since = None
-    while True:
-        conv = convergence(lab)
-        missing = {n: m for n, (_, _, m) in conv.items() if m}
-        now = time.time()
-        if not missing:
-            good_since = good_since or now
-            if now - good_since >= hold:
-                return good_since - t0
-        else:
-            good_since = None
-            for node in missing:
-                if now - last_fix.get(node, 0) > 10:
-                    last_fix[node] = now
-                    _reapply_if_unconfigured(lab, node)
-        if now - t0 > timeout:
-            raise LabError("OSPF did not converge within %ds; missing: %s" % (
-                timeout, "; ".join(f"{n}: {', '.join(m)}" for n, m in sorted(missing.items()))))
-        _step(progress, f"waiting for OSPF: {sum(len(m) for m in missing.values())} adjacencies to go"
-              if missing else "OSPF up; checking it holds")
-        time.sleep(max(0.5, len(conv) / 20))  # keep polling cheap next to the daemons it watches
-
-
-def _reapply_if_unconfigured(lab: Lab, name: str) -> None:
-    """Restart FRR or re-apply frr.conf on a node whose start-up left it down or part-configured
-    (see render.daemons_script)."""
-    expect = lab.node_dir(name) / "frr-expect"
-    if not expect.exists():
-        return
-    want = len(expect.read_text().splitlines())
-    # No daemons at all means watchfrr gave up every retry in daemons.sh: start FRR again first.
-    lab.in_node(name, ["bash", "-c", "vtysh -c 'show version' >/dev/null 2>&1 || "
-                       "/usr/lib/frr/frrinit.sh start >/dev/null 2>&1"], check=False, timeout=120)
-    r = lab.in_node(name, ["bash", "-c", render.frr_applied_count(str(expect))], check=False)
-    if int((r.stdout or "0").strip() or 0) < want:
-        lab.in_node(name, ["vtysh", "-b"], check=False, timeout=60)
-
-
-def status(lab: Lab) -> list[dict]:
-    p = lab.plan
-    conv = convergence(lab)
-    rows = []
-    for node in p.nodes.values():
-        pids = _ns_pids(node.ns) if _ns_exists(node.ns) else []
-        procs = sorted({Path(f"/proc/{pid}/comm").read_text().strip() for pid in pids if Path(f"/proc/{pid}").exists()}
-                       - {"sleep", "bash"})
-        links = json.loads(sh(["ip", "-n", node.ns, "-j", "link", "show"], check=False).stdout or "[]")
-        data = [l for l in links if l["ifname"] not in ("lo", "mgmt0")]
-        up_ = sum(1 for l in data if "UP" in l.get("flags", []) and "NO-CARRIER" not in l.get("flags", []))
-        good, want, _ = conv.get(node.name, (0, 0, []))
-        rows.append({"node": node.name, "kind": node.kind, "mgmt": str(node.device.mgmt_ip),
-                     "running": _alive(lab.anchor(node.name)), "processes": procs,
-                     "links_up": up_, "links": len(data), "ospf_full": good, "ospf_expected": want})
-    return rows
-
-
 # -- faults ----------------------------------------------------------------------------------------
 
 def find_link(lab: Lab, a: str, b: str):
@@ -495,13 +261,13 @@ def link_drop(lab: Lab, a: str, b: str) -> None:
 def node_stop(lab: Lab, name: str) -> None:
     """Stop every daemon of a node; its namespaces and anchor stay, so it can start again."""
     node = lab.node(name)
-    anchor = lab.anchor(name)
-    _kill_ns(node.ns, keep={anchor} if anchor else set())
+    if not lab.running(name):
+        raise LabError(f"node {name} of lab {lab.id} is not running")
+    _kill_ns(node.ns, keep={lab.anchor(name)})
 
 
 def node_start(lab: Lab, name: str) -> None:
-    lab.node(name)
-    if [pid for pid in _ns_pids(lab.node(name).ns) if pid != lab.anchor(name)]:
+    if [pid for pid in ns_pids(lab.node(name).ns) if pid != lab.anchor(name)]:
         raise LabError(f"node {name} is already running; stop it first")
     lab.in_node(name, ["bash", str(lab.node_dir(name) / "daemons.sh")])
 
@@ -511,7 +277,7 @@ def node_start(lab: Lab, name: str) -> None:
 def _kill_ns(ns: str, keep: set[int] = frozenset()) -> None:
     """End every process in a lab namespace, re-checking because watchfrr restarts daemons."""
     for _ in range(100):
-        pids = [p for p in _ns_pids(ns) if p not in keep]
+        pids = [p for p in ns_pids(ns) if p not in keep]
         if not pids:
             return
         for pid in pids:
@@ -520,21 +286,27 @@ def _kill_ns(ns: str, keep: set[int] = frozenset()) -> None:
             except ProcessLookupError:
                 pass
         time.sleep(0.05)
-    raise LabError(f"processes in {ns} would not end: {_ns_pids(ns)}")
+    raise LabError(f"processes in {ns} would not end: {ns_pids(ns)}")
 
 
 def down(lab: Lab) -> list[str]:
-    """Remove exactly what the lab made. Safe to run twice and after a crashed 'up'."""
+    """Remove exactly what the lab made. Safe to run twice and after a crashed 'up'.
+
+    Refuses an id of which nothing exists, so a mistyped id never reports success while the
+    real lab runs on."""
+    if not lab.traces():
+        raise LabError(f"no lab {lab.id} on this machine (labs: {', '.join(Lab.all_ids()) or 'none'}); "
+                       "nothing was removed")
     removed = []
     namespaces = list(dict.fromkeys(lab.state.get("namespaces", [])))
     # Anything carrying this lab's id that the record may have missed (a crash between steps).
     if Path("/run/netns").is_dir():
         namespaces += [p.name for p in Path("/run/netns").glob(f"{lab.id}-*") if p.name not in namespaces]
     for ns in namespaces:
-        if _ns_exists(ns):
+        if ns_exists(ns):
             _kill_ns(ns)
     for ns in namespaces:
-        if _ns_exists(ns):
+        if ns_exists(ns):
             sh(["ip", "netns", "del", ns])
             removed.append(ns)
     links = set(lab.state.get("etc_links", []))
@@ -544,10 +316,8 @@ def down(lab: Lab) -> list[str]:
         p = Path(link)
         if p.is_symlink() or p.exists():
             p.unlink()
-    if lab.state.get("made_etc_netns") and ETC_NETNS.is_dir() and not any(ETC_NETNS.iterdir()):
-        ETC_NETNS.rmdir()
-    if lab.dir.exists():
-        shutil.rmtree(lab.dir)
-    if LAB_ROOT.is_dir() and not any(LAB_ROOT.iterdir()):
-        LAB_ROOT.rmdir()  # up made it; nothing else lives there
+    with machine_lock():
+        if lab.dir.exists():
+            shutil.rmtree(lab.dir)
+        release_host_dirs()
     return removed

@@ -27,6 +27,13 @@ def lab_estate():
     return load_estate("lab")
 
 
+def pytest_collection_modifyitems(items):
+    """Every test that uses the live lab carries the `lab` marker, whether or not it says so."""
+    for item in items:
+        if "lab" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.lab)
+
+
 def _root_or_skip():
     if os.geteuid() != 0:
         pytest.skip("the lab needs root (network namespaces); CI and `make test` run as root")

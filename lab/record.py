@@ -1,0 +1,172 @@
+"""A lab's record of itself, and how to run a command inside one of its nodes.
+
+Every resource a lab makes carries its id (jb + hex): namespaces '<id>-<device>', '<id>-sw'
+(LAN bridges and the management bridge) and '<id>-ops' (the operator's seat on the management
+network), /etc/netns/<id>-* overlays and the work dir <JINBAO_LAB_ROOT>/<id>. Each is written to
+state.json *before* it is created, so 'down' removes exactly what 'up' made, even after a crash.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+from pathlib import Path
+
+from jinbao.errors import JinbaoError
+from jinbao.estate import load_estate
+
+from . import render
+from .topology import LabPlan, Node, plan
+
+LAB_ROOT = Path(os.environ.get("JINBAO_LAB_ROOT", "/var/tmp/jinbao-lab"))
+ID_RE = re.compile(r"^jb[a-z0-9]{2,12}$")
+
+
+class LabError(JinbaoError):
+    """A lab operation failed; the message says which command and why."""
+
+
+def sh(args: list[str], check: bool = True, timeout: float = 60, input: str | None = None):
+    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout, input=input)
+    if check and r.returncode != 0:
+        raise LabError(f"{' '.join(args)} failed ({r.returncode}): {(r.stderr or r.stdout).strip()[:800]}")
+    return r
+
+
+def new_id() -> str:
+    return "jb" + secrets.token_hex(3)
+
+
+def ns_exists(ns: str) -> bool:
+    return Path("/run/netns", ns).exists()
+
+
+def ns_pids(ns: str) -> list[int]:
+    r = sh(["ip", "netns", "pids", ns], check=False)
+    return [int(x) for x in r.stdout.split()] if r.returncode == 0 else []
+
+
+def _inode(path: str | Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def pid_in_ns(pid: int | None, ns: str) -> bool:
+    """True when pid is alive *and* lives in the named network namespace.
+
+    A recorded PID alone proves nothing: if the anchor died and the PID was reused, entering
+    it would run a command in the host's namespaces. The namespace inode cannot be reused while
+    /run/netns/<ns> holds it.
+    """
+    if not pid:
+        return False
+    want = _inode(Path("/run/netns", ns))
+    return want is not None and _inode(f"/proc/{pid}/ns/net") == want
+
+
+class Lab:
+    """One lab on this machine, found by its id; its state file is the record of what exists."""
+
+    def __init__(self, lab_id: str):
+        if not ID_RE.match(lab_id):
+            raise LabError(f"{lab_id!r} is not a lab id (jb followed by 2-12 lower-case letters or digits)")
+        self.id = lab_id
+        self.dir = LAB_ROOT / lab_id
+        self.state_file = self.dir / "state.json"
+        self.state: dict = json.loads(self.state_file.read_text()) if self.state_file.exists() else {}
+        self._plan: LabPlan | None = None
+
+    # -- finding labs ------------------------------------------------------------------------
+    @staticmethod
+    def all_ids() -> list[str]:
+        return sorted(p.name for p in LAB_ROOT.glob("jb*") if (p / "state.json").exists()) if LAB_ROOT.is_dir() else []
+
+    @classmethod
+    def find(cls, lab_id: str | None = None) -> "Lab":
+        lab_id = lab_id or os.environ.get("JINBAO_LAB_ID")
+        if lab_id:
+            lab = cls(lab_id)
+            if not lab.state:
+                raise LabError(f"no lab {lab_id} on this machine (labs: {', '.join(cls.all_ids()) or 'none'})")
+            return lab
+        ids = cls.all_ids()
+        if len(ids) == 1:
+            return cls(ids[0])
+        if not ids:
+            raise LabError("no lab is up on this machine; start one with 'jinbao lab up'")
+        raise LabError(f"several labs are up ({', '.join(ids)}); pick one with --id or JINBAO_LAB_ID")
+
+    def traces(self) -> bool:
+        """Whether anything of this lab exists on the machine, recorded or not (a crashed 'up')."""
+        netns = Path("/run/netns")
+        return bool(self.state) or self.dir.exists() or (netns.is_dir() and any(netns.glob(f"{self.id}-*")))
+
+    def save(self) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=1))
+        tmp.replace(self.state_file)
+
+    def record(self, key: str, value) -> None:
+        """Write a resource into the record before creating it, so a crash cannot orphan it."""
+        self.state.setdefault(key, []).append(value)
+        self.save()
+
+    @property
+    def plan(self) -> LabPlan:
+        if self._plan is None:
+            self._plan = plan(load_estate(self.state["estate"]), self.id)
+        return self._plan
+
+    def node(self, name: str) -> Node:
+        try:
+            return self.plan.nodes[name]
+        except KeyError:
+            raise LabError(f"no such node {name!r} in lab {self.id}; nodes: {', '.join(self.plan.nodes)}, "
+                           "or 'ops' for the operator seat") from None
+
+    def node_dir(self, name: str) -> Path:
+        return self.dir / "nodes" / name
+
+    def anchor(self, name: str) -> int | None:
+        f = self.node_dir(name) / "anchor.pid"
+        try:
+            return int(f.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def running(self, name: str) -> bool:
+        """The node's anchor is alive and is still this lab's (see pid_in_ns)."""
+        return pid_in_ns(self.anchor(name), self.node(name).ns)
+
+    # -- environment for tools that talk to the lab ----------------------------------------------
+    def secrets_env(self) -> dict[str, str]:
+        """Per-lab secret values (SNMP keys) behind the estate's env: references."""
+        f = self.dir / "secrets.env"
+        if not f.exists():
+            return {}
+        return dict(line.split("=", 1) for line in f.read_text().splitlines() if "=" in line)
+
+    def ssh_args(self, node: str, user: str = render.OPERATOR) -> list[str]:
+        k = self.dir / "keys"
+        return ["ssh", "-i", str(k / "operator"), "-o", f"UserKnownHostsFile={k / 'known_hosts'}",
+                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+                "-o", "LogLevel=ERROR", f"{user}@{self.node(node).device.mgmt_ip}"]
+
+    # -- running commands ----------------------------------------------------------------------
+    def in_node(self, name: str, cmd: list[str], check: bool = True, timeout: float = 60):
+        """Run cmd inside a node (its namespaces, /etc and /run), or on the ops seat for 'ops'."""
+        return sh(self.node_cmd(name, cmd), check=check, timeout=timeout)
+
+    def node_cmd(self, name: str, cmd: list[str]) -> list[str]:
+        if name == "ops":
+            return ["ip", "netns", "exec", self.plan.ops_ns, *cmd]
+        node = self.node(name)
+        pid = self.anchor(name)
+        if not pid_in_ns(pid, node.ns):
+            raise LabError(f"node {name} of lab {self.id} is not running (its anchor process is gone); "
+                           f"'jinbao lab down --id {self.id}' and 'up' again rebuild it")
+        return ["nsenter", "-t", str(pid), "-m", "-n", "-u", *cmd]

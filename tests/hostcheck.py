@@ -1,0 +1,145 @@
+"""What a lab could leave on the machine, read from the system itself, not from the lab's records.
+
+snapshot() covers the root namespace's links, routes, rules and nftables, the mount table,
+sysctls, and the trees of /etc, /run and /var/tmp. Another lab that is up while the snapshot is
+taken (the test session's shared lab) is left out by its id, so the comparison is about the labs
+under test only.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from lab.record import Lab
+
+# Counters the kernel changes by itself; anything else that changes is something a lab did.
+VOLATILE_SYSCTL = re.compile(
+    r"^(fs\.(dentry-state|file-nr|inode-nr|inode-state|aio-nr|quota\.)|kernel\.(random\.|ns_last_pid|pty\.nr"
+    r"|sched_domain|perf_event)|net\.netfilter\.nf_conntrack_count|vm\.stat|net\.ipv6\.route\.gc)")
+
+
+def _run(*args: str) -> str:
+    return subprocess.run(args, capture_output=True, text=True).stdout
+
+
+def _tree(top: str, skip) -> set[str]:
+    out = set()
+    for root, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if not skip(os.path.join(root, d))]
+        for name in [*dirs, *files]:
+            path = os.path.join(root, name)
+            if not skip(path):
+                out.add(path)
+    return out
+
+
+def _etc() -> dict[str, tuple]:
+    """/etc with each file's mode, size and mtime: a lab must not change even a byte of it."""
+    out = {}
+    for path in _tree("/etc", lambda p: False):
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        out[path] = (st.st_mode, st.st_size if not os.path.isdir(path) else 0, st.st_mtime_ns if
+                     not os.path.isdir(path) else 0)
+    return out
+
+
+def _sysctls() -> dict[str, str]:
+    out = {}
+    for line in _run("sysctl", "-a").splitlines():
+        k, _, v = line.partition(" = ")
+        if not VOLATILE_SYSCTL.match(k):
+            out[k] = v
+    return out
+
+
+def _orphan_netns_processes() -> set[int]:
+    """Processes in a network namespace that is neither the host's nor a named one (a lab's
+    process that outlived its namespace's name)."""
+    named = set()
+    for p in Path("/run/netns").glob("*") if Path("/run/netns").is_dir() else []:
+        try:
+            named.add(os.stat(p).st_ino)
+        except OSError:
+            pass
+    host = os.stat("/proc/self/ns/net").st_ino
+    out = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ino = os.stat(d / "ns" / "net").st_ino
+            except OSError:
+                continue
+            if ino != host and ino not in named:
+                out.add(int(d.name))
+    return out
+
+
+def snapshot(exclude_ids: set[str] | None = None) -> dict:
+    """The machine as labs could change it, minus what belongs to labs in exclude_ids
+    (default: every lab up now, so labs started after the snapshot show as differences)."""
+    others = set(Lab.all_ids()) if exclude_ids is None else exclude_ids
+    other = re.compile("|".join(map(re.escape, sorted(others)))) if others else None
+
+    def theirs(text: str) -> bool:
+        return bool(other and other.search(text))
+
+    def lines(text: str) -> list[str]:
+        return sorted(line for line in text.splitlines() if not theirs(line))
+
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    etc = {k: v for k, v in _etc().items() if not theirs(k)}
+    if others:  # other labs add and remove their own entries under /etc/netns as they run
+        etc = {k: v for k, v in etc.items() if k != "/etc/netns"}
+    return {
+        "links": lines(_run("ip", "-o", "link")),
+        "addrs": lines(_run("ip", "-o", "addr")),
+        "routes": lines(_run("ip", "route", "show", "table", "all") + _run("ip", "-6", "route", "show", "table", "all")),
+        "rules": lines(_run("ip", "rule") + _run("ip", "-6", "rule")),
+        "nft": _run("nft", "list", "ruleset"),
+        "netns": lines(_run("ip", "netns", "list")),
+        "mounts": sorted(m for m in mounts if not theirs(m)),
+        "sysctl": _sysctls(),
+        "etc": etc,
+        "run": sorted(p for p in _tree("/run", lambda p: p.startswith(("/run/user", "/run/systemd"))) if not theirs(p)),
+        "var_tmp": sorted(p for p in _tree("/var/tmp", lambda p: theirs(p)) if not theirs(p)),
+        "orphan_netns_processes": _orphan_netns_processes(),
+    }
+
+
+def settled_snapshot(exclude_ids: set[str] | None = None) -> dict:
+    """A baseline: two snapshots a moment apart, keeping only what held still in both."""
+    a = snapshot(exclude_ids)
+    time.sleep(0.5)
+    b = snapshot(exclude_ids)
+    b["sysctl"] = {k: v for k, v in b["sysctl"].items() if a["sysctl"].get(k) == v}
+    return b
+
+
+def diff(before: dict, after: dict) -> dict:
+    """What differs, per aspect (sysctls compared on the baseline's keys only)."""
+    out = {}
+    for key, was in before.items():
+        now = after[key]
+        if key == "sysctl":
+            changed = {k: (v, now.get(k)) for k, v in was.items() if now.get(k) != v}
+            if changed:
+                out[key] = changed
+        elif isinstance(was, dict):
+            changed = {k for k in set(was) | set(now) if was.get(k) != now.get(k)}
+            if changed:
+                out[key] = sorted(changed)
+        elif isinstance(was, (list, set)):
+            gone, new = sorted(set(was) - set(now)), sorted(set(now) - set(was))
+            if key == "orphan_netns_processes":
+                gone = []  # a process that ended is no leak
+            if gone or new:
+                out[key] = {"gone": gone, "new": new}
+        elif was != now:
+            out[key] = {"before": was, "after": now}
+    return out
