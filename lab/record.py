@@ -16,6 +16,7 @@ from pathlib import Path
 
 from jinbao.errors import JinbaoError
 from jinbao.estate import load_estate
+from jinbao.model import Estate
 
 from . import render
 from .topology import LabPlan, Node, plan
@@ -117,9 +118,20 @@ class Lab:
 
     @property
     def plan(self) -> LabPlan:
+        """What this lab built, from the estate as it was at 'up' (estate.json): editing the
+        inventory while a lab runs must not make status, link or ssh act on addresses that were
+        never built."""
         if self._plan is None:
-            self._plan = plan(load_estate(self.state["estate"]), self.id)
+            built = self.dir / "estate.json"
+            estate = (Estate.model_validate_json(built.read_text()) if built.exists()
+                      else load_estate(self.state["estate"]))
+            self._plan = plan(estate, self.id)
         return self._plan
+
+    def remember(self, p: LabPlan) -> None:
+        """Keep the resolved estate this lab is built from (see plan)."""
+        (self.dir / "estate.json").write_text(p.estate.model_dump_json())
+        self._plan = p
 
     def node(self, name: str) -> Node:
         try:

@@ -49,7 +49,7 @@ def up(estate: str = "lab", lab_id: str | None = None, wait: bool = True, timeou
         lab.dir.mkdir(mode=0o711)
         lab.state = {"id": lab_id, "estate": estate_path, "created": time.time(), "namespaces": [], "etc_links": []}
         lab.save()
-    lab._plan = p
+    lab.remember(p)
     try:
         _build(lab, p, progress)
         if wait:

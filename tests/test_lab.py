@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import run_cli
+from conftest import REPO, run_cli
 from lab import health, runtime
 from lab.render import VTY_OPERATOR
 from lab.topology import expected_neighbors
@@ -345,3 +345,20 @@ def test_lab_refuses_vendor_platforms():
     r = run_cli("lab", "up", "--estate", "province", "--id", "jbnever", "--no-wait")
     assert r.returncode == 2 and "only frr, nftables and linux platforms run here" in r.stderr
     assert not (runtime.LAB_ROOT / "jbnever").exists()
+
+
+def test_the_lab_acts_on_what_it_built_not_on_an_edited_inventory(lab, tmp_path):
+    """Editing inventory/ while a lab runs must not make status aim at addresses never built."""
+    import shutil
+
+    inv = tmp_path / "inventory"
+    shutil.copytree(REPO / "inventory", inv)
+    sites = inv / "lab" / "sites.yml"
+    sites.write_text(sites.read_text().replace("name: prov-app1", "name: prov-app9"))
+    est = inv / "lab" / "estate.yml"
+    est.write_text(est.read_text().replace("block: 10.91.0.0/16", "block: 10.92.0.0/16"))
+    r = run_cli("lab", "status", "--id", lab.id, "--json", env={"JINBAO_INVENTORY": str(inv)})
+    assert r.returncode == 0, r.stdout + r.stderr
+    nodes = {n["node"]: n for n in json.loads(r.stdout)["nodes"]}
+    assert "prov-app1" in nodes and "prov-app9" not in nodes
+    assert nodes["prov-app1"]["mgmt"].startswith("10.91.")
