@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import InventoryError, JinbaoError
@@ -28,8 +29,9 @@ def print_problems(problems, as_json: bool) -> None:
         return
     for p in problems:
         where = str(p.origin) if p.origin else "<estate>"
-        err.print(f"[bold red]error[/] [cyan]{where}[/]: [bold]{p.field}[/]: {p.message}\n      [dim]fix:[/] {p.fix}",
-                  soft_wrap=True)
+        # Problems quote what the engineer wrote; a name such as 'db[/]1' is text, not markup.
+        err.print(f"[bold red]error[/] [cyan]{escape(where)}[/]: [bold]{escape(p.field)}[/]: {escape(p.message)}\n"
+                  f"      [dim]fix:[/] {escape(p.fix)}", soft_wrap=True)
     err.print(f"[red]{len(problems)} problem(s); nothing was changed.[/]")
 
 
@@ -68,7 +70,7 @@ def validate(ctx, as_json):
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
-    out.print(f"[green]✓[/] estate [bold]{e.name}[/] is valid: {len(e.sites)} sites "
+    out.print(f"[green]✓[/] estate [bold]{escape(e.name)}[/] is valid: {len(e.sites)} sites "
               f"({', '.join(f'{n} {k}' for k, n in kinds.items())}), {len(e.devices)} devices, "
               f"{len(e.links)} WAN links, {len(e.policies)} zone policies, {len(e.dr_pairs)} DR pairs")
 
@@ -167,7 +169,7 @@ def main() -> None:
         x.show()
         sys.exit(2)
     except JinbaoError as x:
-        err.print(f"[bold red]error[/]: {x}", soft_wrap=True)
+        err.print(f"[bold red]error[/]: {escape(str(x))}", soft_wrap=True)
         sys.exit(2)
 
 
