@@ -188,7 +188,7 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
         problems.add(Origin(estate_files.shown(root), 1), "estate", "no file defines the 'estate:' section",
                      "add estate.yml with name, domain, supernet, management and links")
     if problems:
-        raise InventoryError(problems)
+        raise InventoryError(problems.folded())
     return raw
 
 

@@ -1,0 +1,103 @@
+"""The IP plan: no address used twice, every address inside its subnet, every block inside its
+parent and apart from its siblings, and both ends of a link in one /30 or /31."""
+from __future__ import annotations
+
+from ..model import Estate
+from ..problems import ProblemList
+from . import at, was_written
+
+
+def check(e: Estate, p: ProblemList, where) -> None:
+    _addresses(e, p, where)
+    _subnets(e, p, where)
+
+
+def _addresses(e: Estate, p: ProblemList, where) -> None:
+    seen: dict[int, str] = {}
+
+    def claim(addr, what, origin, field):
+        key = int(addr)
+        if key in seen:
+            p.add(origin, field, f"{addr} ({what}) is already used by {seen[key]}",
+                  "give one of them another address, or drop the explicit one to allocate it", "ip_plan")
+        else:
+            seen[key] = what
+
+    for d in e.devices.values():
+        site = e.sites.get(d.site)
+        src = where.devices.get(d.name)
+        claim(d.mgmt_ip, f"{d.name} management", d.origin, "mgmt_ip")
+        if site and d.mgmt_ip not in site.mgmt_block:
+            p.add(at(src, d.origin, "mgmt_ip"), "mgmt_ip", f"{d.name} management address {d.mgmt_ip} is outside "
+                  f"{site.name}'s management subnet {site.mgmt_block}", f"use an address in {site.mgmt_block} or drop it",
+                  "ip_plan")
+        if d.loopback is not None:
+            claim(d.loopback, f"{d.name} loopback", d.origin, "loopback")
+            if site and d.loopback not in site.loopback_pool:
+                p.add(at(src, d.origin, "loopback"), "loopback", f"{d.name} loopback {d.loopback} is outside "
+                      f"{site.name}'s loopback pool {site.loopback_pool}",
+                      "use an address of that pool, or loopback: true", "ip_plan")
+        for i in d.interfaces:
+            if i.ip is None:
+                continue
+            claim(i.ip.ip, f"{d.name} {i.name}", d.origin, f"interfaces.{i.name}")
+            if i.zone and site and i.zone in site.zones and i.ip.network != site.zones[i.zone].block:
+                p.add(at(src, d.origin, "ip"), "ip", f"{d.name} address {i.ip} is not in zone {i.zone}'s block "
+                      f"{site.zones[i.zone].block}", f"use an address of {site.zones[i.zone].block}", "ip_plan")
+    for l in e.links:
+        origin = at(where.links.get(l.id), l.origin, "subnet")
+        if l.a.ip.network != l.b.ip.network or l.a.ip.network.prefixlen not in (30, 31):
+            p.add(origin, "subnet", f"link {l.id} ends {l.a.ip} and {l.b.ip} are not in one /30 or /31",
+                  "give the link a /30 or /31 subnet", "ip_plan")
+        if not l.subnet.subnet_of(e.link_block):
+            p.add(origin, "subnet", f"link {l.id} subnet {l.subnet} is outside the link block {e.link_block}",
+                  "take it from estate.links.block, or drop subnet: to allocate", "ip_plan")
+
+
+def _subnets(e: Estate, p: ProblemList, where) -> None:
+    """Siblings must not overlap and must sit inside their parent block."""
+
+    def group(parent, parent_name, members):
+        for net, label, origin, field in members:
+            if parent is not None and not net.subnet_of(parent):
+                p.add(origin, field, f"{label} {net} is outside {parent_name} {parent}",
+                      f"choose a block inside {parent}, or drop it to allocate one", "ip_plan")
+        ordered = sorted(members, key=lambda m: (int(m[0].network_address), -m[0].num_addresses))
+        last = None
+        for m in ordered:
+            if last is not None and int(m[0].network_address) <= int(last[0].broadcast_address):
+                p.add(m[2], m[3], f"{m[1]} {m[0]} overlaps {last[1]} {last[0]}",
+                      "give one of them a block of its own, or drop it to allocate one", "ip_plan")
+            if last is None or int(m[0].broadcast_address) > int(last[0].broadcast_address):
+                last = m
+
+    est = where.estate
+    link_block = (e.link_block, "the link block", at(est, None, "links", "block"), "estate.links.block")
+    mgmt_block = (e.mgmt_block, "the management block", at(est, None, "management", "block"), "estate.management.block")
+
+    def site_at(s):
+        src = where.sites.get(s.name)
+        return src.at("block") if was_written(src, "block") else s.origin
+
+    top = [(s.block, f"site {s.name}", site_at(s), "block") for s in e.sites.values() if s.parent is None]
+    top.append(link_block)
+    if e.mgmt_block.overlaps(e.supernet):
+        top.append(mgmt_block)
+    group(e.supernet, "the supernet", top)
+    if not e.link_block.overlaps(e.supernet) and e.mgmt_block.overlaps(e.link_block):
+        p.add(mgmt_block[2], mgmt_block[3], f"the management block {e.mgmt_block} overlaps the link block "
+              f"{e.link_block}", "give the management network a block of its own", "ip_plan")
+    children: dict[str, list] = {}
+    for c in e.sites.values():
+        if c.parent:
+            children.setdefault(c.parent, []).append(c)
+    for s in e.sites.values():
+        inner = [(z.block, f"zone {s.name}/{z.name}", at(where.zones.get((s.name, z.name)), z.origin, "block"),
+                  f"zones.{z.name}.block") for z in s.zones.values()]
+        inner.append((s.loopback_pool, f"{s.name} loopback pool", s.origin, "loopbacks"))
+        inner += [(c.block, f"site {c.name}", site_at(c), "block") for c in children.get(s.name, [])]
+        group(s.block, f"site {s.name}'s block", inner)
+    group(e.link_block, "the link block",
+          [(l.subnet, f"link {l.id}", at(where.links.get(l.id), l.origin, "subnet"), "subnet") for l in e.links])
+    group(e.mgmt_block, "the management block",
+          [(s.mgmt_block, f"{s.name} management subnet", s.origin, "management") for s in e.sites.values()])
