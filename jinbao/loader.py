@@ -89,7 +89,7 @@ _FIXES = {
     "greater_than": "use a value above {gt}",
     "less_than_equal": "use {le} or less",
     "less_than": "use a value below {lt}",
-    "too_short": "give at least {min_length}",
+    "too_short": "give at least {min_length} item(s)",
     "too_long": "give at most {max_length}",
     "string_too_short": "write a value; an empty one means nothing",
     "string_too_long": "shorten it to {max_length} characters",
@@ -108,7 +108,12 @@ _FIELD_FIXES = {
     "rto": "write a duration such as 15m, 4h or 2d",
     "rpo": "write a duration such as 0s, 30m or 1h",
     "loopback": "write true, false or an address of the site's loopback pool",
+    "supernet": "use a private block (RFC 1918) such as 10.34.0.0/16",
+    "block": "use a private block (RFC 1918) such as 10.35.0.0/16",
 }
+
+_BOUNDS = {"greater_than_equal": "below the smallest allowed value,", "greater_than": "not above",
+           "less_than_equal": "above the largest allowed value,", "less_than": "not below"}
 
 _KINDS = {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false",
           type(None): "nothing"}
@@ -143,6 +148,12 @@ def _schema_problems(err: ValidationError, pos: Positions, problems: ProblemList
         elif kind == "string_pattern_mismatch":
             # The regex means nothing to an operator; say what form is wanted instead.
             msg = f"{e['input']!r} is not a valid {key.rstrip('s') or 'value'}"
+        elif kind == "too_short" and not e["input"]:
+            msg = "the list is empty"
+        elif kind in _BOUNDS:
+            # Pydantic does not say what was written; the value is what a person looks for.
+            bound = next(iter((e.get("ctx") or {}).values()), "?")
+            msg = f"{e['input']!r} is {_BOUNDS[kind]} {bound}"
         elif kind in ("model_type", "dict_type", "list_type", "string_type", "model_attributes_type"):
             # Pydantic names its own classes ('RawEstate'); say what YAML wrote instead.
             want = "a list" if kind == "list_type" else "text" if kind == "string_type" else "a mapping"

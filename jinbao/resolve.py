@@ -63,6 +63,10 @@ class Where:
     zones: dict[tuple[str, str], Src] = field(default_factory=dict)
     links: dict[str, Src] = field(default_factory=dict)
     dr_pairs: list[Src] = field(default_factory=list)
+    # Sites and devices that were written but could not be built (a problem says why), and
+    # whether some links could not be: checks skip what they would only report as missing.
+    unbuilt: set[str] = field(default_factory=set)
+    links_incomplete: bool = False
 
 
 @dataclass
@@ -287,25 +291,35 @@ class _Resolver:
         for s in self.sites.values():
             children.setdefault(s.parent, []).append(s)
 
-        def carve(pool: Pool, sites: list[_SiteDraft]):
+        def carve(pool: Pool, sites: list[_SiteDraft], parent: _SiteDraft | None):
+            # A site's own loopback pool comes out of its block first, so a child site as big as
+            # its parent can never fit; at the top, a site may take the whole supernet.
+            smallest = pool.network.prefixlen + (1 if parent else 0)
             for s in sites:
                 if s.block is not None:
                     pool.reserve(s.block)
+            short = []
             for s in sites:
                 if s.block is not None:
                     continue
-                if s.prefix < pool.network.prefixlen:
+                if s.prefix < smallest:
                     # Not a full pool but a prefix that can never fit: say so where it was set.
                     origin, fieldname = s.prefix_at
                     self.p.add(origin, fieldname, f"a /{s.prefix} block for {s.kind} {s.name} cannot fit in "
-                               f"{pool.network}", f"use a prefix of /{pool.network.prefixlen + 1} or longer", "ip_plan")
+                               f"{pool.network}", f"use a prefix of /{smallest} or longer (smaller blocks)", "ip_plan")
                     continue
                 s.block = pool.allocate(s.prefix)
                 if s.block is None:
-                    self.p.add(s.origin, "block", f"no free /{s.prefix} left in {pool.network} for site {s.name}",
-                               "enlarge the parent block or the supernet, or lower the site's prefix", "ip_plan")
+                    short.append(s)
+            if short:
+                # A full block is the block's problem, reported once where its size is set.
+                origin, fieldname = (self.est_src.at("supernet"), "estate.supernet") if parent is None else parent.prefix_at
+                owner = f"the supernet {pool.network}" if parent is None else f"{parent.kind} {parent.name}'s block {pool.network}"
+                names = ", ".join(f"{s.name} (/{s.prefix})" for s in short[:4]) + (" …" if len(short) > 4 else "")
+                self.p.add(origin, fieldname, f"{owner} is full: {len(short)} of its {len(sites)} sites get no block: "
+                           f"{names}", "enlarge it (a shorter prefix), or give the sites smaller blocks", "ip_plan")
 
-        carve(top, children.get(None, []))
+        carve(top, children.get(None, []), None)
         order = list(children.get(None, []))
         for s in order:
             if s.block is None:
@@ -330,7 +344,7 @@ class _Resolver:
                                f"no free /{z.prefix} left in {s.name}'s block {s.block} for zone {z.name}",
                                "enlarge the site block or shrink the zone prefix", "ip_plan")
                 s.zone_blocks[z.name] = blk
-            carve(inner, kids)
+            carve(inner, kids, s)
             order.extend(kids)
         self._carve_management()
 
@@ -348,6 +362,7 @@ class _Resolver:
             if s.mgmt_block is None:
                 short.append(s.name)
         if short:
+            self.where.links_incomplete = True
             room = 2 ** (m.site_prefix - m.block.prefixlen)
             self.p.add(self.est_src.at("management", "block"), "estate.management.block",
                        f"the management block {m.block} has room for {room} site subnets of /{m.site_prefix}, but "
@@ -374,13 +389,14 @@ class _Resolver:
                         if name is None:
                             break
                         if not self._hostname_ok(name, dsrc):
+                            self.where.unbuilt.add(name)
                             continue
                         if name.lower() in lower:
                             first = self.devices[lower[name.lower()]]
                             self.p.add(dsrc.at("name"), "name", f"device {name!r} is already defined at "
                                        f"{first.src.at('name')}", "give every device a unique name")
                             continue
-                        if zone is not None and zone not in s.zone_blocks:
+                        if zone is not None and zone not in s.zone_blocks and s.block is not None:
                             self.p.add(dsrc.at("zone"), "zone", f"device {name!r} is in zone {zone!r}, which site "
                                        f"{s.name} does not have", _suggest(zone, s.zone_blocks), "reference")
                             zone = None
@@ -514,6 +530,9 @@ class _Resolver:
                     if text is None:
                         break
                     dev, _, iface = text.partition(":")
+                    if dev in self.where.unbuilt:
+                        self.where.links_incomplete = True  # its own problem says why
+                        break
                     if dev not in self.devices:
                         self.p.add(src.at(side), side, f"link end {dev!r} is not a device of the estate",
                                    _suggest(dev, self.devices), "reference")
@@ -572,6 +591,7 @@ class _Resolver:
                 cost=rl.cost or _DEFAULT_COST[rl.role], origin=src.at()))
             self.where.links[lid] = src
         if short:
+            self.where.links_incomplete = True
             room = 2 ** (plan.prefix - plan.block.prefixlen) if plan.prefix >= plan.block.prefixlen else 0
             self.p.add(self.est_src.at("links", "block"), "estate.links.block",
                        f"the link block {plan.block} has room for {room} /{plan.prefix} links, but the estate has "
@@ -595,6 +615,7 @@ class _Resolver:
             for z, zsrc in s.zones:
                 self.where.zones[(s.name, z.name)] = zsrc
                 if s.zone_blocks.get(z.name) is None:
+                    self.where.unbuilt.add(f"{s.name}/{z.name}")
                     continue
                 zones[z.name] = Zone(name=z.name, site=s.name, kind=z.kind, vlan=z.vlan, block=s.zone_blocks[z.name],
                                      firewall=self.zone_firewalls.get((s.name, z.name)), origin=zsrc.at())
@@ -602,6 +623,7 @@ class _Resolver:
                 if not self.p:  # never drop a site silently
                     self.p.add(s.origin, "block", f"site {s.name} could not be given addresses",
                                "check its parent, prefix and block", "ip_plan")
+                self.where.unbuilt.add(s.name)
                 continue
             sites[s.name] = Site(name=s.name, kind=s.kind, title=s.title, parent=s.parent, block=s.block,
                                  loopback_pool=s.loop_pool, mgmt_block=s.mgmt_block, ospf_area=s.area,
@@ -609,6 +631,7 @@ class _Resolver:
         devices = {}
         for d in self.devices.values():
             if d.mgmt_ip is None or d.site not in sites:
+                self.where.unbuilt.add(d.name)
                 continue
             r = d.raw
             devices[d.name] = Device(

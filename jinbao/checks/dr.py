@@ -26,6 +26,14 @@ LEVEL_BEST_RPO = {k: v[0] for k, v in LEVEL_RPO.items()}
 LEVEL_MAX_RPO = {k: v[1] for k, v in LEVEL_RPO.items()}
 
 
+def _span(seconds: int) -> str:
+    """A duration as people write it in the inventory: 0s, 90s, 15m, 4h, 2d."""
+    for unit, size in (("d", DAY), ("h", HOUR), ("m", MINUTE)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def check(e: Estate, p: ProblemList, where) -> None:
     names: dict[str, str] = {}
     for i, pair in enumerate(e.dr_pairs):
@@ -55,11 +63,12 @@ def _targets(pair, src, p: ProblemList) -> None:
                                       ("rpo", pair.rpo_s, LEVEL_RPO[pair.level])):
         name = what.upper()
         if worst is not None and value > worst:
-            p.add(at(src, pair.origin, what), what, f"{name} {value}s is looser than GB/T 20988 level {pair.level} "
-                  f"allows ({worst}s)", f"tighten the {name} or declare a lower level", "design")
+            p.add(at(src, pair.origin, what), what, f"{name} {_span(value)} is looser than GB/T 20988 level "
+                  f"{pair.level} allows ({_span(worst)} at most)", f"tighten the {name} or declare a lower level",
+                  "design")
         if value < best:
-            p.add(at(src, pair.origin, what), what, f"{name} {value}s is tighter than level {pair.level} can deliver "
-                  f"({best}s)", f"raise the level or relax the {name}", "design")
+            p.add(at(src, pair.origin, what), what, f"{name} {_span(value)} is tighter than GB/T 20988 level "
+                  f"{pair.level} can deliver ({_span(best)} at best)", f"raise the level or relax the {name}", "design")
     if pair.rpo_s == 0 and pair.replication != "sync":
         p.add(at(src, pair.origin, "replication"), "replication", f"DR pair {pair.name} promises RPO 0 with async "
               "replication", "use replication: sync, or allow a non-zero RPO", "design")

@@ -26,6 +26,8 @@ class _Up:
 
 
 def check(e: Estate, p: ProblemList, where) -> None:
+    if where.links_incomplete:
+        return  # links that could not be given a subnet are missing here; that problem comes first
     ups: dict[str, list[_Up]] = {}
     for link in e.links:
         da, db = e.devices.get(link.a.device), e.devices.get(link.b.device)
@@ -38,7 +40,7 @@ def check(e: Estate, p: ProblemList, where) -> None:
             if city_up or county_up:
                 ups.setdefault(s.name, []).append(_Up(link, mine.name, ms, other.name, os_))
     for s in e.sites.values():
-        if s.kind in ("city", "county"):
+        if s.kind == "city" or s.kind == "county" and s.parent:  # a county without one is reported
             for origin, field, message, fix in _faults(s, ups.get(s.name, []), where):
                 p.add(origin, field, message, fix, "design")
 
