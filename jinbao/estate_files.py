@@ -37,8 +37,9 @@ def shown(path: Path) -> str:
     A file name written by a GBK system is not valid UTF-8; Python keeps its bytes as
     surrogates, which would crash printing. Show them as U+FFFD instead.
     """
+    # Not resolve(): a symlinked file is shown by its own name, not its target's.
     try:
-        text = str(path.resolve().relative_to(Path.cwd()))
+        text = str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
     except (ValueError, OSError):
         text = str(path)
     return printable(text)
@@ -111,7 +112,7 @@ def decode(data: bytes, where: str, problems: ProblemList) -> str | None:
                      "save it as UTF-8 (in Notepad: Save As, Encoding: UTF-8)")
         return None
     if b"\0" in data[:8192]:
-        problems.add(Origin(where, data.count(b"\n", 0, data.index(b"\0")) + 1), "(file)",
+        problems.add(Origin(where, 1), "(file)",
                      "the file is binary, not YAML text", "replace it with the YAML text, or remove it from the estate")
         return None
     try:

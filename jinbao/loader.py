@@ -115,6 +115,9 @@ _FIELD_FIXES = {
 _BOUNDS = {"greater_than_equal": "below the smallest allowed value,", "greater_than": "not above",
            "less_than_equal": "above the largest allowed value,", "less_than": "not below"}
 
+_WANT = {"model_type": "a mapping", "dict_type": "a mapping", "model_attributes_type": "a mapping",
+         "list_type": "a list", "string_type": "text", "int_type": "a whole number", "bool_type": "true or false"}
+
 _KINDS = {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false",
           type(None): "nothing"}
 
@@ -154,10 +157,12 @@ def _schema_problems(err: ValidationError, pos: Positions, problems: ProblemList
             # Pydantic does not say what was written; the value is what a person looks for.
             bound = next(iter((e.get("ctx") or {}).values()), "?")
             msg = f"{e['input']!r} is {_BOUNDS[kind]} {bound}"
-        elif kind in ("model_type", "dict_type", "list_type", "string_type", "model_attributes_type"):
+        elif kind in _WANT:
             # Pydantic names its own classes ('RawEstate'); say what YAML wrote instead.
-            want = "a list" if kind == "list_type" else "text" if kind == "string_type" else "a mapping"
-            msg = f"expected {want}, found {_KINDS.get(type(e['input']), 'something else')}"
+            found = _KINDS.get(type(e["input"]), "something else")
+            if isinstance(e["input"], (str, int, float, bool)):
+                found += f" {e['input']!r}"
+            msg = f"expected {_WANT[kind]}, found {found}"
         problems.add(pos.at(clean), _fmt_loc(clean), msg, fix)
 
 
@@ -199,6 +204,7 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
         problems.add(Origin(estate_files.shown(root), 1), "estate", "no file defines the 'estate:' section",
                      "add estate.yml with name, domain, supernet, management and links")
     if problems:
+        problems.sort(key=lambda p: (p.origin.file, p.origin.line) if p.origin else ("", 0))
         raise InventoryError(problems.folded())
     return raw
 
@@ -212,11 +218,15 @@ def _parse(text: str, shown: str, problems: ProblemList) -> YamlDoc | None:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else 1
         what = e.problem or e.context or "cannot be parsed"
+        if e.context and e.problem and e.problem.startswith("but "):
+            what = f"{e.context} {e.problem}"  # "expected a single document ... but found another"
         fix = "fix the YAML syntax at this line (indentation, quotes, ':' spacing)"
         lines = text.split("\n")
         here = lines[line - 1] if 0 < line <= len(lines) else ""
         if "\t" in here[:len(here) - len(here.lstrip())]:
             fix = "indent with spaces; YAML does not allow tabs for indentation"
+        elif "another document" in str(what):
+            fix = "keep one YAML document per file: remove the '---' line, or move what follows to its own file"
         elif "constructor for the tag" in str(what):
             fix = "remove the tag (an estate file holds plain values; secrets are env:, file: or vault: references)"
         problems.add(Origin(shown, line), "(yaml)", f"YAML syntax: {what}", fix)

@@ -26,13 +26,16 @@ def _addresses(e: Estate, p: ProblemList, where) -> None:
     for d in e.devices.values():
         site = e.sites.get(d.site)
         src = where.devices.get(d.name)
-        claim(d.mgmt_ip, f"{d.name} management", d.origin, "mgmt_ip")
+        # An address written by hand is reported at its own line (in a template: once).
+        claim(d.mgmt_ip, f"{d.name} management", src.at("mgmt_ip") if was_written(src, "mgmt_ip") else d.origin,
+              "mgmt_ip")
         if site and d.mgmt_ip not in site.mgmt_block:
             p.add(at(src, d.origin, "mgmt_ip"), "mgmt_ip", f"{d.name} management address {d.mgmt_ip} is outside "
                   f"{site.name}'s management subnet {site.mgmt_block}", f"use an address in {site.mgmt_block} or drop it",
                   "ip_plan")
         if d.loopback is not None:
-            claim(d.loopback, f"{d.name} loopback", d.origin, "loopback")
+            claim(d.loopback, f"{d.name} loopback", src.at("loopback") if was_written(src, "loopback") else d.origin,
+                  "loopback")
             if site and d.loopback not in site.loopback_pool:
                 p.add(at(src, d.origin, "loopback"), "loopback", f"{d.name} loopback {d.loopback} is outside "
                       f"{site.name}'s loopback pool {site.loopback_pool}",
