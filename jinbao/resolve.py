@@ -366,8 +366,9 @@ class _Resolver:
             room = 2 ** (m.site_prefix - m.block.prefixlen)
             self.p.add(self.est_src.at("management", "block"), "estate.management.block",
                        f"the management block {m.block} has room for {room} site subnets of /{m.site_prefix}, but "
-                       f"the estate has {len(self.sites)} sites ({', '.join(short[:3])}{' …' if len(short) > 3 else ''} "
-                       "get none)", "enlarge management.block, or lengthen management.site_prefix", "ip_plan")
+                       f"the estate has {len(self.sites)} sites; left without one: {', '.join(short[:4])}"
+                       f"{' …' if len(short) > 4 else ''}", "enlarge management.block, or lengthen management.site_prefix",
+                       "ip_plan")
 
     # -- devices -----------------------------------------------------------------------------
     def build_devices(self):
@@ -595,7 +596,7 @@ class _Resolver:
             room = 2 ** (plan.prefix - plan.block.prefixlen) if plan.prefix >= plan.block.prefixlen else 0
             self.p.add(self.est_src.at("links", "block"), "estate.links.block",
                        f"the link block {plan.block} has room for {room} /{plan.prefix} links, but the estate has "
-                       f"{len(pending)} ({short} get no subnet)", "enlarge estate.links.block", "ip_plan")
+                       f"{len(pending)}; {short} are left without a subnet", "enlarge estate.links.block", "ip_plan")
 
     def _interfaces_free(self, ends, src: Src) -> bool:
         ok = True
