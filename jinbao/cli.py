@@ -23,6 +23,13 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
+def _shown(text: str) -> str:
+    """Text quoted from the estate, safe for a terminal: no markup, no control sequences."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return escape(text)
+
+
 def print_problems(problems, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"valid": False, "problems": [p.as_dict() for p in problems]}, ensure_ascii=False, indent=2))
@@ -30,8 +37,8 @@ def print_problems(problems, as_json: bool) -> None:
     for p in problems:
         where = str(p.origin) if p.origin else "<estate>"
         # Problems quote what the engineer wrote; a name such as 'db[/]1' is text, not markup.
-        err.print(f"[bold red]error[/] [cyan]{escape(where)}[/]: [bold]{escape(p.field)}[/]: {escape(p.message)}\n"
-                  f"      [dim]fix:[/] {escape(p.fix)}", soft_wrap=True)
+        err.print(f"[bold red]error[/] [cyan]{_shown(where)}[/]: [bold]{_shown(p.field)}[/]: {_shown(p.message)}\n"
+                  f"      [dim]fix:[/] {_shown(p.fix)}", soft_wrap=True)
     err.print(f"[red]{len(problems)} problem(s); nothing was changed.[/]")
 
 

@@ -148,6 +148,8 @@ def _schema_problems(err: ValidationError, pos: Positions, problems: ProblemList
         if kind == "value_error":
             msg = msg.removeprefix("Value error, ")
             fix = _FIELD_FIXES.get(key, "correct the value")
+            if "control character" in msg:
+                fix = "retype it; a tab or an escape sequence was pasted in"
         elif kind == "string_pattern_mismatch":
             # The regex means nothing to an operator; say what form is wanted instead.
             msg = f"{e['input']!r} is not a valid {key.rstrip('s') or 'value'}"

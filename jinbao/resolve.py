@@ -545,7 +545,7 @@ class _Resolver:
                     self.p.add(src.at("b"), "b", f"the link joins {ends[0][0]} to itself",
                                "end the link on another device", "reference")
                     continue
-                key = (frozenset(e[0] for e in ends), rl.type, (rl.carrier or "").casefold(), rl.role)
+                key = (frozenset(e[0] for e in ends), rl.type, " ".join((rl.carrier or "").split()).casefold(), rl.role)
                 if key in seen:
                     self.p.add(src.at(), "link", f"this {rl.role} {rl.type} link between {ends[0][0]} and "
                                f"{ends[1][0]} on carrier {rl.carrier or '(none)'} repeats the one at {seen[key]}",

@@ -53,7 +53,14 @@ Name = Annotated[str, Field(pattern=r"^[a-z0-9{][a-z0-9{}_-]*$", max_length=40)]
 Prefix = Int(8, 32)
 # A subnet that holds hosts needs at least two addresses besides network and broadcast.
 HostPrefix = Int(8, 30)
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+def _printable(v: str) -> str:
+    # A name or reference is compared and echoed; a tab or an escape sequence in it is a paste accident.
+    if not v.isprintable():
+        raise ValueError(f"{v!r} contains a control character")
+    return v
+
+
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
 
 # RFC 2328 area ids are 32-bit; people write them as a number or dotted (0.0.0.1).
 MAX_AREA = 2**32 - 1

@@ -78,6 +78,11 @@ def _faults(s: Site, ups: list[_Up], where) -> list[tuple]:
     return best
 
 
+def _same(carrier: str, other: str) -> bool:
+    """'China Telecom' and 'china telecom ' are one carrier; a backup on it shares its outages."""
+    return " ".join(carrier.split()).casefold() == " ".join(other.split()).casefold()
+
+
 def _pair_faults(s: Site, pr: _Up, bk: _Up, line, where) -> list[tuple]:
     city = s.kind == "city"
     out = []
@@ -86,7 +91,7 @@ def _pair_faults(s: Site, pr: _Up, bk: _Up, line, where) -> list[tuple]:
             if not u.link.carrier:
                 out.append((line(u, "carrier"), "carrier", f"{u.link.role} link {u.link.id} of city {s.name} names "
                             "no carrier", "add carrier: (the primary and the backup must be on different carriers)"))
-        if pr.link.carrier and bk.link.carrier and pr.link.carrier.casefold() == bk.link.carrier.casefold():
+        if pr.link.carrier and bk.link.carrier and _same(pr.link.carrier, bk.link.carrier):
             out.append((line(bk, "carrier"), "carrier",
                         f"backup link {bk.link.id} of city {s.name} is on carrier {bk.link.carrier}, the same as its "
                         f"primary link {pr.link.id}; the carriers must differ",
