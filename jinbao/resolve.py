@@ -287,8 +287,11 @@ class _Resolver:
     def carve_sites(self):
         est = self.est
         top = Pool(est.supernet)
-        if est.links.block.subnet_of(est.supernet):
-            top.reserve(est.links.block)
+        for block in (est.links.block, est.management.block):
+            # Sites step around a block set aside inside the supernet; one that fills it is
+            # reported as an overlap instead.
+            if block.subnet_of(est.supernet) and block != est.supernet:
+                top.reserve(block)
         children: dict[str | None, list[_SiteDraft]] = {}
         for s in self.sites.values():
             children.setdefault(s.parent, []).append(s)
@@ -408,13 +411,16 @@ class _Resolver:
                         self.where.devices[name] = dsrc
 
     def _hostname_ok(self, name: str, dsrc: Src) -> bool:
+        if not _HOSTNAME.match(name):
+            self.p.add(dsrc.at("name"), "name", f"device name {name!r} is not a valid host name",
+                       "use lower-case letters, digits and '-', not at the start or end, 63 characters at most")
+            return False
         fqdn = f"{name}.{self.est.domain}"
-        if _HOSTNAME.match(name) and len(fqdn) <= 253:
-            return True
-        self.p.add(dsrc.at("name"), "name", f"device name {name!r} is not a valid host name"
-                   + (f" (its FQDN has {len(fqdn)} characters)" if len(fqdn) > 253 else ""),
-                   "use lower-case letters, digits and '-', not at the start or end, 63 characters at most")
-        return False
+        if len(fqdn) > 253:  # RFC 1035; with a sane name, the domain is what is too long
+            self.p.add(self.est_src.at("domain"), "estate.domain", f"the domain makes device FQDNs such as "
+                       f"{name}.… {len(fqdn)} characters long, over the 253 DNS allows", "shorten the domain", "schema")
+            return False
+        return True
 
     def address_devices(self):
         by_site: dict[str, list[_DevDraft]] = {}

@@ -13,9 +13,13 @@ def check(e: Estate, p: ProblemList, where) -> None:
 
 
 def _addresses(e: Estate, p: ProblemList, where) -> None:
-    seen: dict[int, str] = {}
+    # Management addresses live on the out-of-band network and are claimed apart: if its block
+    # overlaps the supernet, that overlap is the one problem (at management.block), not a
+    # collision on every device. An address outside its own subnet is reported as such.
+    data: dict[int, str] = {}
+    mgmt: dict[int, str] = {}
 
-    def claim(addr, what, origin, field):
+    def claim(addr, what, origin, field, seen=data):
         key = int(addr)
         if key in seen:
             p.add(origin, field, f"{addr} ({what}) is already used by {seen[key]}",
@@ -28,7 +32,7 @@ def _addresses(e: Estate, p: ProblemList, where) -> None:
         src = where.devices.get(d.name)
         # An address written by hand is reported at its own line (in a template: once).
         claim(d.mgmt_ip, f"{d.name} management", src.at("mgmt_ip") if was_written(src, "mgmt_ip") else d.origin,
-              "mgmt_ip")
+              "mgmt_ip", mgmt)
         if site and d.mgmt_ip not in site.mgmt_block:
             p.add(at(src, d.origin, "mgmt_ip"), "mgmt_ip", f"{d.name} management address {d.mgmt_ip} is outside "
                   f"{site.name}'s management subnet {site.mgmt_block}", f"use an address in {site.mgmt_block} or drop it",
@@ -84,12 +88,14 @@ def _subnets(e: Estate, p: ProblemList, where) -> None:
 
     top = [(s.block, f"site {s.name}", site_at(s), "block") for s in e.sites.values() if s.parent is None]
     top.append(link_block)
-    if e.mgmt_block.overlaps(e.supernet):
-        top.append(mgmt_block)
     group(e.supernet, "the supernet", top)
-    if not e.link_block.overlaps(e.supernet) and e.mgmt_block.overlaps(e.link_block):
-        p.add(mgmt_block[2], mgmt_block[3], f"the management block {e.mgmt_block} overlaps the link block "
-              f"{e.link_block}", "give the management network a block of its own", "ip_plan")
+    # The management network is out of band: anything of the supernet inside its block is one
+    # problem, at management.block, however many sites it lands on.
+    hit = [f"{label} {net}" for net, label, _, _ in top if net.overlaps(e.mgmt_block)]
+    if hit:
+        p.add(mgmt_block[2], mgmt_block[3], f"the management block {e.mgmt_block} overlaps {', '.join(hit[:3])}"
+              f"{f' and {len(hit) - 3} more' if len(hit) > 3 else ''}",
+              "give the out-of-band management network a block of its own, outside the supernet", "ip_plan")
     children: dict[str, list] = {}
     for c in e.sites.values():
         if c.parent:
