@@ -287,11 +287,8 @@ class _Resolver:
     def carve_sites(self):
         est = self.est
         top = Pool(est.supernet)
-        for block in (est.links.block, est.management.block):
-            # Sites step around a block set aside inside the supernet; one that fills it is
-            # reported as an overlap instead.
-            if block.subnet_of(est.supernet) and block != est.supernet:
-                top.reserve(block)
+        if est.links.block.subnet_of(est.supernet):
+            top.reserve(est.links.block)
         children: dict[str | None, list[_SiteDraft]] = {}
         for s in self.sites.values():
             children.setdefault(s.parent, []).append(s)

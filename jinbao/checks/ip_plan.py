@@ -89,12 +89,15 @@ def _subnets(e: Estate, p: ProblemList, where) -> None:
     top = [(s.block, f"site {s.name}", site_at(s), "block") for s in e.sites.values() if s.parent is None]
     top.append(link_block)
     group(e.supernet, "the supernet", top)
-    # The management network is out of band: anything of the supernet inside its block is one
-    # problem, at management.block, however many sites it lands on.
-    hit = [f"{label} {net}" for net, label, _, _ in top if net.overlaps(e.mgmt_block)]
-    if hit:
-        p.add(mgmt_block[2], mgmt_block[3], f"the management block {e.mgmt_block} overlaps {', '.join(hit[:3])}"
-              f"{f' and {len(hit) - 3} more' if len(hit) > 3 else ''}",
+    # The management network is out of band (ESTATE.md): its block lies outside the supernet
+    # and the link block. An overlap is one problem at management.block, however many sites
+    # it lands on.
+    if e.mgmt_block.overlaps(e.supernet) or e.mgmt_block.overlaps(e.link_block):
+        hit = [f"{label} {net}" for net, label, _, _ in top if net.overlaps(e.mgmt_block)]
+        other = f"the supernet {e.supernet}" if e.mgmt_block.overlaps(e.supernet) else f"the link block {e.link_block}"
+        what = ", ".join(hit[:3]) + (f" and {len(hit) - 3} more" if len(hit) > 3 else "")
+        p.add(mgmt_block[2], mgmt_block[3], f"the management block {e.mgmt_block} overlaps {other}"
+              + (f", taking in {what}" if hit else ""),
               "give the out-of-band management network a block of its own, outside the supernet", "ip_plan")
     children: dict[str, list] = {}
     for c in e.sites.values():
