@@ -255,13 +255,18 @@ def _merge(raw: RawEstateFiles, parsed: InventoryFile, pos: Positions, problems:
             continue
         setattr(raw, single, (val, Src(pos, (single,))))
     for mapping in ("snmp_profiles", "site_templates"):
+        target = getattr(raw, mapping)
+        folded = {n.casefold(): n for n in target}
         for name, val in (getattr(parsed, mapping) or {}).items():
-            target = getattr(raw, mapping)
-            if name in target:
+            # 'V3-monitor' beside 'v3-monitor' is a typo waiting to be referenced.
+            same = folded.get(name.casefold())
+            if same is not None:
                 problems.add(pos.at((mapping, name)), f"{mapping}.{name}",
-                             f"already defined at {target[name][1].at()}", "rename one of the two")
+                             f"already defined at {target[same][1].at()}"
+                             + (f" as {same!r}" if same != name else ""), "rename one of the two")
                 continue
             target[name] = (val, Src(pos, (mapping, name)))
+            folded[name.casefold()] = name
     for seq in ("sites", "links", "policies", "dr_pairs"):
         for i, val in enumerate(getattr(parsed, seq) or []):
             getattr(raw, seq).append((val, Src(pos, (seq, i))))

@@ -38,11 +38,12 @@ def check(e: Estate, p: ProblemList, where) -> None:
     names: dict[str, str] = {}
     for i, pair in enumerate(e.dr_pairs):
         src = where.dr_pairs[i] if i < len(where.dr_pairs) else None
-        if pair.name in names:
-            p.add(at(src, pair.origin, "name"), "name", f"DR pair name {pair.name!r} is already used at {names[pair.name]}",
+        key = pair.name.casefold()  # names people tell apart only by case are one name
+        if key in names:
+            p.add(at(src, pair.origin, "name"), "name", f"DR pair name {pair.name!r} is already used at {names[key]}",
                   "give every DR pair its own name (a for_each entry needs {each} in its name)", "reference")
         else:
-            names[pair.name] = str(at(src, pair.origin, "name"))
+            names[key] = str(at(src, pair.origin, "name"))
         _placement(e, pair, src, p)
         _targets(pair, src, p)
 
