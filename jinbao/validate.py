@@ -14,6 +14,8 @@ from .model import Estate
 from .problems import ProblemList
 from .resolve import Where
 
+__all__ = ["validate", "STEPS", "CLEARTEXT_MANAGEMENT", "LEVEL_RTO", "LEVEL_RPO", "LEVEL_BEST_RPO", "LEVEL_MAX_RPO"]
+
 # Checks of the resolved estate, in the order their problems read best.
 STEPS = (references.check, ip_plan.check, design.check, uplinks.check, dr.check)
 
