@@ -1,7 +1,7 @@
 """The YAML format of an estate, as written by people: compact, with templates and counts.
 
 Every inventory file is validated against InventoryFile on its own, so a schema error points
-at the file and line where it was written. resolve.py then expands the compact form into the
+at the file and line where it was written. jinbao/resolve/ then expands the compact form into the
 explicit model of model.py.
 """
 from __future__ import annotations
@@ -53,6 +53,8 @@ Name = Annotated[str, Field(pattern=r"^[a-z0-9{][a-z0-9{}_-]*$", max_length=40)]
 Prefix = Int(8, 32)
 # A subnet that holds hosts needs at least two addresses besides network and broadcast.
 HostPrefix = Int(8, 30)
+
+
 def _printable(v: str) -> str:
     # A name or reference is compared and echoed; a tab or an escape sequence in it is a paste accident.
     if not v.isprintable():
@@ -87,10 +89,11 @@ AreaId = Annotated[int | str, PlainValidator(_area)]
 def _loopback(v):
     if isinstance(v, bool):
         return v
-    try:
-        return IPv4Address(v) if isinstance(v, str) else None
-    except ValueError:
-        pass
+    if isinstance(v, str):
+        try:
+            return IPv4Address(v)
+        except ValueError:
+            pass
     raise ValueError(f"{v!r} is not a loopback: write true, false or an address such as 10.34.0.1")
 
 
@@ -210,8 +213,8 @@ class RawLink(_Strict):
     type: LinkType = "wan"
     carrier: Text | None = None
     medium: Text | None = None
-    # Mbit/s. The top is FRR's own: `bandwidth` and the OSPF reference stop at 4,294,967 Mbit/s.
-    bandwidth: Int(1, 4_294_967)
+    # Mbit/s, as FRR's interface `bandwidth (1-1000000)` takes it (1 Tbit/s at most).
+    bandwidth: Int(1, 1_000_000)
     role: Literal["primary", "backup"] = "primary"
     cost: Int(1, 65535) | None = None  # OSPF interface cost is 16 bits (RFC 2328 A.3.2)
     subnet: IPv4Network | None = None
