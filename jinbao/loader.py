@@ -17,6 +17,7 @@ from . import estate_files
 from .errors import InventoryError
 from .problems import Problem, ProblemList
 from .schema import InventoryFile
+from .schema_errors import KINDS, fmt_loc, schema_problems
 from .yamlsrc import Origin, Positions, YamlDoc, YamlShapeError, parse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -71,103 +72,6 @@ def estate_dir(name_or_path: str | os.PathLike) -> Path:
     raise InventoryError([Problem(None, "estate", f"there is no estate folder at {text!r}", choices)])
 
 
-# How to fix each kind of schema error; {ctx} values come from pydantic's error context.
-_FIXES = {
-    "extra_forbidden": "remove the field or correct its spelling",
-    "missing": "add this field",
-    "literal_error": "use one of the allowed values",
-    "ip_v4_address": "write a dotted IPv4 address such as 10.34.1.10",
-    "ip_v4_network": "write an IPv4 network with its prefix, host bits zero, such as 10.34.0.0/16",
-    "ip_v4_interface": "write an address with prefix length, such as 10.34.1.10/24",
-    "string_pattern_mismatch": "use lower-case letters, digits and '-' (see docs/inventory.md)",
-    "int_type": "write a whole number, without quotes",
-    "int_parsing": "write a whole number",
-    "int_from_float": "write a whole number",
-    "bool_type": "write true or false",
-    "bool_parsing": "write true or false",
-    "greater_than_equal": "use {ge} or more",
-    "greater_than": "use a value above {gt}",
-    "less_than_equal": "use {le} or less",
-    "less_than": "use a value below {lt}",
-    "too_short": "give at least {min_length} item(s)",
-    "too_long": "give at most {max_length}",
-    "string_too_short": "write a value; an empty one means nothing",
-    "string_too_long": "shorten it to {max_length} characters",
-    "string_type": "write text; quote it if YAML reads it as a number, date or null",
-    "list_type": "write a list: one '- item' per line, or [a, b]",
-    "dict_type": "write a mapping of 'key: value' lines",
-    "model_type": "write a mapping of 'key: value' lines",
-    "model_attributes_type": "write a mapping of 'key: value' lines",
-}
-
-# Value errors carry their own message; these say what form each field wants.
-_FIELD_FIXES = {
-    "services": "write icmp, tcp/PORT, udp/PORT or tcp/LOW-HIGH with ports 1-65535, e.g. tcp/443",
-    "domain": "write a DNS domain in lower case, e.g. hrss.ah.example",
-    "ospf_area": "write auto, a number 0-4294967295 or a dotted area id such as 0.0.0.1",
-    "rto": "write a duration such as 15m, 4h or 2d",
-    "rpo": "write a duration such as 0s, 30m or 1h",
-    "loopback": "write true, false or an address of the site's loopback pool",
-    "supernet": "use a private block (RFC 1918) such as 10.34.0.0/16",
-    "block": "use a private block (RFC 1918) such as 10.35.0.0/16",
-}
-
-_BOUNDS = {"greater_than_equal": "below the smallest allowed value,", "greater_than": "not above",
-           "less_than_equal": "above the largest allowed value,", "less_than": "not below"}
-
-_WANT = {"model_type": "a mapping", "dict_type": "a mapping", "model_attributes_type": "a mapping",
-         "list_type": "a list", "string_type": "text", "int_type": "a whole number", "bool_type": "true or false"}
-
-_KINDS = {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false",
-          type(None): "nothing"}
-
-
-def _fmt_loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _schema_problems(err: ValidationError, pos: Positions, problems: ProblemList) -> None:
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"])
-        # Union members show up as extra loc parts ('bool', 'function-after[...]'); the line of
-        # the nearest real field is what a person needs.
-        clean = tuple(p for p in loc if isinstance(p, int) or "[" not in str(p) and p not in ("bool", "str", "int"))
-        key = next((p for p in reversed(clean) if isinstance(p, str)), "")
-        kind = e["type"]
-        msg = e["msg"]
-        try:
-            fix = _FIXES.get(kind, "correct the value").format(**(e.get("ctx") or {}))
-        except (KeyError, IndexError):
-            fix = _FIXES.get(kind, "correct the value")
-        if kind == "value_error":
-            msg = msg.removeprefix("Value error, ")
-            fix = _FIELD_FIXES.get(key, "correct the value")
-            if "control character" in msg:
-                fix = "retype it; a tab or an escape sequence was pasted in"
-        elif kind == "string_pattern_mismatch":
-            # The regex means nothing to an operator; say what form is wanted instead.
-            msg = f"{e['input']!r} is not a valid {key.rstrip('s') or 'value'}"
-        elif kind == "too_short" and not e["input"]:
-            msg = "the list is empty"
-        elif kind in _BOUNDS:
-            # Pydantic does not say what was written; the value is what a person looks for.
-            bound = next(iter((e.get("ctx") or {}).values()), "?")
-            msg = f"{e['input']!r} is {_BOUNDS[kind]} {bound}"
-        elif kind in _WANT:
-            # Pydantic names its own classes ('RawEstate'); say what YAML wrote instead.
-            found = _KINDS.get(type(e["input"]), "something else")
-            if isinstance(e["input"], (str, int, float, bool)):
-                found += f" {e['input']!r}"
-            msg = f"expected {_WANT[kind]}, found {found}"
-        problems.add(pos.at(clean), _fmt_loc(clean), msg, fix)
-
-
 def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
     """Parse and schema-check every file of an estate. Raises InventoryError with all problems."""
     root = estate_dir(name_or_path)
@@ -184,7 +88,7 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
         if doc is None:
             continue
         for keypath, line in doc.duplicate_keys:
-            problems.add(Origin(shown, line), _fmt_loc(keypath), "key given twice in one mapping",
+            problems.add(Origin(shown, line), fmt_loc(keypath), "key given twice in one mapping",
                          "keep one of the two; YAML would silently use the last")
         if doc.empty or doc.data == {}:
             what = "is empty" if not text.strip() else "holds no sections, only comments" if doc.empty else "is an empty mapping"
@@ -193,13 +97,13 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
             continue
         if not isinstance(doc.data, dict):
             problems.add(doc.pos.at(()), "(file)",
-                         f"the file must be a mapping of sections, not {_KINDS.get(type(doc.data), 'a value')}",
+                         f"the file must be a mapping of sections, not {KINDS.get(type(doc.data), 'a value')}",
                          "start the file with a section such as 'sites:' or 'links:'")
             continue
         try:
             parsed = InventoryFile.model_validate(doc.data)
         except ValidationError as e:
-            _schema_problems(e, doc.pos, problems)
+            schema_problems(e, doc.pos, problems)
             continue
         _merge(raw, parsed, doc.pos, problems)
     if raw.estate is None and not problems:
