@@ -107,16 +107,17 @@ def show(ctx, site, role, as_json):
         # Interface detail only when a selection keeps the table readable.
         ifs = ("\n".join(f"{i.name} {i.ip}" for i in d.interfaces if i.ip) if (site or role)
                else str(len(d.interfaces)))
-        t.add_row(d.name, d.site, d.zone or "", d.role, d.platform, f"{d.vendor} {d.model}", str(d.mgmt_ip),
-                  str(d.loopback or ""), ifs)
+        # Vendor, model and carrier are free text; rich would read '[/]' in them as markup.
+        t.add_row(*(escape(str(c)) for c in (d.name, d.site, d.zone or "", d.role, d.platform,
+                                             f"{d.vendor} {d.model}", d.mgmt_ip, d.loopback or "", ifs)))
     out.print(t)
     if not (site or role):
         lt = Table(title=f"{len(e.links)} WAN link(s)")
         for col in ("link", "type", "carrier", "Mbit/s", "role", "subnet", "OSPF area", "cost"):
             lt.add_column(col)
         for l in e.links:
-            lt.add_row(l.id, l.type, l.carrier or "", str(l.bandwidth_mbps), l.role, str(l.subnet), str(l.ospf_area),
-                       str(l.cost))
+            lt.add_row(*(escape(str(c)) for c in (l.id, l.type, l.carrier or "", l.bandwidth_mbps, l.role, l.subnet,
+                                                  l.ospf_area, l.cost)))
         out.print(lt)
 
 
@@ -130,7 +131,7 @@ def graph(ctx, out_dir):
 
     e = estate_of(ctx)
     for f in render(e, out_dir):
-        out.print(f"wrote {f}")
+        out.print(f"wrote {escape(str(f))}")
 
 
 @inventory.command()
