@@ -319,3 +319,24 @@ def test_a_management_block_overlapping_the_supernet_is_one_problem(tmp_path, bl
     assert [(Path(p["file"]).name, p["line"], p["field"]) for p in problems] == [
         ("estate.yml", 11, "estate.management.block")], problems
     assert f"the management block {block} overlaps" in problems[0]["message"]
+
+
+@pytest.mark.parametrize("file,old,new,line,field", [
+    # A zone block bigger than its site: one problem, not an overlap with every sibling and a
+    # collision for every address in it.
+    ("sites.yml", "{name: core, kind: core, vlan: 10, prefix: 28}\n      - {name: production",
+     "{name: core, kind: core, vlan: 10, prefix: 28, block: 10.90.0.0/16}\n      - {name: production",
+     18, "zones.core.block"),
+    ("sites.yml", "{name: hefei, template: city, title: 合肥}", "{name: hefei, template: city, title: 合肥, block: 10.0.0.0/8}",
+     29, "block"),
+    ("links.yml", "b: dr-wan1,", "b: dr-wan1, subnet: 10.90.0.64/30,", 6, "subnet"),
+    ("sites.yml", "{name: prov-db1,", "{name: prov-db1, ip: 10.90.0.130/26,", 25, "ip"),
+])
+def test_a_stray_block_or_address_is_one_problem(tmp_path, file, old, new, line, field):
+    est = _lab_copy(tmp_path)
+    text = (est / file).read_text()
+    assert old in text
+    (est / file).write_text(text.replace(old, new, 1))
+    r = _validate(est, "--json")
+    problems = json.loads(r.stdout)["problems"]
+    assert [(Path(p["file"]).name, p["line"], p["field"]) for p in problems] == [(file, line, field)], problems

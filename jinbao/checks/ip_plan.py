@@ -27,49 +27,56 @@ def _addresses(e: Estate, p: ProblemList, where) -> None:
         else:
             seen[key] = what
 
+    # A link whose subnet is outside the link block is reported once, at its line; its two
+    # addresses then collide with whatever they landed on, which says nothing new.
+    stray_links = {l.id for l in e.links if not l.subnet.subnet_of(e.link_block)}
+    stray_zones = {(s.name, z.name) for s in e.sites.values() for z in s.zones.values() if not z.block.subnet_of(s.block)}
     for d in e.devices.values():
         site = e.sites.get(d.site)
         src = where.devices.get(d.name)
-        # An address written by hand is reported at its own line (in a template: once).
-        claim(d.mgmt_ip, f"{d.name} management", src.at("mgmt_ip") if was_written(src, "mgmt_ip") else d.origin,
-              "mgmt_ip", mgmt)
         if site and d.mgmt_ip not in site.mgmt_block:
             p.add(at(src, d.origin, "mgmt_ip"), "mgmt_ip", f"{d.name} management address {d.mgmt_ip} is outside "
                   f"{site.name}'s management subnet {site.mgmt_block}", f"use an address in {site.mgmt_block} or drop it",
                   "ip_plan")
+        else:
+            # An address written by hand is reported at its own line (in a template: once).
+            claim(d.mgmt_ip, f"{d.name} management", src.at("mgmt_ip") if was_written(src, "mgmt_ip") else d.origin,
+                  "mgmt_ip", mgmt)
         if d.loopback is not None:
-            claim(d.loopback, f"{d.name} loopback", src.at("loopback") if was_written(src, "loopback") else d.origin,
-                  "loopback")
             if site and d.loopback not in site.loopback_pool:
                 p.add(at(src, d.origin, "loopback"), "loopback", f"{d.name} loopback {d.loopback} is outside "
                       f"{site.name}'s loopback pool {site.loopback_pool}",
                       "use an address of that pool, or loopback: true", "ip_plan")
+            else:
+                claim(d.loopback, f"{d.name} loopback", src.at("loopback") if was_written(src, "loopback") else d.origin,
+                      "loopback")
         for i in d.interfaces:
-            if i.ip is None:
+            if i.ip is None or i.link in stray_links or (d.site, i.zone) in stray_zones:
                 continue
-            claim(i.ip.ip, f"{d.name} {i.name}", d.origin, f"interfaces.{i.name}")
             if i.zone and site and i.zone in site.zones and i.ip.network != site.zones[i.zone].block:
                 p.add(at(src, d.origin, "ip"), "ip", f"{d.name} address {i.ip} is not in zone {i.zone}'s block "
                       f"{site.zones[i.zone].block}", f"use an address of {site.zones[i.zone].block}", "ip_plan")
+                continue
+            claim(i.ip.ip, f"{d.name} {i.name}", d.origin, f"interfaces.{i.name}")
     for l in e.links:
-        origin = at(where.links.get(l.id), l.origin, "subnet")
         if l.a.ip.network != l.b.ip.network or l.a.ip.network.prefixlen not in (30, 31):
-            p.add(origin, "subnet", f"link {l.id} ends {l.a.ip} and {l.b.ip} are not in one /30 or /31",
-                  "give the link a /30 or /31 subnet", "ip_plan")
-        if not l.subnet.subnet_of(e.link_block):
-            p.add(origin, "subnet", f"link {l.id} subnet {l.subnet} is outside the link block {e.link_block}",
-                  "take it from estate.links.block, or drop subnet: to allocate", "ip_plan")
+            p.add(at(where.links.get(l.id), l.origin, "subnet"), "subnet", f"link {l.id} ends {l.a.ip} and {l.b.ip} "
+                  "are not in one /30 or /31", "give the link a /30 or /31 subnet", "ip_plan")
 
 
 def _subnets(e: Estate, p: ProblemList, where) -> None:
     """Siblings must not overlap and must sit inside their parent block."""
 
     def group(parent, parent_name, members):
-        for net, label, origin, field in members:
+        inside = []
+        for m in members:
+            net, label, origin, field = m
             if parent is not None and not net.subnet_of(parent):
                 p.add(origin, field, f"{label} {net} is outside {parent_name} {parent}",
                       f"choose a block inside {parent}, or drop it to allocate one", "ip_plan")
-        ordered = sorted(members, key=lambda m: (int(m[0].network_address), -m[0].num_addresses))
+            else:
+                inside.append(m)  # a stray block is that one problem, not an overlap with each sibling
+        ordered = sorted(inside, key=lambda m: (int(m[0].network_address), -m[0].num_addresses))
         last = None
         for m in ordered:
             if last is not None and int(m[0].network_address) <= int(last[0].broadcast_address):
