@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import InventoryError, JinbaoError
@@ -22,14 +23,22 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
+def _shown(text: str) -> str:
+    """Text quoted from the estate, safe for a terminal: no markup, no control sequences."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return escape(text)
+
+
 def print_problems(problems, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"valid": False, "problems": [p.as_dict() for p in problems]}, ensure_ascii=False, indent=2))
         return
     for p in problems:
         where = str(p.origin) if p.origin else "<estate>"
-        err.print(f"[bold red]error[/] [cyan]{where}[/]: [bold]{p.field}[/]: {p.message}\n      [dim]fix:[/] {p.fix}",
-                  soft_wrap=True)
+        # Problems quote what the engineer wrote; a name such as 'db[/]1' is text, not markup.
+        err.print(f"[bold red]error[/] [cyan]{_shown(where)}[/]: [bold]{_shown(p.field)}[/]: {_shown(p.message)}\n"
+                  f"      [dim]fix:[/] {_shown(p.fix)}", soft_wrap=True)
     err.print(f"[red]{len(problems)} problem(s); nothing was changed.[/]")
 
 
@@ -68,7 +77,7 @@ def validate(ctx, as_json):
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
-    out.print(f"[green]✓[/] estate [bold]{e.name}[/] is valid: {len(e.sites)} sites "
+    out.print(f"[green]✓[/] estate [bold]{escape(e.name)}[/] is valid: {len(e.sites)} sites "
               f"({', '.join(f'{n} {k}' for k, n in kinds.items())}), {len(e.devices)} devices, "
               f"{len(e.links)} WAN links, {len(e.policies)} zone policies, {len(e.dr_pairs)} DR pairs")
 
@@ -98,16 +107,17 @@ def show(ctx, site, role, as_json):
         # Interface detail only when a selection keeps the table readable.
         ifs = ("\n".join(f"{i.name} {i.ip}" for i in d.interfaces if i.ip) if (site or role)
                else str(len(d.interfaces)))
-        t.add_row(d.name, d.site, d.zone or "", d.role, d.platform, f"{d.vendor} {d.model}", str(d.mgmt_ip),
-                  str(d.loopback or ""), ifs)
+        # Vendor, model and carrier are free text; rich would read '[/]' in them as markup.
+        t.add_row(*(escape(str(c)) for c in (d.name, d.site, d.zone or "", d.role, d.platform,
+                                             f"{d.vendor} {d.model}", d.mgmt_ip, d.loopback or "", ifs)))
     out.print(t)
     if not (site or role):
         lt = Table(title=f"{len(e.links)} WAN link(s)")
         for col in ("link", "type", "carrier", "Mbit/s", "role", "subnet", "OSPF area", "cost"):
             lt.add_column(col)
         for l in e.links:
-            lt.add_row(l.id, l.type, l.carrier or "", str(l.bandwidth_mbps), l.role, str(l.subnet), str(l.ospf_area),
-                       str(l.cost))
+            lt.add_row(*(escape(str(c)) for c in (l.id, l.type, l.carrier or "", l.bandwidth_mbps, l.role, l.subnet,
+                                                  l.ospf_area, l.cost)))
         out.print(lt)
 
 
@@ -121,7 +131,7 @@ def graph(ctx, out_dir):
 
     e = estate_of(ctx)
     for f in render(e, out_dir):
-        out.print(f"wrote {f}")
+        out.print(f"wrote {escape(str(f))}")
 
 
 @inventory.command()
@@ -167,7 +177,7 @@ def main() -> None:
         x.show()
         sys.exit(2)
     except JinbaoError as x:
-        err.print(f"[bold red]error[/]: {x}", soft_wrap=True)
+        err.print(f"[bold red]error[/]: {escape(str(x))}", soft_wrap=True)
         sys.exit(2)
 
 

@@ -6,6 +6,7 @@ import os
 from .errors import InventoryError
 from .loader import read_estate
 from .model import Estate
+from .problems import ProblemList
 from .resolve import resolve
 from .validate import validate
 
@@ -16,10 +17,10 @@ def load_estate(name_or_path: str | os.PathLike = "province") -> Estate:
     Commands call this before touching any device, so nothing is half-applied on bad input.
     """
     raw = read_estate(name_or_path)
-    estate, problems = resolve(raw)
-    validate(estate, problems)
+    estate, problems, where = resolve(raw)
+    validate(estate, problems, where=where, raw=raw)
     if problems:
-        raise InventoryError(sorted(problems, key=_where))
+        raise InventoryError(ProblemList(sorted(problems, key=_where)).folded())
     return estate
 
 

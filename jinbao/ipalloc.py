@@ -19,6 +19,8 @@ class Pool:
         self._cursor = self._lo
 
     def reserve(self, net: IPv4Network) -> None:
+        if not net.subnet_of(self.network):
+            return  # not this pool's to give away; the validator reports the stray block
         s, e = int(net.network_address), int(net.broadcast_address)
         i = bisect.bisect_left(self._starts, s)
         self._starts.insert(i, s)

@@ -34,3 +34,23 @@ class ProblemList(list):
 
     def add(self, origin, field, message, fix, check="schema") -> None:
         self.append(Problem(origin, field, message, fix, check))
+
+    def folded(self) -> list[Problem]:
+        """One problem per line and field, in order.
+
+        A template line or a for_each entry is met once per site it makes; a wrong estate-wide
+        setting once per site or device that uses it. The engineer changes one line, so that
+        line is reported once, saying how many more it caused.
+        """
+        groups: dict[tuple, list[Problem]] = {}
+        for p in self:
+            key = (p.origin.file, p.origin.line, p.field) if p.origin else (None, id(p), p.field)
+            groups.setdefault(key, []).append(p)
+        out = []
+        for same in groups.values():
+            first = same[0]
+            if len(same) > 1:
+                first = Problem(first.origin, first.field, f"{first.message} (and {len(same) - 1} more like it "
+                                f"from this line)", first.fix, first.check)
+            out.append(first)
+        return out

@@ -1,7 +1,7 @@
 """The YAML format of an estate, as written by people: compact, with templates and counts.
 
 Every inventory file is validated against InventoryFile on its own, so a schema error points
-at the file and line where it was written. resolve.py then expands the compact form into the
+at the file and line where it was written. jinbao/resolve/ then expands the compact form into the
 explicit model of model.py.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, Strict
 
 from .model import LinkType, Platform, Role, SiteKind, ZoneKind
 
@@ -34,6 +34,8 @@ _DUR_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def _duration(v):
     if isinstance(v, int) and not isinstance(v, bool):
+        if v < 0:
+            raise ValueError(f"{v} is negative; a duration is 0 or more seconds")
         return v
     m = _DUR_RE.match(str(v))
     if not m:
@@ -41,9 +43,109 @@ def _duration(v):
     return int(m.group(1)) * _DUR_UNITS[m.group(2)]
 
 
+def Int(lo: int, hi: int | None = None):  # noqa: N802 - reads as a type in the models below
+    """A whole number in [lo, hi]. Strict: YAML's `yes`, `1.5` or `"10"` are mistakes, not numbers."""
+    return Annotated[int, Strict(), Field(ge=lo, le=hi)]
+
+
 Duration = Annotated[int, BeforeValidator(_duration)]
 Name = Annotated[str, Field(pattern=r"^[a-z0-9{][a-z0-9{}_-]*$", max_length=40)]
-Prefix = Annotated[int, Field(ge=8, le=32)]
+Prefix = Int(8, 32)
+# A subnet that holds hosts needs at least two addresses besides network and broadcast.
+HostPrefix = Int(8, 30)
+
+
+def _printable(v: str) -> str:
+    # A name or reference is compared and echoed; a tab or an escape sequence in it is a paste accident.
+    if not v.isprintable():
+        raise ValueError(f"{v!r} contains a control character")
+    return v
+
+
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+
+# RFC 2328 area ids are 32-bit; people write them as a number or dotted (0.0.0.1).
+MAX_AREA = 2**32 - 1
+
+
+def _area(v):
+    if v == "auto":
+        return v
+    if isinstance(v, str) and v.count(".") == 3:
+        try:
+            return int(IPv4Address(v))
+        except ValueError:
+            pass
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{v!r} is not an OSPF area: write auto, a number 0-{MAX_AREA} or dotted (0.0.0.1)")
+    if not 0 <= v <= MAX_AREA:
+        raise ValueError(f"OSPF area {v} is outside 0-{MAX_AREA}")
+    return v
+
+
+AreaId = Annotated[int | str, PlainValidator(_area)]
+
+
+def _loopback(v):
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        try:
+            return IPv4Address(v)
+        except ValueError:
+            pass
+    raise ValueError(f"{v!r} is not a loopback: write true, false or an address such as 10.34.0.1")
+
+
+Loopback = Annotated[bool | IPv4Address, PlainValidator(_loopback)]
+
+# Blocks that can never be an estate's own address space (RFC 6890): 0/8, loopback,
+# link-local, multicast, reserved and broadcast. Routers refuse or silently drop them.
+_UNUSABLE = [IPv4Network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4")]
+
+
+def _usable(net: IPv4Network) -> IPv4Network:
+    for bad in _UNUSABLE:
+        if net.overlaps(bad):
+            raise ValueError(f"{net} overlaps {bad}, which cannot be used for an estate's addresses (RFC 6890)")
+    return net
+
+
+Block = Annotated[IPv4Network, AfterValidator(_usable)]
+
+_PORT_RE = re.compile(r"^(icmp|(tcp|udp)/\d{1,5}(-\d{1,5})?)$")
+
+
+def _service(v: str) -> str:
+    if not _PORT_RE.match(v):
+        raise ValueError(f"{v!r} is not a valid service")
+    _, _, ports = v.partition("/")
+    if ports:
+        lo, _, hi = ports.partition("-")
+        lo, hi = int(lo), int(hi or lo)
+        for port in (lo, hi):
+            if not 1 <= port <= 65535:
+                raise ValueError(f"{v!r}: port {port} is outside 1-65535")
+        if lo > hi:
+            raise ValueError(f"{v!r}: the range runs backwards ({lo} > {hi})")
+    return v
+
+
+Service = Annotated[str, AfterValidator(_service)]
+
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_DOMAIN_RE = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
+
+
+def _domain(v: str) -> str:
+    if len(v) > 200 or not _DOMAIN_RE.match(v):
+        raise ValueError(f"{v!r} is not a DNS domain: lower-case labels of letters, digits and '-', "
+                         "joined by dots, such as hrss.ah.example")
+    return v
+
+
+Domain = Annotated[str, AfterValidator(_domain)]
+Protocols = Annotated[list[Literal["ssh", "snmp", "netconf", "https", "telnet", "http", "ftp"]], Field(min_length=1)]
 
 
 class _Strict(BaseModel):
@@ -58,27 +160,27 @@ class ForEach(_Strict):
 
 class RawDevice(_Strict):
     name: Name
-    count: int | None = Field(default=None, ge=1, le=999)
+    count: Int(1, 999) | None = None
     for_each: ForEach | None = None
     role: Role
     platform: Platform
     vendor: str = ""
     model: str = ""
-    zone: str | None = None
+    zone: Text | None = None
     ip: IPv4Interface | None = None
     mgmt_ip: IPv4Address | None = None
-    loopback: bool | IPv4Address = False
-    snmp_profile: str | None = None
-    management: list[Literal["ssh", "snmp", "netconf", "https", "telnet", "http", "ftp"]] | None = None
+    loopback: Loopback = False
+    snmp_profile: Text | None = None
+    management: Protocols | None = None
 
 
 class RawZone(_Strict):
     name: Name
     kind: ZoneKind
-    vlan: int = Field(ge=1, le=4094)
-    prefix: Prefix = 24
+    vlan: Int(1, 4094)  # IEEE 802.1Q: 0 and 4095 are reserved
+    prefix: HostPrefix = 24
     block: IPv4Network | None = None
-    firewall: str | None = None
+    firewall: Text | None = None
 
 
 class RawSiteTemplate(_Strict):
@@ -92,46 +194,47 @@ class RawSiteTemplate(_Strict):
 class RawSite(_Strict):
     name: Name | None = None
     names: list[Name] | None = None
-    template: str | None = None
+    template: Text | None = None
     kind: SiteKind | None = None
     title: str = ""
-    parent: str | None = None
+    parent: Text | None = None
     block: IPv4Network | None = None
     prefix: Prefix | None = None
     loopbacks: Prefix | None = None
-    ospf_area: int | Literal["auto"] | None = None
+    ospf_area: AreaId | None = None
     zones: list[RawZone] | None = None
     devices: list[RawDevice] | None = None
 
 
 class RawLink(_Strict):
-    a: str
-    b: str
+    a: Text
+    b: Text
     for_each: ForEach | None = None
     type: LinkType = "wan"
-    carrier: str | None = None
-    medium: str | None = None
-    bandwidth: int = Field(gt=0, description="Mbit/s")
+    carrier: Text | None = None
+    medium: Text | None = None
+    # Mbit/s, as FRR's interface `bandwidth (1-1000000)` takes it (1 Tbit/s at most).
+    bandwidth: Int(1, 1_000_000)
     role: Literal["primary", "backup"] = "primary"
-    cost: int | None = Field(default=None, ge=1, le=65535)
+    cost: Int(1, 65535) | None = None  # OSPF interface cost is 16 bits (RFC 2328 A.3.2)
     subnet: IPv4Network | None = None
 
 
 class RawPolicy(_Strict):
-    site: str
+    site: Text
     for_each: ForEach | None = None
-    from_: str = Field(alias="from")
-    to: str
-    services: list[Annotated[str, Field(pattern=r"^(icmp|(tcp|udp)/\d{1,5}(-\d{1,5})?)$")]]
+    from_: Text = Field(alias="from")
+    to: Text
+    services: Annotated[list[Service], Field(min_length=1)]
     why: str = ""
 
 
 class RawDrPair(_Strict):
-    name: str
+    name: Text
     for_each: ForEach | None = None
-    primary: str
-    standby: str
-    level: int = Field(ge=1, le=6, description="GB/T 20988 disaster-recovery level")
+    primary: Text
+    standby: Text
+    level: Int(1, 6) = Field(description="GB/T 20988 disaster-recovery level")
     rto: Duration
     rpo: Duration
     replication: Literal["sync", "async"]
@@ -139,7 +242,7 @@ class RawDrPair(_Strict):
 
 class RawSnmpProfile(_Strict):
     version: Literal[3]
-    user: str
+    user: Annotated[str, Field(min_length=1, max_length=32)]  # RFC 3414: SnmpAdminString (1..32)
     auth_protocol: Literal["sha", "sha256", "sha512"] = "sha"
     priv_protocol: Literal["aes", "aes256"] = "aes"
     auth_key: SecretRefStr
@@ -147,32 +250,35 @@ class RawSnmpProfile(_Strict):
 
 
 class RawManagement(_Strict):
-    block: IPv4Network
-    site_prefix: Prefix = 24
-    protocols: list[Literal["ssh", "snmp", "netconf", "https", "telnet", "http", "ftp"]] = ["ssh", "snmp"]
+    block: Block
+    site_prefix: HostPrefix = 24
+    protocols: Protocols = ["ssh", "snmp"]
 
 
 class RawLinkPlan(_Strict):
-    block: IPv4Network
+    block: Block
     prefix: Literal[30, 31] = 30
 
 
 class RawEstate(_Strict):
     name: Name
     title: str = ""
-    domain: Annotated[str, Field(pattern=r"^[a-z0-9.-]+$")]
-    supernet: IPv4Network
+    domain: Domain
+    supernet: Block
     site_prefix: dict[SiteKind, Prefix] = {"province": 19, "dr": 21, "city": 22, "county": 26}
     management: RawManagement
     links: RawLinkPlan
-    snmp_profile: str
+    snmp_profile: Text
 
 
 class RawOspf(_Strict):
-    process: int = Field(default=1, ge=1, le=65535)
-    reference_bandwidth: int = Field(default=100000, ge=1)
-    hello: int = Field(default=10, ge=1, le=65535)
-    dead: int = Field(default=40, ge=1, le=65535)
+    # The ranges FRR's ospfd accepts: `router ospf (1-65535)`, `auto-cost reference-bandwidth
+    # (1-4294967)`, `ip ospf hello-interval|dead-interval (1-65535)`. dead > hello is checked
+    # with the estate's settings, where both lines are known.
+    process: Int(1, 65535) = 1
+    reference_bandwidth: Int(1, 4_294_967) = 100000
+    hello: Int(1, 65535) = 10
+    dead: Int(1, 65535) = 40
 
 
 class RawRouting(_Strict):

@@ -1,18 +1,27 @@
-"""YAML that remembers where every value came from.
+"""YAML that remembers where every value came from, and refuses shapes that would hurt us.
 
 Validation errors must name file and line. PyYAML's composer keeps a mark on every node, so
 we compose once, construct the plain data from the same nodes, and record the line of each
 value keyed by its path (a tuple of keys and list indexes).
+
+Before composing we look at the event stream, because libyaml's composer recurses in C and
+crashes the interpreter (segfault, no traceback) on deeply nested flow collections, and
+because aliases can expand a small file into billions of values (the "billion laughs").
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# An estate file nests about six levels deep; 64 leaves room for any honest layout.
+MAX_DEPTH = 64
+# Values after expanding aliases. The province's biggest file has a few thousand; the
+# 40,000-device national benchmark stays far below this.
+MAX_VALUES = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,33 +54,104 @@ class YamlDoc:
     data: Any
     pos: Positions
     duplicate_keys: list[tuple[tuple, int]]
+    empty: bool = False
 
 
-def load(path: Path, shown_as: str | None = None) -> YamlDoc:
-    """Parse one YAML file. Raises yaml.YAMLError (with its own mark) on syntax errors."""
-    text = Path(path).read_text(encoding="utf-8")
-    pos = Positions(shown_as or str(path))
+class YamlShapeError(Exception):
+    """Parseable YAML we refuse to load: too deep, too big through aliases, or self-referring."""
+
+    def __init__(self, line: int, message: str, fix: str):
+        super().__init__(message)
+        self.line, self.message, self.fix = line, message, fix
+
+
+def parse(text: str, shown_as: str) -> YamlDoc:
+    """Parse one file's text. Raises yaml.YAMLError (with its mark) or YamlShapeError."""
+    pos = Positions(shown_as)
+    _check_depth(text)
     node = yaml.compose(text, Loader=_Loader)
     if node is None:
-        return YamlDoc({}, pos, [])
+        return YamlDoc({}, pos, [], empty=True)
+    _check_size(node)
     constructor = yaml.constructor.SafeConstructor()
     data = constructor.construct_document(node)
     dups: list[tuple[tuple, int]] = []
-    _walk(node, (), pos.lines, dups)
+    _walk(node, (), pos.lines, dups, set())
     return YamlDoc(data, pos, dups)
 
 
-def _walk(node, path: tuple, lines: dict, dups: list) -> None:
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _check_depth(text: str) -> None:
+    # libyaml's parser keeps its own stack, so walking events is safe at any depth.
+    depth = 0
+    for ev in yaml.parse(text, Loader=_Loader):
+        if isinstance(ev, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlShapeError(ev.start_mark.line + 1, f"the YAML nests deeper than {MAX_DEPTH} levels",
+                                     "flatten the structure; an estate file needs about six levels")
+        elif isinstance(ev, _CLOSE):
+            depth -= 1
+
+
+def _check_size(root) -> None:
+    """Measure values and depth as they will be once aliases expand; refuse cycles and blow-ups.
+
+    Each node is measured once (aliases share nodes), so this costs one pass over the file.
+    """
+    measured: dict[int, tuple[int, int]] = {}
+    active: set[int] = set()
+
+    def measure(node) -> tuple[int, int]:
+        key = id(node)
+        if key in measured:
+            return measured[key]
+        if isinstance(node, yaml.ScalarNode):
+            return 1, 0
+        if key in active:
+            raise YamlShapeError(node.start_mark.line + 1, "an alias refers to the collection that contains it",
+                                 "replace the alias (*name) with the values it should hold")
+        active.add(key)
+        children = [c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode) else node.value
+        count, depth = 1, 0
+        for child in children:
+            n, d = measure(child)
+            count, depth = count + n, max(depth, d + 1)
+        active.discard(key)
+        line = node.start_mark.line + 1
+        if count > MAX_VALUES:
+            raise YamlShapeError(line, f"aliases expand this file to more than {MAX_VALUES:,} values",
+                                 "write the values out, or use a site template or for_each instead of nested aliases")
+        if depth > MAX_DEPTH:
+            raise YamlShapeError(line, f"aliases nest the data deeper than {MAX_DEPTH} levels",
+                                 "write the values out instead of chaining aliases")
+        measured[key] = (count, depth)
+        return count, depth
+
+    measure(root)
+
+
+def _walk(node, path: tuple, lines: dict, dups: list, seen_nodes: set) -> None:
     lines[path] = node.start_mark.line + 1
+    # An aliased collection is walked once, where its anchor is; uses of the alias then fall
+    # back to the line of the alias itself, which is where a person would look.
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen = set()
         for knode, vnode in node.value:
-            key = knode.value
-            if key in seen:
+            key = knode.value if isinstance(knode, yaml.ScalarNode) else None
+            if key is None:
+                continue
+            if key in seen and key != "<<":
                 # PyYAML keeps the last value silently; a second 'mgmt_ip:' is almost always a typo.
                 dups.append((path + (key,), knode.start_mark.line + 1))
             seen.add(key)
-            _walk(vnode, path + (key,), lines, dups)
+            _walk(vnode, path + (key,), lines, dups, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, path + (i,), lines, dups)
+            _walk(item, path + (i,), lines, dups, seen_nodes)

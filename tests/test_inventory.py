@@ -183,3 +183,23 @@ def test_static_ansible_export_matches_the_plugin(lab_estate):
     assert set(exported["_meta"]["hostvars"]) == set(live["_meta"]["hostvars"])
     for g in ("site_prov", "role_firewall", "zone_prov_production", "platform_frr"):
         assert sorted(exported[g]["hosts"]) == sorted(live[g]["hosts"])
+
+
+def test_free_text_with_quotes_and_markup_is_shown_and_drawn(tmp_path):
+    """Titles, vendors, models and carriers are free text: 'a"b', '[/]' or '<x>' must neither
+    break the rich tables nor the Graphviz source."""
+    import shutil
+
+    est = tmp_path / "lab"
+    shutil.copytree(REPO / "inventory" / "lab", est)
+    sites = (est / "sites.yml").read_text()
+    sites = sites.replace("title: 合肥}", 'title: "合\\"肥 [/]"}').replace("model: postgresql", 'model: "pg[/]<15>"')
+    (est / "sites.yml").write_text(sites)
+    links = (est / "links.yml").read_text().replace("carrier: unicom", 'carrier: "China Unicom <CU> & [/]"')
+    (est / "links.yml").write_text(links)
+    r = run_cli("--estate", str(est), "inventory", "show")
+    assert r.returncode == 0, r.stderr
+    assert "pg[/]<15>" in r.stdout and "China Unicom <CU> & [/]" in r.stdout
+    r = run_cli("--estate", str(est), "inventory", "graph", "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert "合&quot;肥 [/]" in (tmp_path / "out" / "lab-topology.svg").read_text()

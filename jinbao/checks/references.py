@@ -1,0 +1,43 @@
+"""Names that must point at something: zone firewalls, the zones of a policy, DR pair devices."""
+from __future__ import annotations
+
+from ..model import Estate
+from ..problems import ProblemList
+from . import at
+
+
+def check(e: Estate, p: ProblemList, where) -> None:
+    for s in e.sites.values():
+        for z in s.zones.values():
+            if z.firewall is None:
+                continue
+            origin = at(where.zones.get((s.name, z.name)), z.origin, "firewall")
+            fw = e.devices.get(z.firewall)
+            if fw is None and z.firewall in where.unbuilt:
+                continue
+            if fw is None:
+                p.add(origin, f"zones.{z.name}.firewall", f"zone {s.name}/{z.name} names firewall {z.firewall!r}, "
+                      "which is not a device", "name a firewall device of this site", "reference")
+            elif fw.site != s.name or fw.role != "firewall":
+                p.add(origin, f"zones.{z.name}.firewall", f"{z.firewall} guards {s.name}/{z.name} but is a "
+                      f"{fw.role} at site {fw.site}", "name a device with role firewall at the same site", "reference")
+    for pol in e.policies:
+        site = e.sites.get(pol.site)
+        if site is None and pol.site in where.unbuilt:
+            continue  # the problem that kept the site from being built is reported
+        if site is None:
+            p.add(pol.origin, "site", f"policy names unknown site {pol.site!r}", "use a site of the estate", "reference")
+            continue
+        for fieldname, zone in (("from", pol.from_zone), ("to", pol.to_zone)):
+            if zone not in site.zones and f"{pol.site}/{zone}" not in where.unbuilt:
+                p.add(pol.origin, fieldname, f"policy names zone {zone!r}, which site {pol.site} does not have",
+                      f"use one of {sorted(site.zones)}", "reference")
+        if pol.from_zone == pol.to_zone:
+            p.add(pol.origin, "to", "a zone policy must join two different zones",
+                  "traffic inside a zone does not cross its firewall; remove the entry", "reference")
+    for i, pair in enumerate(e.dr_pairs):
+        src = where.dr_pairs[i] if i < len(where.dr_pairs) else None
+        for fieldname, dev in (("primary", pair.primary), ("standby", pair.standby)):
+            if dev not in e.devices and dev not in where.unbuilt:
+                p.add(at(src, pair.origin, fieldname), fieldname, f"DR pair {pair.name} names {dev!r}, which is not a "
+                      "device", "name a device of the estate", "reference")

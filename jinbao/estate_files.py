@@ -1,0 +1,131 @@
+"""Which files make an estate, and reading each one as text without ever crashing.
+
+An estate folder is edited by people with editors, so it also holds what editors leave behind:
+emacs lock files (`.#sites.yml`, a symlink to nowhere), vim swap files (`.sites.yml.swp`),
+backups (`sites.yml~`). Those are not part of the estate and are skipped, as Ansible skips
+them in an inventory folder. Everything else that claims to be YAML is read, and anything
+that cannot be read becomes a Problem with its file and, where there is one, its line.
+"""
+from __future__ import annotations
+
+import codecs
+import os
+import stat
+from pathlib import Path
+
+from .problems import ProblemList
+from .yamlsrc import Origin
+
+SUFFIXES = (".yml", ".yaml")
+# An estate file is tens of kB; the 40,000-device national benchmark's largest is ~1 MB.
+MAX_BYTES = 16 * 1024 * 1024
+
+
+def is_editor_leftover(name: str) -> bool:
+    """Hidden files (lock, swap, dot-files) and backups are never part of an estate."""
+    return name.startswith(".") or name.endswith(("~", "#"))
+
+
+def printable(text: str) -> str:
+    """Text that came from the file system, safe to print: undecodable bytes become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def shown(path: Path) -> str:
+    """The path as printed: relative to the working folder, and always printable.
+
+    A file name written by a GBK system is not valid UTF-8; Python keeps its bytes as
+    surrogates, which would crash printing. Show them as U+FFFD instead.
+    """
+    # Not resolve(): a symlinked file is shown by its own name, not its target's.
+    try:
+        text = str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
+    except (ValueError, OSError):
+        text = str(path)
+    return printable(text)
+
+
+def find(root: Path, problems: ProblemList) -> list[Path]:
+    """Every .yml/.yaml file under root, skipping editors' leftovers and hidden folders."""
+    found: list[Path] = []
+
+    def unreadable(err: OSError) -> None:
+        problems.add(Origin(shown(Path(err.filename or root)), 1), "(file)",
+                     f"the folder cannot be read: {err.strerror}", "make it readable, or move it out of the estate")
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for d in dirs:
+            if d.endswith(SUFFIXES):
+                problems.add(Origin(shown(Path(folder) / d), 1), "(file)", f"{d} is a folder, not a YAML file",
+                             "rename the folder so its name does not end in .yml or .yaml")
+        for name in files:
+            if name.endswith(SUFFIXES) and not is_editor_leftover(name) and ".jinbao." not in name:
+                found.append(Path(folder) / name)
+    return sorted(found)
+
+
+def read_text(path: Path, where: str, problems: ProblemList) -> str | None:
+    """The file's text, or None after adding a problem that says why it cannot be used."""
+    origin = Origin(where, 1)
+
+    def bad(message, fix):
+        problems.add(origin, "(file)", message, fix)
+
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            bad(f"the file is a link to {printable(os.readlink(path))!r}, which does not exist", "remove the broken link or restore its target")
+        else:
+            bad("the file disappeared while the estate was being read", "run the command again")
+        return None
+    except OSError as e:
+        bad(f"the file cannot be read: {e.strerror}", "fix the link or the file's permissions")
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        bad("this is a folder, not a YAML file", "rename it so its name does not end in .yml or .yaml")
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        bad("the file is not a regular file (a device, pipe or socket)", "replace it with a plain text file")
+        return None
+    if st.st_size > MAX_BYTES:
+        bad(f"the file is {st.st_size // (1024 * 1024)} MiB; estate files are text of a few hundred kB at most",
+            "check that this is the file you meant; split a real estate into several files")
+        return None
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except PermissionError:
+        bad("the file cannot be read: permission denied", f"make it readable (chmod a+r {where})")
+        return None
+    except OSError as e:
+        bad(f"the file cannot be read: {e.strerror}", "check the disk and the file")
+        return None
+    return decode(data, where, problems)
+
+
+def decode(data: bytes, where: str, problems: ProblemList) -> str | None:
+    """UTF-8 text (a leading BOM is fine). Anything else is reported at the first bad line."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        problems.add(Origin(where, 1), "(file)", "the file is saved as UTF-16, not UTF-8",
+                     "save it as UTF-8 (in Notepad: Save As, Encoding: UTF-8)")
+        return None
+    if b"\0" in data[:8192]:
+        problems.add(Origin(where, 1), "(file)",
+                     "the file is binary, not YAML text", "replace it with the YAML text, or remove it from the estate")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        hint = ""
+        try:
+            data.decode("gb18030")
+            hint = "; it looks like GBK/GB18030 from a Windows editor"
+        except UnicodeDecodeError:
+            pass
+        problems.add(Origin(where, line), "(file)",
+                     f"the file is not UTF-8 text (byte 0x{data[e.start]:02X} on this line){hint}",
+                     "save it as UTF-8 (your editor's Save As, Encoding: UTF-8; or iconv -f GB18030 -t UTF-8)")
+        return None

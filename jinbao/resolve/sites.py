@@ -1,0 +1,225 @@
+"""Sites: names, parents and OSPF areas, then their blocks, loopback pools, zones and management
+subnets. A full block is reported once, where its size is set.
+"""
+from __future__ import annotations
+
+from ..ipalloc import Pool
+from .state import SiteDraft, State, sub, suggest
+
+
+def build_sites(r: State):
+    r.sites = {}
+    templates = r.raw.site_templates
+    for rs, src in r.raw.sites:
+        tmpl = tsrc = None
+        if rs.template is not None:
+            if rs.template not in templates:
+                r.p.add(src.at("template"), "template", f"no site template named {rs.template!r}",
+                        suggest(rs.template, templates), "reference")
+                continue
+            tmpl, tsrc = templates[rs.template]
+        if rs.name and rs.names:
+            r.p.add(src.at("names"), "names", "a site entry gives both name and names",
+                    "use name: for one site or names: for several from one template")
+            continue
+        names = rs.names if rs.names else ([rs.name] if rs.name else [])
+        if not names:
+            r.p.add(src.at(), "name", "a site entry has no name", "add name: (or names: with a template)")
+            continue
+        kind = rs.kind or (tmpl.kind if tmpl else None)
+        if kind is None:
+            r.p.add(src.at(), "kind", f"site {names[0]!r} has no kind",
+                    "add kind: province, city, county or dr, or use a template")
+            continue
+        if rs.block is not None and len(names) > 1:
+            r.p.add(src.at("block"), "block", "one block cannot serve several sites",
+                    "drop block: to allocate each site's block from the plan")
+        if rs.prefix:
+            prefix, prefix_at = rs.prefix, (src.at("prefix"), "prefix")
+        elif tmpl and tmpl.prefix:
+            prefix, prefix_at = tmpl.prefix, (tsrc.at("prefix"), "prefix")
+        else:
+            prefix = r.est.site_prefix.get(kind, 24)
+            prefix_at = (r.est_src.at("site_prefix", kind), f"estate.site_prefix.{kind}")
+        if rs.loopbacks:
+            loopbacks, loopbacks_at = rs.loopbacks, (src.at("loopbacks"), "loopbacks")
+        elif tmpl:
+            loopbacks, loopbacks_at = tmpl.loopbacks, (tsrc.at("loopbacks"), "loopbacks")
+        else:
+            loopbacks, loopbacks_at = 28, (src.at(), "loopbacks")
+        owner = f"site {'/'.join(names)}"
+        if rs.zones is not None:
+            zones = r.zone_list(rs.zones, sub(src, "zones"), owner)
+        else:
+            zones = r.template_zones.get(rs.template, [])
+        for i, nm in enumerate(names):
+            origin = src.at("names", i) if rs.names else src.at("name")
+            if nm in r.sites:
+                r.p.add(origin, "name", f"site {nm!r} is already defined at {r.sites[nm].origin}",
+                        "give every site a unique name")
+                continue
+            devices = [(d, origin, sub(tsrc, "devices", j)) for j, d in enumerate(tmpl.devices)] if tmpl else []
+            devices += [(d, src.at("devices", j), sub(src, "devices", j)) for j, d in enumerate(rs.devices or [])]
+            r.sites[nm] = SiteDraft(
+             name=nm, kind=kind, title=rs.title if len(names) == 1 else "", parent=rs.parent,
+             block=rs.block if len(names) == 1 else None, prefix=prefix, prefix_at=prefix_at,
+             loopbacks=loopbacks, loopbacks_at=loopbacks_at,
+             area=rs.ospf_area if rs.ospf_area is not None else "auto", zones=zones,
+             devices=devices, origin=origin, src=src)
+            r.where.sites[nm] = src
+    _parents(r)
+    _areas(r)
+
+
+def _parents(r: State):
+    # ESTATE.md: counties hang off a city; everything else is carved from the supernet. This
+    # also rules out parent cycles, which would leave sites without a block.
+    for s in r.sites.values():
+        if s.kind != "county":
+            if s.parent:
+                r.p.add(s.src.at("parent"), "parent", f"site {s.name} is a {s.kind}; only a county has a parent",
+                        "remove parent: (cities, the province and the DR site take their blocks from the "
+                        "supernet)", "reference")
+                s.parent = None
+        elif not s.parent:
+            r.p.add(s.origin, "parent", f"county {s.name!r} has no parent city",
+                    "add parent: <city site name>", "reference")
+        elif s.parent not in r.sites:
+            r.p.add(s.src.at("parent"), "parent", f"site {s.name!r} names unknown parent {s.parent!r}",
+                    suggest(s.parent, r.sites), "reference")
+            s.parent = None
+        elif r.sites[s.parent].kind != "city":
+            r.p.add(s.src.at("parent"), "parent", f"county {s.name}'s parent {s.parent} is a "
+                    f"{r.sites[s.parent].kind}, not a city", "name the city the county hangs off",
+                    "reference")
+            s.parent = None
+
+
+def _areas(r: State):
+    """Province and DR site are the backbone (area 0); cities get 1..N; a county follows its city."""
+    taken: dict[int, SiteDraft] = {}
+    for s in r.sites.values():
+        if s.area == "auto":
+            continue
+        at = s.src.at("ospf_area")
+        if s.kind in ("province", "dr") and s.area != 0:
+            r.p.add(at, "ospf_area", f"the {s.kind} site {s.name} is the OSPF backbone; it cannot be in "
+                    f"area {s.area}", "use ospf_area: 0 or auto", "routing")
+            s.area = 0
+            r.area_flagged.add(s.name)
+        elif s.kind == "city" and s.area != 0:
+            if s.area in taken:
+                r.p.add(at, "ospf_area", f"OSPF area {s.area} is already city {taken[s.area].name}'s "
+                        f"({taken[s.area].src.at('ospf_area')})",
+                        "give each city its own area, or use auto", "routing")
+                r.area_flagged.add(s.name)
+            taken.setdefault(s.area, s)
+    city_no = 0
+    for s in r.sites.values():
+        if s.area == "auto":
+            if s.kind in ("province", "dr"):
+                s.area = 0
+            elif s.kind == "city":
+                city_no += 1
+                while city_no in taken:  # auto steps around areas given explicitly
+                    city_no += 1
+                s.area = city_no
+    for s in r.sites.values():
+        parent = r.sites.get(s.parent) if s.parent else None
+        if s.area == "auto":
+            s.area = parent.area if parent and parent.area != "auto" else 0
+        elif s.kind == "county" and parent and parent.area != "auto" and s.area != parent.area:
+            r.p.add(s.src.at("ospf_area"), "ospf_area", f"county {s.name} is in OSPF area {s.area} but its "
+                    f"city {parent.name} is in area {parent.area}",
+                    f"drop ospf_area (a county follows its city) or use {parent.area}", "routing")
+            r.area_flagged.add(s.name)
+
+
+def carve_sites(r: State):
+    est = r.est
+    top = Pool(est.supernet)
+    if est.links.block.subnet_of(est.supernet):
+        top.reserve(est.links.block)
+    children: dict[str | None, list[SiteDraft]] = {}
+    for s in r.sites.values():
+        children.setdefault(s.parent, []).append(s)
+
+    def carve(pool: Pool, sites: list[SiteDraft], parent: SiteDraft | None):
+        # A site's own loopback pool comes out of its block first, so a child site as big as
+        # its parent can never fit; at the top, a site may take the whole supernet.
+        smallest = pool.network.prefixlen + (1 if parent else 0)
+        for s in sites:
+            if s.block is not None:
+                pool.reserve(s.block)
+        short = []
+        for s in sites:
+            if s.block is not None:
+                continue
+            if s.prefix < smallest:
+                # Not a full pool but a prefix that can never fit: say so where it was set.
+                origin, fieldname = s.prefix_at
+                r.p.add(origin, fieldname, f"a /{s.prefix} block for {s.kind} {s.name} cannot fit in "
+                        f"{pool.network}", f"use a prefix of /{smallest} or longer (smaller blocks)", "ip_plan")
+                continue
+            s.block = pool.allocate(s.prefix)
+            if s.block is None:
+                short.append(s)
+        if short:
+            # A full block is the block's problem, reported once where its size is set.
+            origin, fieldname = (r.est_src.at("supernet"), "estate.supernet") if parent is None else parent.prefix_at
+            owner = f"the supernet {pool.network}" if parent is None else f"{parent.kind} {parent.name}'s block {pool.network}"
+            names = ", ".join(f"{s.name} (/{s.prefix})" for s in short[:4]) + (" …" if len(short) > 4 else "")
+            r.p.add(origin, fieldname, f"{owner} is full: {len(short)} of its {len(sites)} sites get no block: "
+                    f"{names}", "enlarge it (a shorter prefix), or give the sites smaller blocks", "ip_plan")
+
+    carve(top, children.get(None, []), None)
+    order = list(children.get(None, []))
+    for s in order:
+        if s.block is None:
+            continue
+        inner = Pool(s.block)
+        kids = children.get(s.name, [])
+        for z, _ in s.zones:
+            if z.block is not None:
+                inner.reserve(z.block)
+        for k in kids:
+            if k.block is not None:
+                inner.reserve(k.block)
+        s.loop_pool = inner.allocate(s.loopbacks)
+        if s.loop_pool is None:
+            origin, fieldname = s.loopbacks_at
+            r.p.add(origin, fieldname, f"no room for a /{s.loopbacks} loopback pool in {s.name}'s block {s.block}",
+                    "enlarge the site block or shrink the loopback pool", "ip_plan")
+        for z, zsrc in s.zones:
+            blk = z.block or inner.allocate(z.prefix)
+            if blk is None:
+                r.p.add(zsrc.at("prefix"), f"zones.{z.name}.prefix",
+                        f"no free /{z.prefix} left in {s.name}'s block {s.block} for zone {z.name}",
+                        "enlarge the site block or shrink the zone prefix", "ip_plan")
+            s.zone_blocks[z.name] = blk
+        carve(inner, kids, s)
+        order.extend(kids)
+    _carve_management(r)
+
+
+def _carve_management(r: State):
+    m = r.est.management
+    if m.site_prefix < m.block.prefixlen:
+        r.p.add(r.est_src.at("management", "site_prefix"), "estate.management.site_prefix",
+                f"a /{m.site_prefix} management subnet per site cannot fit in the management block {m.block}",
+                f"use a site_prefix of /{m.block.prefixlen} or longer, or a bigger management block", "ip_plan")
+        return
+    pool = Pool(m.block)
+    short = []
+    for s in r.sites.values():
+        s.mgmt_block = pool.allocate(m.site_prefix)
+        if s.mgmt_block is None:
+            short.append(s.name)
+    if short:
+        r.where.links_incomplete = True
+        room = 2 ** (m.site_prefix - m.block.prefixlen)
+        r.p.add(r.est_src.at("management", "block"), "estate.management.block",
+                f"the management block {m.block} has room for {room} site subnets of /{m.site_prefix}, but "
+                f"the estate has {len(r.sites)} sites; left without one: {', '.join(short[:4])}"
+                f"{' …' if len(short) > 4 else ''}", "enlarge management.block, or lengthen management.site_prefix",
+                "ip_plan")

@@ -1,0 +1,166 @@
+"""The resolver's working state: drafts of sites and devices, and where each was written.
+
+The stages (sites, devices, links, build) are plain functions over one State, run in a fixed
+order by resolve(); the helpers every stage needs (placeholders, for_each, zone lists,
+interfaces) live here.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from ..loader import RawEstateFiles, Src
+from ..model import Interface
+from ..problems import ProblemList
+from ..yamlsrc import Origin
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+# Interface naming per platform: (pattern, first index). Linux-family nodes keep mgmt0 apart.
+_IFNAME = {
+    "frr": ("eth{}", 1), "linux": ("eth{}", 1), "nftables": ("eth{}", 1),
+    "cisco_ios": ("GigabitEthernet0/{}", 1), "huawei_vrp": ("GigabitEthernet0/0/{}", 1),
+    "h3c_comware": ("GigabitEthernet1/0/{}", 1),
+}
+
+
+def suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f"did you mean {close[0]!r}?" if close else "check the name against the inventory"
+
+
+def sub(src: Src, *more) -> Src:
+    """The source of a part of an item (its zones, its j-th device)."""
+    return Src(src.pos, src.path + more)
+
+
+def interface_ip(addr: IPv4Address, net: IPv4Network) -> IPv4Interface:
+    # From integers: parsing "a.b.c.d/n" strings was a third of the resolver's time.
+    return IPv4Interface((int(addr), net.prefixlen))
+
+
+@dataclass
+class Where:
+    """Where each resolved item was written, so a check can name the line of one of its fields.
+
+    A device or zone made from a template points into the template: that is the line to change.
+    """
+
+    estate: Src
+    routing: Src | None = None
+    sites: dict[str, Src] = field(default_factory=dict)
+    devices: dict[str, Src] = field(default_factory=dict)
+    zones: dict[tuple[str, str], Src] = field(default_factory=dict)
+    links: dict[str, Src] = field(default_factory=dict)
+    dr_pairs: list[Src] = field(default_factory=list)
+    # Sites and devices that were written but could not be built (a problem says why), and
+    # whether some links could not be: checks skip what they would only report as missing.
+    unbuilt: set[str] = field(default_factory=set)
+    links_incomplete: bool = False
+
+
+@dataclass
+class SiteDraft:
+    name: str
+    kind: str
+    title: str
+    parent: str | None
+    block: IPv4Network | None
+    prefix: int
+    prefix_at: tuple[Origin, str]  # where the prefix was set: the site, its template or the estate
+    loopbacks: int
+    loopbacks_at: tuple[Origin, str]
+    area: int | str
+    zones: list  # (RawZone, Src)
+    devices: list  # (RawDevice, origin of the site entry, Src of the device entry)
+    origin: Origin
+    src: Src
+    zone_blocks: dict = field(default_factory=dict)
+    loop_pool: IPv4Network | None = None
+    mgmt_block: IPv4Network | None = None
+
+
+@dataclass
+class DevDraft:
+    name: str
+    site: str
+    raw: object
+    zone: str | None
+    origin: Origin
+    src: Src
+    interfaces: list = field(default_factory=list)
+    loopback: IPv4Address | None = None
+    mgmt_ip: IPv4Address | None = None
+
+
+class State:
+    """Everything the stages share: the raw files, the drafts so far, the problems met."""
+
+    def __init__(self, raw: RawEstateFiles):
+        self.raw = raw
+        self.p = ProblemList()
+        self.est, self.est_src = raw.estate
+        self.where = Where(estate=self.est_src, routing=raw.routing[1] if raw.routing else None)
+        self.sites: dict[str, SiteDraft] = {}  # filled by the stages, in order
+        self.devices: dict[str, DevDraft] = {}
+        self.links: list = []
+        self.zone_firewalls: dict[tuple[str, str], str] = {}
+        self.area_flagged: set[str] = set()  # sites whose area is already reported
+        self.template_zones = {name: self.zone_list(t.zones, sub(src, "zones"), f"template {name}")
+                               for name, (t, src) in raw.site_templates.items()}
+
+    def subst(self, text, vars_, where: Src | Origin, fieldname):
+        """Fill in {placeholders}; where is the entry (or the line) to blame for an unknown one."""
+        if text is None or "{" not in text:
+            return text
+
+        def rep(m):
+            if m.group(1) not in vars_:
+                raise KeyError(m.group(1))
+            return str(vars_[m.group(1)])
+
+        try:
+            return _PLACEHOLDER.sub(rep, text)
+        except KeyError as k:
+            origin = where.at(fieldname) if isinstance(where, Src) else where
+            self.p.add(origin, fieldname, f"unknown placeholder {{{k.args[0]}}} in {text!r}",
+                       f"use one of {', '.join('{%s}' % v for v in sorted(vars_))}")
+            return None
+
+    def for_each(self, fe, vars_):
+        """Yield variable sets: once plainly, or once per site of the kind for_each names."""
+        if fe is None:
+            yield vars_
+            return
+        for s in self.sites.values():
+            if s.kind == fe.kind:
+                yield {**vars_, "each": s.name, "each_parent": s.parent or "", "each_title": s.title}
+
+    def zone_list(self, zones, src: Src, owner: str) -> list:
+        """A site's (or template's) zones, each once: a second zone of the same name is reported,
+        never allowed to replace the first silently."""
+        out, seen = [], {}
+        for j, z in enumerate(zones or []):
+            zsrc = sub(src, j)
+            if z.name in seen:
+                self.p.add(zsrc.at("name"), f"zones.{z.name}.name",
+                           f"{owner} already has a zone named {z.name!r} (at {seen[z.name]})",
+                           "give every zone of a site its own name", "reference")
+                continue
+            seen[z.name] = zsrc.at("name")
+            out.append((z, zsrc))
+        return out
+
+    def add_interface(self, d: DevDraft, ip, zone=None, link=None, description="", name=None):
+        pattern, start = _IFNAME[d.raw.platform]
+        if name is None:
+            used = {i.name for i in d.interfaces}
+            k = start + len(d.interfaces)
+            while pattern.format(k) in used:  # step around names given by hand on links
+                k += 1
+            name = pattern.format(k)
+        iface = Interface(name=name, ip=ip, zone=zone, link=link, description=description)
+        d.interfaces.append(iface)
+        return iface
