@@ -64,6 +64,12 @@ def estate_dir(name_or_path: str | os.PathLike) -> Path:
         raise InventoryError([Problem(None, "estate", f"no estate named {text!r} under {base}", choices)])
     path = Path(text)
     if path.is_dir():
+        # Every estate has an estate.yml at its top; without one this is some other folder
+        # (say '/'), and reading every .yml beneath it would be slow and meaningless.
+        if not any((path / f"estate{suffix}").is_file() for suffix in estate_files.SUFFIXES):
+            raise InventoryError([Problem(None, "estate", f"{text!r} is not an estate folder: it has no estate.yml",
+                                          "give the folder that holds the estate's estate.yml, sites.yml, "
+                                          "links.yml and policy.yml (see docs/inventory.md)")])
         return path
     if path.exists() or path.is_symlink():
         raise InventoryError([Problem(Origin(estate_files.shown(path), 1), "estate",

@@ -15,7 +15,16 @@ from jinbao.cli import err, out
 from . import health, runtime
 from .runtime import Lab
 
-id_option = click.option("--id", "lab_id", envvar="JINBAO_LAB_ID", help="Lab id (default: the only lab up).")
+def _nonempty_id(ctx, param, value):
+    # `--id "$LAB"` with LAB unset must not mean "no id", which picks (or, for down, removed)
+    # whatever labs are up.
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty; give a lab id (jinbao lab status lists none; ls $JINBAO_LAB_ROOT)")
+    return value
+
+
+id_option = click.option("--id", "lab_id", envvar="JINBAO_LAB_ID", callback=_nonempty_id,
+                         help="Lab id (default: the only lab up).")
 
 
 @click.group()
@@ -52,7 +61,7 @@ def status(lab_id, as_json):
         click.echo(json.dumps({"id": lab.id, "ops_ns": lab.plan.ops_ns, **st}, indent=1))
         sys.exit(0 if st["healthy"] else 1)
     t = Table(title=f"lab {lab.id} (estate {lab.state['estate']}); reach it with: jinbao lab exec ops -- <cmd>")
-    for col in ("node", "kind", "mgmt", "running", "processes", "ssh", "links up", "OSPF full/expected",
+    for col in ("node", "kind", "mgmt", "running", "processes", "ssh", "snmp", "links up", "OSPF full/expected",
                 "routes as intended"):
         t.add_column(col)
 
@@ -63,13 +72,15 @@ def status(lab_id, as_json):
         t.add_row(r["node"], r["kind"], r["mgmt"], mark(r["running"], "yes" if r["running"] else "no"),
                   " ".join(r["processes"]) + (f" [red](missing: {' '.join(r['missing_daemons'])})[/]"
                                               if r["missing_daemons"] else ""),
-                  mark(r["ssh"], "yes" if r["ssh"] else "no"),
+                  mark(r["ssh"], "yes" if r["ssh"] else "no"), mark(r["snmp"], "yes" if r["snmp"] else "no"),
                   mark(r["links_up"] == r["links"], f"{r['links_up']}/{r['links']}"),
                   mark(r["ospf_full"] == r["ospf_expected"], f"{r['ospf_full']}/{r['ospf_expected']}")
                   if r["ospf_expected"] else "",
                   mark(r["routes_ok"] == r["routes_expected"], f"{r['routes_ok']}/{r['routes_expected']}")
                   if r["routes_expected"] else "")
     out.print(t)
+    for problem in st["problems"]:
+        err.print(f"[red]✗[/] lab: {escape(problem)}", soft_wrap=True)
     for r in st["nodes"]:
         for problem in r["problems"]:
             err.print(f"[red]✗[/] {r['node']}: {escape(problem)}", soft_wrap=True)
@@ -78,12 +89,19 @@ def status(lab_id, as_json):
 
 @cli.command()
 @id_option
-def down(lab_id):
-    """Remove exactly what 'up' made: namespaces, processes, veths, files. Safe to repeat."""
-    ids = [lab_id] if lab_id else Lab.all_ids()
-    if not ids:
+@click.option("--all", "all_labs", is_flag=True, help="Remove every lab of this lab root.")
+def down(lab_id, all_labs):
+    """Remove exactly what 'up' made: namespaces, processes, veths, files.
+
+    Without --id it removes the only lab up; with several up, say which (or --all)."""
+    ids = Lab.all_ids()
+    if lab_id:
+        ids = [lab_id]
+    elif not ids:
         out.print("no lab is up")
         return
+    elif len(ids) > 1 and not all_labs:
+        raise click.UsageError(f"several labs are up ({', '.join(ids)}); pick one with --id, or --all")
     for i in ids:
         removed = runtime.down(Lab(i))  # an id of which nothing exists is refused (exit 2)
         out.print(f"[green]✓[/] lab {i} removed ({len(removed)} namespaces)")
@@ -138,6 +156,7 @@ node.command("start", help="Start the node's daemons again.")(_node_cmd("start")
 def exec(lab_id, name, cmd):  # noqa: A001 - the operator-facing name
     """Run CMD inside node NAME ('ops' is the operator seat on the management network)."""
     lab = Lab.find(lab_id)
+    cmd = cmd[1:] if cmd[:1] == ("--",) else cmd  # `exec NODE -- CMD`, as the docs write it
     # The lab's SNMP keys reach tools on the operator seat through the environment, never argv
     # (which any local user could read in /proc).
     env = {**os.environ, **lab.secrets_env()} if name == "ops" else None
@@ -151,4 +170,5 @@ def exec(lab_id, name, cmd):  # noqa: A001 - the operator-facing name
 def ssh(lab_id, name, cmd):
     """SSH into node NAME as the lab operator, from the operator seat."""
     lab = Lab.find(lab_id)
+    cmd = cmd[1:] if cmd[:1] == ("--",) else cmd
     sys.exit(subprocess.call(["ip", "netns", "exec", lab.plan.ops_ns, *lab.ssh_args(name), *cmd]))

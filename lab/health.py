@@ -29,6 +29,7 @@ class NodeView:
 
     neighbors: dict[str, str] = field(default_factory=dict)
     routes: dict[IPv4Address, frozenset[Hop]] = field(default_factory=dict)
+    forwarding: bool = False
     ok: bool = False  # False when the node could not be asked at all
 
 
@@ -62,19 +63,19 @@ def poll(lab: Lab, name: str) -> NodeView:
     """
     by_rid = {str(n.device.loopback): n.name for n in lab.plan.nodes.values() if n.device.loopback}
     script = ("vtysh -c 'show ip ospf neighbor json' -c 'show ip ospf interface json'; echo; "
-              "ip -j -4 route show")
+              "ip -j -4 route show; cat /proc/sys/net/ipv4/ip_forward")
     try:
         text = lab.in_node(name, ["bash", "-c", script], timeout=20).stdout.lstrip()
         dec = json.JSONDecoder()
         docs = []
-        while text and len(docs) < 3:
+        while text and len(docs) < 4:
             doc, end = dec.raw_decode(text)
             docs.append(doc)
             text = text[end:].lstrip()
-        nbrs, ifaces, routes = docs
+        nbrs, ifaces, routes, forwarding = docs
     except (LabError, ValueError, subprocess.TimeoutExpired):
         return NodeView()
-    view = NodeView(ok=True, routes=_kernel_routes(routes))
+    view = NodeView(ok=True, routes=_kernel_routes(routes), forwarding=forwarding == 1)
     for rid, entries in nbrs.get("neighbors", {}).items():
         for e in entries:
             view.neighbors[by_rid.get(rid, rid)] = e.get("nbrState") or e.get("state", "")
@@ -129,6 +130,8 @@ def convergence(lab: Lab) -> dict[str, Convergence]:
                  for dst, hops in sorted(want.items()) if view.routes.get(dst) != hops]
         if not view.ok:
             missing.insert(0, "FRR did not answer")
+        elif not view.forwarding:
+            missing.insert(0, "IPv4 forwarding is off")
         out[node] = Convergence(len(good), len(peers), len(want) - len(wrong), len(want), missing + wrong)
     return out
 
@@ -210,40 +213,139 @@ def ssh_answers(lab: Lab) -> dict[str, bool]:
     return {name: bool(seen.get(ip)) for ip, name in ips.items()}
 
 
+def snmp_answers(lab: Lab) -> dict[str, bool]:
+    """Does each node's snmpd answer an SNMPv3 authPriv GET of sysName with its profile's keys?
+
+    The keys go to snmpget in a 0600 client config (SNMPCONFPATH), never on its command line,
+    and its state in the lab dir, not the host's /var/lib/snmp."""
+    values = lab.snmp_keys()
+    script = []
+    for prof_name, prof in lab.plan.estate.snmp_profiles.items():
+        nodes = [n for n in lab.plan.nodes.values() if n.device.snmp_profile == prof_name]
+        if not nodes:
+            continue
+        conf_dir = lab.dir / "snmp-client" / prof_name
+        conf_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        conf = conf_dir / "snmp.conf"
+        conf.touch(mode=0o600)
+        auth, priv = values[prof_name]
+        conf.write_text(f"defVersion 3\ndefSecurityLevel authPriv\ndefSecurityName {prof.user}\n"
+                        f"defAuthType {render.SNMP_AUTH[prof.auth_protocol]}\ndefAuthPassphrase {auth}\n"
+                        f"defPrivType {render.SNMP_PRIV[prof.priv_protocol]}\ndefPrivPassphrase {priv}\n")
+        for n in nodes:
+            script.append(f"(SNMPCONFPATH={conf_dir} snmpget -r 1 -t 2 -On -Oqv {n.device.mgmt_ip} "
+                          f"1.3.6.1.2.1.1.5.0 >/dev/null 2>&1 && echo {n.name}) &")
+    script.append("wait")
+    r = lab.in_node("ops", ["env", f"SNMP_PERSISTENT_DIR={lab.dir / 'snmp-client'}", "bash", "-c", "\n".join(script)],
+                    check=False, timeout=60)
+    ok = set(r.stdout.split())
+    return {name: name in ok for name in lab.plan.nodes}
+
+
+def _processes(ns: str) -> tuple[set[str], set[str]]:
+    """(names of running processes, names of stopped ones) in a namespace."""
+    running, stopped = set(), set()
+    for pid in ns_pids(ns) if ns_exists(ns) else []:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue  # ended between the listing and the read
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        (stopped if stat[stat.rindex(")") + 2] == "T" else running).add(name)
+    return running - {"sleep", "bash"}, stopped
+
+
+def _addresses(lab: Lab, node) -> list[str]:
+    """What differs from the intended addresses (and a server's default route) of a node."""
+    p = lab.plan
+    want = {("mgmt0", str(p.mgmt_if(node)))}
+    want |= {(i.name, str(i.ip)) for i in node.device.interfaces if i.ip}
+    if node.device.loopback:
+        want.add(("lo", f"{node.device.loopback}/32"))
+    have = set()
+    for link in json.loads(sh(["ip", "-n", node.ns, "-j", "-4", "addr"], check=False).stdout or "[]"):
+        for a in link.get("addr_info", []):
+            have.add((link["ifname"], f"{a['local']}/{a['prefixlen']}"))
+    problems = [f"address {ip} missing on {ifname}" for ifname, ip in sorted(want - have)]
+    gw = p.gateway(node)
+    if gw:
+        routes = json.loads(sh(["ip", "-n", node.ns, "-j", "route", "show", "default"], check=False).stdout or "[]")
+        if not any(r.get("gateway") == str(gw) for r in routes):
+            problems.append(f"no default route via {gw}")
+    return problems
+
+
+def _zone_policy(lab: Lab, node) -> list[str]:
+    """A firewall's zone policy is loaded as rendered: default drop and every allowed flow."""
+    rendered = (lab.node_dir(node.name) / "zones.nft").read_text()
+    r = sh(["ip", "netns", "exec", node.ns, "nft", "list", "table", "inet", "jinbao_zones"], check=False)
+    if r.returncode != 0:
+        return ["zone policy not loaded (no nftables table jinbao_zones)"]
+
+    def accepts(text):
+        return sum(1 for line in text.splitlines() if line.strip().endswith("accept") and not line.strip().startswith("#"))
+
+    problems = [] if "policy drop" in r.stdout else ["zone policy is not default-deny"]
+    if accepts(r.stdout) != accepts(rendered):
+        problems.append(f"zone policy has {accepts(r.stdout)} accept rules, {accepts(rendered)} intended")
+    return problems
+
+
+def _switch(lab: Lab) -> list[str]:
+    """The LAN bridges and their ports, in the lab's switch namespace."""
+    p = lab.plan
+    names = {"mgmt": "the management bridge", "mops": "the operator seat's port"}
+    for seg in p.segments:
+        names[seg.bridge] = f"LAN bridge of {seg.site}/{seg.zone}"
+        for j, port in enumerate(seg.ports):
+            names[f"{seg.bridge}p{j}"] = f"switch port of {port.node} {port.iface}"
+    for k, node in enumerate(p.nodes.values()):
+        names[f"m{k}"] = f"management switch port of {node.name}"
+    links = {l["ifname"].split("@")[0]: l for l in
+             json.loads(sh(["ip", "-n", p.sw_ns, "-j", "link", "show"], check=False).stdout or "[]")}
+    problems = []
+    for ifname, what in names.items():
+        flags = links.get(ifname, {}).get("flags", [])
+        if "UP" not in flags:
+            problems.append(f"{what} ({ifname}) is down" if ifname in links else f"{what} ({ifname}) is missing")
+    return problems
+
+
 def status(lab: Lab) -> dict:
-    """Every node's health, and the lab's: {'healthy': bool, 'nodes': [row, ...]}."""
+    """Every node's health, and the lab's: {'healthy', 'problems' (the lab's own), 'nodes': [...]}."""
     p = lab.plan
     conv = convergence(lab)
-    ssh = ssh_answers(lab)
+    ssh, snmp = ssh_answers(lab), snmp_answers(lab)
     rows = []
     for node in p.nodes.values():
-        pids = ns_pids(node.ns) if ns_exists(node.ns) else []
-        procs = set()
-        for pid in pids:
-            try:
-                procs.add(Path(f"/proc/{pid}/comm").read_text().strip())
-            except OSError:
-                pass  # ended between the listing and the read
-        procs -= {"sleep", "bash"}
+        procs, stopped = _processes(node.ns)
         links = json.loads(sh(["ip", "-n", node.ns, "-j", "link", "show"], check=False).stdout or "[]")
         data = [l for l in links if l["ifname"] not in ("lo", "mgmt0")]
         up_ = sum(1 for l in data if "UP" in l.get("flags", []) and "NO-CARRIER" not in l.get("flags", []))
         running = lab.running(node.name)
         c = conv.get(node.name)
         problems = [] if running else ["not running (anchor process gone)"]
-        missing_daemons = sorted(render.expected_processes(node) - procs)
+        missing_daemons = sorted(render.expected_processes(node) - procs - stopped)
         if missing_daemons:
             problems.append(f"daemons not running: {', '.join(missing_daemons)}")
+        if stopped:
+            problems.append(f"daemons stopped (SIGSTOP): {', '.join(sorted(stopped))}")
         if not ssh[node.name]:
             problems.append("sshd does not answer on the management address")
+        if not snmp[node.name]:
+            problems.append("snmpd does not answer an SNMPv3 GET")
         if up_ != len(data):
             problems.append(f"{len(data) - up_} link(s) down")
+        problems += _addresses(lab, node)
+        if node.kind == "firewall":
+            problems += _zone_policy(lab, node)
         if c:
             problems += c.missing
         rows.append({"node": node.name, "kind": node.kind, "mgmt": str(node.device.mgmt_ip), "running": running,
                      "processes": sorted(procs), "missing_daemons": missing_daemons, "ssh": ssh[node.name],
-                     "links_up": up_, "links": len(data),
+                     "snmp": snmp[node.name], "links_up": up_, "links": len(data),
                      "ospf_full": c.adjacencies if c else 0, "ospf_expected": c.adjacencies_expected if c else 0,
                      "routes_ok": c.routes if c else 0, "routes_expected": c.routes_expected if c else 0,
                      "healthy": not problems, "problems": problems})
-    return {"healthy": all(r["healthy"] for r in rows), "nodes": rows}
+    lab_problems = _switch(lab)
+    return {"healthy": not lab_problems and all(r["healthy"] for r in rows), "problems": lab_problems, "nodes": rows}

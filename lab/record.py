@@ -17,6 +17,7 @@ from pathlib import Path
 from jinbao.errors import JinbaoError
 from jinbao.estate import load_estate
 from jinbao.model import Estate
+from jinbao.secrets import resolve
 
 from . import render
 from .topology import LabPlan, Node, plan
@@ -56,17 +57,21 @@ def _inode(path: str | Path) -> int | None:
         return None
 
 
-def pid_in_ns(pid: int | None, ns: str) -> bool:
-    """True when pid is alive *and* lives in the named network namespace.
+def pid_in_ns(pid: int | None, ns: str, private: dict[str, int] | None = None) -> bool:
+    """True when pid is alive *and* lives in the named network namespace (and, given `private`,
+    in exactly those mount and UTS namespaces).
 
     A recorded PID alone proves nothing: if the anchor died and the PID was reused, entering
-    it would run a command in the host's namespaces. The namespace inode cannot be reused while
-    /run/netns/<ns> holds it.
+    it would run a command in the host's namespaces. The network namespace's inode cannot be
+    reused while /run/netns/<ns> holds it; the node's private mount and UTS namespaces are
+    recorded by the anchor itself when it starts (render.start_script).
     """
     if not pid:
         return False
     want = _inode(Path("/run/netns", ns))
-    return want is not None and _inode(f"/proc/{pid}/ns/net") == want
+    if want is None or _inode(f"/proc/{pid}/ns/net") != want:
+        return False
+    return all(_inode(f"/proc/{pid}/ns/{kind}") == ino for kind, ino in (private or {}).items())
 
 
 class Lab:
@@ -84,7 +89,8 @@ class Lab:
     # -- finding labs ------------------------------------------------------------------------
     @staticmethod
     def all_ids() -> list[str]:
-        return sorted(p.name for p in LAB_ROOT.glob("jb*") if (p / "state.json").exists()) if LAB_ROOT.is_dir() else []
+        """Labs under this lab root, including one whose 'up' or 'down' was killed half-way."""
+        return sorted(p.name for p in LAB_ROOT.iterdir() if ID_RE.match(p.name)) if LAB_ROOT.is_dir() else []
 
     @classmethod
     def find(cls, lab_id: str | None = None) -> "Lab":
@@ -102,9 +108,11 @@ class Lab:
         raise LabError(f"several labs are up ({', '.join(ids)}); pick one with --id or JINBAO_LAB_ID")
 
     def traces(self) -> bool:
-        """Whether anything of this lab exists on the machine, recorded or not (a crashed 'up')."""
-        netns = Path("/run/netns")
-        return bool(self.state) or self.dir.exists() or (netns.is_dir() and any(netns.glob(f"{self.id}-*")))
+        """Whether anything of this lab exists. Its folder is made (and its state saved) before
+        anything else and removed last, and every resource is recorded before it is made, so the
+        folder is the whole answer. Namespaces with this id but no folder here belong to a lab of
+        another JINBAO_LAB_ROOT, and are never this lab's to remove."""
+        return self.dir.exists()
 
     def save(self) -> None:
         tmp = self.state_file.with_suffix(".tmp")
@@ -150,9 +158,17 @@ class Lab:
         except (OSError, ValueError):
             return None
 
+    def anchor_namespaces(self, name: str) -> dict[str, int]:
+        """The anchor's own mount and UTS namespace inodes, as it wrote them when it started."""
+        try:
+            mnt, uts = (self.node_dir(name) / "anchor.ns").read_text().split()
+            return {"mnt": int(mnt), "uts": int(uts)}
+        except (OSError, ValueError):
+            return {"mnt": -1, "uts": -1}  # no record: never enter
+
     def running(self, name: str) -> bool:
         """The node's anchor is alive and is still this lab's (see pid_in_ns)."""
-        return pid_in_ns(self.anchor(name), self.node(name).ns)
+        return pid_in_ns(self.anchor(name), self.node(name).ns, self.anchor_namespaces(name))
 
     # -- environment for tools that talk to the lab ----------------------------------------------
     def secrets_env(self) -> dict[str, str]:
@@ -161,6 +177,16 @@ class Lab:
         if not f.exists():
             return {}
         return dict(line.split("=", 1) for line in f.read_text().splitlines() if "=" in line)
+
+    def snmp_keys(self) -> dict[str, tuple[str, str]]:
+        """Each SNMP profile's (auth, priv) keys as this lab's agents were given them: the per-lab
+        value where 'up' generated one, else the referenced secret."""
+        generated = self.secrets_env()
+        out = {}
+        for name, prof in self.plan.estate.snmp_profiles.items():
+            out[name] = tuple(generated[r.ref[4:]] if r.ref.startswith("env:") and r.ref[4:] in generated
+                              else resolve(r) for r in (prof.auth_key, prof.priv_key))
+        return out
 
     def ssh_args(self, node: str, user: str = render.OPERATOR) -> list[str]:
         k = self.dir / "keys"
@@ -176,9 +202,9 @@ class Lab:
     def node_cmd(self, name: str, cmd: list[str]) -> list[str]:
         if name == "ops":
             return ["ip", "netns", "exec", self.plan.ops_ns, *cmd]
-        node = self.node(name)
         pid = self.anchor(name)
-        if not pid_in_ns(pid, node.ns):
+        if not self.running(name):
             raise LabError(f"node {name} of lab {self.id} is not running (its anchor process is gone); "
                            f"'jinbao lab down --id {self.id}' and 'up' again rebuild it")
-        return ["nsenter", "-t", str(pid), "-m", "-n", "-u", *cmd]
+        # vtysh run as root keeps a history in the host's /root; the lab's own calls must not.
+        return ["nsenter", "-t", str(pid), "-m", "-n", "-u", "env", "VTYSH_HISTFILE=/dev/null", *cmd]

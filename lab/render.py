@@ -106,8 +106,9 @@ Subsystem sftp internal-sftp
 """
 
 
-_AUTH = {"sha": "SHA", "sha256": "SHA-256", "sha512": "SHA-512"}
-_PRIV = {"aes": "AES", "aes256": "AES-256"}
+# net-snmp's names for the estate's protocols (agent and client alike).
+SNMP_AUTH = {"sha": "SHA", "sha256": "SHA-256", "sha512": "SHA-512"}
+SNMP_PRIV = {"aes": "AES", "aes256": "AES-256"}
 
 
 def snmpd_conf(p: LabPlan, node: Node, profile: SnmpProfile, auth_key: str, priv_key: str) -> str:
@@ -116,7 +117,7 @@ def snmpd_conf(p: LabPlan, node: Node, profile: SnmpProfile, auth_key: str, priv
     return f"""\
 # Written by jinbao lab for {d.name}. SNMPv3 authPriv only: no community is configured.
 agentAddress udp:{d.mgmt_ip}:161
-createUser {profile.user} {_AUTH[profile.auth_protocol]} "{auth_key}" {_PRIV[profile.priv_protocol]} "{priv_key}"
+createUser {profile.user} {SNMP_AUTH[profile.auth_protocol]} "{auth_key}" {SNMP_PRIV[profile.priv_protocol]} "{priv_key}"
 rouser {profile.user} priv
 sysName {d.name}
 sysLocation {site.name} {site.title}
@@ -209,6 +210,7 @@ def daemons_script(node: Node, node_dir: str) -> str:
 #!/bin/bash
 # Start {node.name}'s daemons inside its node (run from start.sh, or by 'lab node start').
 set -eu
+export VTYSH_HISTFILE=/dev/null  # not the host's /root/.history_frr
 {frr}/usr/sbin/sshd -f /etc/ssh/sshd_config -E {node_dir}/sshd.log
 SNMP_PERSISTENT_DIR={node_dir}/snmp-state /usr/sbin/snmpd -C -c /etc/snmp/snmpd.conf -p /run/snmpd.pid \\
   -Lf {node_dir}/snmpd.log -I -smux
@@ -232,7 +234,9 @@ set -eu
 hostname {node.name}
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/sshd
+export VTYSH_HISTFILE=/dev/null  # not the host's /root/.history_frr
 {frr}bash {node_dir}/daemons.sh
+stat -L -c %i /proc/self/ns/mnt /proc/self/ns/uts | tr '\\n' ' ' > {node_dir}/anchor.ns
 echo $$ > {node_dir}/anchor.pid
 exec sleep infinity
 """

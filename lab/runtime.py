@@ -21,7 +21,7 @@ from jinbao.secrets import resolve
 
 from . import render
 from .health import wait_converged
-from .host import ETC_NETNS, ensure_host_dirs, machine_lock, release_host_dirs
+from .host import ETC_NETNS, ensure_host_dirs, lab_namespaces, machine_lock, release_host_dirs
 from .record import LAB_ROOT, Lab, LabError, new_id, ns_exists, ns_pids, sh
 from .topology import LabPlan, plan
 
@@ -35,27 +35,42 @@ def up(estate: str = "lab", lab_id: str | None = None, wait: bool = True, timeou
     """Build the lab and start every node. On any failure, what was built is removed again."""
     lab_id = lab_id or new_id()
     lab = Lab(lab_id)
-    if lab.state:
-        raise LabError(f"lab {lab_id} already exists (state in {lab.dir}); 'jinbao lab status --id {lab_id}' "
-                       f"shows it, 'jinbao lab down --id {lab_id}' removes it")
+    exists = LabError(f"lab {lab_id} already exists (in {lab.dir}); 'jinbao lab status --id {lab_id}' "
+                      f"shows it, 'jinbao lab down --id {lab_id}' removes it")
+    if lab.traces():
+        raise exists
     estate_path = str(Path(estate).resolve()) if "/" in estate else estate
     p = plan(load_estate(estate_path), lab_id)
     for name in ("ip", "nsenter", "unshare", "nft", "snmpd", "sshd", "ssh-keygen"):
         if shutil.which(name) is None and not Path(f"/usr/sbin/{name}").exists():
             raise LabError(f"'{name}' is not installed; run 'make setup'")
-    with machine_lock():  # a lab going down must see this one, or it would remove the shared folders
-        ensure_host_dirs()
-        # 0711: node users (sshd reads authorized_keys as them) may pass through, not list.
-        lab.dir.mkdir(mode=0o711)
-        lab.state = {"id": lab_id, "estate": estate_path, "created": time.time(), "namespaces": [], "etc_links": []}
-        lab.save()
-    lab.remember(p)
+    ours = False  # from the moment this lab's folder exists, a failure removes what was built
     try:
+        # Under the lock until this lab's first namespace exists: a lab going down decides
+        # whether it is the last one by the namespaces it sees (lab.host).
+        with machine_lock():
+            if lab.traces():  # another 'up' of the same id got here first
+                raise exists
+            taken = [ns for ns in lab_namespaces() if ns.startswith(f"{lab_id}-")]
+            if taken:
+                raise LabError(f"lab id {lab_id} is in use on this machine by a lab of another JINBAO_LAB_ROOT "
+                               f"(namespaces {', '.join(taken[:3])}); pick another id")
+            ensure_host_dirs()
+            # 0711: node users (sshd reads authorized_keys as them) may pass through, not list.
+            lab.dir.mkdir(mode=0o711)
+            ours = True
+            lab.state = {"id": lab_id, "estate": estate_path, "created": time.time(), "namespaces": [],
+                         "etc_links": []}
+            lab.save()
+            lab.record("namespaces", p.sw_ns)
+            sh(["ip", "netns", "add", p.sw_ns])
+        lab.remember(p)
         _build(lab, p, progress)
         if wait:
             wait_converged(lab, timeout=timeout, progress=progress)
     except BaseException:
-        down(lab)
+        if ours:
+            down(lab)
         raise
     return lab
 
@@ -73,7 +88,7 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
     sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"jinbao-lab-{lab.id}", "-f", str(keys / "operator")])
 
     _step(progress, f"{len(p.nodes) + 2} namespaces")
-    for ns in (p.sw_ns, p.ops_ns, *(n.ns for n in p.nodes.values())):
+    for ns in (p.ops_ns, *(n.ns for n in p.nodes.values())):
         lab.record("namespaces", ns)
         sh(["ip", "netns", "add", ns])
 
@@ -298,10 +313,9 @@ def down(lab: Lab) -> list[str]:
         raise LabError(f"no lab {lab.id} on this machine (labs: {', '.join(Lab.all_ids()) or 'none'}); "
                        "nothing was removed")
     removed = []
+    # Only what the record names: it is written before each thing is made, and a namespace with
+    # this id that it does not name belongs to a lab of another JINBAO_LAB_ROOT.
     namespaces = list(dict.fromkeys(lab.state.get("namespaces", [])))
-    # Anything carrying this lab's id that the record may have missed (a crash between steps).
-    if Path("/run/netns").is_dir():
-        namespaces += [p.name for p in Path("/run/netns").glob(f"{lab.id}-*") if p.name not in namespaces]
     for ns in namespaces:
         if ns_exists(ns):
             _kill_ns(ns)
@@ -309,10 +323,7 @@ def down(lab: Lab) -> list[str]:
         if ns_exists(ns):
             sh(["ip", "netns", "del", ns])
             removed.append(ns)
-    links = set(lab.state.get("etc_links", []))
-    if ETC_NETNS.is_dir():
-        links |= {str(p) for p in ETC_NETNS.glob(f"{lab.id}-*")}
-    for link in links:
+    for link in set(lab.state.get("etc_links", [])):
         p = Path(link)
         if p.is_symlink() or p.exists():
             p.unlink()

@@ -323,17 +323,41 @@ def test_operator_mistakes_get_clear_errors(lab):
 
 
 def test_a_reused_anchor_pid_is_not_entered(lab):
-    """If a node's anchor died and its PID went to another process, never enter that one."""
+    """If a node's anchor died and its PID went to another process, never enter that one, even
+    a process in the node's own network namespace but the host's mount and UTS namespaces."""
     f = lab.node_dir("prov-app1") / "anchor.pid"
     real = f.read_text()
+    impostor = subprocess.Popen(["ip", "netns", "exec", lab.plan.nodes["prov-app1"].ns, "sleep", "60"])
     try:
-        f.write_text(str(os.getpid()))  # alive, but in the host's namespaces
-        with pytest.raises(runtime.LabError, match="not running"):
-            lab.node_cmd("prov-app1", ["true"])
-        assert not lab.running("prov-app1")
+        for pid in (os.getpid(), impostor.pid):  # the host's namespaces; the node's netns only
+            f.write_text(str(pid))
+            with pytest.raises(runtime.LabError, match="not running"):
+                lab.node_cmd("prov-app1", ["true"])
+            assert not lab.running("prov-app1")
     finally:
         f.write_text(real)
+        impostor.kill()
+        impostor.wait()
     assert lab.running("prov-app1")
+
+
+def test_careless_ids_and_the_exec_separator(lab):
+    r = run_cli("lab", "down", "--id", "")
+    assert r.returncode == 2 and "empty" in r.stderr
+    assert lab.running("prov-wan1")
+    r = run_cli("lab", "exec", "--id", lab.id, "ops", "--", "ip", "-br", "addr", "show", "ops0")
+    assert r.returncode == 0 and str(lab.plan.ops_ip) in r.stdout, r.stderr
+    r = run_cli("lab", "exec", "--id", lab.id, "prov-wan1", "--", "hostname")
+    assert r.returncode == 0 and r.stdout.strip() == "prov-wan1"
+
+
+def test_a_lab_root_elsewhere_never_touches_a_lab_with_the_same_id(lab, tmp_path):
+    env = {"JINBAO_LAB_ROOT": str(tmp_path / "root")}
+    r = run_cli("lab", "down", "--id", lab.id, env=env)
+    assert r.returncode == 2 and f"no lab {lab.id}" in r.stderr
+    r = run_cli("lab", "up", "--id", lab.id, "--no-wait", env=env)
+    assert r.returncode == 2 and "in use on this machine" in r.stderr, r.stderr
+    assert lab.running("prov-wan1") and not (tmp_path / "root" / lab.id).exists()
 
 
 def test_up_refuses_an_existing_lab(lab):
@@ -362,3 +386,46 @@ def test_the_lab_acts_on_what_it_built_not_on_an_edited_inventory(lab, tmp_path)
     nodes = {n["node"]: n for n in json.loads(r.stdout)["nodes"]}
     assert "prov-app1" in nodes and "prov-app9" not in nodes
     assert nodes["prov-app1"]["mgmt"].startswith("10.91.")
+
+
+def _fw_flush(lab):
+    lab.in_node("prov-fw1", ["nft", "delete", "table", "inet", "jinbao_zones"])
+    return lambda: lab.in_node("prov-fw1", ["nft", "-f", str(lab.node_dir("prov-fw1") / "zones.nft")])
+
+
+def _forwarding_off(lab):
+    lab.in_node("hefei-wan1", ["sysctl", "-qw", "net.ipv4.ip_forward=0"])
+    return lambda: lab.in_node("hefei-wan1", ["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+
+
+def _snmpd_frozen(lab):
+    pid = int(lab.in_node("prov-db1", ["cat", "/run/snmpd.pid"]).stdout)
+    os.kill(pid, signal.SIGSTOP)
+    return lambda: os.kill(pid, signal.SIGCONT)
+
+
+def _no_default_route(lab):
+    gw = str(lab.plan.gateway(lab.plan.nodes["prov-app1"]))
+    lab.in_node("prov-app1", ["ip", "route", "del", "default"])
+    return lambda: lab.in_node("prov-app1", ["ip", "route", "add", "default", "via", gw])
+
+
+def _lan_bridge_down(lab):
+    seg = next(s for s in lab.plan.segments if (s.site, s.zone) == ("prov", "production"))
+    runtime.sh(["ip", "-n", lab.plan.sw_ns, "link", "set", seg.bridge, "down"])
+    return lambda: runtime.sh(["ip", "-n", lab.plan.sw_ns, "link", "set", seg.bridge, "up"])
+
+
+@pytest.mark.parametrize("fault, node, says", [
+    (_fw_flush, "prov-fw1", "zone policy not loaded"),
+    (_forwarding_off, "hefei-wan1", "IPv4 forwarding is off"),
+    (_snmpd_frozen, "prov-db1", "snmpd does not answer an SNMPv3 GET"),
+    (_no_default_route, "prov-app1", "no default route via"),
+    (_lan_bridge_down, None, "LAN bridge of prov/production"),
+], ids=["firewall-policy-flushed", "forwarding-off", "snmpd-stopped", "server-default-route", "lan-bridge-down"])
+def test_status_sees_what_breaks_service_not_only_processes(lab, restore, fault, node, says):
+    """Faults that leave every process running but break the service still make the lab unhealthy."""
+    restore.append(fault(lab))
+    st = health.status(lab)
+    problems = st["problems"] if node is None else next(n for n in st["nodes"] if n["node"] == node)["problems"]
+    assert not st["healthy"] and any(says in p for p in problems), problems
