@@ -7,7 +7,7 @@ from typing import Protocol
 
 from cryptography import x509
 
-from . import keys
+from . import files, keys
 
 
 class Signer(Protocol):
@@ -21,7 +21,7 @@ class FileSigner:
     """A CA key in a PEM file (0600), optionally encrypted with a passphrase."""
 
     def __init__(self, cert_path: Path, key_path: Path, passphrase: bytes | None = None):
-        self.certificate = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+        self.certificate = files.load(cert_path, x509.load_pem_x509_certificate, "CA certificate")
         self._key = keys.load_private(key_path, passphrase)
         if self._key.public_key().public_numbers() != self.certificate.public_key().public_numbers():
             raise keys.PkiError(f"{key_path} is not the key of {cert_path}")

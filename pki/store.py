@@ -60,9 +60,16 @@ def entry_hash(prev: str, seq: int, ts: float, actor: str, action: str, detail: 
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
+
+
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, anchor=None):
+        """anchor(seq, hash), if given, is called inside every transaction that appended to the audit log,
+        just before it commits: the CA keeps the log's head outside the database with it."""
         self.path = Path(path)
+        self.anchor = anchor
+        self._head = None
         self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -75,11 +82,16 @@ class Store:
     def transaction(self):
         """One writer at a time across processes; everything inside lands or nothing does."""
         self.db.execute("BEGIN IMMEDIATE")
+        self._head = None
         try:
             yield self.db
+            if self._head and self.anchor:
+                self.anchor(*self._head)
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        finally:
+            self._head = None
         self.db.execute("COMMIT")
 
     # -- audit -----------------------------------------------------------------------------
@@ -92,10 +104,33 @@ class Store:
         h = entry_hash(prev, seq, ts, actor, action, text)
         db.execute("INSERT INTO audit (seq, ts, actor, action, detail, prev, hash, sig) VALUES (?,?,?,?,?,?,?,?)",
                    (seq, ts, actor, action, text, prev, h, sign(bytes.fromhex(h))))
+        self._head = (seq, h)
 
     def audit_entries(self):
         return self.db.execute("SELECT * FROM audit ORDER BY seq").fetchall()
 
+    def missing_triggers(self) -> list[str]:
+        """The append-only triggers someone has dropped."""
+        have = {r["name"] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                                   "AND tbl_name = 'audit'")}
+        return [t for t in AUDIT_TRIGGERS if t not in have]
+
+    # -- operators ------------------------------------------------------------------------------
+    def operator(self, serial: str):
+        return self.db.execute("SELECT name, role FROM operators WHERE serial = ?", (serial,)).fetchone()
+
+    def operator_named(self, db, name: str):
+        """Names are unique regardless of case: 'Alice' is 'alice'."""
+        return db.execute("SELECT name FROM operators WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
+
+    def replace_credential(self, db, old_serial: str, new_serial: str) -> bool:
+        """Point an operator at a renewed credential; False when it no longer holds old_serial."""
+        return db.execute("UPDATE operators SET serial = ? WHERE serial = ?", (new_serial, old_serial)).rowcount == 1
+
+    def active_admins(self, db, now: float) -> list[str]:
+        return [r["serial"] for r in db.execute(
+            "SELECT c.serial FROM operators o JOIN certs c ON c.serial = o.serial WHERE o.role = 'ca_admin' "
+            "AND c.revoked_at IS NULL AND c.not_before <= ? AND c.not_after > ?", (now, now))]
     # -- certificates -------------------------------------------------------------------------
     def cert(self, serial: str):
         return self.db.execute("SELECT * FROM certs WHERE serial = ?", (serial.lower(),)).fetchone()
@@ -107,9 +142,15 @@ class Store:
         return self.db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL "
                                "ORDER BY revoked_at").fetchall()
 
-    def next_crl_number(self, db) -> int:
+    def revoke(self, db, serial: str, reason: str, ts: float) -> bool:
+        """Mark a certificate revoked unless it already is; False when another revocation got there first."""
+        return db.execute("UPDATE certs SET revoked_at = ?, revoke_reason = ? WHERE serial = ? AND revoked_at IS NULL",
+                          (ts, reason, serial)).rowcount == 1
+
+    def next_crl_number(self, db, at_least: int = 1) -> int:
+        """The next CRL number: above the last one recorded and at least `at_least` (above the one published)."""
         row = db.execute("SELECT value FROM meta WHERE key = 'crl_number'").fetchone()
-        n = int(row["value"]) + 1 if row else 1
+        n = max(int(row["value"]) + 1 if row else 1, at_least)
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('crl_number', ?)", (str(n),))
         return n
 
