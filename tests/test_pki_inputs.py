@@ -104,9 +104,9 @@ CASES = {
     "rich markup in a profile name": (["issue", "--as", "alice", "--profile", "[bold]x[/bold]", "--device", "prov-db1",
                                        "--out", "OUT"], "[bold]x[/bold]"),
     "operator name the log uses for the CA": (["operator", "add", "--as", "admin", "root", "--role", "ca_admin",
-                                               "--out", "OUT"], "root"),
+                                               "--out", "OUT"], "operator name 'root'"),
     "recover an admin named like the CA": (["operator", "recover-admin", "Init", "--out", "OUT", "--root-pass-file",
-                                            "TMP/root.pass"], "Init"),
+                                            "TMP/root.pass"], "operator name 'Init'"),
     "csr with an rsa exponent of 3": (ISSUE + ["--csr", "TMP/rsa-e3.csr"], "rsa-3072-e3"),
     "csr with terminal escapes in a name": (ISSUE + ["--csr", "TMP/escape.csr"], "\\x1b]0;owned"),
     "certificate_hold": (["revoke", "--as", "alice", "SERIAL", "--reason", "certificate_hold"], "--reason"),
@@ -154,7 +154,7 @@ def _args(ca, args, out):
 def test_odd_input_is_refused_cleanly_and_changes_nothing(ca, case):
     args, names = CASES[case]
     before = _snapshot(ca)
-    r = run_cli(*_args(ca, args, ca.tmp / "out"), timeout=60)
+    r = run_cli(*_args(ca, args, ca.tmp / f"out-{sorted(CASES).index(case)}"), timeout=60)
     assert r.returncode == 2, f"exit {r.returncode}\n{r.stdout}{r.stderr}"
     assert "Traceback" not in r.stderr, r.stderr
     assert names.replace("TMP/", f"{ca.tmp}/") in r.stderr, r.stderr
