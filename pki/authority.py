@@ -13,7 +13,6 @@ Layout of a CA folder:
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
@@ -25,25 +24,24 @@ from pathlib import Path
 
 import yaml
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from jinbao.estate import load_estate
 
-from . import authz, checks, crl_der, files, keys, profiles
+from . import audit, authz, checks, crl_der, files, keys, profiles
 from .errors import NotAllowed, PkiError
 from .signer import FileSigner
-from .store import GENESIS, Store, entry_hash, utc
+from .store import Store, utc
 
 REASONS = {r.name: r for r in x509.ReasonFlags}
 # What an operator may give: a revocation is final, so no certificate_hold (which promises a release the CA
 # never makes, and CA/B Forum forbids) and no remove_from_crl.
 REVOCABLE = [r for r in REASONS if r not in ("certificate_hold", "remove_from_crl")]
-HEAD_FILE = "audit.head"
-CA_FILES = ("ca.yml", "root", "issuing", "ocsp", "crl", "chain.pem", "ca.db", "ca.db-wal", "ca.db-shm", HEAD_FILE,
-            "operators")
+CA_FILES = ("ca.yml", "root", "issuing", "ocsp", "crl", "chain.pem", "ca.db", "ca.db-wal", "ca.db-shm",
+            audit.HEAD_FILE, "operators")
 CONFIG_KEYS = ("estate", "crl_validity_hours", "ocsp_validity_minutes", "publish_url", "ocsp_url")
 # Relying parties' clocks run a little fast or slow: certificates and CRLs start this much in the past.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -78,10 +76,6 @@ def _remove(ca_dir: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
         elif os.path.lexists(p):
             p.unlink()
-
-
-def _head_bytes(seq: int, h: str) -> bytes:
-    return f"jinbao audit head {seq} {h}".encode()
 
 
 @dataclass
@@ -254,31 +248,11 @@ class Authority:
             raise
 
     def _audit(self, db, actor: str, action: str, detail: dict) -> None:
-        self.store.audit(db, actor, action, detail, self._sign_bytes)
-
-    def _sign_bytes(self, data: bytes) -> bytes:
-        k = self.issuer.private_key
-        if isinstance(k, ec.EllipticCurvePrivateKey):
-            return k.sign(data, ec.ECDSA(keys.hash_for(k)))
-        return k.sign(data, padding.PKCS1v15(), keys.hash_for(k))
-
-    def _verify_bytes(self, sig: bytes, data: bytes) -> bool:
-        pub = self.issuer.certificate.public_key()
-        try:
-            if isinstance(pub, ec.EllipticCurvePublicKey):
-                pub.verify(sig, data, ec.ECDSA(keys.hash_for(self.issuer.private_key)))
-            else:
-                pub.verify(sig, data, padding.PKCS1v15(), keys.hash_for(self.issuer.private_key))
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+        self.store.audit(db, actor, action, detail, self.issuer.sign)
 
     def _anchor(self, seq: int, h: str) -> None:
-        """Keep the audit log's head outside the database, signed, so deleting the newest entries shows.
-        Called by the store inside the transaction that appended them, before it commits."""
-        body = {"seq": seq, "hash": h}
-        body["sig"] = self._sign_bytes(_head_bytes(seq, h)).hex()
-        files.replace(self.dir / HEAD_FILE, json.dumps(body).encode())
+        """The store calls this before committing new entries: the head goes outside the database with them."""
+        audit.write_head(self.dir, seq, h, self.issuer.sign)
 
     # -- the pipeline ----------------------------------------------------------------------------
     def _validate(self, req: Request) -> None:
@@ -321,12 +295,13 @@ class Authority:
                 raise PkiError(f"no device {req.device[:80]!r} in estate {e.name}: a certificate is only issued to a "
                                "device the inventory has")
             if d.role not in p.device_roles:
-                raise PkiError(f"profile {p.name} is not for a {d.role} ({d.name}); it serves: {', '.join(p.device_roles)}")
+                raise PkiError(f"profile {p.name} is not for a {d.role} ({d.name}); it serves: "
+                               f"{', '.join(p.device_roles)}")
             req.site = d.site
             ips = [d.mgmt_ip] + ([d.loopback] if d.loopback else []) + [i.ip.ip for i in d.interfaces if i.ip]
-            req.subject, req.sans = _names(f"device {d.name}", [org, (NameOID.ORGANIZATIONAL_UNIT_NAME, d.site),
-                                                                 (NameOID.COMMON_NAME, d.fqdn)],
-                                           [(x509.DNSName, d.fqdn), *((x509.IPAddress, ip) for ip in dict.fromkeys(ips))])
+            req.subject, req.sans = _names(
+                f"device {d.name}", [org, (NameOID.ORGANIZATIONAL_UNIT_NAME, d.site), (NameOID.COMMON_NAME, d.fqdn)],
+                [(x509.DNSName, d.fqdn), *((x509.IPAddress, ip) for ip in dict.fromkeys(ips))])
         elif p.subject == "person":
             if not req.person or not req.email:
                 raise PkiError(f"profile {p.name} issues to a person: give --person NAME and --email ADDRESS")
@@ -659,65 +634,16 @@ class Authority:
         the database (and the auditor's own checkpoint, if given; it is advanced when all is well).
         Returns (entries, problems)."""
         self.authorize(cred, "audit")
-        with self.store.transaction() as db:  # no writer is between its head file and its commit meanwhile
+        with self.store.transaction() as db:  # no writer is between writing the head file and committing
             rows = db.execute("SELECT * FROM audit ORDER BY seq").fetchall()
             problems = [f"trigger {t} is missing: the audit table is no longer append-only"
                         for t in self.store.missing_triggers()]
-            head = self._read_head()
-        prev = GENESIS
-        for i, r in enumerate(rows, start=1):
-            if r["seq"] != i:
-                problems.append(f"entry {i}: missing (found seq {r['seq']})")
-            if r["prev"] != prev:
-                problems.append(f"entry {r['seq']}: does not link to the entry before it")
-            h = entry_hash(r["prev"], r["seq"], r["ts"], r["actor"], r["action"], r["detail"])
-            if h != r["hash"]:
-                problems.append(f"entry {r['seq']} ({r['action']} by {r['actor']}): content does not match its hash")
-            if not self._verify_bytes(r["sig"], bytes.fromhex(r["hash"])):
-                problems.append(f"entry {r['seq']}: signature is not the issuing CA's")
-            prev = r["hash"]
-        last = (rows[-1]["seq"], rows[-1]["hash"]) if rows else (0, GENESIS)
-        if isinstance(head, str):
-            problems.append(head)
-        elif head != last:
-            problems.append(f"entries {last[0] + 1} to {head[0]} are missing: the log ends at entry {last[0]} but its "
-                            f"signed head ({HEAD_FILE}) says it reached entry {head[0]}" if head[0] > last[0] else
-                            f"the log's newest entry {last[0]} is not the one its signed head ({HEAD_FILE}) names "
-                            f"(entry {head[0]}): entries were replaced or added behind the CA's back")
+            problems += audit.head_problems(self.dir, rows, self.issuer.verify)
+        problems = audit.chain_problems(rows, self.issuer.verify) + problems
         if checkpoint is not None:
-            problems += self._checkpoint(Path(checkpoint), rows, last, advance=not problems)
+            problems += audit.checkpoint_problems(Path(checkpoint), authz.fingerprint(self.issuer.certificate), rows,
+                                                  advance=not problems)
         return len(rows), problems
-
-    def _read_head(self) -> tuple[int, str] | str:
-        """(seq, hash) from the signed head file, or what is wrong with it."""
-        try:
-            head = json.loads((self.dir / HEAD_FILE).read_text())
-            seq, h, sig = int(head["seq"]), str(head["hash"]), bytes.fromhex(head["sig"])
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            return f"the audit log's signed head {HEAD_FILE} is missing or unreadable ({e}): the tail cannot be vouched for"
-        if not self._verify_bytes(sig, _head_bytes(seq, h)):
-            return f"the audit log's head {HEAD_FILE} is not signed by the issuing CA"
-        return seq, h
-
-    def _checkpoint(self, path: Path, rows, last: tuple[int, str], advance: bool) -> list[str]:
-        """The auditor's own copy of an earlier head, kept off the CA machine: a CA folder rolled back to a
-        backup, with a head file and log that agree with each other, still does not contain it."""
-        ca = authz.fingerprint(self.issuer.certificate)
-        if os.path.lexists(path):
-            try:
-                cp = json.loads(files.read_input(path, "--checkpoint"))
-                seq, h, cp_ca = int(cp["seq"]), str(cp["hash"]), cp["ca"]
-            except (ValueError, KeyError, TypeError):
-                raise PkiError(f"--checkpoint {path} is not a checkpoint written by 'jinbao pki audit verify'; give "
-                               "the one you kept, or a new file name to start one") from None
-            if cp_ca != ca:
-                raise PkiError(f"--checkpoint {path} belongs to another CA; give this CA's checkpoint")
-            if {r["seq"]: r["hash"] for r in rows}.get(seq) != h:
-                return [f"entry {seq}, which the auditor's checkpoint {path} recorded, is missing or changed: the log "
-                        "was rolled back or rewritten"]
-        if advance:
-            files.replace(path, json.dumps({"ca": ca, "seq": last[0], "hash": last[1]}).encode())
-        return []
 
     def audit_log(self, cred) -> list[dict]:
         self.authorize(cred, "audit")

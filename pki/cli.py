@@ -86,7 +86,7 @@ cli.name = "pki"
 def init(ca_dir, estate, key_type, root_pass_file, admin_out, force):
     """Create the hierarchy: offline root, issuing CA with name constraints, OCSP signer, CRLs."""
     passphrase = _read_secret(root_pass_file, "JINBAO_PKI_ROOT_PASS", "root key passphrase")
-    ca = Authority.init(ca_dir, estate, passphrase, key_type=key_type, force=force, admin_out=admin_out)
+    Authority.init(ca_dir, estate, passphrase, key_type=key_type, force=force, admin_out=admin_out)
     admin = admin_out or ca_dir / "operators" / "admin"
     _say(f"CA created in {ca_dir} for estate {estate} ({key_type})")
     _say(f"  root (keep offline): {ca_dir}/root/root.crt, key encrypted in {ca_dir}/root/root.key", mark="")
@@ -358,7 +358,7 @@ def deploy(ca_dir, operator, cert_file, key_file, lab_id, node, serve_port):
     lab = Lab.find(lab_id)
     args = lab.ssh_args(node)
     target = SshTarget(host=node, ssh_args=tuple(args), via=("ip", "netns", "exec", lab.plan.ops_ns))
-    res = do_deploy(target, files.read_input(cert_file, "--cert"), files.read_input(key_file, "--key"), chain_for(ca_dir),
-                    serve_port=serve_port)
+    cert, key = files.read_input(cert_file, "--cert"), files.read_input(key_file, "--key")
+    res = do_deploy(target, cert, key, chain_for(ca_dir), serve_port=serve_port)
     _say(f"deployed to {node}:~/{res['dir']} (key mode {res['key_mode']})"
               + (f", TLS on port {serve_port}" if serve_port else ""))

@@ -78,7 +78,8 @@ def replace(path: Path, data: bytes, mode: int = 0o644) -> None:
 def check_new(path: Path, option: str) -> None:
     """Refuse, before anything is signed, an output that could not be written or would overwrite something."""
     if os.path.lexists(path):
-        raise PkiError(f"{option}: {path} {'is a symlink' if path.is_symlink() else 'already exists'}; choose another {option} or remove it")
+        what = "is a symlink" if path.is_symlink() else "already exists"
+        raise PkiError(f"{option}: {path} {what}; choose another {option} or remove it")
     if len(path.name.encode()) > _name_max(path.parent):
         raise PkiError(f"{option}: the file name {path.name[:40]}… is too long for the file system; choose a shorter "
                        f"{option}")

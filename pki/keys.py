@@ -32,9 +32,9 @@ def key_type_of(public_key) -> str:
     return type(public_key).__name__
 
 
-def hash_for(private_key):
-    """The signature hash that matches the key's strength (RFC 5758 pairing for ECDSA)."""
-    if isinstance(private_key, ec.EllipticCurvePrivateKey) and private_key.curve.key_size >= 384:
+def hash_for(key):
+    """The signature hash that matches the key's strength (RFC 5758 pairing for ECDSA); private or public key."""
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and key.curve.key_size >= 384:
         return hashes.SHA384()
     return hashes.SHA256()
 

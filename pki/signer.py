@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Protocol
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 from . import files, keys
 
@@ -15,6 +17,12 @@ class Signer(Protocol):
 
     @property
     def private_key(self): ...
+
+    def sign(self, data: bytes) -> bytes:
+        """A signature over data with the CA key (the audit log and its head are signed this way)."""
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        """Whether signature is the CA key's over data; needs only the certificate."""
 
 
 class FileSigner:
@@ -29,3 +37,20 @@ class FileSigner:
     @property
     def private_key(self):
         return self._key
+
+    def sign(self, data: bytes) -> bytes:
+        if isinstance(self._key, ec.EllipticCurvePrivateKey):
+            return self._key.sign(data, ec.ECDSA(keys.hash_for(self._key)))
+        return self._key.sign(data, padding.PKCS1v15(), keys.hash_for(self._key))
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        pub = self.certificate.public_key()
+        algorithm = keys.hash_for(pub)
+        try:
+            if isinstance(pub, ec.EllipticCurvePublicKey):
+                pub.verify(signature, data, ec.ECDSA(algorithm))
+            else:
+                pub.verify(signature, data, padding.PKCS1v15(), algorithm)
+        except (InvalidSignature, ValueError):
+            return False
+        return True

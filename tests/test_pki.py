@@ -363,8 +363,8 @@ def test_audit_log_tampering_is_detected(ca, tmp_path):
     db.execute("UPDATE audit SET detail = replace(detail, 'prov-db1', 'prov-db2') WHERE seq = ?", (seq,))
     db.commit()
     n, problems = Authority(copy).verify_audit(ca.auditor)
-    assert [p for p in problems if p.startswith(f"entry {seq} ")] and all("does not match its hash" in p
-                                                                            for p in problems if "trigger" not in p), problems
+    assert [p for p in problems if p.startswith(f"entry {seq} ")] and all(
+        "does not match its hash" in p for p in problems if "trigger" not in p), problems
     assert any("trigger audit_no_update is missing" in p for p in problems), problems
     # removing an entry breaks the chain at that point
     db.execute("DROP TRIGGER audit_no_delete")

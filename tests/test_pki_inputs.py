@@ -87,8 +87,8 @@ CASES = {
                               "name"),
     "operator name case lookalike": (["operator", "add", "--as", "admin", "Alice", "--role", "auditor", "--out", "OUT"],
                                      "alice"),
-    "operator name unicode lookalike": (["operator", "add", "--as", "admin", "аlice", "--role", "auditor", "--out", "OUT"],
-                                        "name"),
+    "operator name unicode lookalike": (["operator", "add", "--as", "admin", "аlice", "--role", "auditor",  # Cyrillic а
+                                         "--out", "OUT"], "name"),
     "operator name too long": (["operator", "add", "--as", "admin", LONG, "--role", "officer", "--out", "OUT"], "name"),
     "revoke a non-serial": (["revoke", "--as", "alice", "not-a-serial"], "serial"),
     "revoke an empty serial": (["revoke", "--as", "alice", ""], "serial"),
@@ -96,8 +96,8 @@ CASES = {
     "ocsp port out of range": (["ocsp", "serve", "--port", "70000"], "--port"),
     "ocsp port negative": (["ocsp", "serve", "--port", "-1"], "--port"),
     "ocsp host unknown": (["ocsp", "serve", "--host", "no.such.host.invalid", "--port", "0"], "--host"),
-    "deploy port out of range": (["deploy", "--as", "alice", "--cert", "TMP/dup.csr", "--key", "TMP/dup.csr", "--lab", "x",
-                                  "--node", "x", "--serve-port", "70000"], "--serve-port"),
+    "deploy port out of range": (["deploy", "--as", "alice", "--cert", "TMP/dup.csr", "--key", "TMP/dup.csr",
+                                  "--lab", "x", "--node", "x", "--serve-port", "70000"], "--serve-port"),
     # classes found by fuzzing the CLI
     "rich markup in a device name": (["issue", "--as", "alice", "--profile", "server_tls", "--device", "[/]", "--out",
                                       "OUT"], "no device '[/]'"),

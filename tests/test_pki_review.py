@@ -154,8 +154,8 @@ def test_two_admins_revoking_each_other_at_once_leave_one(ca, tmp_path):
     ca.ca.add_operator(ca.admin, "dave", "ca_admin", ca.ops / "dave")
     mp = multiprocessing.get_context("spawn")
     barrier, results = mp.Barrier(2), mp.Queue()
-    procs = [mp.Process(target=_revoke_at_the_barrier, args=(str(ca.dir), str(ca.ops / a), _serial_of(ca.ops / f"{b}.crt"),
-                                                             barrier, results))
+    procs = [mp.Process(target=_revoke_at_the_barrier,
+                        args=(str(ca.dir), str(ca.ops / a), _serial_of(ca.ops / f"{b}.crt"), barrier, results))
              for a, b in (("admin", "dave"), ("dave", "admin"))]
     for p in procs:
         p.start()
@@ -449,7 +449,8 @@ def test_the_ocsp_responder_answers_every_request(ca, responder, tmp_path):
     assert _http(responder.port, bad_length % b"abc")[0] == 400
     assert _http(responder.port, bad_length % b"-5")[0] == 400
     assert _http(responder.port, bad_length % b"99999999999")[0] == 413
-    assert _http(responder.port, b"POST / HTTP/1.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n")[0] == 411
+    chunked = b"POST / HTTP/1.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert _http(responder.port, chunked)[0] == 411
     assert _http(responder.port, b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n")[0] == 431
     assert _http(responder.port, b"NONSENSE\r\n\r\n")[0] in (400, 405)
     # through all of that the responder kept serving, and openssl agrees
