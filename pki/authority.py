@@ -31,7 +31,7 @@ from cryptography.x509.oid import NameOID
 
 from jinbao.estate import load_estate
 
-from . import audit, authz, checks, crl_der, files, keys, profiles
+from . import audit, authz, checks, crl, files, keys, profiles
 from .errors import NotAllowed, PkiError
 from .signer import FileSigner
 from .store import Store, utc
@@ -500,34 +500,24 @@ class Authority:
         """Sign and publish the CRL inside the caller's transaction. Under that lock CRLs are published in
         number order, each above the one on disk, so the published CRL never goes backwards."""
         now = _now()
-        k = self.issuer.private_key
-        iss = self.issuer.certificate
         f = self.dir / "crl" / "issuing.crl"
-        number = self.store.next_crl_number(db, at_least=_crl_number(f) + 1)
-        b = (x509.CertificateRevocationListBuilder().issuer_name(iss.subject).last_update(now - CLOCK_SKEW)
-             .next_update(now + timedelta(hours=self.cfg["crl_validity_hours"]))
-             .add_extension(x509.CRLNumber(number), critical=False)
-             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                 iss.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value), critical=False))
-        header = b.sign(k, keys.hash_for(k))
+        number = self.store.next_crl_number(db, at_least=crl.published_number(f) + 1)
         rows = db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")
-        der = crl_der.build(header, rows, k)
-        crl = x509.load_der_x509_crl(der)
-        if not crl.is_signature_valid(iss.public_key()):
-            raise PkiError("internal error: the new CRL's signature does not verify; the old CRL stays")
-        self._audit(db, actor, "crl", {"crl_number": number, "revoked": len(crl),
-                                       "next_update": crl.next_update_utc.isoformat()})
-        files.replace(f, der)
-        files.replace(f.with_name("issuing.crl.pem"), _der_to_pem(der, "X509 CRL"))
-        return crl
+        der = crl.sign(self.issuer.certificate, self.issuer.private_key, number, now - CLOCK_SKEW,
+                       now + timedelta(hours=self.cfg["crl_validity_hours"]), rows)
+        published = x509.load_der_x509_crl(der)
+        self._audit(db, actor, "crl", {"crl_number": number, "revoked": len(published),
+                                       "next_update": published.next_update_utc.isoformat()})
+        crl.publish(f, der)
+        return published
 
     def crl_due(self, within_hours: float) -> bool:
         within = checks.hours(within_hours, "--if-due")
         f = self.dir / "crl" / "issuing.crl"
         if not f.exists():
             return True
-        crl = files.load(f, x509.load_der_x509_crl, "the published CRL")
-        return crl.next_update_utc - _now() <= timedelta(hours=within)
+        published = files.load(f, x509.load_der_x509_crl, "the published CRL")
+        return published.next_update_utc - _now() <= timedelta(hours=within)
 
     def root_crl(self, cred, root_passphrase: bytes) -> None:
         op = self.authorize(cred, "root_crl")
@@ -542,19 +532,12 @@ class Authority:
 
     def _write_root_crl(self, root_key, actor: str) -> None:
         now = _now()
-        root = self.root_cert
         f = self.dir / "crl" / "root.crl"
         with self.store.transaction() as db:
-            number = max(int(time.time()), _crl_number(f) + 1)
-            crl = (x509.CertificateRevocationListBuilder().issuer_name(root.subject).last_update(now - CLOCK_SKEW)
-                   .next_update(now + timedelta(days=365))
-                   .add_extension(x509.CRLNumber(number), critical=False)
-                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                       root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value), critical=False)
-                   .sign(root_key, keys.hash_for(root_key)))
-            self._audit(db, actor, "root_crl", {"crl_number": number, "next_update": crl.next_update_utc.isoformat()})
-            files.replace(f, crl.public_bytes(serialization.Encoding.DER))
-            files.replace(f.with_name("root.crl.pem"), crl.public_bytes(serialization.Encoding.PEM))
+            number = max(int(time.time()), crl.published_number(f) + 1)
+            next_update = now + timedelta(days=365)
+            crl.publish(f, crl.sign(self.root_cert, root_key, number, now - CLOCK_SKEW, next_update))
+            self._audit(db, actor, "root_crl", {"crl_number": number, "next_update": next_update.isoformat()})
 
     def renew_ocsp_signer(self, cred) -> Issued:
         """Replace the delegated OCSP signer (it lives 60 days; renew it from cron well before)."""
@@ -674,27 +657,11 @@ def _outputs(prefix: Path | None, with_key: bool) -> files.Outputs | None:
     return files.Outputs(prefix, with_key) if prefix is not None else None
 
 
-def _crl_number(path: Path) -> int:
-    """The number of the CRL published at path; 0 when there is none or it is unreadable."""
-    try:
-        crl = x509.load_der_x509_crl(path.read_bytes())
-        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    except (OSError, ValueError, x509.ExtensionNotFound):
-        return 0
-
-
 def _ku(names) -> x509.KeyUsage:
     flags = {n: (n in names) for n in ("digital_signature", "content_commitment", "key_encipherment",
                                        "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign",
                                        "encipher_only", "decipher_only")}
     return x509.KeyUsage(**flags)
-
-
-def _der_to_pem(der: bytes, label: str) -> bytes:
-    import base64
-    b64 = base64.encodebytes(der).replace(b"\n", b"")
-    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
-    return b"-----BEGIN %s-----\n%s\n-----END %s-----\n" % (label.encode(), b"\n".join(lines), label.encode())
 
 
 def _cdp(url: str) -> x509.CRLDistributionPoints:
