@@ -27,19 +27,63 @@ def _last(rows) -> tuple[int, str]:
     return (rows[-1]["seq"], rows[-1]["hash"]) if rows else (0, GENESIS)
 
 
-def write_head(ca_dir: Path, seq: int, h: str, sign) -> None:
-    """Record (seq, hash) of the newest entry, signed; call before the transaction that appended it commits."""
-    body = {"seq": seq, "hash": h, "sig": sign(_head_bytes(seq, h)).hex()}
-    files.replace(ca_dir / HEAD_FILE, json.dumps(body).encode())
+class Head:
+    """The signed record of the log's newest entry, kept in the CA folder beside the database.
+
+    The store writes it before each commit that appended entries, and reads it before appending: a new
+    entry never takes the number of one cut from the tail, so the gap stays for 'audit verify' to see."""
+
+    def __init__(self, ca_dir: Path, signer):
+        self.path = Path(ca_dir) / HEAD_FILE
+        self.signer = signer
+
+    def write(self, seq: int, h: str) -> None:
+        body = {"seq": seq, "hash": h, "sig": self.signer.sign(_head_bytes(seq, h)).hex()}
+        files.replace(self.path, json.dumps(body).encode())
+
+    def read(self) -> tuple[int, str, bytes]:
+        """(seq, hash, signature); raises OSError or ValueError when missing or damaged."""
+        try:
+            head = json.loads(self.path.read_text())
+            return int(head["seq"]), str(head["hash"]), bytes.fromhex(head["sig"])
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"not a head record: {e}") from None
+
+    def seq(self) -> int | None:
+        """The anchored entry number; None when the record is lost (the caller then leaves a gap)."""
+        try:
+            return self.read()[0]
+        except (OSError, ValueError):
+            return None
+
+    def problems(self, rows) -> list[str]:
+        """Does the log end where its signed head says? Call while holding the write lock."""
+        try:
+            seq, h, sig = self.read()
+        except (OSError, ValueError) as e:
+            return [f"the audit log's signed head {HEAD_FILE} is missing or unreadable ({e}): its newest entries "
+                    "cannot be vouched for"]
+        if not self.signer.verify(sig, _head_bytes(seq, h)):
+            return [f"the audit log's head {HEAD_FILE} is not signed by the issuing CA"]
+        last = _last(rows)
+        if (seq, h) == last:
+            return []
+        if seq > last[0]:
+            return [f"entries {last[0] + 1} to {seq} are missing: the log ends at entry {last[0]} but its signed head "
+                    f"({HEAD_FILE}) says it reached entry {seq}"]
+        return [f"the log's newest entry {last[0]} is not the one its signed head ({HEAD_FILE}) names (entry {seq}): "
+                "entries were replaced or added behind the CA's back"]
 
 
 def chain_problems(rows, verify) -> list[str]:
     """Recompute the chain; verify(signature, data) -> bool checks each entry's signature."""
     problems = []
-    prev = GENESIS
-    for i, r in enumerate(rows, start=1):
-        if r["seq"] != i:
-            problems.append(f"entry {i}: missing (found seq {r['seq']})")
+    prev, expected = GENESIS, 1
+    for r in rows:
+        if r["seq"] != expected:
+            problems.append(f"entry {expected}: missing (found seq {r['seq']})" if r["seq"] == expected + 1 else
+                            f"entries {expected} to {r['seq'] - 1}: missing (found seq {r['seq']})")
+        expected = r["seq"] + 1
         if r["prev"] != prev:
             problems.append(f"entry {r['seq']}: does not link to the entry before it")
         h = entry_hash(r["prev"], r["seq"], r["ts"], r["actor"], r["action"], r["detail"])
@@ -49,26 +93,6 @@ def chain_problems(rows, verify) -> list[str]:
             problems.append(f"entry {r['seq']}: signature is not the issuing CA's")
         prev = r["hash"]
     return problems
-
-
-def head_problems(ca_dir: Path, rows, verify) -> list[str]:
-    """Does the log end where its signed head says? Read it while holding the write lock."""
-    try:
-        head = json.loads((ca_dir / HEAD_FILE).read_text())
-        seq, h, sig = int(head["seq"]), str(head["hash"]), bytes.fromhex(head["sig"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        return [f"the audit log's signed head {HEAD_FILE} is missing or unreadable ({e}): its newest entries cannot "
-                "be vouched for"]
-    if not verify(sig, _head_bytes(seq, h)):
-        return [f"the audit log's head {HEAD_FILE} is not signed by the issuing CA"]
-    last = _last(rows)
-    if (seq, h) == last:
-        return []
-    if seq > last[0]:
-        return [f"entries {last[0] + 1} to {seq} are missing: the log ends at entry {last[0]} but its signed head "
-                f"({HEAD_FILE}) says it reached entry {seq}"]
-    return [f"the log's newest entry {last[0]} is not the one its signed head ({HEAD_FILE}) names (entry {seq}): "
-            "entries were replaced or added behind the CA's back"]
 
 
 def checkpoint_problems(path: Path, ca_id: str, rows, advance: bool) -> list[str]:

@@ -120,11 +120,11 @@ class Authority:
         if not (self.dir / "ca.yml").is_file() or not (self.dir / "ca.db").is_file():
             raise PkiError(f"no CA at {self.dir}; create one with 'jinbao pki init --ca-dir {self.dir}'")
         self.cfg = files.load(self.dir / "ca.yml", _config, "CA configuration")
+        self.issuer = FileSigner(self.dir / "issuing" / "issuing.crt", self.dir / "issuing" / "issuing.key")
         try:
-            self.store = Store(self.dir / "ca.db", anchor=self._anchor)
+            self.store = Store(self.dir / "ca.db", head=audit.Head(self.dir, self.issuer))
         except sqlite3.Error as e:
             raise PkiError(f"CA database {self.dir / 'ca.db'} is damaged ({e}); restore it from a backup") from None
-        self.issuer = FileSigner(self.dir / "issuing" / "issuing.crt", self.dir / "issuing" / "issuing.key")
         self.root_cert = files.load(self.dir / "root" / "root.crt", x509.load_pem_x509_certificate, "CA certificate")
         self._estate = None
 
@@ -249,10 +249,6 @@ class Authority:
 
     def _audit(self, db, actor: str, action: str, detail: dict) -> None:
         self.store.audit(db, actor, action, detail, self.issuer.sign)
-
-    def _anchor(self, seq: int, h: str) -> None:
-        """The store calls this before committing new entries: the head goes outside the database with them."""
-        audit.write_head(self.dir, seq, h, self.issuer.sign)
 
     # -- the pipeline ----------------------------------------------------------------------------
     def _validate(self, req: Request) -> None:
@@ -447,7 +443,7 @@ class Authority:
         if prof.name == "ocsp_signer":
             return self._new_ocsp_signer(op.name, "renew", renewed_from=old["serial"])
         req = Request(prof, device=old["device"], csr_pem=csr_pem, key_type=key_type)
-        then = None
+        replace_credential = None
         if prof.subject == "person":
             req.person = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
             req.email = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value[0].value
@@ -457,10 +453,14 @@ class Authority:
                 raise PkiError(f"certificate {old['serial']} is no longer an operator's credential (it was renewed); "
                                "renew the current one")
             req.name, req.role = who["name"], who["role"]
+            replace_credential = who["name"]
 
-            def then(db, new):
-                if not self.store.replace_credential(db, old["serial"], new):
-                    raise PkiError(f"operator {who['name']}'s credential was renewed meanwhile; nothing was issued")
+        def then(db, new):
+            # Checked again under the lock: a revocation that landed while the successor was signed wins.
+            if db.execute("SELECT revoked_at FROM certs WHERE serial = ?", (old["serial"],)).fetchone()[0] is not None:
+                raise PkiError(f"certificate {old['serial']} was revoked meanwhile; it cannot be renewed")
+            if replace_credential and not self.store.replace_credential(db, old["serial"], new):
+                raise PkiError(f"operator {replace_credential}'s credential was renewed meanwhile; nothing was issued")
         return self._issue_internal(req, op.name, action="renew", renewed_from=old["serial"],
                                     out=_outputs(out, csr_pem is None), then=then)
 
@@ -619,9 +619,9 @@ class Authority:
         self.authorize(cred, "audit")
         with self.store.transaction() as db:  # no writer is between writing the head file and committing
             rows = db.execute("SELECT * FROM audit ORDER BY seq").fetchall()
-            problems = [f"trigger {t} is missing: the audit table is no longer append-only"
+            problems = [f"trigger {t} is missing or altered: the audit table is no longer append-only"
                         for t in self.store.missing_triggers()]
-            problems += audit.head_problems(self.dir, rows, self.issuer.verify)
+            problems += self.store.head.problems(rows)
         problems = audit.chain_problems(rows, self.issuer.verify) + problems
         if checkpoint is not None:
             problems += audit.checkpoint_problems(Path(checkpoint), authz.fingerprint(self.issuer.certificate), rows,

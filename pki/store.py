@@ -61,14 +61,17 @@ def entry_hash(prev: str, seq: int, ts: float, actor: str, action: str, detail: 
 
 
 AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
+# The triggers' text as SQLite keeps it, whitespace collapsed: one with a WHEN clause or no RAISE does not count.
+_TRIGGER_SQL = {t: f"CREATE TRIGGER {t} BEFORE {t.split('_')[-1].upper()} ON audit BEGIN SELECT RAISE(ABORT, "
+                   "'the audit log is append-only'); END" for t in AUDIT_TRIGGERS}
 
 
 class Store:
-    def __init__(self, path: Path, anchor=None):
-        """anchor(seq, hash), if given, is called inside every transaction that appended to the audit log,
-        just before it commits: the CA keeps the log's head outside the database with it."""
+    def __init__(self, path: Path, head=None):
+        """head (audit.Head), if given, records the log's newest entry outside the database: written inside
+        every transaction that appended to the log, just before it commits, and read before appending."""
         self.path = Path(path)
-        self.anchor = anchor
+        self.head = head
         self._head = None
         self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
@@ -85,8 +88,8 @@ class Store:
         self._head = None
         try:
             yield self.db
-            if self._head and self.anchor:
-                self.anchor(*self._head)
+            if self._head and self.head:
+                self.head.write(*self._head)
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
@@ -99,6 +102,11 @@ class Store:
         """Append an entry; call inside transaction(). sign(bytes) -> signature by the issuing CA."""
         row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (row["seq"] + 1, row["hash"]) if row else (1, GENESIS)
+        if self.head and self._head is None and row:
+            # First entry of this transaction: never reuse the number of an entry cut from the tail, and if the
+            # head record itself is lost, skip one number, so either way 'audit verify' finds the gap.
+            anchored = self.head.seq()
+            seq = max(seq, anchored + 1 if anchored is not None else seq + 1)
         ts = time.time()
         text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
         h = entry_hash(prev, seq, ts, actor, action, text)
@@ -110,10 +118,10 @@ class Store:
         return self.db.execute("SELECT * FROM audit ORDER BY seq").fetchall()
 
     def missing_triggers(self) -> list[str]:
-        """The append-only triggers someone has dropped."""
-        have = {r["name"] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                                   "AND tbl_name = 'audit'")}
-        return [t for t in AUDIT_TRIGGERS if t not in have]
+        """The append-only triggers someone has dropped (or replaced with ones that no longer refuse)."""
+        have = {r["name"]: " ".join((r["sql"] or "").split()) for r in self.db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")}
+        return [t for t in AUDIT_TRIGGERS if have.get(t) != _TRIGGER_SQL[t]]
 
     # -- operators ------------------------------------------------------------------------------
     def operator(self, serial: str):

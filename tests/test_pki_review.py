@@ -299,6 +299,45 @@ def test_deleting_the_newest_audit_entries_is_detected(ca, tmp_path):
     assert r.returncode == 1 and "tampered" in r.stdout, r.stdout + r.stderr
 
 
+def test_a_cut_tail_stays_visible_after_the_ca_carries_on(ca, tmp_path):
+    """The next entry must not take the number of a deleted one, nor may a lost head or a neutered trigger pass."""
+    db = sqlite3.connect(ca.dir / "ca.db")
+    db.execute("DROP TRIGGER audit_no_delete")
+    db.execute("CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit WHEN 0 BEGIN SELECT RAISE(ABORT, "
+               "'the audit log is append-only'); END")
+    db.execute("DELETE FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)")
+    db.commit()
+    db.close()
+    ca.ca.issue(ca.officer, "server_tls", device="prov-db1")  # the CA goes on working, the gap stays
+    problems = ca.ca.verify_audit(ca.auditor)[1]
+    assert any("missing" in p and "entry" in p for p in problems), problems
+    assert any("audit_no_delete is missing or altered" in p for p in problems), problems
+    # a lost head record: reported, and the next entry skips a number so the loss stays on record
+    (ca.dir / "audit.head").unlink()
+    assert any("audit.head" in p for p in ca.ca.verify_audit(ca.auditor)[1])
+    ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    seqs = [r["seq"] for r in ca.ca.store.audit_entries()]
+    assert seqs[-1] - seqs[-2] == 2
+
+
+def test_a_revocation_landing_during_a_renewal_wins(ca, monkeypatch):
+    issued = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    other = Authority(ca.dir)  # another officer's process
+    real_sign = Authority._sign
+
+    def sign_while_revoked(self, req):
+        cert = real_sign(self, req)
+        if not other.store.cert(issued.serial)["revoked_at"]:
+            other.revoke(ca.officer, issued.serial, "key_compromise")
+        return cert
+
+    monkeypatch.setattr(Authority, "_sign", sign_while_revoked)
+    certs, _ = _counts(ca)
+    with pytest.raises(PkiError, match="revoked meanwhile"):
+        ca.ca.renew(ca.officer, issued.serial)
+    assert _counts(ca)[0] == certs
+
+
 def test_the_auditors_checkpoint_catches_a_rolled_back_ca(ca, tmp_path):
     backup = tmp_path / "backup"
     shutil.copytree(ca.dir, backup)
