@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
 from . import der, files, keys
-from .authority import REASONS
+from .authority import CLOCK_SKEW, REASONS
 from .errors import PkiError
 
 CACHE_SECONDS = 300  # well inside the response's own validity (ocsp_validity_minutes)
@@ -82,9 +82,15 @@ class Responder:
             algo = None  # a CertID hashed with something we cannot compute: we cannot be its authority
         if algo is None or self._issuer_hashes.get(algo) != (req.issuer_name_hash, req.issuer_key_hash):
             return _unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
+        try:
+            nonces = [ext.value.nonce for ext in req.extensions if isinstance(ext.value, x509.OCSPNonce)]
+        except (ValueError, x509.DuplicateExtension):
+            return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        if any(not 1 <= len(n) <= 32 for n in nonces):  # RFC 8954 2.1: a longer nonce is refused, not echoed
+            return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        nonce = bool(nonces)
         row = self._db().execute("SELECT revoked_at, revoke_reason FROM certs WHERE serial = ?",
                                  (format(req.serial_number, "x"),)).fetchone()
-        nonce = any(isinstance(ext.value, x509.OCSPNonce) for ext in req.extensions)
         key = (algo, req.serial_number, tuple(row) if row else None)
         if not nonce:
             # RFC 5019-style pre-produced answers: reuse a signed response for a few minutes while the
@@ -104,7 +110,8 @@ class Responder:
         b = (ocsp.OCSPResponseBuilder()
              .add_response_by_hash(issuer_name_hash=req.issuer_name_hash, issuer_key_hash=req.issuer_key_hash,
                                    serial_number=req.serial_number, algorithm=req.hash_algorithm, cert_status=status,
-                                   this_update=now, next_update=now + self.validity, revocation_time=rev_time,
+                                   this_update=now - CLOCK_SKEW, next_update=now + self.validity,
+                                   revocation_time=rev_time,
                                    revocation_reason=reason)
              .responder_id(ocsp.OCSPResponderEncoding.HASH, self.cert)
              .certificates([self.cert]))

@@ -479,6 +479,15 @@ def test_the_ocsp_responder_answers_every_request(ca, responder, tmp_path):
     unknown = good.replace(bytes.fromhex("06052b0e03021a"), bytes.fromhex("06052b0e03021b"))
     code, body = _post(responder.port, unknown)
     assert code == 200 and _status(body) == ocsp.OCSPResponseStatus.UNAUTHORIZED
+    # a nonce longer than RFC 8954's 32 octets is refused, not echoed into a signed response
+    asked = ocsp.load_der_ocsp_request(good)
+    long_nonce = (ocsp.OCSPRequestBuilder()
+                  .add_certificate_by_hash(asked.issuer_name_hash, asked.issuer_key_hash, asked.serial_number,
+                                           hashes.SHA1())
+                  .add_extension(x509.OCSPNonce(b"n" * 100), critical=False).build()
+                  .public_bytes(serialization.Encoding.DER))
+    code, body = _post(responder.port, long_nonce)
+    assert code == 200 and _status(body) == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
     code, body = _post(responder.port, b"\x30\x03garbage")
     assert code == 200 and _status(body) == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
     code, body = _http(responder.port, b"GET /%%%not-base64 HTTP/1.1\r\nConnection: close\r\n\r\n")
