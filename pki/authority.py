@@ -419,48 +419,53 @@ class Authority:
         prof = profiles.get(profile)
         op = self.authorize(cred, authz.action_for("issue", prof.name))
         if prof.name in authz.CA_PROFILES:
-            raise PkiError(f"profile {profile} is kept for the CA itself: use 'jinbao pki operator add' or "
-                           "'jinbao pki ocsp renew-signer'")
+            with self._refusals_logged("issue", profile=prof.name):
+                raise NotAllowed(f"profile {profile} is kept for the CA itself: use 'jinbao pki operator add' or "
+                                 "'jinbao pki ocsp renew-signer'", actor=op.name)
         return self._issue_internal(Request(prof, device=device, person=person, email=email, csr_pem=csr_pem,
                                             key_type=key_type, days=days), op.name,
                                     out=_outputs(out, csr_pem is None))
 
     def renew(self, cred, serial: str, *, csr_pem=None, key_type=None, out: Path | None = None) -> Issued:
         """A successor with the same profile and names, under exactly the policy that issues that profile."""
-        with self._refusals_logged("renew", serial=serial):
+        with self._refusals_logged("renew", serial=serial[:64]):
             op = authz.authenticate(cred, self.issuer.certificate, self.store)
             old = self._existing(serial)
             authz.require(op, authz.action_for("renew", old["profile"]))
+            return self._successor(op, old, csr_pem, key_type, out)
+
+    def _successor(self, op: authz.Operator, old, csr_pem, key_type, out) -> Issued:
         cert = x509.load_pem_x509_certificate(old["pem"].encode())
-        # step-ca's authorizeRenewal: a revoked certificate is never renewed, nor an expired one.
+        # step-ca's authorizeRenewal: a revoked certificate is never renewed, nor an expired one; asking is a
+        # refusal on the record (someone may be holding a compromised key).
         if old["revoked_at"] is not None:
-            raise PkiError(f"certificate {old['serial']} is revoked ({old['revoke_reason']}); it cannot be renewed. "
-                           "Issue a new one with 'jinbao pki issue'")
+            raise NotAllowed(f"certificate {old['serial']} is revoked ({old['revoke_reason']}); it cannot be renewed. "
+                             "Issue a new one with 'jinbao pki issue'", actor=op.name)
         if cert.not_valid_after_utc <= _now():
-            raise PkiError(f"certificate {old['serial']} expired on {cert.not_valid_after_utc.isoformat()}; it cannot "
-                           "be renewed. Issue a new one with 'jinbao pki issue'")
+            raise NotAllowed(f"certificate {old['serial']} expired on {cert.not_valid_after_utc.isoformat()}; it "
+                             "cannot be renewed. Issue a new one with 'jinbao pki issue'", actor=op.name)
         prof = profiles.get(old["profile"])
         if prof.name == "ocsp_signer":
             return self._new_ocsp_signer(op.name, "renew", renewed_from=old["serial"])
         req = Request(prof, device=old["device"], csr_pem=csr_pem, key_type=key_type)
-        replace_credential = None
+        operator = None
         if prof.subject == "person":
             req.person = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
             req.email = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value[0].value
         elif prof.subject == "operator":
-            who = self.store.operator(old["serial"])
-            if who is None:
+            operator = self.store.operator(old["serial"])
+            if operator is None:
                 raise PkiError(f"certificate {old['serial']} is no longer an operator's credential (it was renewed); "
                                "renew the current one")
-            req.name, req.role = who["name"], who["role"]
-            replace_credential = who["name"]
+            req.name, req.role = operator["name"], operator["role"]
 
         def then(db, new):
             # Checked again under the lock: a revocation that landed while the successor was signed wins.
             if db.execute("SELECT revoked_at FROM certs WHERE serial = ?", (old["serial"],)).fetchone()[0] is not None:
-                raise PkiError(f"certificate {old['serial']} was revoked meanwhile; it cannot be renewed")
-            if replace_credential and not self.store.replace_credential(db, old["serial"], new):
-                raise PkiError(f"operator {replace_credential}'s credential was renewed meanwhile; nothing was issued")
+                raise NotAllowed(f"certificate {old['serial']} was revoked meanwhile; it cannot be renewed",
+                                 actor=op.name)
+            if operator and not self.store.replace_credential(db, old["serial"], new):
+                raise PkiError(f"operator {operator['name']}'s credential was renewed meanwhile; nothing was issued")
         return self._issue_internal(req, op.name, action="renew", renewed_from=old["serial"],
                                     out=_outputs(out, csr_pem is None), then=then)
 
@@ -473,7 +478,7 @@ class Authority:
     def revoke(self, cred, serial: str, reason: str = "unspecified") -> None:
         """Revoke and publish the CRL in one transaction: two revocations of one serial have one winner,
         and the CRL on disk lists the serial before this returns."""
-        with self._refusals_logged("revoke", serial=serial):
+        with self._refusals_logged("revoke", serial=serial[:64]):
             op = authz.authenticate(cred, self.issuer.certificate, self.store)
             if reason not in REVOCABLE:
                 raise PkiError(f"--reason {checks.shown(reason)}: not a revocation reason here; use one of: "

@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 
 from . import keys
 from . import files
@@ -96,9 +97,10 @@ def authenticate(cred: Credential, issuer: x509.Certificate, store) -> Operator:
         raise NotAllowed(f"{cred.cert_path} was not signed by this CA") from None
     op = store.operator(serial)
     if op is None:
-        superseded = row["profile"] == "operator"
-        raise NotAllowed(f"certificate {serial} " + ("is an operator credential that has been renewed; use the new one"
-                                                     if superseded else "does not belong to a CA operator"))
+        if row["profile"] == "operator":  # a credential since renewed: the log still names whose it was
+            raise NotAllowed(f"certificate {serial} is an operator credential that has been renewed; use the new one",
+                             actor=cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+        raise NotAllowed(f"certificate {serial} does not belong to a CA operator")
     now = datetime.now(timezone.utc)
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
         raise NotAllowed(f"operator certificate {serial} is expired or not yet valid", actor=op["name"])

@@ -94,6 +94,9 @@ def test_an_officer_cannot_renew_or_issue_the_cas_own_certificates(ca, tmp_path)
     for profile in ("ocsp_signer", "operator"):
         with pytest.raises(NotAllowed, match="may not"):
             ca.ca.issue(ca.officer, profile)
+        with pytest.raises(NotAllowed, match="kept for the CA itself"):  # the admin has its own commands for them
+            ca.ca.issue(ca.admin, profile)
+        assert _last_audit(ca)[:2] == ("admin", "denied")
     # the CA administrator renews them: the OCSP signer in place, its key never handed out
     renewed = ca.ca.renew(ca.admin, signer)
     assert renewed.key_pem is None and _serial_of(ca.dir / "ocsp" / "ocsp.crt") == renewed.serial
@@ -110,13 +113,14 @@ def test_renewing_a_revoked_or_expired_certificate_is_refused(ca, monkeypatch):
     issued = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
     ca.ca.revoke(ca.officer, issued.serial, "key_compromise")
     certs, _ = _counts(ca)
-    with pytest.raises(PkiError, match="revoked"):
+    with pytest.raises(NotAllowed, match="revoked"):
         ca.ca.renew(ca.officer, issued.serial)
+    assert _last_audit(ca)[:2] == ("alice", "denied")  # asking to renew a revoked certificate is on the record
     short = ca.ca.issue(ca.officer, "server_tls", device="prov-db1", days=1)
     import pki.authority as authority
     real_now = authority._now
     monkeypatch.setattr(authority, "_now", lambda: real_now() + authority.timedelta(days=2))
-    with pytest.raises(PkiError, match="expired"):
+    with pytest.raises(NotAllowed, match="expired"):
         ca.ca.renew(ca.officer, short.serial)
     assert _counts(ca)[0] == certs + 1
 
@@ -333,7 +337,7 @@ def test_a_revocation_landing_during_a_renewal_wins(ca, monkeypatch):
 
     monkeypatch.setattr(Authority, "_sign", sign_while_revoked)
     certs, _ = _counts(ca)
-    with pytest.raises(PkiError, match="revoked meanwhile"):
+    with pytest.raises(NotAllowed, match="revoked meanwhile"):
         ca.ca.renew(ca.officer, issued.serial)
     assert _counts(ca)[0] == certs
 
