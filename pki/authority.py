@@ -59,7 +59,8 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _config(data: bytes) -> dict:
+def config(data: bytes) -> dict:
+    """ca.yml's settings; ValueError when it is not what init wrote."""
     try:
         cfg = yaml.safe_load(data)
     except yaml.YAMLError as e:
@@ -119,10 +120,11 @@ class Authority:
         self.dir = Path(ca_dir)
         if not (self.dir / "ca.yml").is_file() or not (self.dir / "ca.db").is_file():
             raise PkiError(f"no CA at {self.dir}; create one with 'jinbao pki init --ca-dir {self.dir}'")
-        self.cfg = files.load(self.dir / "ca.yml", _config, "CA configuration")
+        self.cfg = files.load(self.dir / "ca.yml", config, "CA configuration")
         self.issuer = FileSigner(self.dir / "issuing" / "issuing.crt", self.dir / "issuing" / "issuing.key")
         try:
             self.store = Store(self.dir / "ca.db", head=audit.Head(self.dir, self.issuer))
+            self.store.check()
         except sqlite3.Error as e:
             raise PkiError(f"CA database {self.dir / 'ca.db'} is damaged ({e}); restore it from a backup") from None
         self.root_cert = files.load(self.dir / "root" / "root.crt", x509.load_pem_x509_certificate, "CA certificate")
@@ -551,10 +553,9 @@ class Authority:
 
     def _new_ocsp_signer(self, actor: str, action: str, renewed_from: str | None = None) -> Issued:
         """The signer's key goes into the CA folder, before the commit, and is never handed to anyone."""
-        issued = self._issue_internal(Request(profiles.get("ocsp_signer"), name=f"jinbao {self.cfg['estate']} OCSP "
-                                                                                "responder"),
-                                      actor, action, renewed_from, out=files.Outputs(self.dir / "ocsp" / "ocsp",
-                                                                                     in_place=True))
+        req = Request(profiles.get("ocsp_signer"), name=f"jinbao {self.cfg['estate']} OCSP responder")
+        out = files.Outputs(self.dir / "ocsp" / "ocsp", in_place=True)
+        issued = self._issue_internal(req, actor, action, renewed_from, out=out)
         return Issued(issued.serial, issued.cert, None, issued.profile)
 
     def add_operator(self, cred, name: str, role: str, out: Path) -> Issued:

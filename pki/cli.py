@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -53,8 +54,9 @@ def _row(t: Table, *cells) -> None:
 
 class _Group(click.Group):
     """A file-system error on a path someone typed (a name too long for the file system, a folder that is a
-    file) is bad input like any other: a message and exit 2, not a traceback. Messages are escaped for
-    rich, which jinbao's CLI prints them with."""
+    file) is bad input like any other: a message and exit 2, not a traceback; so is a database that stays
+    locked or turns out damaged (its transaction rolled back). Messages are escaped for rich, which
+    jinbao's CLI prints them with."""
 
     def invoke(self, ctx):
         try:
@@ -62,6 +64,9 @@ class _Group(click.Group):
         except OSError as e:
             where = f"{str(e.filename)[:120]}: " if e.filename else ""
             raise PkiError(escape(f"{where}{e.strerror or e}; check the path or address you gave")) from None
+        except sqlite3.Error as e:  # locked past the busy timeout, or damaged beyond what opening it showed
+            raise PkiError(escape(f"the CA database failed: {e}; nothing was changed. Retry, or restore the CA "
+                                  "folder from a backup")) from None
         except PkiError as e:
             e.args = (escape(str(e)),)  # jinbao's CLI prints errors as rich markup; names in them are not markup
             raise

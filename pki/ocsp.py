@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
 from . import der, files, keys
-from .authority import CLOCK_SKEW, REASONS
+from .authority import CLOCK_SKEW, REASONS, config
 from .errors import PkiError
 
 CACHE_SECONDS = 300  # well inside the response's own validity (ocsp_validity_minutes)
@@ -36,14 +36,16 @@ MAX_BODY = 64 * 1024  # an OCSP request for one certificate is about 100 bytes, 
 
 class Responder:
     def __init__(self, ca_dir: Path):
-        from .authority import Authority
-        ca = Authority(ca_dir)  # checks the CA folder: a damaged one is refused with its name, not a traceback
-        ca_dir = ca.dir
+        # Only what answering needs: the issuing CA's certificate, never its key; the signer's key is the OCSP one.
+        ca_dir = Path(ca_dir)
+        if not (ca_dir / "ca.yml").is_file() or not (ca_dir / "ca.db").is_file():
+            raise PkiError(f"no CA at {ca_dir}; create one with 'jinbao pki init --ca-dir {ca_dir}'")
+        cfg = files.load(ca_dir / "ca.yml", config, "CA configuration")
         self.db_path = ca_dir / "ca.db"
-        self.issuer = ca.issuer.certificate
+        self.issuer = files.load(ca_dir / "issuing" / "issuing.crt", x509.load_pem_x509_certificate, "CA certificate")
         self.cert = files.load(ca_dir / "ocsp" / "ocsp.crt", x509.load_pem_x509_certificate, "OCSP signer certificate")
         self.key = keys.load_private(ca_dir / "ocsp" / "ocsp.key")
-        self.validity = timedelta(minutes=ca.cfg["ocsp_validity_minutes"])
+        self.validity = timedelta(minutes=cfg["ocsp_validity_minutes"])
         name_der = self.issuer.subject.public_bytes()
         key_der = self.issuer.public_key().public_bytes(serialization.Encoding.DER,
                                                         serialization.PublicFormat.SubjectPublicKeyInfo)

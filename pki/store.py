@@ -81,6 +81,12 @@ class Store:
     def create(self) -> None:
         self.db.executescript(SCHEMA)
 
+    def check(self) -> None:
+        """Raise sqlite3.DatabaseError unless this is a CA database (an empty or foreign SQLite file is not)."""
+        have = {r["name"] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if missing := {"certs", "operators", "meta", "audit"} - have:
+            raise sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}")
+
     @contextmanager
     def transaction(self):
         """One writer at a time across processes; everything inside lands or nothing does."""

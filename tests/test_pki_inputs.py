@@ -184,12 +184,19 @@ def test_a_truncated_published_crl_is_reported_not_a_traceback(tmp_path):
 
 def test_a_damaged_ca_folder_is_reported_not_a_traceback(tmp_path):
     ca = _new_ca(tmp_path)
-    for damage in ("ca.yml", "ca.db", "issuing/issuing.crt"):
-        broken = tmp_path / f"broken-{Path(damage).name}"
+    empty_db = tmp_path / "empty.db"
+    sqlite3.connect(empty_db).execute("CREATE TABLE t (x)").connection.commit()
+    for i, (damage, data) in enumerate([("ca.yml", b"\x00garbage: ["), ("ca.yml", b"estate: lab\n"),
+                                        ("ca.db", b"\x00garbage: ["), ("ca.db", empty_db.read_bytes()),
+                                        ("issuing/issuing.crt", b"\x00garbage: [")]):
+        broken = tmp_path / f"broken-{i}"
         shutil.copytree(ca.dir, broken)
-        (broken / damage).write_bytes(b"\x00garbage: [")
+        (broken / damage).write_bytes(data)
         for wal in broken.glob("ca.db-*"):  # else SQLite reads the pages back from the write-ahead log
             wal.unlink()
         r = run_cli("pki", "list", "--ca-dir", str(broken), "--as", str(ca.ops / "bob"))
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
         assert damage.split("/")[-1] in r.stderr, r.stderr
+        if damage != "ca.db":  # the responder reads the configuration and certificates, not the database, at start
+            r = run_cli("pki", "ocsp", "serve", "--ca-dir", str(broken), "--port", "0", timeout=30)
+            assert r.returncode == 2 and "Traceback" not in r.stderr and damage.split("/")[-1] in r.stderr, r.stderr
