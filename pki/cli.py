@@ -111,7 +111,7 @@ def operator():
 @click.option("--role", required=True, type=click.Choice(["ca_admin", "officer", "auditor"]))
 @click.option("--out", "out_prefix", required=True, type=click.Path(path_type=Path), help="Write PREFIX.crt/.key here.")
 def operator_add(ca_dir, operator, name, role, out_prefix):
-    """Add a CA operator (CA administrator)."""
+    """Add a CA operator (a CA administrator's job)."""
     issued = Authority(ca_dir).add_operator(Credential.from_prefix(operator), name, role, out_prefix)
     _say(f"operator {name} ({role}), certificate {issued.serial}: {out_prefix}.crt / .key")
 
@@ -126,7 +126,7 @@ def operator_recover_admin(ca_dir, name, out_prefix, root_pass_file):
     passphrase = _read_secret(root_pass_file, "JINBAO_PKI_ROOT_PASS", "root key passphrase")
     issued = Authority(ca_dir).recover_admin(passphrase, name, out_prefix)
     _say(f"CA administrator {name} recovered with the root key, certificate {issued.serial}: "
-              f"{out_prefix}.crt / .key (mode 0600); the audit log records it")
+         f"{out_prefix}.crt / .key (mode 0600); the audit log records it")
 
 
 @cli.command()
@@ -156,7 +156,7 @@ def _report(issued, written: files.Outputs, as_json):
         click.echo(json.dumps(info))
     else:
         _say(f"issued {info['serial']} to {info['subject']} until {info['not_after']}: {crt}"
-                  + (f" (key {key}, mode 0600)" if key else ""))
+             + (f" (key {key}, mode 0600)" if key else ""))
 
 
 @cli.command()
@@ -186,11 +186,11 @@ def renew(ca_dir, operator, serial, csr, key_type, out_prefix, as_json):
     the OCSP signer in place."""
     issued = Authority(ca_dir).renew(Credential.from_prefix(operator), serial, csr_pem=_csr(csr), key_type=key_type,
                                      out=out_prefix)
-    if issued.profile == "ocsp_signer":
-        _say(f"new OCSP signer {issued.serial} installed in {ca_dir}/ocsp (its key stays there); "
-                  "restart 'jinbao pki ocsp serve' to use it")
-        return
-    _report(issued, files.Outputs(out_prefix, issued.key_pem is not None), as_json)
+    in_place = issued.profile == "ocsp_signer"
+    _report(issued, files.Outputs(ca_dir / "ocsp" / "ocsp" if in_place else out_prefix, issued.key_pem is not None),
+            as_json)
+    if in_place and not as_json:
+        _say("the OCSP signer's key stays in the CA folder; restart 'jinbao pki ocsp serve' to use it", mark="  ")
 
 
 @cli.command("list")
@@ -366,4 +366,4 @@ def deploy(ca_dir, operator, cert_file, key_file, lab_id, node, serve_port):
     cert, key = files.read_input(cert_file, "--cert"), files.read_input(key_file, "--key")
     res = do_deploy(target, cert, key, chain_for(ca_dir), serve_port=serve_port)
     _say(f"deployed to {node}:~/{res['dir']} (key mode {res['key_mode']})"
-              + (f", TLS on port {serve_port}" if serve_port else ""))
+         + (f", TLS on port {serve_port}" if serve_port else ""))

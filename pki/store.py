@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -73,6 +74,8 @@ class Store:
         self.path = Path(path)
         self.head = head
         self._head = None
+        # One connection, shareable by threads: a transaction holds it until it commits or rolls back.
+        self._lock = threading.RLock()
         self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -89,19 +92,20 @@ class Store:
 
     @contextmanager
     def transaction(self):
-        """One writer at a time across processes; everything inside lands or nothing does."""
-        self.db.execute("BEGIN IMMEDIATE")
-        self._head = None
-        try:
-            yield self.db
-            if self._head and self.head:
-                self.head.write(*self._head)
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        finally:
+        """One writer at a time across processes and threads; everything inside lands or nothing does."""
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
             self._head = None
-        self.db.execute("COMMIT")
+            try:
+                yield self.db
+                if self._head and self.head:
+                    self.head.write(*self._head)
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            finally:
+                self._head = None
+            self.db.execute("COMMIT")
 
     # -- audit -----------------------------------------------------------------------------
     def audit(self, db, actor: str, action: str, detail: dict, sign) -> None:

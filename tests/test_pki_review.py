@@ -235,6 +235,34 @@ def test_concurrent_revocations_of_one_serial_have_one_winner(ca):
     assert sorted(s for s in serials for e in log if f'"{s}"' in e["detail"]) == sorted(serials)
 
 
+def test_concurrent_revocations_from_threads_sharing_one_authority(ca):
+    import threading
+    serials = [ca.ca.issue(ca.officer, "server_tls", device="prov-db1").serial for _ in range(10)]
+    outcomes = []
+
+    def revoke(serial, reason, barrier):
+        barrier.wait()
+        try:
+            ca.ca.revoke(ca.officer, serial, reason)
+            outcomes.append((serial, reason))
+        except Exception as e:  # noqa: BLE001 - anything but a clean refusal fails below
+            outcomes.append((serial, f"{type(e).__name__}: {e}"))
+
+    for serial in serials:
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=revoke, args=(serial, r, barrier)) for r in ("superseded", "key_compromise")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    won = [(s, r) for s, r in outcomes if r in ("superseded", "key_compromise")]
+    assert sorted(s for s, _ in won) == sorted(serials), outcomes
+    lost = [r for s, r in outcomes if (s, r) not in won]
+    assert len(lost) == len(serials) and all(r.startswith("PkiError") and "already revoked" in r for r in lost), lost
+    for serial, reason in won:
+        assert ca.ca.show(ca.officer, serial)["revoke_reason"] == reason
+
+
 def _revoke_many(ca_dir, prefix, serials, barrier, results):
     ca = Authority(ca_dir)
     cred = Credential.from_prefix(prefix)
