@@ -558,6 +558,29 @@ class Authority:
         issued = self._issue_internal(req, actor, action, renewed_from, out=out)
         return Issued(issued.serial, issued.cert, None, issued.profile)
 
+    def authorize_deploy(self, cred, cert_pem: bytes, key_pem: bytes) -> authz.Operator:
+        """An officer deploys a valid device certificate of this CA with its own key, nothing else: not an
+        operator credential, not the OCSP signer, not a revoked certificate."""
+        with self._refusals_logged("deploy"):
+            op = authz.authenticate(cred, self.issuer.certificate, self.store)
+            authz.require(op, "issue")
+            try:
+                cert = x509.load_pem_x509_certificate(cert_pem)
+                key = serialization.load_pem_private_key(key_pem, password=None)
+            except (ValueError, TypeError):
+                raise PkiError("--cert and --key must be a PEM certificate and its unencrypted PEM key") from None
+            row = self.store.cert(hexserial(cert.serial_number))
+            if row is None or row["fingerprint"] != authz.fingerprint(cert):
+                raise PkiError("--cert is not a certificate this CA issued")
+            if profiles.get(row["profile"]).subject != "device":
+                raise NotAllowed(f"certificate {row['serial']} ({row['profile']}) is not a device certificate; only "
+                                 "those are deployed", actor=op.name)
+            if row["revoked_at"] is not None:
+                raise NotAllowed(f"certificate {row['serial']} is revoked; it is not deployed", actor=op.name)
+            if key.public_key().public_numbers() != cert.public_key().public_numbers():
+                raise PkiError("--key is not the key of --cert")
+        return op
+
     def add_operator(self, cred, name: str, role: str, out: Path) -> Issued:
         op = self.authorize(cred, "operator_add")
         return self._add_operator(name, role, files.Outputs(out), op.name)

@@ -359,11 +359,11 @@ def deploy(ca_dir, operator, cert_file, key_file, lab_id, node, serve_port):
 
     from .deploy import SshTarget, chain_for, deploy as do_deploy
 
-    Authority(ca_dir).authorize(Credential.from_prefix(operator), "issue")
+    cert, key = files.read_input(cert_file, "--cert"), files.read_input(key_file, "--key")
+    Authority(ca_dir).authorize_deploy(Credential.from_prefix(operator), cert, key)
     lab = Lab.find(lab_id)
     args = lab.ssh_args(node)
     target = SshTarget(host=node, ssh_args=tuple(args), via=("ip", "netns", "exec", lab.plan.ops_ns))
-    cert, key = files.read_input(cert_file, "--cert"), files.read_input(key_file, "--key")
     res = do_deploy(target, cert, key, chain_for(ca_dir), serve_port=serve_port)
     _say(f"deployed to {node}:~/{res['dir']} (key mode {res['key_mode']})"
          + (f", TLS on port {serve_port}" if serve_port else ""))

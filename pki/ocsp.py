@@ -226,9 +226,10 @@ def _parse_head(head: bytes) -> tuple[str, str, bool, int]:
     for line in lines[1:]:
         if line:
             name, sep, value = line.partition(":")
-            if not sep or not name.strip():
-                raise HttpError(400, "Bad Request")
-            headers[name.strip().lower()] = value.strip()
+            name = name.strip().lower()
+            if not sep or not name or (name == "content-length" and name in headers):
+                raise HttpError(400, "Bad Request")  # two lengths: which one is the body? (request smuggling)
+            headers[name] = value.strip()
     keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
     if method == "GET":
         return method, path, keep, 0

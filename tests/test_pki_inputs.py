@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
-from pathlib import Path
 
 import pytest
 from cryptography import x509

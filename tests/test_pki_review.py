@@ -171,6 +171,20 @@ def test_two_admins_revoking_each_other_at_once_leave_one(ca, tmp_path):
     assert len(active) == 1
 
 
+def test_an_officer_deploys_only_valid_device_certificates(ca, tmp_path):
+    """deploy pushes files the officer holds; it must not become a way to ship the CA's own credentials."""
+    issued = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    (tmp_path / "db1.crt").write_bytes(issued.cert_pem)
+    (tmp_path / "db1.key").write_bytes(issued.key_pem)
+    ca.ca.revoke(ca.officer, issued.serial, "superseded")
+    for crt, key, says in ((ca.dir / "ocsp" / "ocsp.crt", ca.dir / "ocsp" / "ocsp.key", "not a device certificate"),
+                           (ca.ops / "admin.crt", ca.ops / "admin.key", "not a device certificate"),
+                           (tmp_path / "db1.crt", tmp_path / "db1.key", "revoked")):
+        r = _cli(ca, "alice", "deploy", "--cert", str(crt), "--key", str(key), "--lab", "jbnolab", "--node", "x")
+        _refused_cleanly(r, says)
+        assert _last_audit(ca)[:2] == ("alice", "denied")
+
+
 def test_a_lost_admin_is_recovered_with_the_root_passphrase(ca, tmp_path):
     (tmp_path / "wrong").write_text("not the root passphrase")
     (tmp_path / "right").write_bytes(ROOT_PASS)
@@ -533,6 +547,7 @@ def test_the_ocsp_responder_answers_every_request(ca, responder, tmp_path):
     assert _http(responder.port, chunked)[0] == 411
     assert _http(responder.port, b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n")[0] == 431
     assert _http(responder.port, b"NONSENSE\r\n\r\n")[0] in (400, 405)
+    assert _http(responder.port, (bad_length % b"3").replace(b"\r\n\r\n", b"\r\nContent-Length: 5\r\n\r\n"))[0] == 400
     # through all of that the responder kept serving, and openssl agrees
     (tmp_path / "a.crt").write_bytes(ca.ca.issue(ca.officer, "server_tls", device="prov-db1").cert_pem)
     (tmp_path / "b.crt").write_bytes(ca.ca.issue(ca.officer, "server_tls", device="prov-app1").cert_pem)
