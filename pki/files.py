@@ -72,7 +72,11 @@ def replace(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise PkiError(f"{path} is a symlink; the CA writes only its own files. Remove the link")
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     _fill(_open_new(tmp, mode), tmp, data)
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise PkiError(f"cannot replace {path}: {e.strerror}") from None
 
 
 def check_new(path: Path, option: str) -> None:
