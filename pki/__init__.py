@@ -2,7 +2,9 @@
 
 Split the way step-ca splits it:
 - who may ask: authz.py (operators and their roles, proven by their own key);
-- what is recorded: store.py (the certificate database and the hash-chained audit log);
+- what is recorded: store.py (the certificate database and the hash-chained audit log), with
+  audit.py keeping the log's head outside the database;
 - who signs: signer.py (a key file today, an HSM tomorrow).
-authority.py runs requests through validate → modify → enforce → sign.
+authority.py runs requests through validate → modify → enforce → sign, with checks.py's small
+validators for what people type, crl.py publishing CRLs and files.py writing outputs safely.
 """

@@ -9,6 +9,7 @@ Layout of a CA folder:
   crl/root.crl, issuing.crl  DER (and .pem)
   chain.pem                issuing + root
   ca.db                    certificates, operators, audit log
+  audit.head               the audit log's newest entry, signed: deleting entries from the tail shows
 """
 from __future__ import annotations
 
@@ -16,26 +17,34 @@ import os
 import shutil
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from jinbao.estate import load_estate
 
-from . import authz, crl_der, keys, profiles
+from . import audit, authz, checks, crl, files, keys, profiles
 from .errors import NotAllowed, PkiError
 from .signer import FileSigner
 from .store import Store, utc
 
 REASONS = {r.name: r for r in x509.ReasonFlags}
-CA_FILES = ("ca.yml", "root", "issuing", "ocsp", "crl", "chain.pem", "ca.db", "ca.db-wal", "ca.db-shm")
+# What an operator may give: a revocation is final, so no certificate_hold (which promises a release the CA
+# never makes, and CA/B Forum forbids) and no remove_from_crl.
+REVOCABLE = [r for r in REASONS if r not in ("certificate_hold", "remove_from_crl")]
+CA_FILES = ("ca.yml", "root", "issuing", "ocsp", "crl", "chain.pem", "ca.db", "ca.db-wal", "ca.db-shm",
+            audit.HEAD_FILE, "operators")
+CONFIG_KEYS = ("estate", "crl_validity_hours", "ocsp_validity_minutes", "publish_url", "ocsp_url")
+# Relying parties' clocks run a little fast or slow: certificates and CRLs start this much in the past.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _now() -> datetime:
@@ -50,11 +59,24 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def config(data: bytes) -> dict:
+    """ca.yml's settings; ValueError when it is not what init wrote."""
+    try:
+        cfg = yaml.safe_load(data)
+    except yaml.YAMLError as e:
+        raise ValueError(f"not YAML: {e}") from None
+    if not isinstance(cfg, dict) or any(k not in cfg for k in CONFIG_KEYS):
+        raise ValueError(f"it must map {', '.join(CONFIG_KEYS)}")
+    return cfg
+
+
+def _remove(ca_dir: Path) -> None:
+    for name in CA_FILES:
+        p = ca_dir / name
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        elif os.path.lexists(p):
+            p.unlink()
 
 
 @dataclass
@@ -62,6 +84,7 @@ class Issued:
     serial: str
     cert: x509.Certificate
     key_pem: bytes | None  # only when the CA generated the key; never stored by the CA
+    profile: str = ""
 
     @property
     def cert_pem(self) -> bytes:
@@ -79,6 +102,8 @@ class Request:
     csr_pem: bytes | None = None
     key_type: str | None = None
     days: int | None = None
+    name: str | None = None  # the CN of an operator or service certificate
+    role: str | None = None  # an operator's role, kept in the subject's OU
     # filled by the pipeline
     public_key: object = None
     private_key: object = None
@@ -93,12 +118,16 @@ class Request:
 class Authority:
     def __init__(self, ca_dir: str | os.PathLike):
         self.dir = Path(ca_dir)
-        if not (self.dir / "ca.yml").is_file():
+        if not (self.dir / "ca.yml").is_file() or not (self.dir / "ca.db").is_file():
             raise PkiError(f"no CA at {self.dir}; create one with 'jinbao pki init --ca-dir {self.dir}'")
-        self.cfg = yaml.safe_load((self.dir / "ca.yml").read_text())
-        self.store = Store(self.dir / "ca.db")
+        self.cfg = files.load(self.dir / "ca.yml", config, "CA configuration")
         self.issuer = FileSigner(self.dir / "issuing" / "issuing.crt", self.dir / "issuing" / "issuing.key")
-        self.root_cert = x509.load_pem_x509_certificate((self.dir / "root" / "root.crt").read_bytes())
+        try:
+            self.store = Store(self.dir / "ca.db", head=audit.Head(self.dir, self.issuer))
+            self.store.check()
+        except sqlite3.Error as e:
+            raise PkiError(f"CA database {self.dir / 'ca.db'} is damaged ({e}); restore it from a backup") from None
+        self.root_cert = files.load(self.dir / "root" / "root.crt", x509.load_pem_x509_certificate, "CA certificate")
         self._estate = None
 
     @property
@@ -113,32 +142,34 @@ class Authority:
              force: bool = False, admin_name: str = "admin", admin_out: Path | None = None) -> "Authority":
         """Create root, issuing CA, OCSP signer, first CRLs and the first CA administrator."""
         ca_dir = Path(ca_dir)
-        if (ca_dir / "ca.yml").exists() or (ca_dir / "ca.db").exists():
-            if not force:
-                raise PkiError(f"a CA already exists at {ca_dir}; it is left untouched. Pass --force to destroy it "
-                               "and start over")
-            for name in CA_FILES:
-                p = ca_dir / name
-                if p.is_dir():
-                    shutil.rmtree(p)
-                elif p.exists():
-                    p.unlink()
-        if len(root_passphrase) < 12:
-            raise PkiError("the root passphrase must be at least 12 characters")
+        if not 12 <= len(root_passphrase) <= 1023:
+            raise PkiError("the root passphrase must be 12 to 1023 bytes long; give another one")
         if key_type not in ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096"):
             raise PkiError(f"unknown CA key type {key_type!r}")
         estate = load_estate(estate_name)
-        admin_out = Path(admin_out) if admin_out else ca_dir / "operators" / admin_name
+        exists = (ca_dir / "ca.yml").exists() or (ca_dir / "ca.db").exists()
+        if exists and not force:
+            raise PkiError(f"a CA already exists at {ca_dir}; it is left untouched. Pass --force to destroy it "
+                           "and start over")
+        if admin_out:  # everything that could refuse is checked before an existing CA is destroyed
+            admin = files.Outputs(admin_out, option="--admin-out").check()
+        if exists:
+            _remove(ca_dir)
+        try:
+            (ca_dir / "operators").mkdir(parents=True, exist_ok=True)
+            os.chmod(ca_dir, 0o700)
+        except OSError as e:
+            raise PkiError(f"--ca-dir {ca_dir}: cannot create it ({e.strerror}); choose another folder") from None
+        if not admin_out:
+            admin = files.Outputs(ca_dir / "operators" / admin_name, option="--admin-out").check()
         domain = estate.domain
         cfg = {
             "estate": estate_name, "ca_key_type": key_type, "root_validity_days": 7300,
             "issuing_validity_days": 3650, "crl_validity_hours": 24, "ocsp_validity_minutes": 60,
             "publish_url": f"http://pki.{domain}", "ocsp_url": f"http://ocsp.{domain}",
         }
-        ca_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(ca_dir, 0o700)
         try:
-            now = _now()
+            now = _now() - CLOCK_SKEW
             org = estate.title or estate.name
             root_key = keys.generate(key_type)
             root_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
@@ -172,118 +203,118 @@ class Authority:
                            x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
                            x509.UniformResourceIdentifier(f"{cfg['publish_url']}/root.crt"))]), critical=False)
                        .sign(root_key, keys.hash_for(root_key)))
-            keys.write_secret(ca_dir / "root" / "root.key", keys.private_pem(root_key, root_passphrase))
-            _write(ca_dir / "root" / "root.crt", _pem(root))
-            keys.write_secret(ca_dir / "issuing" / "issuing.key", keys.private_pem(iss_key))
-            _write(ca_dir / "issuing" / "issuing.crt", _pem(issuing))
-            _write(ca_dir / "chain.pem", _pem(issuing) + _pem(root))
-            (ca_dir / "ca.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-            store = Store(ca_dir / "ca.db")
-            store.create()
+            files.replace(ca_dir / "root" / "root.key", keys.private_pem(root_key, root_passphrase), 0o600)
+            files.replace(ca_dir / "root" / "root.crt", _pem(root))
+            files.replace(ca_dir / "issuing" / "issuing.key", keys.private_pem(iss_key), 0o600)
+            files.replace(ca_dir / "issuing" / "issuing.crt", _pem(issuing))
+            files.replace(ca_dir / "chain.pem", _pem(issuing) + _pem(root))
+            files.replace(ca_dir / "ca.yml", yaml.safe_dump(cfg, sort_keys=False).encode())
+            Store(ca_dir / "ca.db").create()
             os.chmod(ca_dir / "ca.db", 0o600)
             ca = cls(ca_dir)
-            with store.transaction() as db:
+            with ca.store.transaction() as db:
                 ca._audit(db, "init", "init", {"estate": estate_name, "key_type": key_type,
                                                 "root_serial": hexserial(root.serial_number),
                                                 "issuing_serial": hexserial(issuing.serial_number),
                                                 "root_fingerprint": authz.fingerprint(root)})
             ca._write_root_crl(root_key, "init")
-            ocsp = ca._issue_internal(Request(profiles.get("ocsp_signer")), "init",
-                                      subject_cn=f"jinbao {estate.name} OCSP responder")
-            keys.write_secret(ca_dir / "ocsp" / "ocsp.key", ocsp.key_pem)
-            _write(ca_dir / "ocsp" / "ocsp.crt", ocsp.cert_pem)
-            ca._add_operator_internal(admin_name, "ca_admin", admin_out, "init")
+            ca._new_ocsp_signer("init", "ocsp_signer")
+            ca._add_operator(admin_name, "ca_admin", admin, "init")
             ca.write_crl("init")
             return ca
         except BaseException:
-            # Nothing half-made survives a failed init.
-            for name in CA_FILES:
-                p = ca_dir / name
-                if p.is_dir():
-                    shutil.rmtree(p, ignore_errors=True)
-                elif p.exists():
-                    p.unlink()
+            _remove(ca_dir)  # nothing half-made survives a failed init
+            admin.remove()
             raise
 
     # -- who asks ----------------------------------------------------------------------------
     def authorize(self, cred: authz.Credential, action: str) -> authz.Operator:
-        op = authz.authenticate(cred, self.issuer.certificate, self.store)
-        try:
+        with self._refusals_logged(action):
+            op = authz.authenticate(cred, self.issuer.certificate, self.store)
             authz.require(op, action)
-        except NotAllowed:
-            with self.store.transaction() as db:
-                self._audit(db, op.name, "denied", {"action": action, "role": op.role})
-            raise
         return op
 
-    def _audit(self, db, actor: str, action: str, detail: dict) -> None:
-        self.store.audit(db, actor, action, detail, self._sign_bytes)
+    @contextmanager
+    def _refusals_logged(self, action: str, **detail):
+        """Every refusal lands in the audit log, whoever asked, even a revoked or unknown operator.
 
-    def _sign_bytes(self, data: bytes) -> bytes:
-        k = self.issuer.private_key
-        if isinstance(k, ec.EllipticCurvePrivateKey):
-            return k.sign(data, ec.ECDSA(keys.hash_for(k)))
-        return k.sign(data, padding.PKCS1v15(), keys.hash_for(k))
+        The refused work's own transaction has rolled back by the time the refusal gets here, so the
+        entry is written in a transaction of its own."""
+        try:
+            yield
+        except NotAllowed as e:
+            if not e.logged:
+                with self.store.transaction() as db:
+                    self._audit(db, e.actor or "unknown", "denied", {"action": action, "reason": str(e), **detail})
+                e.logged = True
+            raise
+
+    def _audit(self, db, actor: str, action: str, detail: dict) -> None:
+        self.store.audit(db, actor, action, detail, self.issuer.sign)
 
     # -- the pipeline ----------------------------------------------------------------------------
     def _validate(self, req: Request) -> None:
         if req.csr_pem is not None:
-            try:
-                csr = x509.load_pem_x509_csr(req.csr_pem)
-            except ValueError:
-                try:
-                    csr = x509.load_der_x509_csr(req.csr_pem)
-                except ValueError:
-                    raise PkiError("the CSR is malformed: not a PEM or DER PKCS#10 request") from None
+            csr = _load_csr(req.csr_pem)
             try:
                 sig_ok = csr.is_signature_valid
             except Exception:  # noqa: BLE001 - unsupported algorithms raise various errors
                 sig_ok = False
             if not sig_ok:
-                raise PkiError("the CSR's signature does not verify: it was altered or not signed by its key")
-            req.public_key = csr.public_key()
+                raise PkiError("--csr: the CSR's signature does not verify: it was altered or not signed by its key")
             try:
-                san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-                req.requested_names = tuple(san)
+                req.public_key = csr.public_key()
+                exts = csr.extensions
+            except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as e:
+                raise PkiError(f"--csr: the CSR cannot be used ({e}); make a new one with a supported key and each "
+                               "extension once and well-formed") from None
+            try:
+                req.requested_names = tuple(exts.get_extension_for_class(x509.SubjectAlternativeName).value)
             except x509.ExtensionNotFound:
                 req.requested_names = ()
         else:
             kt = req.key_type or req.profile.default_key_type
             if kt not in req.profile.key_types:
-                raise PkiError(f"profile {req.profile.name} does not allow key type {kt}; allowed: "
+                raise PkiError(f"profile {req.profile.name} does not allow key type {checks.shown(kt)}; allowed: "
                                f"{', '.join(req.profile.key_types)}")
             req.private_key = keys.generate(kt)
             req.public_key = req.private_key.public_key()
 
-    def _modify(self, req: Request, subject_cn: str | None = None) -> None:
-        """Fill in names from the inventory and the validity from the profile."""
+    def _modify(self, req: Request) -> None:
+        """Fill in names from the inventory (or the checked input) and the validity from the profile."""
         p = req.profile
         e = self.estate
-        org = x509.NameAttribute(NameOID.ORGANIZATION_NAME, e.title or e.name)
+        org = (NameOID.ORGANIZATION_NAME, e.title or e.name)
         if p.subject == "device":
             if not req.device:
                 raise PkiError(f"profile {p.name} issues to a device: give --device NAME")
             d = e.devices.get(req.device)
             if d is None:
-                raise PkiError(f"no device {req.device!r} in estate {e.name}: a certificate is only issued to a device "
-                               "the inventory has")
+                raise PkiError(f"no device {req.device[:80]!r} in estate {e.name}: a certificate is only issued to a "
+                               "device the inventory has")
             if d.role not in p.device_roles:
-                raise PkiError(f"profile {p.name} is not for a {d.role} ({d.name}); it serves: {', '.join(p.device_roles)}")
+                raise PkiError(f"profile {p.name} is not for a {d.role} ({d.name}); it serves: "
+                               f"{', '.join(p.device_roles)}")
             req.site = d.site
-            req.subject = x509.Name([org, x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, d.site),
-                                     x509.NameAttribute(NameOID.COMMON_NAME, d.fqdn)])
             ips = [d.mgmt_ip] + ([d.loopback] if d.loopback else []) + [i.ip.ip for i in d.interfaces if i.ip]
-            req.sans = (x509.DNSName(d.fqdn), *(x509.IPAddress(ip) for ip in dict.fromkeys(ips)))
+            req.subject, req.sans = _names(
+                f"device {d.name}", [org, (NameOID.ORGANIZATIONAL_UNIT_NAME, d.site), (NameOID.COMMON_NAME, d.fqdn)],
+                [(x509.DNSName, d.fqdn), *((x509.IPAddress, ip) for ip in dict.fromkeys(ips))])
         elif p.subject == "person":
             if not req.person or not req.email:
                 raise PkiError(f"profile {p.name} issues to a person: give --person NAME and --email ADDRESS")
-            req.subject = x509.Name([org, x509.NameAttribute(NameOID.COMMON_NAME, req.person)])
-            req.sans = (x509.RFC822Name(req.email),)
+            req.subject, req.sans = _names("--person", [org, (NameOID.COMMON_NAME, checks.person(req.person))],
+                                           [(x509.RFC822Name, checks.email(req.email))])
         else:
-            req.subject = x509.Name([org, x509.NameAttribute(NameOID.COMMON_NAME, subject_cn or p.description)])
-            req.sans = ()
-        days = req.days or p.default_validity_days
-        req.not_before = _now() - timedelta(minutes=5)  # tolerate clock skew on the relying side
+            rdns = [org, (NameOID.COMMON_NAME, req.name or p.description)]
+            if p.subject == "operator":
+                rdns.append((NameOID.ORGANIZATIONAL_UNIT_NAME, req.role))
+            req.subject, req.sans = _names("name", rdns, [])
+        if req.days is None:
+            days = p.default_validity_days
+        else:
+            days = checks.days(req.days, p.max_validity_days, f"profile {p.name}")
+        req.not_before = _now() - CLOCK_SKEW
         req.not_after = req.not_before + timedelta(days=days)
 
     def _enforce(self, req: Request) -> None:
@@ -297,8 +328,9 @@ class Authority:
         allowed = set(req.sans)
         extra = [n for n in req.requested_names if n not in allowed]
         if extra:
-            raise PkiError("the CSR asks for names the inventory does not give this subject: "
-                           + ", ".join(str(getattr(n, "value", n)) for n in extra))
+            raise PkiError("--csr: the CSR asks for names the inventory does not give this subject: "
+                           + ", ".join(checks.shown(getattr(n, "value", n)) for n in extra[:5])
+                           + (f" and {len(extra) - 5} more" if len(extra) > 5 else ""))
         domain = self.estate.domain
         for n in req.sans:
             if isinstance(n, (x509.DNSName, x509.RFC822Name)):
@@ -350,146 +382,231 @@ class Authority:
                                         **({"renewed_from": renewed_from} if renewed_from else {})})
         return serial
 
-    def _issue_internal(self, req: Request, actor: str, action: str = "issue", subject_cn: str | None = None,
-                        renewed_from: str | None = None) -> Issued:
+    def _issue_internal(self, req: Request, actor: str, action: str = "issue", renewed_from: str | None = None,
+                        out: files.Outputs | None = None, then=None) -> Issued:
+        """validate → modify → enforce → sign, then record, run then(db, serial) and deliver the files in one
+        transaction: a certificate is recorded only once its key is where the caller asked for it."""
         self._validate(req)
-        self._modify(req, subject_cn)
+        self._modify(req)
         self._enforce(req)
+        if out is not None:
+            out.check()
+        key_pem = keys.private_pem(req.private_key) if req.private_key is not None else None
         for _ in range(3):
             cert = self._sign(req)
+            delivered = False
             try:
                 with self.store.transaction() as db:
                     serial = self._record(db, cert, req, actor, action, renewed_from)
+                    if then is not None:
+                        then(db, serial)
+                    if out is not None:
+                        out.write(_pem(cert), key_pem)
+                        delivered = True
                 break
             except sqlite3.IntegrityError:
                 continue  # a 159-bit serial collided: sign again with a fresh one
+            except BaseException:
+                if delivered:
+                    out.remove()  # the commit failed: no files for a certificate the CA does not know
+                raise
         else:
             raise PkiError("could not allocate a unique serial")
-        key_pem = keys.private_pem(req.private_key) if req.private_key is not None else None
-        return Issued(serial, cert, key_pem)
+        return Issued(serial, cert, key_pem, req.profile.name)
 
     # -- operations ----------------------------------------------------------------------------
     def issue(self, cred, profile: str, *, device=None, person=None, email=None, csr_pem=None, key_type=None,
-              days=None) -> Issued:
-        op = self.authorize(cred, "issue")
+              days=None, out: Path | None = None) -> Issued:
+        """Issue to a device or a person; with `out`, PREFIX.crt (and .key) are written before the commit."""
         prof = profiles.get(profile)
-        if prof.subject not in ("device", "person"):
-            raise PkiError(f"profile {profile} is kept for the CA itself (init and operator add)")
+        op = self.authorize(cred, authz.action_for("issue", prof.name))
+        if prof.name in authz.CA_PROFILES:
+            with self._refusals_logged("issue", profile=prof.name):
+                raise NotAllowed(f"profile {profile} is kept for the CA itself: use 'jinbao pki operator add' or "
+                                 "'jinbao pki ocsp renew-signer'", actor=op.name)
         return self._issue_internal(Request(prof, device=device, person=person, email=email, csr_pem=csr_pem,
-                                            key_type=key_type, days=days), op.name)
+                                            key_type=key_type, days=days), op.name,
+                                    out=_outputs(out, csr_pem is None))
 
-    def renew(self, cred, serial: str, *, csr_pem=None, key_type=None) -> Issued:
-        op = self.authorize(cred, "renew")
-        old = self._existing(serial)
+    def renew(self, cred, serial: str, *, csr_pem=None, key_type=None, out: Path | None = None) -> Issued:
+        """A successor with the same profile and names, under exactly the policy that issues that profile."""
+        with self._refusals_logged("renew", serial=serial[:64]):
+            op = authz.authenticate(cred, self.issuer.certificate, self.store)
+            old = self._existing(serial)
+            authz.require(op, authz.action_for("renew", old["profile"]))
+            return self._successor(op, old, csr_pem, key_type, out)
+
+    def _successor(self, op: authz.Operator, old, csr_pem, key_type, out) -> Issued:
         cert = x509.load_pem_x509_certificate(old["pem"].encode())
-        req = Request(profiles.get(old["profile"]), device=old["device"], csr_pem=csr_pem, key_type=key_type)
-        if req.profile.subject == "person":
+        # step-ca's authorizeRenewal: a revoked certificate is never renewed, nor an expired one; asking is a
+        # refusal on the record (someone may be holding a compromised key).
+        if old["revoked_at"] is not None:
+            raise NotAllowed(f"certificate {old['serial']} is revoked ({old['revoke_reason']}); it cannot be renewed. "
+                             "Issue a new one with 'jinbao pki issue'", actor=op.name)
+        if cert.not_valid_after_utc <= _now():
+            raise NotAllowed(f"certificate {old['serial']} expired on {cert.not_valid_after_utc.isoformat()}; it "
+                             "cannot be renewed. Issue a new one with 'jinbao pki issue'", actor=op.name)
+        prof = profiles.get(old["profile"])
+        if prof.name == "ocsp_signer":
+            return self._new_ocsp_signer(op.name, "renew", renewed_from=old["serial"])
+        req = Request(prof, device=old["device"], csr_pem=csr_pem, key_type=key_type)
+        operator = None
+        if prof.subject == "person":
             req.person = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
             req.email = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value[0].value
-        return self._issue_internal(req, op.name, action="renew", renewed_from=old["serial"])
+        elif prof.subject == "operator":
+            operator = self.store.operator(old["serial"])
+            if operator is None:
+                raise PkiError(f"certificate {old['serial']} is no longer an operator's credential (it was renewed); "
+                               "renew the current one")
+            req.name, req.role = operator["name"], operator["role"]
+
+        def then(db, new):
+            # Checked again under the lock: a revocation that landed while the successor was signed wins.
+            if db.execute("SELECT revoked_at FROM certs WHERE serial = ?", (old["serial"],)).fetchone()[0] is not None:
+                raise NotAllowed(f"certificate {old['serial']} was revoked meanwhile; it cannot be renewed",
+                                 actor=op.name)
+            if operator and not self.store.replace_credential(db, old["serial"], new):
+                raise PkiError(f"operator {operator['name']}'s credential was renewed meanwhile; nothing was issued")
+        return self._issue_internal(req, op.name, action="renew", renewed_from=old["serial"],
+                                    out=_outputs(out, csr_pem is None), then=then)
 
     def _existing(self, serial: str):
-        s = serial.lower().removeprefix("0x").lstrip("0") or "0"
-        row = self.store.cert(s)
+        row = self.store.cert(checks.serial(serial))
         if row is None:
             raise PkiError(f"no certificate with serial {serial} in this CA")
         return row
 
     def revoke(self, cred, serial: str, reason: str = "unspecified") -> None:
-        op = self.authorize(cred, "revoke")
-        if reason not in REASONS or reason == "remove_from_crl":
-            raise PkiError(f"unknown revocation reason {reason!r}; use one of: "
-                           + ", ".join(r for r in REASONS if r != "remove_from_crl"))
-        row = self._existing(serial)
-        if row["revoked_at"] is not None:
-            raise PkiError(f"certificate {row['serial']} is already revoked ({row['revoke_reason']})")
-        with self.store.transaction() as db:
-            db.execute("UPDATE certs SET revoked_at = ?, revoke_reason = ? WHERE serial = ?",
-                       (time.time(), reason, row["serial"]))
-            self._audit(db, op.name, "revoke", {"serial": row["serial"], "reason": reason})
-        self.write_crl(op.name)  # the CRL says so at once; OCSP reads the database live
+        """Revoke and publish the CRL in one transaction: two revocations of one serial have one winner,
+        and the CRL on disk lists the serial before this returns."""
+        with self._refusals_logged("revoke", serial=serial[:64]):
+            op = authz.authenticate(cred, self.issuer.certificate, self.store)
+            if reason not in REVOCABLE:
+                raise PkiError(f"--reason {checks.shown(reason)}: not a revocation reason here; use one of: "
+                               + ", ".join(REVOCABLE))
+            row = self._existing(serial)  # its profile never changes: safe to authorize on it before the lock
+            authz.require(op, authz.action_for("revoke", row["profile"]))
+            with self.store.transaction() as db:
+                if self.store.active_admins(db, time.time()) == [row["serial"]]:
+                    raise NotAllowed(f"certificate {row['serial']} is the last active ca_admin's credential; it cannot "
+                                     "be revoked. Add another CA administrator first (or recover one with "
+                                     "'jinbao pki operator recover-admin')", actor=op.name)
+                if not self.store.revoke(db, row["serial"], reason, time.time()):
+                    now = self.store.cert(row["serial"])
+                    raise PkiError(f"certificate {row['serial']} is already revoked ({now['revoke_reason']})")
+                self._audit(db, op.name, "revoke", {"serial": row["serial"], "reason": reason})
+                self._publish_crl(db, op.name)
 
     def write_crl(self, actor: str) -> x509.CertificateRevocationList:
-        """Regenerate the issuing CA's CRL (on every revoke, and on schedule via 'pki crl')."""
-        now = _now()
-        k = self.issuer.private_key
-        iss = self.issuer.certificate
+        """Regenerate the issuing CA's CRL (on schedule via 'pki crl'; revoke publishes its own)."""
         with self.store.transaction() as db:
-            number = self.store.next_crl_number(db)
-            b = (x509.CertificateRevocationListBuilder().issuer_name(iss.subject).last_update(now)
-                 .next_update(now + timedelta(hours=self.cfg["crl_validity_hours"]))
-                 .add_extension(x509.CRLNumber(number), critical=False)
-                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                     iss.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value), critical=False))
-            header = b.sign(k, keys.hash_for(k))
-            rows = db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")
-            der = crl_der.build(header, rows, k)
-            crl = x509.load_der_x509_crl(der)
-            if not crl.is_signature_valid(iss.public_key()):
-                raise PkiError("internal error: the new CRL's signature does not verify; the old CRL stays")
-            self._audit(db, actor, "crl", {"crl_number": number, "revoked": len(crl),
-                                           "next_update": crl.next_update_utc.isoformat()})
-        _write(self.dir / "crl" / "issuing.crl", der)
-        _write(self.dir / "crl" / "issuing.crl.pem", _der_to_pem(der, "X509 CRL"))
-        return crl
+            return self._publish_crl(db, actor)
+
+    def _publish_crl(self, db, actor: str) -> x509.CertificateRevocationList:
+        """Sign and publish the CRL inside the caller's transaction. Under that lock CRLs are published in
+        number order, each above the one on disk, so the published CRL never goes backwards."""
+        now = _now()
+        f = self.dir / "crl" / "issuing.crl"
+        number = self.store.next_crl_number(db, at_least=crl.published_number(f) + 1)
+        rows = db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")
+        der = crl.sign(self.issuer.certificate, self.issuer.private_key, number, now - CLOCK_SKEW,
+                       now + timedelta(hours=self.cfg["crl_validity_hours"]), rows)
+        published = x509.load_der_x509_crl(der)
+        self._audit(db, actor, "crl", {"crl_number": number, "revoked": len(published),
+                                       "next_update": published.next_update_utc.isoformat()})
+        crl.publish(f, der)
+        return published
 
     def crl_due(self, within_hours: float) -> bool:
+        within = checks.hours(within_hours, "--if-due")
         f = self.dir / "crl" / "issuing.crl"
         if not f.exists():
             return True
-        crl = x509.load_der_x509_crl(f.read_bytes())
-        return crl.next_update_utc - _now() <= timedelta(hours=within_hours)
+        published = files.load(f, x509.load_der_x509_crl, "the published CRL")
+        return published.next_update_utc - _now() <= timedelta(hours=within)
 
     def root_crl(self, cred, root_passphrase: bytes) -> None:
         op = self.authorize(cred, "root_crl")
-        root_key = keys.load_private(self.dir / "root" / "root.key", root_passphrase)
-        self._write_root_crl(root_key, op.name)
+        self._write_root_crl(self._root_key(root_passphrase), op.name)
+
+    def _root_key(self, passphrase: bytes):
+        """The offline root's key, proven to be the root's: possession of it is the CA's last word."""
+        key = keys.load_private(self.dir / "root" / "root.key", passphrase)
+        if key.public_key().public_numbers() != self.root_cert.public_key().public_numbers():
+            raise PkiError(f"{self.dir / 'root' / 'root.key'} is not the key of {self.dir / 'root' / 'root.crt'}")
+        return key
 
     def _write_root_crl(self, root_key, actor: str) -> None:
         now = _now()
-        root = self.root_cert
-        crl = (x509.CertificateRevocationListBuilder().issuer_name(root.subject).last_update(now)
-               .next_update(now + timedelta(days=365))
-               .add_extension(x509.CRLNumber(int(time.time())), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                   root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value), critical=False)
-               .sign(root_key, keys.hash_for(root_key)))
+        f = self.dir / "crl" / "root.crl"
         with self.store.transaction() as db:
-            self._audit(db, actor, "root_crl", {"next_update": crl.next_update_utc.isoformat()})
-        _write(self.dir / "crl" / "root.crl", crl.public_bytes(serialization.Encoding.DER))
-        _write(self.dir / "crl" / "root.crl.pem", crl.public_bytes(serialization.Encoding.PEM))
+            number = max(int(time.time()), crl.published_number(f) + 1)
+            next_update = now + timedelta(days=365)
+            crl.publish(f, crl.sign(self.root_cert, root_key, number, now - CLOCK_SKEW, next_update))
+            self._audit(db, actor, "root_crl", {"crl_number": number, "next_update": next_update.isoformat()})
 
     def renew_ocsp_signer(self, cred) -> Issued:
         """Replace the delegated OCSP signer (it lives 60 days; renew it from cron well before)."""
         op = self.authorize(cred, "ocsp_signer")
-        issued = self._issue_internal(Request(profiles.get("ocsp_signer")), op.name, action="ocsp_signer",
-                                      subject_cn=f"jinbao {self.cfg['estate']} OCSP responder")
-        keys.write_secret(self.dir / "ocsp" / "ocsp.key", issued.key_pem)
-        _write(self.dir / "ocsp" / "ocsp.crt", issued.cert_pem)
-        return issued
+        return self._new_ocsp_signer(op.name, "ocsp_signer")
+
+    def _new_ocsp_signer(self, actor: str, action: str, renewed_from: str | None = None) -> Issued:
+        """The signer's key goes into the CA folder, before the commit, and is never handed to anyone."""
+        req = Request(profiles.get("ocsp_signer"), name=f"jinbao {self.cfg['estate']} OCSP responder")
+        out = files.Outputs(self.dir / "ocsp" / "ocsp", in_place=True)
+        issued = self._issue_internal(req, actor, action, renewed_from, out=out)
+        return Issued(issued.serial, issued.cert, None, issued.profile)
+
+    def authorize_deploy(self, cred, cert_pem: bytes, key_pem: bytes) -> authz.Operator:
+        """An officer deploys a valid device certificate of this CA with its own key, nothing else: not an
+        operator credential, not the OCSP signer, not a revoked certificate."""
+        with self._refusals_logged("deploy"):
+            op = authz.authenticate(cred, self.issuer.certificate, self.store)
+            authz.require(op, "issue")
+            try:
+                cert = x509.load_pem_x509_certificate(cert_pem)
+                key = serialization.load_pem_private_key(key_pem, password=None)
+            except (ValueError, TypeError):
+                raise PkiError("--cert and --key must be a PEM certificate and its unencrypted PEM key") from None
+            row = self.store.cert(hexserial(cert.serial_number))
+            if row is None or row["fingerprint"] != authz.fingerprint(cert):
+                raise PkiError("--cert is not a certificate this CA issued")
+            if profiles.get(row["profile"]).subject != "device":
+                raise NotAllowed(f"certificate {row['serial']} ({row['profile']}) is not a device certificate; only "
+                                 "those are deployed", actor=op.name)
+            if row["revoked_at"] is not None:
+                raise NotAllowed(f"certificate {row['serial']} is revoked; it is not deployed", actor=op.name)
+            if key.public_key().public_numbers() != cert.public_key().public_numbers():
+                raise PkiError("--key is not the key of --cert")
+        return op
 
     def add_operator(self, cred, name: str, role: str, out: Path) -> Issued:
         op = self.authorize(cred, "operator_add")
-        return self._add_operator_internal(name, role, out, op.name)
+        return self._add_operator(name, role, files.Outputs(out), op.name)
 
-    def _add_operator_internal(self, name: str, role: str, out: Path, actor: str) -> Issued:
+    def recover_admin(self, root_passphrase: bytes, name: str, out: Path) -> Issued:
+        """A new CA administrator on the strength of the offline root's passphrase alone: the way back when
+        every ca_admin credential is lost, expired or revoked. Audit-logged with the actor 'root'."""
+        self._root_key(root_passphrase)
+        return self._add_operator(name, "ca_admin", files.Outputs(out), "root", "recover_admin")
+
+    def _add_operator(self, name: str, role: str, out: files.Outputs, actor: str,
+                      action: str = "operator_add") -> Issued:
+        name = checks.operator_name(name)
         if role not in authz.ROLES:
             raise PkiError(f"unknown role {role!r}; roles: {', '.join(authz.ROLES)}")
-        if self.store.db.execute("SELECT 1 FROM operators WHERE name = ?", (name,)).fetchone():
-            raise PkiError(f"operator {name!r} already exists")
-        req = Request(profiles.get("operator"))
-        self._validate(req)
-        self._modify(req, subject_cn=name)
-        req.subject = x509.Name([*req.subject, x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role)])
-        self._enforce(req)
-        cert = self._sign(req)
-        out = Path(out)
-        keys.write_secret(out.with_name(out.name + ".key"), keys.private_pem(req.private_key))
-        _write(out.with_name(out.name + ".crt"), _pem(cert))
-        with self.store.transaction() as db:
-            serial = self._record(db, cert, req, actor, "operator_add")
-            db.execute("INSERT INTO operators (name, role, serial) VALUES (?,?,?)", (name, role, serial))
-        return Issued(serial, cert, None)
+
+        def unique(db, serial=None):
+            if (same := self.store.operator_named(db, name)) is not None:
+                raise PkiError(f"operator name {name!r}: operator {same['name']!r} already exists (names are unique "
+                               "regardless of case); choose another name")
+            if serial is not None:
+                db.execute("INSERT INTO operators (name, role, serial) VALUES (?,?,?)", (name, role, serial))
+
+        unique(self.store.db)  # refuse before signing; checked again under the lock
+        return self._issue_internal(Request(profiles.get("operator"), name=name, role=role), actor, action, out=out,
+                                    then=unique)
 
     # -- reading --------------------------------------------------------------------------------
     def list(self, cred, *, site=None, profile=None, status=None, device=None) -> list[dict]:
@@ -514,6 +631,7 @@ class Authority:
     def expiring(self, cred, days: int) -> dict[str, list[dict]]:
         """Valid certificates that expire within `days`, grouped by site."""
         self.authorize(cred, "read")
+        days = checks.days(days, 36500, "'jinbao pki expiring'", minimum=0)
         now = time.time()
         horizon = now + days * 86400
         per_site: dict[str, list[dict]] = {}
@@ -523,30 +641,20 @@ class Authority:
                  "not_after": utc(r["not_after"]).isoformat(), "days_left": int((r["not_after"] - now) // 86400)})
         return per_site
 
-    def verify_audit(self, cred) -> tuple[int, list[str]]:
-        """Recompute the chain and check every signature. Returns (entries, problems)."""
+    def verify_audit(self, cred, checkpoint: Path | None = None) -> tuple[int, list[str]]:
+        """Recompute the chain, check every signature, the append-only triggers and the head anchored outside
+        the database (and the auditor's own checkpoint, if given; it is advanced when all is well).
+        Returns (entries, problems)."""
         self.authorize(cred, "audit")
-        from .store import GENESIS, entry_hash
-        problems = []
-        prev = GENESIS
-        pub = self.issuer.certificate.public_key()
-        rows = self.store.audit_entries()
-        for i, r in enumerate(rows, start=1):
-            if r["seq"] != i:
-                problems.append(f"entry {i}: missing (found seq {r['seq']})")
-            if r["prev"] != prev:
-                problems.append(f"entry {r['seq']}: does not link to the entry before it")
-            h = entry_hash(r["prev"], r["seq"], r["ts"], r["actor"], r["action"], r["detail"])
-            if h != r["hash"]:
-                problems.append(f"entry {r['seq']} ({r['action']} by {r['actor']}): content does not match its hash")
-            try:
-                if isinstance(pub, ec.EllipticCurvePublicKey):
-                    pub.verify(r["sig"], bytes.fromhex(r["hash"]), ec.ECDSA(keys.hash_for(self.issuer.private_key)))
-                else:
-                    pub.verify(r["sig"], bytes.fromhex(r["hash"]), padding.PKCS1v15(), keys.hash_for(self.issuer.private_key))
-            except (InvalidSignature, ValueError):
-                problems.append(f"entry {r['seq']}: signature is not the issuing CA's")
-            prev = r["hash"]
+        with self.store.transaction() as db:  # no writer is between writing the head file and committing
+            rows = db.execute("SELECT * FROM audit ORDER BY seq").fetchall()
+            problems = [f"trigger {t} is missing or altered: the audit table is no longer append-only"
+                        for t in self.store.missing_triggers()]
+            problems += self.store.head.problems(rows)
+        problems = audit.chain_problems(rows, self.issuer.verify) + problems
+        if checkpoint is not None:
+            problems += audit.checkpoint_problems(Path(checkpoint), authz.fingerprint(self.issuer.certificate), rows,
+                                                  advance=not problems)
         return len(rows), problems
 
     def audit_log(self, cred) -> list[dict]:
@@ -555,18 +663,34 @@ class Authority:
                  "detail": r["detail"]} for r in self.store.audit_entries()]
 
 
+def _names(what: str, rdns: list, sans: list) -> tuple[x509.Name, tuple]:
+    """Subject and SANs from (oid, value) and (type, value) pairs; what X.509 cannot hold (a CN over 64
+    characters, a DNS name that is not ASCII) is refused, naming whose name it was."""
+    try:
+        return (x509.Name([x509.NameAttribute(oid, value) for oid, value in rdns]),
+                tuple(kind(value) for kind, value in sans))
+    except ValueError as e:
+        raise PkiError(f"{what}: cannot be put in a certificate ({e})") from None
+
+
+def _load_csr(data: bytes) -> x509.CertificateSigningRequest:
+    for load in (x509.load_pem_x509_csr, x509.load_der_x509_csr):
+        try:
+            return load(data)
+        except ValueError:
+            continue
+    raise PkiError("--csr: the CSR is malformed: not a PEM or DER PKCS#10 request")
+
+
+def _outputs(prefix: Path | None, with_key: bool) -> files.Outputs | None:
+    return files.Outputs(prefix, with_key) if prefix is not None else None
+
+
 def _ku(names) -> x509.KeyUsage:
     flags = {n: (n in names) for n in ("digital_signature", "content_commitment", "key_encipherment",
                                        "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign",
                                        "encipher_only", "decipher_only")}
     return x509.KeyUsage(**flags)
-
-
-def _der_to_pem(der: bytes, label: str) -> bytes:
-    import base64
-    b64 = base64.encodebytes(der).replace(b"\n", b"")
-    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
-    return b"-----BEGIN %s-----\n%s\n-----END %s-----\n" % (label.encode(), b"\n".join(lines), label.encode())
 
 
 def _cdp(url: str) -> x509.CRLDistributionPoints:

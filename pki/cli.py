@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from jinbao.cli import out
 
-from . import keys
+from . import files
 from .authority import Authority
 from .authz import Credential
 from .errors import PkiError
@@ -28,7 +30,7 @@ as_option = click.option("--as", "operator", envvar="JINBAO_PKI_OPERATOR", requi
 def _read_secret(path: str | None, env: str, prompt: str) -> bytes:
     """A passphrase from a file, the environment or the terminal; never from a command-line value."""
     if path:
-        return Path(path).read_bytes().rstrip(b"\r\n")
+        return files.read_input(path, "--root-pass-file", limit=4096).rstrip(b"\r\n")
     if os.environ.get(env):
         return os.environ[env].encode()
     if sys.stdin.isatty():
@@ -36,17 +38,41 @@ def _read_secret(path: str | None, env: str, prompt: str) -> bytes:
     raise PkiError(f"no passphrase: give --root-pass-file FILE or set {env}")
 
 
-def _outputs(prefix: Path, with_key: bool, force: bool = False) -> tuple[Path, Path]:
-    crt, key = prefix.with_name(prefix.name + ".crt"), prefix.with_name(prefix.name + ".key")
-    if not prefix.parent.is_dir():
-        raise PkiError(f"folder {prefix.parent} does not exist")
-    for f in (crt, key) if with_key else (crt,):
-        if f.exists() and not force:
-            raise PkiError(f"{f} exists; choose another --out or remove it")
-    return crt, key
+def _csr(path: Path | None) -> bytes | None:
+    return files.read_input(path, "--csr") if path else None
 
 
-@click.group()
+def _say(message: str, mark: str = "[green]✓[/] ") -> None:
+    """Print a line for people. What it carries (names, paths, subjects) came from people and CSRs, so it is
+    never read as rich markup: a '[/]' in a name must not crash the CLI after the work is done."""
+    out.print(mark + escape(message))
+
+
+def _row(t: Table, *cells) -> None:
+    t.add_row(*(escape(str(c)) for c in cells))
+
+
+class _Group(click.Group):
+    """A file-system error on a path someone typed (a name too long for the file system, a folder that is a
+    file) is bad input like any other: a message and exit 2, not a traceback; so is a database that stays
+    locked or turns out damaged (its transaction rolled back). Messages are escaped for rich, which
+    jinbao's CLI prints them with."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OSError as e:
+            where = f"{str(e.filename)[:120]}: " if e.filename else ""
+            raise PkiError(escape(f"{where}{e.strerror or e}; check the path or address you gave")) from None
+        except sqlite3.Error as e:  # locked past the busy timeout, or damaged beyond what opening it showed
+            raise PkiError(escape(f"the CA database failed: {e}; nothing was changed. Retry, or restore the CA "
+                                  "folder from a backup")) from None
+        except PkiError as e:
+            e.args = (escape(str(e)),)  # jinbao's CLI prints errors as rich markup; names in them are not markup
+            raise
+
+
+@click.group(cls=_Group)
 def cli():
     """The programme's certificate authority: offline root, issuing CA, CRL and OCSP."""
 
@@ -65,12 +91,12 @@ cli.name = "pki"
 def init(ca_dir, estate, key_type, root_pass_file, admin_out, force):
     """Create the hierarchy: offline root, issuing CA with name constraints, OCSP signer, CRLs."""
     passphrase = _read_secret(root_pass_file, "JINBAO_PKI_ROOT_PASS", "root key passphrase")
-    ca = Authority.init(ca_dir, estate, passphrase, key_type=key_type, force=force, admin_out=admin_out)
+    Authority.init(ca_dir, estate, passphrase, key_type=key_type, force=force, admin_out=admin_out)
     admin = admin_out or ca_dir / "operators" / "admin"
-    out.print(f"[green]✓[/] CA created in {ca_dir} for estate {estate} ({key_type})")
-    out.print(f"  root (keep offline): {ca_dir}/root/root.crt, key encrypted in {ca_dir}/root/root.key")
-    out.print(f"  issuing CA: {ca_dir}/issuing/issuing.crt   CRL: {ca_dir}/crl/issuing.crl")
-    out.print(f"  first CA administrator: {admin}.crt / {admin}.key (mode 0600)")
+    _say(f"CA created in {ca_dir} for estate {estate} ({key_type})")
+    _say(f"  root (keep offline): {ca_dir}/root/root.crt, key encrypted in {ca_dir}/root/root.key", mark="")
+    _say(f"  issuing CA: {ca_dir}/issuing/issuing.crt   CRL: {ca_dir}/crl/issuing.crl", mark="")
+    _say(f"  first CA administrator: {admin}.crt / {admin}.key (mode 0600)", mark="")
 
 
 @cli.group()
@@ -85,9 +111,22 @@ def operator():
 @click.option("--role", required=True, type=click.Choice(["ca_admin", "officer", "auditor"]))
 @click.option("--out", "out_prefix", required=True, type=click.Path(path_type=Path), help="Write PREFIX.crt/.key here.")
 def operator_add(ca_dir, operator, name, role, out_prefix):
-    _outputs(out_prefix, with_key=True)
+    """Add a CA operator (a CA administrator's job)."""
     issued = Authority(ca_dir).add_operator(Credential.from_prefix(operator), name, role, out_prefix)
-    out.print(f"[green]✓[/] operator {name} ({role}), certificate {issued.serial}: {out_prefix}.crt / .key")
+    _say(f"operator {name} ({role}), certificate {issued.serial}: {out_prefix}.crt / .key")
+
+
+@operator.command("recover-admin")
+@ca_dir_option
+@click.argument("name")
+@click.option("--out", "out_prefix", required=True, type=click.Path(path_type=Path), help="Write PREFIX.crt/.key here.")
+@click.option("--root-pass-file", type=click.Path(dir_okay=False), help="File holding the root key passphrase.")
+def operator_recover_admin(ca_dir, name, out_prefix, root_pass_file):
+    """Make a new CA administrator with the offline root's passphrase (when every ca_admin is lost)."""
+    passphrase = _read_secret(root_pass_file, "JINBAO_PKI_ROOT_PASS", "root key passphrase")
+    issued = Authority(ca_dir).recover_admin(passphrase, name, out_prefix)
+    _say(f"CA administrator {name} recovered with the root key, certificate {issued.serial}: "
+         f"{out_prefix}.crt / .key (mode 0600); the audit log records it")
 
 
 @cli.command()
@@ -104,24 +143,20 @@ def operator_add(ca_dir, operator, name, role, out_prefix):
 @click.option("--json", "as_json", is_flag=True)
 def issue(ca_dir, operator, profile, device, person, email, csr, key_type, days, out_prefix, as_json):
     """Issue a certificate. Names, key and validity are checked against the profile and inventory."""
-    crt, key = _outputs(out_prefix, with_key=csr is None)
     issued = Authority(ca_dir).issue(Credential.from_prefix(operator), profile, device=device, person=person,
-                                     email=email, csr_pem=csr.read_bytes() if csr else None, key_type=key_type,
-                                     days=days)
-    if issued.key_pem:
-        keys.write_secret(key, issued.key_pem)
-    crt.write_bytes(issued.cert_pem)
-    _report(issued, crt, key if issued.key_pem else None, as_json)
+                                     email=email, csr_pem=_csr(csr), key_type=key_type, days=days, out=out_prefix)
+    _report(issued, files.Outputs(out_prefix, issued.key_pem is not None), as_json)
 
 
-def _report(issued, crt, key, as_json):
+def _report(issued, written: files.Outputs, as_json):
+    crt, key = written.crt, written.key
     info = {"serial": issued.serial, "subject": issued.cert.subject.rfc4514_string(),
             "not_after": issued.cert.not_valid_after_utc.isoformat(), "cert": str(crt), "key": str(key) if key else None}
     if as_json:
         click.echo(json.dumps(info))
     else:
-        out.print(f"[green]✓[/] issued {info['serial']} to {info['subject']} until {info['not_after']}: {crt}"
-                  + (f" (key {key}, mode 0600)" if key else ""))
+        _say(f"issued {info['serial']} to {info['subject']} until {info['not_after']}: {crt}"
+             + (f" (key {key}, mode 0600)" if key else ""))
 
 
 @cli.command()
@@ -133,7 +168,7 @@ def _report(issued, crt, key, as_json):
 def revoke(ca_dir, operator, serial, reason):
     """Revoke a certificate; the CRL is regenerated at once and OCSP answers 'revoked'."""
     Authority(ca_dir).revoke(Credential.from_prefix(operator), serial, reason)
-    out.print(f"[green]✓[/] revoked {serial} ({reason}); CRL regenerated")
+    _say(f"revoked {serial} ({reason}); CRL regenerated")
 
 
 @cli.command()
@@ -145,14 +180,17 @@ def revoke(ca_dir, operator, serial, reason):
 @click.option("--out", "out_prefix", required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
 def renew(ca_dir, operator, serial, csr, key_type, out_prefix, as_json):
-    """Issue a successor for a certificate: same profile and subject, fresh key and validity."""
-    crt, key = _outputs(out_prefix, with_key=csr is None)
-    issued = Authority(ca_dir).renew(Credential.from_prefix(operator), serial,
-                                     csr_pem=csr.read_bytes() if csr else None, key_type=key_type)
-    if issued.key_pem:
-        keys.write_secret(key, issued.key_pem)
-    crt.write_bytes(issued.cert_pem)
-    _report(issued, crt, key if issued.key_pem else None, as_json)
+    """Issue a successor for a certificate: same profile and subject, fresh key and validity.
+
+    The CA's own certificates are renewed only by a CA administrator: an operator's credential to --out,
+    the OCSP signer in place."""
+    issued = Authority(ca_dir).renew(Credential.from_prefix(operator), serial, csr_pem=_csr(csr), key_type=key_type,
+                                     out=out_prefix)
+    in_place = issued.profile == "ocsp_signer"
+    _report(issued, files.Outputs(ca_dir / "ocsp" / "ocsp" if in_place else out_prefix, issued.key_pem is not None),
+            as_json)
+    if in_place and not as_json:
+        _say("the OCSP signer's key stays in the CA folder; restart 'jinbao pki ocsp serve' to use it", mark="  ")
 
 
 @cli.command("list")
@@ -174,7 +212,7 @@ def list_(ca_dir, operator, site, profile, device, status, as_json):
     for col in ("serial", "status", "profile", "site", "subject", "not after"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r["serial"], r["status"], r["profile"], r["site"] or "", r["subject"], r["not_after"][:10])
+        _row(t, r["serial"], r["status"], r["profile"], r["site"] or "", r["subject"], r["not_after"][:10])
     out.print(t)
 
 
@@ -199,13 +237,13 @@ def expiring(ca_dir, operator, days, as_json):
         click.echo(json.dumps(per_site, ensure_ascii=False))
         return
     if not per_site:
-        out.print(f"no certificate expires within {days} days")
+        _say(f"no certificate expires within {days} days", mark="")
     for site, rows in sorted(per_site.items()):
-        t = Table(title=f"{site}: {len(rows)} expiring within {days} days")
+        t = Table(title=escape(f"{site}: {len(rows)} expiring within {days} days"))
         for col in ("serial", "device", "profile", "days left", "not after"):
             t.add_column(col)
         for r in rows:
-            t.add_row(r["serial"], r["device"] or "", r["profile"], str(r["days_left"]), r["not_after"][:16])
+            _row(t, r["serial"], r["device"] or "", r["profile"], r["days_left"], r["not_after"][:16])
         out.print(t)
 
 
@@ -221,14 +259,18 @@ def crl(ca_dir, operator, if_due, root, root_pass_file):
     cred = Credential.from_prefix(operator)
     if root:
         ca.root_crl(cred, _read_secret(root_pass_file, "JINBAO_PKI_ROOT_PASS", "root key passphrase"))
-        out.print("[green]✓[/] root CRL re-signed")
+        _say("root CRL re-signed")
         return
     op = ca.authorize(cred, "crl")
-    if if_due is not None and not ca.crl_due(if_due):
+    try:
+        due = if_due is None or ca.crl_due(if_due)
+    except PkiError as e:
+        raise PkiError(f"{e}. Run 'jinbao pki crl' without --if-due to publish a fresh one") from None
+    if not due:
         out.print("CRL is not due")
         return
     c = ca.write_crl(op.name)
-    out.print(f"[green]✓[/] CRL regenerated: {len(c)} revoked, next update {c.next_update_utc.isoformat()}")
+    _say(f"CRL regenerated: {len(c)} revoked, next update {c.next_update_utc.isoformat()}")
 
 
 @cli.group()
@@ -239,13 +281,15 @@ def ocsp():
 @ocsp.command("serve")
 @ca_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True)
-def ocsp_serve(ca_dir, host, port):
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a client may take to send a request, or stay idle between requests.")
+def ocsp_serve(ca_dir, host, port, timeout):
     """Answer OCSP requests (RFC 6960) over HTTP until interrupted."""
     from .ocsp import serve
 
-    server = serve(ca_dir, host, port)
-    out.print(f"OCSP responder for {ca_dir} on http://{host}:{server.server_address[1]}/", highlight=False)
+    server = serve(ca_dir, host, port, timeout=timeout)
+    _say(f"OCSP responder for {ca_dir} on http://{host}:{server.server_address[1]}/", mark="")
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -259,7 +303,7 @@ def ocsp_serve(ca_dir, host, port):
 def ocsp_renew_signer(ca_dir, operator):
     """Issue a fresh delegated OCSP signer (CA administrator); restart 'ocsp serve' to use it."""
     issued = Authority(ca_dir).renew_ocsp_signer(Credential.from_prefix(operator))
-    out.print(f"[green]✓[/] new OCSP signer {issued.serial}, valid until {issued.cert.not_valid_after_utc.isoformat()}")
+    _say(f"new OCSP signer {issued.serial}, valid until {issued.cert.not_valid_after_utc.isoformat()}")
 
 
 @cli.group()
@@ -270,15 +314,17 @@ def audit():
 @audit.command("verify")
 @ca_dir_option
 @as_option
-def audit_verify(ca_dir, operator):
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path),
+              help="Your own record of the log's head, kept off the CA machine: checked, then advanced.")
+def audit_verify(ca_dir, operator, checkpoint):
     """Recompute the chain and check every entry's signature; exit 1 on tampering."""
-    n, problems = Authority(ca_dir).verify_audit(Credential.from_prefix(operator))
+    n, problems = Authority(ca_dir).verify_audit(Credential.from_prefix(operator), checkpoint)
     if problems:
         for p in problems:
-            out.print(f"[red]✗[/] {p}")
+            _say(p, mark="[red]✗[/] ")
         out.print(f"[red]audit log of {n} entries has been tampered with[/]")
         sys.exit(1)
-    out.print(f"[green]✓[/] audit log intact: {n} entries, chain and signatures verify")
+    _say(f"audit log intact: {n} entries, chain and signatures verify")
 
 
 @audit.command("show")
@@ -294,28 +340,30 @@ def audit_show(ca_dir, operator, as_json):
     for col in ("seq", "time", "actor", "action", "detail"):
         t.add_column(col, overflow="fold")
     for r in rows:
-        t.add_row(str(r["seq"]), r["time"][:19], r["actor"], r["action"], r["detail"])
+        _row(t, r["seq"], r["time"][:19], r["actor"], r["action"], r["detail"])
     out.print(t)
 
 
 @cli.command()
 @ca_dir_option
 @as_option
-@click.option("--cert", "cert_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--cert", "cert_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--lab", "lab_id", required=True, help="Lab id whose node receives the certificate.")
 @click.option("--node", required=True)
-@click.option("--serve-port", type=int, help="Start a TLS service presenting the certificate on this port.")
+@click.option("--serve-port", type=click.IntRange(1, 65535), help="Start a TLS service presenting the certificate on "
+                                                                  "this port.")
 def deploy(ca_dir, operator, cert_file, key_file, lab_id, node, serve_port):
     """Push a certificate, its chain and key to a lab node over SSH; optionally serve TLS with it."""
     from lab.runtime import Lab
 
     from .deploy import SshTarget, chain_for, deploy as do_deploy
 
-    Authority(ca_dir).authorize(Credential.from_prefix(operator), "issue")
+    cert, key = files.read_input(cert_file, "--cert"), files.read_input(key_file, "--key")
+    Authority(ca_dir).authorize_deploy(Credential.from_prefix(operator), cert, key)
     lab = Lab.find(lab_id)
     args = lab.ssh_args(node)
     target = SshTarget(host=node, ssh_args=tuple(args), via=("ip", "netns", "exec", lab.plan.ops_ns))
-    res = do_deploy(target, cert_file.read_bytes(), key_file.read_bytes(), chain_for(ca_dir), serve_port=serve_port)
-    out.print(f"[green]✓[/] deployed to {node}:~/{res['dir']} (key mode {res['key_mode']})"
-              + (f", TLS on port {serve_port}" if serve_port else ""))
+    res = do_deploy(target, cert, key, chain_for(ca_dir), serve_port=serve_port)
+    _say(f"deployed to {node}:~/{res['dir']} (key mode {res['key_mode']})"
+         + (f", TLS on port {serve_port}" if serve_port else ""))

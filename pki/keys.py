@@ -1,12 +1,12 @@
 """Key generation and key-type checks. ECDSA P-256/P-384 or RSA of 3072 bits and more."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from . import files
 from .errors import PkiError
 
 
@@ -26,13 +26,15 @@ def key_type_of(public_key) -> str:
         return {"secp256r1": "ecdsa-p256", "secp384r1": "ecdsa-p384"}.get(public_key.curve.name,
                                                                           f"ecdsa-{public_key.curve.name}")
     if isinstance(public_key, rsa.RSAPublicKey):
-        return f"rsa-{public_key.key_size}"
+        e = public_key.public_numbers().e
+        # a small or even exponent (e = 3 invites broadcast and padding attacks) is no profile's key type
+        return f"rsa-{public_key.key_size}" if e >= 65537 and e % 2 else f"rsa-{public_key.key_size}-e{e}"
     return type(public_key).__name__
 
 
-def hash_for(private_key):
-    """The signature hash that matches the key's strength (RFC 5758 pairing for ECDSA)."""
-    if isinstance(private_key, ec.EllipticCurvePrivateKey) and private_key.curve.key_size >= 384:
+def hash_for(key):
+    """The signature hash that matches the key's strength (RFC 5758 pairing for ECDSA); private or public key."""
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and key.curve.key_size >= 384:
         return hashes.SHA384()
     return hashes.SHA256()
 
@@ -42,21 +44,10 @@ def private_pem(key, passphrase: bytes | None = None) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
 
 
-def write_secret(path: Path, data: bytes) -> None:
-    """Write a key file that is 0600 from its first byte (no window where others may read it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def load_private(path: Path, passphrase: bytes | None = None):
+    data = files.read_input(path, "key file")
     try:
-        return serialization.load_pem_private_key(Path(path).read_bytes(), password=passphrase)
-    except FileNotFoundError:
-        raise PkiError(f"key file {path} does not exist") from None
+        return serialization.load_pem_private_key(data, password=passphrase)
     except (ValueError, TypeError) as e:
         if passphrase is not None or "encrypted" in str(e).lower() or "password" in str(e).lower():
             raise PkiError(f"cannot open {path}: wrong passphrase") from None

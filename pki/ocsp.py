@@ -3,6 +3,10 @@
 It answers from the CA database directly, so a revocation shows the moment its transaction
 commits. Responses are signed by the delegated OCSP signer (EKU OCSPSigning) and carry its
 certificate; a request for another issuer gets 'unauthorized'.
+
+Every request gets an answer: a well-formed HTTP request an OCSP status (malformedRequest,
+unauthorized, internalError, tryLater: RFC 6960 4.2.1), anything else an HTTP error (400, 405,
+408, 411, 413, 431). A client that stalls is dropped after a timeout.
 """
 from __future__ import annotations
 
@@ -10,31 +14,38 @@ import asyncio
 import base64
 import hashlib
 import sqlite3
+import sys
 import time
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import yaml
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
-from . import der, keys
-from .authority import REASONS
+from . import der, files, keys
+from .authority import CLOCK_SKEW, REASONS, config
+from .errors import PkiError
 
 CACHE_SECONDS = 300  # well inside the response's own validity (ocsp_validity_minutes)
+MAX_HEAD = 8 * 1024  # request line and headers; openssl sends about 200 bytes
+MAX_BODY = 64 * 1024  # an OCSP request for one certificate is about 100 bytes, with a signature a few kB
 
 
 class Responder:
     def __init__(self, ca_dir: Path):
+        # Only what answering needs: the issuing CA's certificate, never its key; the signer's key is the OCSP one.
         ca_dir = Path(ca_dir)
-        self.cfg = yaml.safe_load((ca_dir / "ca.yml").read_text())
+        if not (ca_dir / "ca.yml").is_file() or not (ca_dir / "ca.db").is_file():
+            raise PkiError(f"no CA at {ca_dir}; create one with 'jinbao pki init --ca-dir {ca_dir}'")
+        cfg = files.load(ca_dir / "ca.yml", config, "CA configuration")
         self.db_path = ca_dir / "ca.db"
-        self.issuer = x509.load_pem_x509_certificate((ca_dir / "issuing" / "issuing.crt").read_bytes())
-        self.cert = x509.load_pem_x509_certificate((ca_dir / "ocsp" / "ocsp.crt").read_bytes())
+        self.issuer = files.load(ca_dir / "issuing" / "issuing.crt", x509.load_pem_x509_certificate, "CA certificate")
+        self.cert = files.load(ca_dir / "ocsp" / "ocsp.crt", x509.load_pem_x509_certificate, "OCSP signer certificate")
         self.key = keys.load_private(ca_dir / "ocsp" / "ocsp.key")
-        self.validity = timedelta(minutes=self.cfg["ocsp_validity_minutes"])
+        self.validity = timedelta(minutes=cfg["ocsp_validity_minutes"])
         name_der = self.issuer.subject.public_bytes()
         key_der = self.issuer.public_key().public_bytes(serialization.Encoding.DER,
                                                         serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -52,18 +63,36 @@ class Responder:
         return self._conn
 
     def respond(self, der: bytes) -> bytes:
+        """A DER OCSPResponse for any bytes: never an exception."""
+        try:
+            return self._respond(der)
+        except sqlite3.OperationalError:
+            return _unsuccessful(ocsp.OCSPResponseStatus.TRY_LATER)  # the database is locked or away for a moment
+        except Exception as e:  # noqa: BLE001 - the client still gets an answer; the operator sees why
+            print(f"ocsp: internal error answering a request: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            return _unsuccessful(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
+
+    def _respond(self, der: bytes) -> bytes:
         try:
             req = ocsp.load_der_ocsp_request(der)
-        except ValueError:
-            return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST) \
-                .public_bytes(serialization.Encoding.DER)
-        algo = req.hash_algorithm.name
-        if self._issuer_hashes.get(algo) != (req.issuer_name_hash, req.issuer_key_hash):
-            return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED) \
-                .public_bytes(serialization.Encoding.DER)
+        except (ValueError, NotImplementedError):
+            # NotImplementedError: several certificates in one request. RFC 5019 2.1.1 allows one; we answer that.
+            return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        try:
+            algo = req.hash_algorithm.name
+        except UnsupportedAlgorithm:
+            algo = None  # a CertID hashed with something we cannot compute: we cannot be its authority
+        if algo is None or self._issuer_hashes.get(algo) != (req.issuer_name_hash, req.issuer_key_hash):
+            return _unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
+        try:
+            nonces = [ext.value.nonce for ext in req.extensions if isinstance(ext.value, x509.OCSPNonce)]
+        except (ValueError, x509.DuplicateExtension):
+            return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        if any(not 1 <= len(n) <= 32 for n in nonces):  # RFC 8954 2.1: a longer nonce is refused, not echoed
+            return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        nonce = bool(nonces)
         row = self._db().execute("SELECT revoked_at, revoke_reason FROM certs WHERE serial = ?",
                                  (format(req.serial_number, "x"),)).fetchone()
-        nonce = any(isinstance(ext.value, x509.OCSPNonce) for ext in req.extensions)
         key = (algo, req.serial_number, tuple(row) if row else None)
         if not nonce:
             # RFC 5019-style pre-produced answers: reuse a signed response for a few minutes while the
@@ -83,7 +112,8 @@ class Responder:
         b = (ocsp.OCSPResponseBuilder()
              .add_response_by_hash(issuer_name_hash=req.issuer_name_hash, issuer_key_hash=req.issuer_key_hash,
                                    serial_number=req.serial_number, algorithm=req.hash_algorithm, cert_status=status,
-                                   this_update=now, next_update=now + self.validity, revocation_time=rev_time,
+                                   this_update=now - CLOCK_SKEW, next_update=now + self.validity,
+                                   revocation_time=rev_time,
                                    revocation_reason=reason)
              .responder_id(ocsp.OCSPResponderEncoding.HASH, self.cert)
              .certificates([self.cert]))
@@ -98,12 +128,24 @@ class Responder:
         return body
 
 
+def _unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:
+    return ocsp.OCSPResponseBuilder.build_unsuccessful(status).public_bytes(serialization.Encoding.DER)
+
+
 def _subject_public_key_bits(spki_der: bytes) -> bytes:
     """The contents of the subjectPublicKey BIT STRING (minus its unused-bits byte)."""
     start, end = der.content(spki_der)
     _alg, (bs, be) = list(der.elements(spki_der, start, end))
     cs, _ = der.content(spki_der[bs:be])
     return spki_der[bs + cs + 1:be]
+
+
+class HttpError(Exception):
+    """A request that gets an HTTP error instead of an OCSP response; the connection then closes."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(f"{status} {reason}")
+        self.status, self.reason = status, reason
 
 
 class Server:
@@ -113,37 +155,52 @@ class Server:
     the responder 3x slower than `openssl ocsp -port`; signing a response takes about 0.1 ms.
     """
 
-    def __init__(self, responder: Responder, host: str, port: int):
+    def __init__(self, responder: Responder, host: str, port: int, timeout: float = 10.0):
         self.responder = responder
+        self.timeout = timeout
         self._loop = asyncio.new_event_loop()
-        self._server = self._loop.run_until_complete(asyncio.start_server(self._client, host, port))
+        try:
+            self._server = self._loop.run_until_complete(
+                asyncio.start_server(self._client, host, port, limit=MAX_HEAD))
+        except OSError as e:
+            self._loop.close()
+            raise PkiError(f"--host {host} --port {port}: cannot listen there ({e.strerror or e}); give an address "
+                           "of this machine and a free port") from None
         self.server_address = self._server.sockets[0].getsockname()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, path, version = (lines[0].split(" ") + ["", "", ""])[:3]
-                headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:] if l)}
-                if method == "POST":
-                    der = await reader.readexactly(int(headers.get("content-length", "0")))
-                elif method == "GET":
-                    try:
-                        der = base64.b64decode(urllib.parse.unquote(path.lstrip("/")))
-                    except ValueError:
-                        der = b""
-                else:
-                    writer.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                    break
+                try:
+                    # one timeout covers an idle keep-alive connection and a header sent too slowly
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.timeout)
+                    method, path, keep, length = _parse_head(head)
+                    if method == "POST":
+                        der = await asyncio.wait_for(reader.readexactly(length), self.timeout)
+                    else:
+                        try:
+                            der = base64.b64decode(urllib.parse.unquote(path.lstrip("/")))
+                        except ValueError:
+                            der = b""
+                except asyncio.IncompleteReadError as e:
+                    if e.partial:
+                        raise HttpError(400, "Bad Request") from None
+                    break  # the client closed between requests
+                except asyncio.LimitOverrunError:
+                    raise HttpError(431, "Request Header Fields Too Large") from None
+                except asyncio.TimeoutError:
+                    raise HttpError(408, "Request Timeout") from None
                 body = self.responder.respond(der)
-                keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: %d\r\n"
                              b"Connection: %s\r\n\r\n" % (len(body), b"keep-alive" if keep else b"close") + body)
                 await writer.drain()
                 if not keep:
                     break
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+        except HttpError as e:
+            writer.write(b"HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                         % (e.status, e.reason.encode()))
+            await _linger(reader, writer)
+        except ConnectionError:
             pass
         finally:
             writer.close()
@@ -156,6 +213,50 @@ class Server:
             self._loop.close()
 
 
-def serve(ca_dir: Path, host: str, port: int) -> Server:
+def _parse_head(head: bytes) -> tuple[str, str, bool, int]:
+    """(method, path, keep-alive, body length) of a request head, or the HttpError it deserves."""
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise HttpError(400, "Bad Request")
+    method, path, version = parts
+    if method not in ("GET", "POST"):
+        raise HttpError(405, "Method Not Allowed")
+    headers = {}
+    for line in lines[1:]:
+        if line:
+            name, sep, value = line.partition(":")
+            name = name.strip().lower()
+            if not sep or not name or (name == "content-length" and name in headers):
+                raise HttpError(400, "Bad Request")  # two lengths: which one is the body? (request smuggling)
+            headers[name] = value.strip()
+    keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+    if method == "GET":
+        return method, path, keep, 0
+    if "transfer-encoding" in headers or "content-length" not in headers:
+        raise HttpError(411, "Length Required")
+    text = headers["content-length"]
+    if not text.isascii() or not text.isdigit():
+        raise HttpError(400, "Bad Request")
+    if int(text) > MAX_BODY:
+        raise HttpError(413, "Content Too Large")
+    return method, path, keep, int(text)
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Send the error, then read and drop what the client is still sending for a moment: closing with
+    unread input makes the kernel reset the connection, and the client would never see the error."""
+    try:
+        await asyncio.wait_for(writer.drain(), 1)
+        writer.write_eof()
+        async with asyncio.timeout(1):
+            for _ in range(64):
+                if not await reader.read(MAX_BODY):
+                    break
+    except (ConnectionError, OSError, asyncio.TimeoutError):
+        pass
+
+
+def serve(ca_dir: Path, host: str, port: int, timeout: float = 10.0) -> Server:
     """A bound server; call serve_forever() to answer requests."""
-    return Server(Responder(ca_dir), host, port)
+    return Server(Responder(ca_dir), host, port, timeout)

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Protocol
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 
-from . import keys
+from . import files, keys
 
 
 class Signer(Protocol):
@@ -16,12 +18,18 @@ class Signer(Protocol):
     @property
     def private_key(self): ...
 
+    def sign(self, data: bytes) -> bytes:
+        """A signature over data with the CA key (the audit log and its head are signed this way)."""
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        """Whether signature is the CA key's over data; needs only the certificate."""
+
 
 class FileSigner:
     """A CA key in a PEM file (0600), optionally encrypted with a passphrase."""
 
     def __init__(self, cert_path: Path, key_path: Path, passphrase: bytes | None = None):
-        self.certificate = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+        self.certificate = files.load(cert_path, x509.load_pem_x509_certificate, "CA certificate")
         self._key = keys.load_private(key_path, passphrase)
         if self._key.public_key().public_numbers() != self.certificate.public_key().public_numbers():
             raise keys.PkiError(f"{key_path} is not the key of {cert_path}")
@@ -29,3 +37,20 @@ class FileSigner:
     @property
     def private_key(self):
         return self._key
+
+    def sign(self, data: bytes) -> bytes:
+        if isinstance(self._key, ec.EllipticCurvePrivateKey):
+            return self._key.sign(data, ec.ECDSA(keys.hash_for(self._key)))
+        return self._key.sign(data, padding.PKCS1v15(), keys.hash_for(self._key))
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        pub = self.certificate.public_key()
+        algorithm = keys.hash_for(pub)
+        try:
+            if isinstance(pub, ec.EllipticCurvePublicKey):
+                pub.verify(signature, data, ec.ECDSA(algorithm))
+            else:
+                pub.verify(signature, data, padding.PKCS1v15(), algorithm)
+        except (InvalidSignature, ValueError):
+            return False
+        return True

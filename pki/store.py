@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -60,9 +61,21 @@ def entry_hash(prev: str, seq: int, ts: float, actor: str, action: str, detail: 
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
+# The triggers' text as SQLite keeps it, whitespace collapsed: one with a WHEN clause or no RAISE does not count.
+_TRIGGER_SQL = {t: f"CREATE TRIGGER {t} BEFORE {t.split('_')[-1].upper()} ON audit BEGIN SELECT RAISE(ABORT, "
+                   "'the audit log is append-only'); END" for t in AUDIT_TRIGGERS}
+
+
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, head=None):
+        """head (audit.Head), if given, records the log's newest entry outside the database: written inside
+        every transaction that appended to the log, just before it commits, and read before appending."""
         self.path = Path(path)
+        self.head = head
+        self._head = None
+        # One connection, shareable by threads: a transaction holds it until it commits or rolls back.
+        self._lock = threading.RLock()
         self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -71,31 +84,71 @@ class Store:
     def create(self) -> None:
         self.db.executescript(SCHEMA)
 
+    def check(self) -> None:
+        """Raise sqlite3.DatabaseError unless this is a CA database (an empty or foreign SQLite file is not)."""
+        have = {r["name"] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if missing := {"certs", "operators", "meta", "audit"} - have:
+            raise sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}")
+
     @contextmanager
     def transaction(self):
-        """One writer at a time across processes; everything inside lands or nothing does."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        """One writer at a time across processes and threads; everything inside lands or nothing does."""
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._head = None
+            try:
+                yield self.db
+                if self._head and self.head:
+                    self.head.write(*self._head)
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            finally:
+                self._head = None
+            self.db.execute("COMMIT")
 
     # -- audit -----------------------------------------------------------------------------
     def audit(self, db, actor: str, action: str, detail: dict, sign) -> None:
         """Append an entry; call inside transaction(). sign(bytes) -> signature by the issuing CA."""
         row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (row["seq"] + 1, row["hash"]) if row else (1, GENESIS)
+        if self.head and self._head is None and row:
+            # First entry of this transaction: never reuse the number of an entry cut from the tail, and if the
+            # head record itself is lost, skip one number, so either way 'audit verify' finds the gap.
+            anchored = self.head.seq()
+            seq = max(seq, anchored + 1 if anchored is not None else seq + 1)
         ts = time.time()
         text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
         h = entry_hash(prev, seq, ts, actor, action, text)
         db.execute("INSERT INTO audit (seq, ts, actor, action, detail, prev, hash, sig) VALUES (?,?,?,?,?,?,?,?)",
                    (seq, ts, actor, action, text, prev, h, sign(bytes.fromhex(h))))
+        self._head = (seq, h)
 
     def audit_entries(self):
         return self.db.execute("SELECT * FROM audit ORDER BY seq").fetchall()
 
+    def missing_triggers(self) -> list[str]:
+        """The append-only triggers someone has dropped (or replaced with ones that no longer refuse)."""
+        have = {r["name"]: " ".join((r["sql"] or "").split()) for r in self.db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")}
+        return [t for t in AUDIT_TRIGGERS if have.get(t) != _TRIGGER_SQL[t]]
+
+    # -- operators ------------------------------------------------------------------------------
+    def operator(self, serial: str):
+        return self.db.execute("SELECT name, role FROM operators WHERE serial = ?", (serial,)).fetchone()
+
+    def operator_named(self, db, name: str):
+        """Names are unique regardless of case: 'Alice' is 'alice'."""
+        return db.execute("SELECT name FROM operators WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
+
+    def replace_credential(self, db, old_serial: str, new_serial: str) -> bool:
+        """Point an operator at a renewed credential; False when it no longer holds old_serial."""
+        return db.execute("UPDATE operators SET serial = ? WHERE serial = ?", (new_serial, old_serial)).rowcount == 1
+
+    def active_admins(self, db, now: float) -> list[str]:
+        return [r["serial"] for r in db.execute(
+            "SELECT c.serial FROM operators o JOIN certs c ON c.serial = o.serial WHERE o.role = 'ca_admin' "
+            "AND c.revoked_at IS NULL AND c.not_before <= ? AND c.not_after > ?", (now, now))]
     # -- certificates -------------------------------------------------------------------------
     def cert(self, serial: str):
         return self.db.execute("SELECT * FROM certs WHERE serial = ?", (serial.lower(),)).fetchone()
@@ -107,9 +160,15 @@ class Store:
         return self.db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL "
                                "ORDER BY revoked_at").fetchall()
 
-    def next_crl_number(self, db) -> int:
+    def revoke(self, db, serial: str, reason: str, ts: float) -> bool:
+        """Mark a certificate revoked unless it already is; False when another revocation got there first."""
+        return db.execute("UPDATE certs SET revoked_at = ?, revoke_reason = ? WHERE serial = ? AND revoked_at IS NULL",
+                          (ts, reason, serial)).rowcount == 1
+
+    def next_crl_number(self, db, at_least: int = 1) -> int:
+        """The next CRL number: above the last one recorded and at least `at_least` (above the one published)."""
         row = db.execute("SELECT value FROM meta WHERE key = 'crl_number'").fetchone()
-        n = int(row["value"]) + 1 if row else 1
+        n = max(int(row["value"]) + 1 if row else 1, at_least)
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('crl_number', ?)", (str(n),))
         return n
 

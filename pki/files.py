@@ -1,0 +1,144 @@
+"""Files the CA reads from and writes for people, made safe against what may be planted beside them.
+
+A key file is 0600 from its first byte and never lands where a symlink points: every file is
+created with O_EXCL|O_NOFOLLOW (a planted `x.key.tmp` or `x.key -> /etc/…` cannot redirect it), and
+replacements go through a temporary file with a random name, then rename(2). Inputs are read
+with a size limit, so `--csr /dev/zero` is refused instead of filling memory.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from .errors import PkiError
+
+MAX_INPUT = 1 << 20  # a CSR, certificate, key or passphrase is a few kB; 1 MiB is already absurd
+
+
+def read_input(path: str | os.PathLike, option: str, limit: int = MAX_INPUT) -> bytes:
+    """The bytes of a file given on the command line, or a PkiError naming the option and the fix."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise PkiError(f"{option} {path}: cannot read it ({e.strerror}); give an existing, readable file") from None
+    if len(data) > limit:
+        raise PkiError(f"{option} {path}: larger than {limit} bytes; give the file itself, not a device or a stream")
+    return data
+
+
+def load(path: str | os.PathLike, parse, what: str):
+    """parse(bytes) of a file the CA relies on; a damaged one is a PkiError that names it, not a traceback."""
+    data = read_input(path, what)
+    try:
+        return parse(data)
+    except (ValueError, TypeError) as e:
+        raise PkiError(f"{what} {path} is damaged ({str(e)[:200]}); restore it from a backup") from None
+
+
+def _open_new(path: Path, mode: int) -> int:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except FileExistsError:
+        raise PkiError(f"{path} exists (or is a symlink); choose another name or remove it") from None
+    except OSError as e:
+        raise PkiError(f"cannot create {path}: {e.strerror}") from None
+    os.fchmod(fd, mode)  # the umask may have taken bits away; a key file is exactly 0600
+    return fd
+
+
+def _fill(fd: int, path: Path, data: bytes) -> None:
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        path.unlink(missing_ok=True)
+        raise PkiError(f"cannot write {path}: {e.strerror}") from None
+
+
+def write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Create `path`, which must not exist yet (not even as a dangling symlink)."""
+    _fill(_open_new(path, mode), path, data)
+
+
+def replace(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Atomically replace `path` (a file of the CA folder): readers see the old or the new file, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():
+        raise PkiError(f"{path} is a symlink; the CA writes only its own files. Remove the link")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    _fill(_open_new(tmp, mode), tmp, data)
+    try:
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise PkiError(f"cannot replace {path}: {e.strerror}") from None
+
+
+def check_new(path: Path, option: str) -> None:
+    """Refuse, before anything is signed, an output that could not be written or would overwrite something."""
+    if os.path.lexists(path):
+        what = "is a symlink" if path.is_symlink() else "already exists"
+        raise PkiError(f"{option}: {path} {what}; choose another {option} or remove it")
+    if len(path.name.encode()) > _name_max(path.parent):
+        raise PkiError(f"{option}: the file name {path.name[:40]}… is too long for the file system; choose a shorter "
+                       f"{option}")
+    if not path.parent.is_dir():
+        raise PkiError(f"{option}: folder {path.parent} does not exist; create it or choose another {option}")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise PkiError(f"{option}: folder {path.parent} is not writable; choose another {option}")
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+class Outputs:
+    """PREFIX.crt and, when the CA made the key, PREFIX.key: checked before signing, written before the commit.
+
+    in_place replaces files of the CA folder (the OCSP signer's) instead of creating new ones."""
+
+    def __init__(self, prefix: str | os.PathLike, with_key: bool = True, option: str = "--out",
+                 in_place: bool = False):
+        prefix = Path(prefix)
+        self.crt = prefix.with_name(prefix.name + ".crt")
+        self.key = prefix.with_name(prefix.name + ".key") if with_key else None
+        self.option = option
+        self.in_place = in_place
+
+    def check(self) -> "Outputs":
+        for f in (self.crt, self.key):
+            if f is not None and not self.in_place:
+                check_new(f, self.option)
+        return self
+
+    def write(self, cert_pem: bytes, key_pem: bytes | None) -> None:
+        """Write both or neither; the caller's transaction commits only after this returns."""
+        put = replace if self.in_place else write_new
+        written = []
+        try:
+            if self.key is not None and key_pem is not None:
+                put(self.key, key_pem, 0o600)
+                written.append(self.key)
+            put(self.crt, cert_pem, 0o644)
+            written.append(self.crt)
+        except BaseException as e:
+            for f in written if not self.in_place else ():
+                f.unlink(missing_ok=True)
+            if isinstance(e, PkiError):
+                raise PkiError(f"{self.option}: {e}; nothing was issued") from None
+            raise
+
+    def remove(self) -> None:
+        """Undo write() after a failed commit. Files replaced in place stay: the old ones are gone, and an
+        unrecorded OCSP signer still signs correctly."""
+        for f in (self.crt, self.key) if not self.in_place else ():
+            if f is not None:
+                f.unlink(missing_ok=True)
