@@ -109,6 +109,8 @@ def snapshot(exclude_ids: set[str] | None = None) -> dict:
         "run": sorted(p for p in _tree("/run", lambda p: p.startswith(("/run/user", "/run/systemd"))) if not theirs(p)),
         "var_tmp": sorted(p for p in _tree("/var/tmp", lambda p: theirs(p)) if not theirs(p)),
         "orphan_netns_processes": _orphan_netns_processes(),
+        # tools run as root in a node keep histories in the host's home (vtysh: .history_frr)
+        "root_histories": {p.name: p.stat().st_mtime_ns for p in Path("/root").glob(".history*")},
     }
 
 
