@@ -35,17 +35,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pki")
+def new_ca(d: Path) -> SimpleNamespace:
+    """A CA in d/ca with its three operators' credentials in d/ops: admin, alice (officer), bob (auditor)."""
     ops = d / "ops"
-    ops.mkdir()
+    ops.mkdir(parents=True)
     authority = Authority.init(d / "ca", "lab", ROOT_PASS, admin_out=ops / "admin")
     admin = Credential.from_prefix(ops / "admin")
     authority.add_operator(admin, "alice", "officer", ops / "alice")
     authority.add_operator(admin, "bob", "auditor", ops / "bob")
     return SimpleNamespace(dir=d / "ca", ops=ops, ca=authority, admin=admin,
                            officer=Credential.from_prefix(ops / "alice"), auditor=Credential.from_prefix(ops / "bob"))
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory):
+    return new_ca(tmp_path_factory.mktemp("pki"))
 
 
 def _issue(ca, tmp_path, name, profile="server_tls", **kw):

@@ -26,7 +26,7 @@ from pki.authority import Authority
 from pki.authz import Credential
 from pki.der import content, elements, tlv
 from pki.errors import NotAllowed, PkiError
-from test_pki import ROOT_PASS, _free_port, _openssl
+from test_pki import ROOT_PASS, _free_port, _openssl, new_ca
 
 DOCS = REPO / "docs" / "security-officer.md"
 
@@ -35,20 +35,9 @@ def _serial_of(crt: Path) -> str:
     return format(x509.load_pem_x509_certificate(crt.read_bytes()).serial_number, "x")
 
 
-def _new_ca(d: Path) -> SimpleNamespace:
-    ops = d / "ops"
-    ops.mkdir(parents=True)
-    authority = Authority.init(d / "ca", "lab", ROOT_PASS, admin_out=ops / "admin")
-    admin = Credential.from_prefix(ops / "admin")
-    authority.add_operator(admin, "alice", "officer", ops / "alice")
-    authority.add_operator(admin, "bob", "auditor", ops / "bob")
-    return SimpleNamespace(dir=d / "ca", ops=ops, ca=authority, admin=admin,
-                           officer=Credential.from_prefix(ops / "alice"), auditor=Credential.from_prefix(ops / "bob"))
-
-
 @pytest.fixture
 def ca(tmp_path):
-    return _new_ca(tmp_path / "pki")
+    return new_ca(tmp_path / "pki")
 
 
 def _cli(ca, who, *args, env=None):
