@@ -55,21 +55,18 @@ def _row(t: Table, *cells) -> None:
 class _Group(click.Group):
     """A file-system error on a path someone typed (a name too long for the file system, a folder that is a
     file) is bad input like any other: a message and exit 2, not a traceback; so is a database that stays
-    locked or turns out damaged (its transaction rolled back). Messages are escaped for rich, which
-    jinbao's CLI prints them with."""
+    locked or turns out damaged (its transaction rolled back). jinbao's CLI prints every error as
+    text, never as markup, so a '[/]' in a name needs nothing here."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except OSError as e:
             where = f"{str(e.filename)[:120]}: " if e.filename else ""
-            raise PkiError(escape(f"{where}{e.strerror or e}; check the path or address you gave")) from None
+            raise PkiError(f"{where}{e.strerror or e}; check the path or address you gave") from None
         except sqlite3.Error as e:  # locked past the busy timeout, or damaged beyond what opening it showed
-            raise PkiError(escape(f"the CA database failed: {e}; nothing was changed. Retry, or restore the CA "
-                                  "folder from a backup")) from None
-        except PkiError as e:
-            e.args = (escape(str(e)),)  # jinbao's CLI prints errors as rich markup; names in them are not markup
-            raise
+            raise PkiError(f"the CA database failed: {e}; nothing was changed. Retry, or restore the CA "
+                           "folder from a backup") from None
 
 
 @click.group(cls=_Group)

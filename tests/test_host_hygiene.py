@@ -57,14 +57,15 @@ def test_two_overlapping_labs_leave_the_host_as_it_was(others):
     try:
         second = _up()
         try:
+            # with several labs up, a bare 'down' removes none of them
+            r = run_cli("lab", "down", env={"JINBAO_LAB_ID": ""})
+            assert r.returncode == 2 and "several labs are up" in r.stderr, r.stdout + r.stderr
+            assert first.running("prov-wan1") and second.running("prov-wan1")
             runtime.down(first)
             # the second lab still needs the folders the first one made, and still works
             assert all(d.is_dir() for d in HOST_DIRS)
             assert second.in_node("prov-wan1", ["true"]).returncode == 0
             assert Path("/etc/netns", f"{second.id}-prov-wan1").is_symlink()
-            # with several labs up, a bare 'down' removes none of them
-            r = run_cli("lab", "down", env={"JINBAO_LAB_ID": ""})
-            assert r.returncode == 2 and "several labs are up" in r.stderr and second.running("prov-wan1")
         finally:
             runtime.down(second)
     finally:

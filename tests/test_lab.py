@@ -178,7 +178,9 @@ class RouteMonitor:
                                      text=True)
 
     def stop(self) -> list[tuple[float, str]]:
-        self.proc.send_signal(signal.SIGINT)
+        # SIGTERM, not SIGINT: a job started in the background by a non-interactive shell (as CI
+        # may be) inherits SIGINT ignored, and `ip monitor` sets no handler of its own.
+        self.proc.terminate()
         out, _ = self.proc.communicate(timeout=10)
         events = []
         for line in out.splitlines():
