@@ -18,6 +18,7 @@ from .errors import InventoryError
 from .problems import Problem, ProblemList
 from .schema import InventoryFile
 from .schema_errors import KINDS, fmt_loc, schema_problems
+from .yaml_errors import syntax_problem
 from .yamlsrc import Origin, Positions, YamlDoc, YamlShapeError, parse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +110,7 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
         try:
             parsed = InventoryFile.model_validate(doc.data)
         except ValidationError as e:
-            schema_problems(e, doc.pos, problems)
+            schema_problems(e, doc.pos, problems, doc.data, InventoryFile)
             continue
         _merge(raw, parsed, doc.pos, problems)
     if raw.estate is None and not problems:
@@ -127,21 +128,8 @@ def _parse(text: str, shown: str, problems: ProblemList) -> YamlDoc | None:
     except YamlShapeError as e:
         problems.add(Origin(shown, e.line), "(yaml)", e.message, e.fix)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else 1
-        what = e.problem or e.context or "cannot be parsed"
-        if e.context and e.problem and e.problem.startswith("but "):
-            what = f"{e.context} {e.problem}"  # "expected a single document ... but found another"
-        fix = "fix the YAML syntax at this line (indentation, quotes, ':' spacing)"
-        lines = text.split("\n")
-        here = lines[line - 1] if 0 < line <= len(lines) else ""
-        if "\t" in here[:len(here) - len(here.lstrip())]:
-            fix = "indent with spaces; YAML does not allow tabs for indentation"
-        elif "another document" in str(what):
-            fix = "keep one YAML document per file: remove the '---' line, or move what follows to its own file"
-        elif "constructor for the tag" in str(what):
-            fix = "remove the tag (an estate file holds plain values; secrets are env:, file: or vault: references)"
-        problems.add(Origin(shown, line), "(yaml)", f"YAML syntax: {what}", fix)
+        line, message, fix = syntax_problem(e, text)
+        problems.add(Origin(shown, line), "(yaml)", message, fix)
     except yaml.reader.ReaderError as e:
         line = text.count("\n", 0, e.position) + 1
         problems.add(Origin(shown, line), "(yaml)", f"YAML cannot hold character {e.character!r} (control characters "

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, Strict
 
 from .model import LinkType, Platform, Role, SiteKind, ZoneKind
+from .names import MAX_NAME, NAME_RE, PATTERN_NAME_RE
 
 _SECRET_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S+|vault:\S+#\S+)$")
 
@@ -49,7 +50,11 @@ def Int(lo: int, hi: int | None = None):  # noqa: N802 - reads as a type in the 
 
 
 Duration = Annotated[int, BeforeValidator(_duration)]
-Name = Annotated[str, Field(pattern=r"^[a-z0-9{][a-z0-9{}_-]*$", max_length=40)]
+# Sites, devices and zones; device and zone names may hold {placeholders}. A device name is
+# checked again as a host name once its placeholders are filled in (resolve/devices.py).
+Name = Annotated[str, Field(pattern=PATTERN_NAME_RE, max_length=MAX_NAME)]
+# Template and SNMP profile names are keys, referenced by name; they hold no placeholders.
+KeyName = Annotated[str, Field(pattern=NAME_RE, max_length=MAX_NAME)]
 Prefix = Int(8, 32)
 # A subnet that holds hosts needs at least two addresses besides network and broadcast.
 HostPrefix = Int(8, 30)
@@ -290,8 +295,8 @@ class InventoryFile(_Strict):
 
     estate: RawEstate | None = None
     routing: RawRouting | None = None
-    snmp_profiles: dict[str, RawSnmpProfile] | None = None
-    site_templates: dict[str, RawSiteTemplate] | None = None
+    snmp_profiles: dict[KeyName, RawSnmpProfile] | None = None
+    site_templates: dict[KeyName, RawSiteTemplate] | None = None
     sites: list[RawSite] | None = None
     links: list[RawLink] | None = None
     policies: list[RawPolicy] | None = None

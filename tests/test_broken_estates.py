@@ -29,6 +29,8 @@ def test_broken_estate_reports_exactly_its_errors(case):
         match = [p for p in got["problems"] if (Path(p["file"]).name, p["line"], p["field"]) == (e["file"], e["line"], e["field"])]
         assert any(e["says"] in p["message"] for p in match), (e, match)
         assert all(p["fix"] for p in match), "every problem must say how to fix it"
+        if "fix_says" in e:  # where the fix is the point: it must not mislead
+            assert any(e["fix_says"] in p["fix"] for p in match), (e, match)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -48,6 +50,20 @@ def test_inline_secret_is_not_echoed():
     secret = "Jb@2026secret"
     assert secret in (BROKEN / "secret_inline" / "estate.yml").read_text()
     assert secret not in r.stdout + r.stderr
+
+
+# Written in tests/broken/secret_values in every shape YAML can read a pasted secret as.
+_PASTED_SECRETS = ("12345678901234", "3.14159", "Zx9Secret", "Kq7Secret", "QAZ2wsx")
+
+
+@pytest.mark.parametrize("more", [(), ("--json",)])
+def test_no_secret_is_echoed_whatever_its_type(more):
+    text = "".join(p.read_text() for p in (BROKEN / "secret_values").glob("*.yml"))
+    assert all(s in text for s in _PASTED_SECRETS)
+    r = run_cli("--estate", "tests/broken/secret_values", "inventory", "validate", *more)
+    assert r.returncode == 2
+    for s in _PASTED_SECRETS:
+        assert s not in r.stdout + r.stderr, s
 
 
 def test_every_command_using_the_estate_refuses_a_broken_one():
@@ -340,3 +356,22 @@ def test_a_stray_block_or_address_is_one_problem(tmp_path, file, old, new, line,
     r = _validate(est, "--json")
     problems = json.loads(r.stdout)["problems"]
     assert [(Path(p["file"]).name, p["line"], p["field"]) for p in problems] == [(file, line, field)], problems
+
+
+def test_keys_beside_a_merge_key_override_it(tmp_path):
+    # YAML's merge key: keys written beside '<<' override the merged ones by design.
+    est = _lab_copy(tmp_path)
+    sites = (est / "sites.yml").read_text()
+    sites = sites.replace("      - {name: dr-wan1, role: wan_router", "      - &wan {name: dr-wan1, role: wan_router")
+    fw = "      - {name: dr-fw1, role: firewall, platform: nftables, vendor: Linux, model: nftables, zone: core, loopback: true}"
+    assert fw in sites
+    (est / "sites.yml").write_text(sites.replace(fw, "      - {<<: *wan, name: dr-fw1, role: firewall, platform: nftables}"))
+    r = _validate(est)
+    assert r.returncode == 0, r.stderr
+    # A key written twice beside '<<' is still a key written twice, once.
+    (est / "sites.yml").write_text(sites.replace(fw, "      - {<<: *wan, name: dr-fw1, role: firewall, role: firewall, "
+                                                     "platform: nftables}"))
+    r = _validate(est, "--json")
+    problems = json.loads(r.stdout)["problems"]
+    assert [(Path(p["file"]).name, p["line"], p["field"], p["message"]) for p in problems] == [
+        ("sites.yml", 42, "sites[4].devices[1].role", "key given twice in one mapping")]

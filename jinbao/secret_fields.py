@@ -1,0 +1,55 @@
+"""Which parts of an estate file may hold a secret, so that no message ever echoes them.
+
+A key pasted where its reference belongs (`auth_key: 12345678901234`) is the mistake most
+worth catching and the one most harmful to print: validate output lands in CI logs, tickets
+and chat. Every message path (schema errors, YAML errors, suggestions) asks here first.
+"""
+from __future__ import annotations
+
+import re
+
+# Field names that hold secrets, in jinbao's schema or in what people paste into it.
+SECRET_NAME = re.compile(r"(key|pass|secret|community|token|credential)", re.I)
+# Sections whose every value is kept out of messages: an SNMP profile holds two keys, and a
+# key misplaced by one indentation level lands in another field of the same profile.
+SECRET_SECTIONS = frozenset({"snmp_profiles"})
+# A written secret field on a line: `auth_key: …`, `"priv_key": …`.
+_SECRET_LINE = re.compile(r"[\w\"']*(key|pass|secret|community|token|credential)[\w\"']*\s*:", re.I)
+# An unknown key in a secret section is shown only if it looks like a field name; anything
+# else may be the secret itself, written as a key (`{auth_key:Pa55word}`, `{Pa55word}`).
+_FIELD_LIKE = re.compile(r"[a-z][a-z_]{0,31}")
+
+HIDDEN = "(value not shown: it may be a secret)"
+
+
+def in_secret_place(loc) -> bool:
+    """Whether a path (keys and indexes) leads into a field or section that holds secrets."""
+    return any(isinstance(p, str) and (p in SECRET_SECTIONS or SECRET_NAME.search(p)) for p in loc)
+
+
+def shown_key(key: str) -> str:
+    """An unknown key in a secret section, as it may be printed."""
+    return key if _FIELD_LIKE.fullmatch(key) else "(unknown key)"
+
+
+def secret_line(text: str) -> bool:
+    """Whether a line of YAML writes a secret field."""
+    return bool(_SECRET_LINE.search(text))
+
+
+def scrub(message: str, value) -> str:
+    """The message without the value, in any of the forms a message may quote it."""
+    for form in {repr(value), str(value)}:
+        if form and len(form) > 1:
+            message = message.replace(form, "(value not shown)")
+    return message
+
+
+# Tags people put on secrets on purpose; naming them tells nothing about the secret.
+_KNOWN_TAGS = ("'!vault'", "'!unsafe'", "'!encrypted/pkcs1-oaep'")
+
+
+def scrub_quoted(message: str) -> str:
+    """A YAML error message without what it quotes (a tag, an alias, a character), unless that
+    is a well-known tag such as Ansible's !vault."""
+    return re.sub(r"'.*'|\".*\"", lambda m: m.group() if m.group() in _KNOWN_TAGS else "(value not shown)", message)
