@@ -45,6 +45,20 @@ def shown(path: Path) -> str:
     return printable(text)
 
 
+def is_estate_file(name: str) -> bool:
+    """A file name jinbao reads: .yml or .yaml, not an editor's leftover nor a plugin config."""
+    return name.endswith(SUFFIXES) and not is_editor_leftover(name) and ".jinbao." not in name
+
+
+def has_estate_files(folder: Path) -> bool:
+    """Whether the folder has an estate file at its top level (not looking further down)."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(is_estate_file(e.name) and not e.is_dir() for e in entries)
+    except OSError:
+        return True  # let find() report the unreadable folder, with its reason
+
+
 def find(root: Path, problems: ProblemList) -> list[Path]:
     """Every .yml/.yaml file under root, skipping editors' leftovers and hidden folders."""
     found: list[Path] = []
@@ -60,7 +74,7 @@ def find(root: Path, problems: ProblemList) -> list[Path]:
                 problems.add(Origin(shown(Path(folder) / d), 1), "(file)", f"{d} is a folder, not a YAML file",
                              "rename the folder so its name does not end in .yml or .yaml")
         for name in files:
-            if name.endswith(SUFFIXES) and not is_editor_leftover(name) and ".jinbao." not in name:
+            if is_estate_file(name):
                 found.append(Path(folder) / name)
     return sorted(found)
 

@@ -65,12 +65,14 @@ def estate_dir(name_or_path: str | os.PathLike) -> Path:
         raise InventoryError([Problem(None, "estate", f"no estate named {text!r} under {base}", choices)])
     path = Path(text)
     if path.is_dir():
-        # Every estate has an estate.yml at its top; without one this is some other folder
-        # (say '/'), and reading every .yml beneath it would be slow and meaningless.
-        if not any((path / f"estate{suffix}").is_file() for suffix in estate_files.SUFFIXES):
-            raise InventoryError([Problem(None, "estate", f"{text!r} is not an estate folder: it has no estate.yml",
-                                          "give the folder that holds the estate's estate.yml, sites.yml, "
-                                          "links.yml and policy.yml (see docs/inventory.md)")])
+        # Any section may be in any file, so no file name is required; but an estate keeps its
+        # files at its top. A folder with none there is some other folder (say '/'), and
+        # reading every .yml beneath it would be slow and meaningless.
+        if not estate_files.has_estate_files(path):
+            raise InventoryError([Problem(None, "estate", f"{text!r} is not an estate folder: it has no .yml or "
+                                          ".yaml file at its top level",
+                                          "give the folder that holds the estate's .yml files (see "
+                                          "docs/inventory.md)")])
         return path
     if path.exists() or path.is_symlink():
         raise InventoryError([Problem(Origin(estate_files.shown(path), 1), "estate",
@@ -98,9 +100,7 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
             problems.add(Origin(shown, line), fmt_loc(keypath), "key given twice in one mapping",
                          "keep one of the two; YAML would silently use the last")
         if doc.empty or doc.data == {}:
-            what = "is empty" if not text.strip() else "holds no sections, only comments" if doc.empty else "is an empty mapping"
-            problems.add(Origin(shown, 1), "(file)", f"the file {what}",
-                         "add its sections (estate:, sites:, links: ...) or delete the file")
+            # A file commented out as a whole (or not yet written) adds nothing, as in Ansible.
             continue
         if not isinstance(doc.data, dict):
             problems.add(doc.pos.at(()), "(file)",

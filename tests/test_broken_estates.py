@@ -191,6 +191,35 @@ def test_estate_path_that_is_a_file_or_missing_is_bad_input():
     assert r.returncode == 2 and "there is no estate folder at 'tests/broken/no-such-estate'" in r.stderr
 
 
+def test_any_folder_with_yaml_files_at_its_top_is_an_estate(tmp_path):
+    # Any section may be in any file: no file has to be called estate.yml.
+    est = _lab_copy(tmp_path)
+    (est / "estate.yml").rename(est / "00-settings.yml")
+    r = _validate(est)
+    assert r.returncode == 0, r.stderr
+    # A folder with no .yml at its top (say '/', or one holding only other folders) is not
+    # walked: that is one clean problem.
+    outer = tmp_path / "outer"
+    (outer / "docs").mkdir(parents=True)
+    (outer / "README.txt").write_text("not an estate")
+    (outer / "lab.jinbao.yml").write_text("plugin: jinbao\n")  # an Ansible plugin config, not estate data
+    for folder in (outer, "/"):
+        r = _validate(folder)
+        assert r.returncode == 2
+        assert "is not an estate folder: it has no .yml or .yaml file at its top level" in r.stderr
+
+
+def test_a_file_commented_out_as_a_whole_adds_nothing(tmp_path):
+    est = _lab_copy(tmp_path)
+    policy = (est / "policy.yml").read_text()
+    (est / "policy.yml").write_text("".join(f"# {line}\n" for line in policy.splitlines()))
+    (est / "dr.yml").write_text(policy.split("dr_pairs:")[1].join(["dr_pairs:", ""]))
+    (est / "later.yaml").write_text("")
+    r = _validate(est)
+    assert r.returncode == 0, r.stderr
+    assert "0 zone policies, 1 DR pairs" in r.stdout
+
+
 def test_deep_nesting_is_refused_without_crashing_the_interpreter(tmp_path):
     # libyaml's composer recurses in C: 100,000 nested lists killed Python with SIGSEGV.
     est = _lab_copy(tmp_path)
