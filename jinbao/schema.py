@@ -34,13 +34,16 @@ _DUR_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _duration(v):
-    if isinstance(v, int) and not isinstance(v, bool):
+    # A bare number is not read as seconds: `rpo: 30` means 30 minutes to one reader and 30
+    # seconds to another, and an RPO is a promise an auditor checks.
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
         if v < 0:
-            raise ValueError(f"{v} is negative; a duration is 0 or more seconds")
-        return v
+            raise ValueError(f"{v} is negative; a duration is 0 or more, with its unit (0s, 30m, 4h)")
+        raise ValueError(f"{v} has no unit: write {v}s, {v}m, {v}h or {v}d")
     m = _DUR_RE.match(str(v))
     if not m:
-        raise ValueError("must be a duration such as 0s, 30s, 15m, 4h or 2d")
+        raise ValueError(f"{v!r} is not a duration: write a whole number and its unit, such as 0s, 30s, 15m, "
+                         "4h or 2d")
     return int(m.group(1)) * _DUR_UNITS[m.group(2)]
 
 
@@ -265,12 +268,17 @@ class RawLinkPlan(_Strict):
     prefix: Literal[30, 31] = 30
 
 
+# The block size of each kind of site when estate.site_prefix is not given at all.
+DEFAULT_SITE_PREFIX = {"province": 19, "dr": 21, "city": 22, "county": 26}
+
+
 class RawEstate(_Strict):
     name: Name
     title: str = ""
     domain: Domain
     supernet: Block
-    site_prefix: dict[SiteKind, Prefix] = {"province": 19, "dr": 21, "city": 22, "county": 26}
+    # Given, the map must name every kind of site the estate has that sets no prefix itself.
+    site_prefix: dict[SiteKind, Prefix] = DEFAULT_SITE_PREFIX
     management: RawManagement
     links: RawLinkPlan
     snmp_profile: Text

@@ -404,3 +404,18 @@ def test_keys_beside_a_merge_key_override_it(tmp_path):
     problems = json.loads(r.stdout)["problems"]
     assert [(Path(p["file"]).name, p["line"], p["field"], p["message"]) for p in problems] == [
         ("sites.yml", 42, "sites[4].devices[1].role", "key given twice in one mapping")]
+
+
+def test_names_may_be_as_long_as_a_dns_label(tmp_path):
+    # docs/inventory.md: device names are host names, at most 63 characters (one DNS label).
+    est = _lab_copy(tmp_path)
+    long = "prov-monitoring-collector-" + "x" * (63 - 26)
+    assert len(long) == 63
+    sites = (est / "sites.yml").read_text()
+    (est / "sites.yml").write_text(sites.replace("{name: prov-mon1,", f"{{name: {long},"))
+    r = _validate(est)
+    assert r.returncode == 0, r.stderr
+    (est / "sites.yml").write_text(sites.replace("{name: prov-mon1,", f"{{name: {long}y,"))
+    r = _validate(est, "--json")
+    [p] = json.loads(r.stdout)["problems"]
+    assert (p["line"], p["field"]) == (27, "sites[0].devices[5].name") and "at most 63" in p["message"]

@@ -8,6 +8,7 @@ from ipaddress import IPv4Address, IPv4Interface
 
 from ..ipalloc import Hosts
 from ..loader import Src
+from ..names import MAX_NAME
 from .state import DevDraft, SiteDraft, State, interface_ip, suggest
 
 # RFC 1123 host name label; the FQDN (name + domain) must also stay within 253 characters.
@@ -50,9 +51,13 @@ def build_devices(r: State):
 
 
 def _hostname_ok(r: State, name: str, dsrc: Src) -> bool:
+    if len(name) > MAX_NAME:
+        r.p.add(dsrc.at("name"), "name", f"device name {name!r} is {len(name)} characters long; a host name "
+                f"has at most {MAX_NAME}", "shorten the name (or the site name it is made from)")
+        return False
     if not _HOSTNAME.match(name):
         r.p.add(dsrc.at("name"), "name", f"device name {name!r} is not a valid host name",
-                "use lower-case letters, digits and '-', not at the start or end, 63 characters at most")
+                f"use lower-case letters, digits and '-', not at the start or end, {MAX_NAME} characters at most")
         return False
     fqdn = f"{name}.{r.est.domain}"
     if len(fqdn) > 253:  # RFC 1035; with a sane name, the domain is what is too long

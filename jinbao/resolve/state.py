@@ -68,7 +68,7 @@ class SiteDraft:
     title: str
     parent: str | None
     block: IPv4Network | None
-    prefix: int
+    prefix: int | None  # None: no size given anywhere (reported)
     prefix_at: tuple[Origin, str]  # where the prefix was set: the site, its template or the estate
     loopbacks: int
     loopbacks_at: tuple[Origin, str]
