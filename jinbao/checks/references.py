@@ -13,7 +13,7 @@ def check(e: Estate, p: ProblemList, where) -> None:
                 continue
             origin = at(where.zones.get((s.name, z.name)), z.origin, "firewall")
             fw = e.devices.get(z.firewall)
-            if fw is None and z.firewall in where.unbuilt:
+            if fw is None and where.lost(z.firewall):
                 continue
             if fw is None:
                 p.add(origin, f"zones.{z.name}.firewall", f"zone {s.name}/{z.name} names firewall {z.firewall!r}, "
@@ -23,7 +23,7 @@ def check(e: Estate, p: ProblemList, where) -> None:
                       f"{fw.role} at site {fw.site}", "name a device with role firewall at the same site", "reference")
     for pol in e.policies:
         site = e.sites.get(pol.site)
-        if site is None and pol.site in where.unbuilt:
+        if site is None and where.lost(pol.site):
             continue  # the problem that kept the site from being built is reported
         if site is None:
             p.add(pol.origin, "site", f"policy names unknown site {pol.site!r}", "use a site of the estate", "reference")
@@ -38,6 +38,6 @@ def check(e: Estate, p: ProblemList, where) -> None:
     for i, pair in enumerate(e.dr_pairs):
         src = where.dr_pairs[i] if i < len(where.dr_pairs) else None
         for fieldname, dev in (("primary", pair.primary), ("standby", pair.standby)):
-            if dev not in e.devices and dev not in where.unbuilt:
+            if dev not in e.devices and not where.lost(dev):
                 p.add(at(src, pair.origin, fieldname), fieldname, f"DR pair {pair.name} names {dev!r}, which is not a "
                       "device", "name a device of the estate", "reference")

@@ -19,7 +19,7 @@ def build_devices(r: State):
     r.devices = {}
     lower: dict[str, str] = {}
     for s in r.sites.values():
-        base = {"site": s.name, "parent": s.parent or "", "title": s.title}
+        base = {"site": s.name, "parent": s.parent_var(), "title": s.title}
         for rd, origin, dsrc in s.devices:
             for vars_ in r.for_each(rd.for_each, base):
                 counts = range(1, rd.count + 1) if rd.count else [None]
@@ -88,7 +88,7 @@ def address_devices(r: State):
         for z, zsrc in s.zones:
             if z.firewall is None or z.name not in zone_hosts:
                 continue
-            fw = r.subst(z.firewall, {"site": s.name, "parent": s.parent or ""}, zsrc.at("firewall"),
+            fw = r.subst(z.firewall, {"site": s.name, "parent": s.parent_var()}, zsrc.at("firewall"),
                          f"zones.{z.name}.firewall")
             gateways[z.name] = fw
         for zname, fw in gateways.items():

@@ -25,7 +25,7 @@ def build_links(r: State):
                 if text is None:
                     break
                 dev, _, iface = text.partition(":")
-                if dev in r.where.unbuilt:
+                if dev not in r.devices and r.where.lost(dev):
                     r.where.links_incomplete = True  # its own problem says why
                     break
                 if dev not in r.devices:

@@ -13,10 +13,12 @@ def build_sites(r: State):
     templates = r.raw.site_templates
     for rs, src in r.raw.sites:
         tmpl = tsrc = None
+        written = rs.names if rs.names else ([rs.name] if rs.name else [])
         if rs.template is not None:
             if rs.template not in templates:
                 r.p.add(src.at("template"), "template", f"no site template named {rs.template!r}",
                         suggest(rs.template, templates), "reference")
+                r.where.lost_sites.update(written)
                 continue
             tmpl, tsrc = templates[rs.template]
         if rs.name and rs.names:
@@ -31,6 +33,7 @@ def build_sites(r: State):
         if kind is None:
             r.p.add(src.at(), "kind", f"site {names[0]!r} has no kind",
                     "add kind: province, city, county or dr, or use a template")
+            r.where.lost_sites.update(names)
             continue
         if rs.block is not None and len(names) > 1:
             r.p.add(src.at("block"), "block", "one block cannot serve several sites",
@@ -106,15 +109,16 @@ def _parents(r: State):
         elif not s.parent:
             r.p.add(s.origin, "parent", f"county {s.name!r} has no parent city",
                     "add parent: <city site name>", "reference")
+            s.parent_lost = True
         elif s.parent not in r.sites:
             r.p.add(s.src.at("parent"), "parent", f"site {s.name!r} names unknown parent {s.parent!r}",
                     suggest(s.parent, r.sites), "reference")
-            s.parent = None
+            s.parent, s.parent_lost = None, True
         elif r.sites[s.parent].kind != "city":
             r.p.add(s.src.at("parent"), "parent", f"county {s.name}'s parent {s.parent} is a "
                     f"{r.sites[s.parent].kind}, not a city", "name the city the county hangs off",
                     "reference")
-            s.parent = None
+            s.parent, s.parent_lost = None, True
 
 
 def _areas(r: State):

@@ -59,6 +59,14 @@ class Where:
     # whether some links could not be: checks skip what they would only report as missing.
     unbuilt: set[str] = field(default_factory=set)
     links_incomplete: bool = False
+    # Sites whose entry could not be read at all (an unknown template, no kind): their devices
+    # were never named, so a reference to '<site>-…' is lost with them, not a new mistake.
+    lost_sites: set[str] = field(default_factory=set)
+
+    def lost(self, name: str) -> bool:
+        """Whether a name that resolves to nothing belongs to something already reported."""
+        return (name in self.unbuilt or name in self.lost_sites
+                or any(name.startswith(f"{s}-") for s in self.lost_sites))
 
 
 @dataclass
@@ -80,6 +88,11 @@ class SiteDraft:
     zone_blocks: dict = field(default_factory=dict)
     loop_pool: IPv4Network | None = None
     mgmt_block: IPv4Network | None = None
+    parent_lost: bool = False  # its parent was missing or wrong (reported); {parent} is unknown
+
+    def parent_var(self) -> str | None:
+        """What {parent} and {each_parent} stand for: None (unknown) after a reported parent."""
+        return None if self.parent_lost else self.parent or ""
 
 
 @dataclass
@@ -93,6 +106,10 @@ class DevDraft:
     interfaces: list = field(default_factory=list)
     loopback: IPv4Address | None = None
     mgmt_ip: IPv4Address | None = None
+
+
+class _Unknown(Exception):
+    """A placeholder whose value is unknown because of a problem already reported."""
 
 
 class State:
@@ -119,10 +136,16 @@ class State:
         def rep(m):
             if m.group(1) not in vars_:
                 raise KeyError(m.group(1))
+            if vars_[m.group(1)] is None:
+                raise _Unknown
             return str(vars_[m.group(1)])
 
         try:
             return _PLACEHOLDER.sub(rep, text)
+        except _Unknown:
+            # The value is unknown because of a problem already reported (a county's parent):
+            # '-wan1' would only add a wrong problem, and a worse suggestion, on top of it.
+            return None
         except KeyError as k:
             origin = where.at(fieldname) if isinstance(where, Src) else where
             self.p.add(origin, fieldname, f"unknown placeholder {{{k.args[0]}}} in {text!r}",
@@ -136,7 +159,7 @@ class State:
             return
         for s in self.sites.values():
             if s.kind == fe.kind:
-                yield {**vars_, "each": s.name, "each_parent": s.parent or "", "each_title": s.title}
+                yield {**vars_, "each": s.name, "each_parent": s.parent_var(), "each_title": s.title}
 
     def zone_list(self, zones, src: Src, owner: str) -> list:
         """A site's (or template's) zones, each once: a second zone of the same name is reported,
