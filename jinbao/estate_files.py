@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from .problems import ProblemList
 from .yamlsrc import Origin
 
 SUFFIXES = (".yml", ".yaml")
+# What file managers and people call a copy: 'sites (copy).yml', 'sites - Copy.yml',
+# 'sites (2).yml', 'sites 副本.yml', 'sites.orig.yml', 'sites.bak.yml'.
+_COPY_NAME = re.compile(r"copy|副本|\(\d+\)|\.orig\b|\.bak\b", re.I)
 # An estate file is tens of kB; the 40,000-device national benchmark's largest is ~1 MB.
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -76,7 +80,28 @@ def find(root: Path, problems: ProblemList) -> list[Path]:
         for name in files:
             if is_estate_file(name):
                 found.append(Path(folder) / name)
-    return sorted(found)
+    # Files named as copies are read last, so a name they repeat is reported at the copy's
+    # line, not at the original's.
+    return sorted(sorted(found), key=lambda f: bool(_COPY_NAME.search(f.name)))
+
+
+def copies(texts: list[tuple[str, str | None]]) -> dict[str, str]:
+    """Files whose text repeats another's, each with the file it copies.
+
+    `cp sites.yml "sites (copy).yml"` defines every name twice. Of files with the same text,
+    the one with the shortest name is taken as the original ('sites.yml', not 'sites (copy).yml'
+    or 'sites.yml.orig.yml'), whichever is read first.
+    """
+    by_text: dict[str, list[str]] = {}
+    for shown_as, text in texts:
+        if text and text.strip():
+            by_text.setdefault(text, []).append(shown_as)
+    out = {}
+    for same in by_text.values():
+        if len(same) > 1:
+            original = min(same, key=lambda s: (len(Path(s).name), s))
+            out.update({s: original for s in same if s != original})
+    return out
 
 
 def read_text(path: Path, where: str, problems: ProblemList) -> str | None:

@@ -47,6 +47,9 @@ class RawEstateFiles:
     policies: list[tuple[Any, Src]] = field(default_factory=list)
     dr_pairs: list[tuple[Any, Src]] = field(default_factory=list)
     root: Path = Path(".")
+    # Problems that leave the estate readable (a name defined in two files keeps its first
+    # definition, a copied file is skipped): resolve goes on, so the rest is reported too.
+    problems: ProblemList = field(default_factory=ProblemList)
 
 
 def estate_dir(name_or_path: str | os.PathLike) -> Path:
@@ -90,9 +93,15 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
     if not files and not problems:
         problems.add(Origin(estate_files.shown(root), 1), "estate", "the estate folder has no .yml files",
                      "add estate.yml and the site, link and policy files (see inventory/lab)")
-    for path in files:
-        shown = estate_files.shown(path)
-        text = estate_files.read_text(path, shown, problems)
+    texts = [(estate_files.shown(path), estate_files.read_text(path, estate_files.shown(path), problems))
+             for path in files]
+    copies = estate_files.copies(texts)
+    for shown, text in texts:
+        if shown in copies:
+            raw.problems.add(Origin(shown, 1), "(file)", f"the file is a copy of {copies[shown]} (the same text), so "
+                             "everything in it would be defined twice", "delete the copy, or move it out of the "
+                             "estate folder (a backup belongs in git, not beside the estate)")
+            continue
         doc = _parse(text, shown, problems) if text is not None else None
         if doc is None:
             continue
@@ -112,11 +121,12 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
         except ValidationError as e:
             schema_problems(e, doc.pos, problems, doc.data, InventoryFile)
             continue
-        _merge(raw, parsed, doc.pos, problems)
+        _merge(raw, parsed, doc.pos, raw.problems)
     if raw.estate is None and not problems:
         problems.add(Origin(estate_files.shown(root), 1), "estate", "no file defines the 'estate:' section",
                      "add estate.yml with name, domain, supernet, management and links")
     if problems:
+        problems.extend(raw.problems)
         problems.sort(key=lambda p: (p.origin.file, p.origin.line) if p.origin else ("", 0))
         raise InventoryError(problems.folded())
     return raw

@@ -419,3 +419,24 @@ def test_names_may_be_as_long_as_a_dns_label(tmp_path):
     r = _validate(est, "--json")
     [p] = json.loads(r.stdout)["problems"]
     assert (p["line"], p["field"]) == (27, "sites[0].devices[5].name") and "at most 63" in p["message"]
+
+
+@pytest.mark.parametrize("links_block,mgmt_block,line,field,says", [
+    # A link block typed into the management range: the link block's value is the mistake.
+    ("10.91.240.0/20", "10.91.0.0/16", 15, "estate.links.block",
+     "the link block 10.91.240.0/20 is outside the supernet 10.90.0.0/16, and inside the management block "
+     "10.91.0.0/16"),
+    # A management block typed into the link block: management.block is the mistake.
+    ("10.90.240.0/20", "10.90.241.0/24", 11, "estate.management.block",
+     "the management block 10.90.241.0/24 overlaps the supernet 10.90.0.0/16"),
+])
+def test_nested_link_and_management_blocks_blame_the_inner_one(tmp_path, links_block, mgmt_block, line, field, says):
+    est = _lab_copy(tmp_path)
+    text = (est / "estate.yml").read_text()
+    text = text.replace("block: 10.91.0.0/16 ", f"block: {mgmt_block} ").replace("block: 10.90.240.0/20 ",
+                                                                                 f"block: {links_block} ")
+    (est / "estate.yml").write_text(text)
+    r = _validate(est, "--json")
+    problems = json.loads(r.stdout)["problems"]
+    assert [(Path(p["file"]).name, p["line"], p["field"]) for p in problems] == [("estate.yml", line, field)], problems
+    assert says in problems[0]["message"]

@@ -18,6 +18,8 @@ def check(e: Estate, p: ProblemList, where) -> None:
             if fw is None:
                 p.add(origin, f"zones.{z.name}.firewall", f"zone {s.name}/{z.name} names firewall {z.firewall!r}, "
                       "which is not a device", "name a firewall device of this site", "reference")
+            elif fw.site != s.name and z.firewall in where.duplicated:
+                continue  # the second device of that name, at this site, is reported as a duplicate
             elif fw.site != s.name or fw.role != "firewall":
                 p.add(origin, f"zones.{z.name}.firewall", f"{z.firewall} guards {s.name}/{z.name} but is a "
                       f"{fw.role} at site {fw.site}", "name a device with role firewall at the same site", "reference")

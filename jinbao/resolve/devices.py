@@ -40,6 +40,7 @@ def build_devices(r: State):
                         first = r.devices[lower[name.lower()]]
                         r.p.add(dsrc.at("name"), "name", f"device {name!r} is already defined at "
                                 f"{first.src.at('name')}", "give every device a unique name")
+                        r.where.duplicated.add(first.name)
                         continue
                     if zone is not None and zone not in s.zone_blocks and s.block is not None:
                         r.p.add(dsrc.at("zone"), "zone", f"device {name!r} is in zone {zone!r}, which site "

@@ -62,6 +62,9 @@ class Where:
     # Sites whose entry could not be read at all (an unknown template, no kind): their devices
     # were never named, so a reference to '<site>-…' is lost with them, not a new mistake.
     lost_sites: set[str] = field(default_factory=set)
+    # Device names defined twice (reported): a reference from the second one's site finds the
+    # first, at another site, which says nothing new.
+    duplicated: set[str] = field(default_factory=set)
 
     def lost(self, name: str) -> bool:
         """Whether a name that resolves to nothing belongs to something already reported."""
