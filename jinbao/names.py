@@ -7,6 +7,7 @@ ASCII: letters, digits, '-' and '_', starting with a letter or digit, at most 63
 """
 from __future__ import annotations
 
+import difflib
 import unicodedata
 
 MAX_NAME = 63  # RFC 1035: a DNS label
@@ -25,6 +26,16 @@ def non_ascii_note(text: str) -> str:
             return (f"character {i + 1} of {text!r} is {c!r} (U+{ord(c):04X} {what}), not ASCII; "
                     "it may look like a Latin letter")
     return ""
+
+
+def did_you_mean(name, options, otherwise: str = "check the name against the inventory") -> str:
+    """How to fix a name that refers to nothing: the closest name there is, and, for a name with
+    a non-ASCII look-alike in it, which character that is."""
+    close = difflib.get_close_matches(name, list(options), n=1) if isinstance(name, str) else []
+    hint = f"did you mean {close[0]!r}?" if close else otherwise
+    if isinstance(name, str) and not name.isascii():
+        hint = f"{non_ascii_note(name)}: retype it ({hint})"
+    return hint
 
 
 def name_problem(value, what: str, placeholders: bool = True) -> tuple[str, str]:

@@ -110,6 +110,17 @@ def _real_loc(data, loc: tuple, missing: bool = False) -> tuple[tuple, bool]:
     return tuple(real), is_key
 
 
+def _value_at(data, loc: tuple):
+    """What the data holds at loc, or None."""
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
     """The field names (as written in YAML) of the model that loc leads into, if any."""
     tp: typing.Any = model
@@ -172,15 +183,15 @@ def schema_problems(err: ValidationError, pos: Positions, problems: ProblemList,
         clean, is_key = (_real_loc(data, tuple(e["loc"]), kind == "missing") if data is not None
                          else (tuple(e["loc"]), False))
         key = next((p for p in reversed(clean) if isinstance(p, str)), "")
-        hide = secret_fields.in_secret_place(clean)
+        # A profile's own name is shown (it is referenced by name elsewhere); anything else in
+        # a secret place is not.
+        hide = secret_fields.in_secret_place(clean) and not (is_key and isinstance(_value_at(data, clean), dict))
         msg, fix = _describe(e, kind, value, key, clean, is_key, hide, model)
-        if hide:
-            msg = secret_fields.scrub(msg, value) if isinstance(value, (str, int, float)) else msg
-        shown = clean
+        if hide and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            msg, fix = secret_fields.scrub(msg, value), secret_fields.scrub(fix, value)
+        shown = secret_fields.shown_path(clean, lambda n: _value_at(data, clean[:n]))
         if kind == "extra_forbidden" and clean and ":" in str(clean[-1]):
-            shown = clean[:-1] + (str(clean[-1]).partition(":")[0] + ":…",)
-        elif kind == "extra_forbidden" and hide and clean:
-            shown = clean[:-1] + (secret_fields.shown_key(str(clean[-1])),)
+            shown = shown[:-1] + (str(clean[-1]).partition(":")[0] + ":…",)
         origin = pos.value_at(clean) if kind in _ABOUT_VALUE else pos.at(clean)
         problems.add(origin, fmt_loc(shown), msg, fix)
 
@@ -203,6 +214,10 @@ def _describe(e, kind, value, key, loc, is_key, hide, model) -> tuple[str, str]:
         fix = _FIELD_FIXES.get(key, "correct the value")
         if "control character" in msg:
             fix = "retype it; a tab or an escape sequence was pasted in"
+    elif kind == "string_pattern_mismatch" and hide:
+        msg = f"a key here is not a valid {_what_name(loc, key, is_key)} {secret_fields.HIDDEN}"
+        fix = ("an SNMP profile is a name with a mapping of its fields under it; a secret belongs in the "
+               "environment, a file or a vault, named by a reference (env:NAME, file:PATH, vault:FILE#KEY)")
     elif kind == "string_pattern_mismatch":
         # The regex means nothing to an operator; say what form is wanted instead.
         what = _what_name(loc, key, is_key)

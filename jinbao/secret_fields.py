@@ -27,9 +27,20 @@ def in_secret_place(loc) -> bool:
     return any(isinstance(p, str) and (p in SECRET_SECTIONS or SECRET_NAME.search(p)) for p in loc)
 
 
-def shown_key(key: str) -> str:
-    """An unknown key in a secret section, as it may be printed."""
-    return key if _FIELD_LIKE.fullmatch(key) else "(unknown key)"
+def shown_path(path: tuple, value_at) -> tuple:
+    """A path into the data as it may be printed: in a secret section, a key that is not a
+    profile (its value is not a mapping) or not a field name may be the secret itself, written
+    as a key (`{auth_key:Pa55word}`, `{Pa55word}`). value_at(n) gives the value at path[:n]."""
+    if not path or path[0] not in SECRET_SECTIONS:
+        return tuple(path)
+    out = [path[0]]
+    for n, part in enumerate(path[1:], start=2):
+        if n == 2:  # a profile name: shown if it names a profile (a mapping)
+            ok = isinstance(value_at(n), dict)
+        else:  # a field of a profile
+            ok = isinstance(part, int) or _FIELD_LIKE.fullmatch(str(part)) is not None
+        out.append(part if ok else "(unknown key)")
+    return tuple(out)
 
 
 def secret_line(text: str) -> bool:
@@ -39,7 +50,9 @@ def secret_line(text: str) -> bool:
 
 def scrub(message: str, value) -> str:
     """The message without the value, in any of the forms a message may quote it."""
-    for form in {repr(value), str(value)}:
+    text = str(value)
+    for form in sorted({repr(value), text, repr(text.lower()), text.lower(), repr(text.upper()), text.upper()},
+                       key=len, reverse=True):
         if form and len(form) > 1:
             message = message.replace(form, "(value not shown)")
     return message

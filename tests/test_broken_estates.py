@@ -53,13 +53,13 @@ def test_inline_secret_is_not_echoed():
 
 
 # Written in tests/broken/secret_values in every shape YAML can read a pasted secret as.
-_PASTED_SECRETS = ("12345678901234", "3.14159", "Zx9Secret", "Kq7Secret", "QAZ2wsx")
+_PASTED_SECRETS = ("12345678901234", "3.14159", "Zx9Secret", "Kq7Secret", "QAZ2wsx", "Yt6Secret", "yt6secret")
 
 
 @pytest.mark.parametrize("more", [(), ("--json",)])
 def test_no_secret_is_echoed_whatever_its_type(more):
     text = "".join(p.read_text() for p in (BROKEN / "secret_values").glob("*.yml"))
-    assert all(s in text for s in _PASTED_SECRETS)
+    assert all(s in text for s in _PASTED_SECRETS[:-1])
     r = run_cli("--estate", "tests/broken/secret_values", "inventory", "validate", *more)
     assert r.returncode == 2
     for s in _PASTED_SECRETS:

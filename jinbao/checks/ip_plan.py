@@ -54,14 +54,28 @@ def _addresses(e: Estate, p: ProblemList, where) -> None:
             if i.ip is None or i.link in stray_links or (d.site, i.zone) in stray_zones:
                 continue
             if i.zone and site and i.zone in site.zones and i.ip.network != site.zones[i.zone].block:
-                p.add(at(src, d.origin, "ip"), "ip", f"{d.name} address {i.ip} is not in zone {i.zone}'s block "
-                      f"{site.zones[i.zone].block}", f"use an address of {site.zones[i.zone].block}", "ip_plan")
+                p.add(at(src, d.origin, "ip"), "ip", *_outside_zone(d.name, i, site.zones[i.zone].block), "ip_plan")
                 continue
             claim(i.ip.ip, f"{d.name} {i.name}", d.origin, f"interfaces.{i.name}")
     for l in e.links:
         if l.a.ip.network != l.b.ip.network or l.a.ip.network.prefixlen not in (30, 31):
             p.add(at(where.links.get(l.id), l.origin, "subnet"), "subnet", f"link {l.id} ends {l.a.ip} and {l.b.ip} "
                   "are not in one /30 or /31", "give the link a /30 or /31 subnet", "ip_plan")
+
+
+def _outside_zone(device: str, i, block) -> tuple[str, str]:
+    """Message and fix for an interface address that is not in its zone's block. An address
+    inside the block with the wrong prefix length (`ip: 10.90.0.70`, read as /32) is a missing
+    or wrong prefix length, not a wrong address."""
+    if i.ip.ip in block and i.ip.network.prefixlen == 32:
+        return (f"{device} address {i.ip.ip} has no prefix length (it reads as /32); zone {i.zone}'s block is "
+                f"{block}", f"write the zone's prefix length: ip: {i.ip.ip}/{block.prefixlen}")
+    if i.ip.ip in block:
+        return (f"{device} address {i.ip} has prefix length /{i.ip.network.prefixlen}, but zone {i.zone}'s block is "
+                f"{block}", f"write the zone's prefix length: ip: {i.ip.ip}/{block.prefixlen}")
+    bare = " (written without a prefix length)" if i.ip.network.prefixlen == 32 else ""
+    return (f"{device} address {i.ip.ip if bare else i.ip}{bare} is not in zone {i.zone}'s block {block}",
+            f"use an address of {block}, with its prefix length (e.g. {block.network_address + 2}/{block.prefixlen})")
 
 
 def _subnets(e: Estate, p: ProblemList, where) -> None:

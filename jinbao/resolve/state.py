@@ -6,13 +6,13 @@ interfaces) live here.
 """
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from ..loader import RawEstateFiles, Src
 from ..model import Interface
+from ..names import did_you_mean
 from ..problems import ProblemList
 from ..yamlsrc import Origin
 
@@ -27,8 +27,7 @@ _IFNAME = {
 
 
 def suggest(name: str, options) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f"did you mean {close[0]!r}?" if close else "check the name against the inventory"
+    return did_you_mean(name, options)
 
 
 def sub(src: Src, *more) -> Src:
