@@ -13,11 +13,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from . import estate_files
+from . import estate_files, secret_fields
 from .errors import InventoryError
 from .problems import Problem, ProblemList
 from .schema import InventoryFile
-from .schema_errors import KINDS, fmt_loc, schema_problems
+from .schema_errors import KINDS, fmt_loc, schema_problems, value_at
 from .yaml_errors import syntax_problem
 from .yamlsrc import Origin, Positions, YamlDoc, YamlShapeError, parse
 
@@ -106,7 +106,9 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
         if doc is None:
             continue
         for keypath, line in doc.duplicate_keys:
-            problems.add(Origin(shown, line), fmt_loc(keypath), "key given twice in one mapping",
+            # The key may be a secret written as a key: shown as any path into a secret section.
+            shown_path = secret_fields.shown_path(keypath, lambda n, k=keypath: value_at(doc.data, k[:n]))
+            problems.add(Origin(shown, line), fmt_loc(shown_path), "key given twice in one mapping",
                          "keep one of the two; YAML would silently use the last")
         if doc.empty or doc.data == {}:
             # A file commented out as a whole (or not yet written) adds nothing, as in Ansible.

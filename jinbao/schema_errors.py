@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
+import types
 import typing
 
 from pydantic import BaseModel, ValidationError
@@ -110,7 +111,7 @@ def _real_loc(data, loc: tuple, missing: bool = False) -> tuple[tuple, bool]:
     return tuple(real), is_key
 
 
-def _value_at(data, loc: tuple):
+def value_at(data, loc: tuple):
     """What the data holds at loc, or None."""
     node = data
     for part in loc:
@@ -150,7 +151,7 @@ def _unwrap(tp):
             tp = typing.get_args(tp)[0]
             continue
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None)) and args:
+        if typing.get_origin(tp) in (typing.Union, types.UnionType) and args:
             models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
             tp = models[0] if models else args[0]
             continue
@@ -185,13 +186,14 @@ def schema_problems(err: ValidationError, pos: Positions, problems: ProblemList,
         key = next((p for p in reversed(clean) if isinstance(p, str)), "")
         # A profile's own name is shown (it is referenced by name elsewhere); anything else in
         # a secret place is not.
-        hide = secret_fields.in_secret_place(clean) and not (is_key and isinstance(_value_at(data, clean), dict))
+        hide = secret_fields.in_secret_place(clean) and not (is_key and isinstance(value_at(data, clean), dict))
         msg, fix = _describe(e, kind, value, key, clean, is_key, hide, model)
         if hide and isinstance(value, (str, int, float)) and not isinstance(value, bool):
             msg, fix = secret_fields.scrub(msg, value), secret_fields.scrub(fix, value)
-        shown = secret_fields.shown_path(clean, lambda n: _value_at(data, clean[:n]))
-        if kind == "extra_forbidden" and clean and ":" in str(clean[-1]):
-            shown = shown[:-1] + (str(clean[-1]).partition(":")[0] + ":…",)
+        shown = secret_fields.shown_path(clean, lambda n: value_at(data, clean[:n]))
+        head = str(clean[-1]).partition(":")[0] if clean else ""
+        if kind == "extra_forbidden" and ":" in str(clean[-1:]) and (not hide or secret_fields.field_like(head)):
+            shown = shown[:-1] + (head + ":…",)
         origin = pos.value_at(clean) if kind in _ABOUT_VALUE else pos.at(clean)
         problems.add(origin, fmt_loc(shown), msg, fix)
 
@@ -232,7 +234,7 @@ def _describe(e, kind, value, key, loc, is_key, hide, model) -> tuple[str, str]:
         fields = _fields_at(model, loc[:-1]) if model is not None and loc else None
         head, colon, _ = str(loc[-1]).partition(":") if loc else ("", "", "")
         guess = _close(str(loc[-1]), fields) if fields and loc else None
-        if colon and fields and head in fields:
+        if colon and fields and head in fields and (not hide or secret_fields.field_like(head)):
             # '{name:prov-db1}' is one key 'name:prov-db1' with no value: YAML needs "': '".
             msg = f"'{head}:…' is read as one key with no value: YAML needs a space after ':'"
             fix = f"write '{head}: ' with a space after the colon"

@@ -27,6 +27,11 @@ def in_secret_place(loc) -> bool:
     return any(isinstance(p, str) and (p in SECRET_SECTIONS or SECRET_NAME.search(p)) for p in loc)
 
 
+def field_like(key: str) -> bool:
+    """Whether a key looks like a field name (and not like a secret)."""
+    return _FIELD_LIKE.fullmatch(key) is not None
+
+
 def shown_path(path: tuple, value_at) -> tuple:
     """A path into the data as it may be printed: in a secret section, a key that is not a
     profile (its value is not a mapping) or not a field name may be the secret itself, written
