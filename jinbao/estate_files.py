@@ -94,7 +94,8 @@ def copies(texts: list[tuple[str, str | None]]) -> dict[str, str]:
     """
     by_text: dict[str, list[str]] = {}
     for shown_as, text in texts:
-        if text and text.strip():
+        # Two files that are only comments (or empty) both add nothing: not worth a problem.
+        if text and any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
             by_text.setdefault(text, []).append(shown_as)
     out = {}
     for same in by_text.values():

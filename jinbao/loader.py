@@ -93,8 +93,11 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
     if not files and not problems:
         problems.add(Origin(estate_files.shown(root), 1), "estate", "the estate folder has no .yml files",
                      "add estate.yml and the site, link and policy files (see inventory/lab)")
-    texts = [(estate_files.shown(path), estate_files.read_text(path, estate_files.shown(path), problems))
-             for path in files]
+    # All texts first: of two files with the same text, the copy is skipped whichever is first.
+    texts = []
+    for path in files:
+        shown = estate_files.shown(path)
+        texts.append((shown, estate_files.read_text(path, shown, problems)))
     copies = estate_files.copies(texts)
     for shown, text in texts:
         if shown in copies:

@@ -110,6 +110,8 @@ def _parents(r: State):
             r.p.add(s.origin, "parent", f"county {s.name!r} has no parent city",
                     "add parent: <city site name>", "reference")
             s.parent_lost = True
+        elif s.parent not in r.sites and s.parent in r.where.lost_sites:
+            s.parent, s.parent_lost = None, True  # the city's own entry is reported
         elif s.parent not in r.sites:
             r.p.add(s.src.at("parent"), "parent", f"site {s.name!r} names unknown parent {s.parent!r}",
                     suggest(s.parent, r.sites), "reference")
