@@ -146,7 +146,7 @@ _DOMAIN_RE = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 
 
 def _domain(v: str) -> str:
-    if len(v) > 200 or not _DOMAIN_RE.match(v):
+    if len(v) > 253 or not _DOMAIN_RE.match(v):  # RFC 1035: 253 characters in all
         raise ValueError(f"{v!r} is not a DNS domain: lower-case labels of letters, digits and '-', "
                          "joined by dots, such as hrss.ah.example")
     return v

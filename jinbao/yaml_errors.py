@@ -45,6 +45,10 @@ def syntax_problem(e: yaml.MarkedYAMLError, text: str) -> tuple[int, str, str]:
     else:
         line = pline or cline or 1
         message, fix = f"YAML syntax: {what}", _DEFAULT_FIX
+        if cline and line != cline and (e.context or "").startswith("while "):
+            # 'while parsing a block mapping' starts where the mapping does, often far above:
+            # the line where the parser stopped is the one to look at, and that one is named.
+            message += f" (in the {e.context.split(' a ', 1)[-1]} that begins at line {cline})"
         start = _runaway_scalar(lines, line) if "mapping values are not allowed" in str(what) else None
         if start:
             # 'b 1' on one line and 'c: 2' on the next read as one key 'b 1 c': the ':' is missing above.
