@@ -18,6 +18,7 @@ def load_estate(name_or_path: str | os.PathLike = "province") -> Estate:
     """
     raw = read_estate(name_or_path)
     estate, problems, where = resolve(raw)
+    problems.extend(raw.problems)
     validate(estate, problems, where=where, raw=raw)
     if problems:
         raise InventoryError(ProblemList(sorted(problems, key=_where)).folded())

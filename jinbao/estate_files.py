@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from .problems import ProblemList
 from .yamlsrc import Origin
 
 SUFFIXES = (".yml", ".yaml")
+# What file managers and people call a copy: 'sites (copy).yml', 'sites - Copy.yml',
+# 'sites (2).yml', 'sites 副本.yml', 'sites.orig.yml', 'sites.bak.yml'.
+_COPY_NAME = re.compile(r"copy|副本|\(\d+\)|\.orig\b|\.bak\b", re.I)
 # An estate file is tens of kB; the 40,000-device national benchmark's largest is ~1 MB.
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -45,6 +49,20 @@ def shown(path: Path) -> str:
     return printable(text)
 
 
+def is_estate_file(name: str) -> bool:
+    """A file name jinbao reads: .yml or .yaml, not an editor's leftover nor a plugin config."""
+    return name.endswith(SUFFIXES) and not is_editor_leftover(name) and ".jinbao." not in name
+
+
+def has_estate_files(folder: Path) -> bool:
+    """Whether the folder has an estate file at its top level (not looking further down)."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(is_estate_file(e.name) and not e.is_dir() for e in entries)
+    except OSError:
+        return True  # let find() report the unreadable folder, with its reason
+
+
 def find(root: Path, problems: ProblemList) -> list[Path]:
     """Every .yml/.yaml file under root, skipping editors' leftovers and hidden folders."""
     found: list[Path] = []
@@ -60,9 +78,31 @@ def find(root: Path, problems: ProblemList) -> list[Path]:
                 problems.add(Origin(shown(Path(folder) / d), 1), "(file)", f"{d} is a folder, not a YAML file",
                              "rename the folder so its name does not end in .yml or .yaml")
         for name in files:
-            if name.endswith(SUFFIXES) and not is_editor_leftover(name) and ".jinbao." not in name:
+            if is_estate_file(name):
                 found.append(Path(folder) / name)
-    return sorted(found)
+    # Files named as copies are read last, so a name they repeat is reported at the copy's
+    # line, not at the original's.
+    return sorted(sorted(found), key=lambda f: bool(_COPY_NAME.search(f.name)))
+
+
+def copies(texts: list[tuple[str, str | None]]) -> dict[str, str]:
+    """Files whose text repeats another's, each with the file it copies.
+
+    `cp sites.yml "sites (copy).yml"` defines every name twice. Of files with the same text,
+    the one with the shortest name is taken as the original ('sites.yml', not 'sites (copy).yml'
+    or 'sites.yml.orig.yml'), whichever is read first.
+    """
+    by_text: dict[str, list[str]] = {}
+    for shown_as, text in texts:
+        # Two files that are only comments (or empty) both add nothing: not worth a problem.
+        if text and any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
+            by_text.setdefault(text, []).append(shown_as)
+    out = {}
+    for same in by_text.values():
+        if len(same) > 1:
+            original = min(same, key=lambda s: (len(Path(s).name), s))
+            out.update({s: original for s in same if s != original})
+    return out
 
 
 def read_text(path: Path, where: str, problems: ProblemList) -> str | None:

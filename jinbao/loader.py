@@ -13,11 +13,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from . import estate_files
+from . import estate_files, secret_fields
 from .errors import InventoryError
 from .problems import Problem, ProblemList
 from .schema import InventoryFile
-from .schema_errors import KINDS, fmt_loc, schema_problems
+from .schema_errors import KINDS, fmt_loc, schema_problems, value_at
+from .yaml_errors import syntax_problem
 from .yamlsrc import Origin, Positions, YamlDoc, YamlShapeError, parse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,9 @@ class RawEstateFiles:
     policies: list[tuple[Any, Src]] = field(default_factory=list)
     dr_pairs: list[tuple[Any, Src]] = field(default_factory=list)
     root: Path = Path(".")
+    # Problems that leave the estate readable (a name defined in two files keeps its first
+    # definition, a copied file is skipped): resolve goes on, so the rest is reported too.
+    problems: ProblemList = field(default_factory=ProblemList)
 
 
 def estate_dir(name_or_path: str | os.PathLike) -> Path:
@@ -64,12 +68,14 @@ def estate_dir(name_or_path: str | os.PathLike) -> Path:
         raise InventoryError([Problem(None, "estate", f"no estate named {text!r} under {base}", choices)])
     path = Path(text)
     if path.is_dir():
-        # Every estate has an estate.yml at its top; without one this is some other folder
-        # (say '/'), and reading every .yml beneath it would be slow and meaningless.
-        if not any((path / f"estate{suffix}").is_file() for suffix in estate_files.SUFFIXES):
-            raise InventoryError([Problem(None, "estate", f"{text!r} is not an estate folder: it has no estate.yml",
-                                          "give the folder that holds the estate's estate.yml, sites.yml, "
-                                          "links.yml and policy.yml (see docs/inventory.md)")])
+        # Any section may be in any file, so no file name is required; but an estate keeps its
+        # files at its top. A folder with none there is some other folder (say '/'), and
+        # reading every .yml beneath it would be slow and meaningless.
+        if not estate_files.has_estate_files(path):
+            raise InventoryError([Problem(None, "estate", f"{text!r} is not an estate folder: it has no .yml or "
+                                          ".yaml file at its top level",
+                                          "give the folder that holds the estate's .yml files (see "
+                                          "docs/inventory.md)")])
         return path
     if path.exists() or path.is_symlink():
         raise InventoryError([Problem(Origin(estate_files.shown(path), 1), "estate",
@@ -87,19 +93,28 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
     if not files and not problems:
         problems.add(Origin(estate_files.shown(root), 1), "estate", "the estate folder has no .yml files",
                      "add estate.yml and the site, link and policy files (see inventory/lab)")
+    # All texts first: of two files with the same text, the copy is skipped whichever is first.
+    texts = []
     for path in files:
         shown = estate_files.shown(path)
-        text = estate_files.read_text(path, shown, problems)
+        texts.append((shown, estate_files.read_text(path, shown, problems)))
+    copies = estate_files.copies(texts)
+    for shown, text in texts:
+        if shown in copies:
+            raw.problems.add(Origin(shown, 1), "(file)", f"the file is a copy of {copies[shown]} (the same text), so "
+                             "everything in it would be defined twice", "delete the copy, or move it out of the "
+                             "estate folder (a backup belongs in git, not beside the estate)")
+            continue
         doc = _parse(text, shown, problems) if text is not None else None
         if doc is None:
             continue
         for keypath, line in doc.duplicate_keys:
-            problems.add(Origin(shown, line), fmt_loc(keypath), "key given twice in one mapping",
+            # The key may be a secret written as a key: shown as any path into a secret section.
+            shown_path = secret_fields.shown_path(keypath, lambda n, k=keypath: value_at(doc.data, k[:n]))
+            problems.add(Origin(shown, line), fmt_loc(shown_path), "key given twice in one mapping",
                          "keep one of the two; YAML would silently use the last")
         if doc.empty or doc.data == {}:
-            what = "is empty" if not text.strip() else "holds no sections, only comments" if doc.empty else "is an empty mapping"
-            problems.add(Origin(shown, 1), "(file)", f"the file {what}",
-                         "add its sections (estate:, sites:, links: ...) or delete the file")
+            # A file commented out as a whole (or not yet written) adds nothing, as in Ansible.
             continue
         if not isinstance(doc.data, dict):
             problems.add(doc.pos.at(()), "(file)",
@@ -109,13 +124,14 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
         try:
             parsed = InventoryFile.model_validate(doc.data)
         except ValidationError as e:
-            schema_problems(e, doc.pos, problems)
+            schema_problems(e, doc.pos, problems, doc.data, InventoryFile)
             continue
-        _merge(raw, parsed, doc.pos, problems)
+        _merge(raw, parsed, doc.pos, raw.problems)
     if raw.estate is None and not problems:
         problems.add(Origin(estate_files.shown(root), 1), "estate", "no file defines the 'estate:' section",
                      "add estate.yml with name, domain, supernet, management and links")
     if problems:
+        problems.extend(raw.problems)
         problems.sort(key=lambda p: (p.origin.file, p.origin.line) if p.origin else ("", 0))
         raise InventoryError(problems.folded())
     return raw
@@ -127,21 +143,8 @@ def _parse(text: str, shown: str, problems: ProblemList) -> YamlDoc | None:
     except YamlShapeError as e:
         problems.add(Origin(shown, e.line), "(yaml)", e.message, e.fix)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else 1
-        what = e.problem or e.context or "cannot be parsed"
-        if e.context and e.problem and e.problem.startswith("but "):
-            what = f"{e.context} {e.problem}"  # "expected a single document ... but found another"
-        fix = "fix the YAML syntax at this line (indentation, quotes, ':' spacing)"
-        lines = text.split("\n")
-        here = lines[line - 1] if 0 < line <= len(lines) else ""
-        if "\t" in here[:len(here) - len(here.lstrip())]:
-            fix = "indent with spaces; YAML does not allow tabs for indentation"
-        elif "another document" in str(what):
-            fix = "keep one YAML document per file: remove the '---' line, or move what follows to its own file"
-        elif "constructor for the tag" in str(what):
-            fix = "remove the tag (an estate file holds plain values; secrets are env:, file: or vault: references)"
-        problems.add(Origin(shown, line), "(yaml)", f"YAML syntax: {what}", fix)
+        line, message, fix = syntax_problem(e, text)
+        problems.add(Origin(shown, line), "(yaml)", message, fix)
     except yaml.reader.ReaderError as e:
         line = text.count("\n", 0, e.position) + 1
         problems.add(Origin(shown, line), "(yaml)", f"YAML cannot hold character {e.character!r} (control characters "

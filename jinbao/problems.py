@@ -1,7 +1,8 @@
 """A problem found in the inventory: where, which field, what is wrong, and how to fix it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field as dc_field
 
 from .yamlsrc import Origin
 
@@ -13,6 +14,8 @@ class Problem:
     message: str
     fix: str
     check: str = "schema"
+    # Which check said it (code and line): repeats from one YAML line fold only with their like.
+    said_by: tuple | None = dc_field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         where = str(self.origin) if self.origin else "<estate>"
@@ -33,7 +36,8 @@ class ProblemList(list):
     """Collects problems; checks append and carry on, so one pass reports everything."""
 
     def add(self, origin, field, message, fix, check="schema") -> None:
-        self.append(Problem(origin, field, message, fix, check))
+        caller = sys._getframe(1)
+        self.append(Problem(origin, field, message, fix, check, (caller.f_code, caller.f_lineno)))
 
     def folded(self) -> list[Problem]:
         """One problem per line and field, in order.
@@ -48,9 +52,19 @@ class ProblemList(list):
             groups.setdefault(key, []).append(p)
         out = []
         for same in groups.values():
+            # Two different checks faulting one line (a management block both too small and
+            # overlapping the supernet) are both said, in one problem for that line and field.
+            alike: dict = {}
+            for p in same:
+                alike.setdefault(p.said_by or id(p), []).append(p)
+            messages, fixes = [], []
+            for ps in alike.values():
+                more = f" (and {len(ps) - 1} more like it from this line)" if len(ps) > 1 else ""
+                messages.append(ps[0].message + more)
+                if ps[0].fix not in fixes:
+                    fixes.append(ps[0].fix)
             first = same[0]
             if len(same) > 1:
-                first = Problem(first.origin, first.field, f"{first.message} (and {len(same) - 1} more like it "
-                                f"from this line)", first.fix, first.check)
+                first = Problem(first.origin, first.field, "; also, ".join(messages), "; ".join(fixes), first.check)
             out.append(first)
         return out

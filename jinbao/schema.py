@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, Strict
 
 from .model import LinkType, Platform, Role, SiteKind, ZoneKind
+from .names import MAX_NAME, NAME_RE, PATTERN_NAME_RE
 
 _SECRET_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S+|vault:\S+#\S+)$")
 
@@ -33,13 +34,16 @@ _DUR_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _duration(v):
-    if isinstance(v, int) and not isinstance(v, bool):
+    # A bare number is not read as seconds: `rpo: 30` means 30 minutes to one reader and 30
+    # seconds to another, and an RPO is a promise an auditor checks.
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
         if v < 0:
-            raise ValueError(f"{v} is negative; a duration is 0 or more seconds")
-        return v
+            raise ValueError(f"{v} is negative; a duration is 0 or more, with its unit (0s, 30m, 4h)")
+        raise ValueError(f"{v} has no unit: write {v}s, {v}m, {v}h or {v}d")
     m = _DUR_RE.match(str(v))
     if not m:
-        raise ValueError("must be a duration such as 0s, 30s, 15m, 4h or 2d")
+        raise ValueError(f"{v!r} is not a duration: write a whole number and its unit, such as 0s, 30s, 15m, "
+                         "4h or 2d")
     return int(m.group(1)) * _DUR_UNITS[m.group(2)]
 
 
@@ -49,7 +53,11 @@ def Int(lo: int, hi: int | None = None):  # noqa: N802 - reads as a type in the 
 
 
 Duration = Annotated[int, BeforeValidator(_duration)]
-Name = Annotated[str, Field(pattern=r"^[a-z0-9{][a-z0-9{}_-]*$", max_length=40)]
+# Sites, devices and zones; device and zone names may hold {placeholders}. A device name is
+# checked again as a host name once its placeholders are filled in (resolve/devices.py).
+Name = Annotated[str, Field(pattern=PATTERN_NAME_RE, max_length=MAX_NAME)]
+# Template and SNMP profile names are keys, referenced by name; they hold no placeholders.
+KeyName = Annotated[str, Field(pattern=NAME_RE, max_length=MAX_NAME)]
 Prefix = Int(8, 32)
 # A subnet that holds hosts needs at least two addresses besides network and broadcast.
 HostPrefix = Int(8, 30)
@@ -138,7 +146,7 @@ _DOMAIN_RE = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 
 
 def _domain(v: str) -> str:
-    if len(v) > 200 or not _DOMAIN_RE.match(v):
+    if len(v) > 253 or not _DOMAIN_RE.match(v):  # RFC 1035: 253 characters in all
         raise ValueError(f"{v!r} is not a DNS domain: lower-case labels of letters, digits and '-', "
                          "joined by dots, such as hrss.ah.example")
     return v
@@ -260,12 +268,17 @@ class RawLinkPlan(_Strict):
     prefix: Literal[30, 31] = 30
 
 
+# The block size of each kind of site when estate.site_prefix is not given at all.
+DEFAULT_SITE_PREFIX = {"province": 19, "dr": 21, "city": 22, "county": 26}
+
+
 class RawEstate(_Strict):
     name: Name
     title: str = ""
     domain: Domain
     supernet: Block
-    site_prefix: dict[SiteKind, Prefix] = {"province": 19, "dr": 21, "city": 22, "county": 26}
+    # Given, the map must name every kind of site the estate has that sets no prefix itself.
+    site_prefix: dict[SiteKind, Prefix] = DEFAULT_SITE_PREFIX
     management: RawManagement
     links: RawLinkPlan
     snmp_profile: Text
@@ -290,8 +303,8 @@ class InventoryFile(_Strict):
 
     estate: RawEstate | None = None
     routing: RawRouting | None = None
-    snmp_profiles: dict[str, RawSnmpProfile] | None = None
-    site_templates: dict[str, RawSiteTemplate] | None = None
+    snmp_profiles: dict[KeyName, RawSnmpProfile] | None = None
+    site_templates: dict[KeyName, RawSiteTemplate] | None = None
     sites: list[RawSite] | None = None
     links: list[RawLink] | None = None
     policies: list[RawPolicy] | None = None

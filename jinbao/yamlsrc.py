@@ -36,17 +36,30 @@ class Origin:
 
 
 class Positions:
-    """Lines of every value in one file, looked up by path; falls back to the nearest parent."""
+    """Lines of every value in one file, looked up by path; falls back to the nearest parent.
+
+    A mapping entry is at the line of its key: `v3-monitor:` is where a person looks for a
+    duplicate profile or a missing `auth_key`, not the first line of the block beneath it.
+    Where a block value starts on a later line, that line is kept too, for problems about the
+    value itself ("expected a mapping, found a list").
+    """
 
     def __init__(self, file: str):
         self.file = file
         self.lines: dict[tuple, int] = {}
+        self.value_lines: dict[tuple, int] = {}
 
     def at(self, path: tuple) -> Origin:
         path = tuple(path)
         while path and path not in self.lines:
             path = path[:-1]
         return Origin(self.file, self.lines.get(path, 1))
+
+    def value_at(self, path: tuple) -> Origin:
+        path = tuple(path)
+        if path in self.value_lines:
+            return Origin(self.file, self.value_lines[path])
+        return self.at(path)
 
 
 @dataclass
@@ -73,10 +86,12 @@ def parse(text: str, shown_as: str) -> YamlDoc:
     if node is None:
         return YamlDoc({}, pos, [], empty=True)
     _check_size(node)
+    dups: list[tuple[tuple, int]] = []
+    # Walk before constructing: the constructor flattens merge keys (<<) into the mapping in
+    # place, after which merged keys would look written twice.
+    _walk(node, (), None, pos, dups, set())
     constructor = yaml.constructor.SafeConstructor()
     data = constructor.construct_document(node)
-    dups: list[tuple[tuple, int]] = []
-    _walk(node, (), pos.lines, dups, set())
     return YamlDoc(data, pos, dups)
 
 
@@ -134,24 +149,46 @@ def _check_size(root) -> None:
     measure(root)
 
 
-def _walk(node, path: tuple, lines: dict, dups: list, seen_nodes: set) -> None:
-    lines[path] = node.start_mark.line + 1
+def _walk(node, path: tuple, key_line: int | None, pos: Positions, dups: list, seen_nodes: set) -> None:
+    line = node.start_mark.line + 1
+    pos.lines[path] = key_line or line
+    if key_line and key_line != line:
+        pos.value_lines[path] = line
     # An aliased collection is walked once, where its anchor is; uses of the alias then fall
     # back to the line of the alias itself, which is where a person would look.
     if id(node) in seen_nodes:
         return
     seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        seen = set()
+        seen: set = set()
+        merged = []
         for knode, vnode in node.value:
-            key = knode.value if isinstance(knode, yaml.ScalarNode) else None
-            if key is None:
+            if not isinstance(knode, yaml.ScalarNode):
                 continue
-            if key in seen and key != "<<":
+            key = knode.value
+            if key == "<<" and knode.tag == "tag:yaml.org,2002:merge":
+                merged.append(vnode)
+                continue
+            if key in seen:
                 # PyYAML keeps the last value silently; a second 'mgmt_ip:' is almost always a typo.
                 dups.append((path + (key,), knode.start_mark.line + 1))
             seen.add(key)
-            _walk(vnode, path + (key,), lines, dups, seen_nodes)
+            _walk(vnode, path + (key,), knode.start_mark.line + 1, pos, dups, seen_nodes)
+        for vnode in merged:
+            _merge_lines(vnode, path, seen, pos)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, path + (i,), lines, dups, seen_nodes)
+            _walk(item, path + (i,), None, pos, dups, seen_nodes)
+
+
+def _merge_lines(vnode, path: tuple, written: set, pos: Positions) -> None:
+    """Keys merged in with `<<: *anchor` are at the anchor's lines; keys written beside `<<`
+    override them (the YAML merge spec), so they are neither duplicates nor replaced here."""
+    sources = vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode]
+    for src in sources:
+        if not isinstance(src, yaml.MappingNode):
+            continue  # the constructor reports a merge of something that is not a mapping
+        for knode, _ in src.value:
+            if isinstance(knode, yaml.ScalarNode) and knode.value not in written:
+                written.add(knode.value)
+                pos.lines[path + (knode.value,)] = knode.start_mark.line + 1

@@ -29,6 +29,8 @@ def test_broken_estate_reports_exactly_its_errors(case):
         match = [p for p in got["problems"] if (Path(p["file"]).name, p["line"], p["field"]) == (e["file"], e["line"], e["field"])]
         assert any(e["says"] in p["message"] for p in match), (e, match)
         assert all(p["fix"] for p in match), "every problem must say how to fix it"
+        if "fix_says" in e:  # where the fix is the point: it must not mislead
+            assert any(e["fix_says"] in p["fix"] for p in match), (e, match)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -48,6 +50,20 @@ def test_inline_secret_is_not_echoed():
     secret = "Jb@2026secret"
     assert secret in (BROKEN / "secret_inline" / "estate.yml").read_text()
     assert secret not in r.stdout + r.stderr
+
+
+# Written in tests/broken/secret_values in every shape YAML can read a pasted secret as.
+_PASTED_SECRETS = ("12345678901234", "3.14159", "Zx9Secret", "Kq7Secret", "QAZ2wsx", "Yt6Secret", "yt6secret")
+
+
+@pytest.mark.parametrize("more", [(), ("--json",)])
+def test_no_secret_is_echoed_whatever_its_type(more):
+    text = "".join(p.read_text() for p in (BROKEN / "secret_values").glob("*.yml"))
+    assert all(s in text for s in _PASTED_SECRETS[:-1])
+    r = run_cli("--estate", "tests/broken/secret_values", "inventory", "validate", *more)
+    assert r.returncode == 2
+    for s in _PASTED_SECRETS:
+        assert s not in r.stdout + r.stderr, s
 
 
 def test_every_command_using_the_estate_refuses_a_broken_one():
@@ -173,6 +189,35 @@ def test_estate_path_that_is_a_file_or_missing_is_bad_input():
     assert r.returncode == 2 and "is a file, not an estate folder" in r.stderr
     r = _validate("tests/broken/no-such-estate")
     assert r.returncode == 2 and "there is no estate folder at 'tests/broken/no-such-estate'" in r.stderr
+
+
+def test_any_folder_with_yaml_files_at_its_top_is_an_estate(tmp_path):
+    # Any section may be in any file: no file has to be called estate.yml.
+    est = _lab_copy(tmp_path)
+    (est / "estate.yml").rename(est / "00-settings.yml")
+    r = _validate(est)
+    assert r.returncode == 0, r.stderr
+    # A folder with no .yml at its top (say '/', or one holding only other folders) is not
+    # walked: that is one clean problem.
+    outer = tmp_path / "outer"
+    (outer / "docs").mkdir(parents=True)
+    (outer / "README.txt").write_text("not an estate")
+    (outer / "lab.jinbao.yml").write_text("plugin: jinbao\n")  # an Ansible plugin config, not estate data
+    for folder in (outer, "/"):
+        r = _validate(folder)
+        assert r.returncode == 2
+        assert "is not an estate folder: it has no .yml or .yaml file at its top level" in r.stderr
+
+
+def test_a_file_commented_out_as_a_whole_adds_nothing(tmp_path):
+    est = _lab_copy(tmp_path)
+    policy = (est / "policy.yml").read_text()
+    (est / "policy.yml").write_text("".join(f"# {line}\n" for line in policy.splitlines()))
+    (est / "dr.yml").write_text(policy.split("dr_pairs:")[1].join(["dr_pairs:", ""]))
+    (est / "later.yaml").write_text("")
+    r = _validate(est)
+    assert r.returncode == 0, r.stderr
+    assert "0 zone policies, 1 DR pairs" in r.stdout
 
 
 def test_deep_nesting_is_refused_without_crashing_the_interpreter(tmp_path):
@@ -340,3 +385,58 @@ def test_a_stray_block_or_address_is_one_problem(tmp_path, file, old, new, line,
     r = _validate(est, "--json")
     problems = json.loads(r.stdout)["problems"]
     assert [(Path(p["file"]).name, p["line"], p["field"]) for p in problems] == [(file, line, field)], problems
+
+
+def test_keys_beside_a_merge_key_override_it(tmp_path):
+    # YAML's merge key: keys written beside '<<' override the merged ones by design.
+    est = _lab_copy(tmp_path)
+    sites = (est / "sites.yml").read_text()
+    sites = sites.replace("      - {name: dr-wan1, role: wan_router", "      - &wan {name: dr-wan1, role: wan_router")
+    fw = "      - {name: dr-fw1, role: firewall, platform: nftables, vendor: Linux, model: nftables, zone: core, loopback: true}"
+    assert fw in sites
+    (est / "sites.yml").write_text(sites.replace(fw, "      - {<<: *wan, name: dr-fw1, role: firewall, platform: nftables}"))
+    r = _validate(est)
+    assert r.returncode == 0, r.stderr
+    # A key written twice beside '<<' is still a key written twice, once.
+    (est / "sites.yml").write_text(sites.replace(fw, "      - {<<: *wan, name: dr-fw1, role: firewall, role: firewall, "
+                                                     "platform: nftables}"))
+    r = _validate(est, "--json")
+    problems = json.loads(r.stdout)["problems"]
+    assert [(Path(p["file"]).name, p["line"], p["field"], p["message"]) for p in problems] == [
+        ("sites.yml", 42, "sites[4].devices[1].role", "key given twice in one mapping")]
+
+
+def test_names_may_be_as_long_as_a_dns_label(tmp_path):
+    # docs/inventory.md: device names are host names, at most 63 characters (one DNS label).
+    est = _lab_copy(tmp_path)
+    long = "prov-monitoring-collector-" + "x" * (63 - 26)
+    assert len(long) == 63
+    sites = (est / "sites.yml").read_text()
+    (est / "sites.yml").write_text(sites.replace("{name: prov-mon1,", f"{{name: {long},"))
+    r = _validate(est)
+    assert r.returncode == 0, r.stderr
+    (est / "sites.yml").write_text(sites.replace("{name: prov-mon1,", f"{{name: {long}y,"))
+    r = _validate(est, "--json")
+    [p] = json.loads(r.stdout)["problems"]
+    assert (p["line"], p["field"]) == (27, "sites[0].devices[5].name") and "at most 63" in p["message"]
+
+
+@pytest.mark.parametrize("links_block,mgmt_block,line,field,says", [
+    # A link block typed into the management range: the link block's value is the mistake.
+    ("10.91.240.0/20", "10.91.0.0/16", 15, "estate.links.block",
+     "the link block 10.91.240.0/20 is outside the supernet 10.90.0.0/16, and inside the management block "
+     "10.91.0.0/16"),
+    # A management block typed into the link block: management.block is the mistake.
+    ("10.90.240.0/20", "10.90.241.0/24", 11, "estate.management.block",
+     "the management block 10.90.241.0/24 overlaps the supernet 10.90.0.0/16"),
+])
+def test_nested_link_and_management_blocks_blame_the_inner_one(tmp_path, links_block, mgmt_block, line, field, says):
+    est = _lab_copy(tmp_path)
+    text = (est / "estate.yml").read_text()
+    text = text.replace("block: 10.91.0.0/16 ", f"block: {mgmt_block} ").replace("block: 10.90.240.0/20 ",
+                                                                                 f"block: {links_block} ")
+    (est / "estate.yml").write_text(text)
+    r = _validate(est, "--json")
+    problems = json.loads(r.stdout)["problems"]
+    assert [(Path(p["file"]).name, p["line"], p["field"]) for p in problems] == [("estate.yml", line, field)], problems
+    assert says in problems[0]["message"]

@@ -5,6 +5,9 @@ from ..model import Estate
 from ..problems import ProblemList
 from . import at
 
+# What a DR pair replicates: the roles of its primary and standby (the same on both ends).
+DR_ROLES = {"db_server": "database", "storage": "storage array"}
+
 # GB/T 20988-2007 "Information security technology - Disaster recovery specifications for
 # information systems", Annex A, table A.1: the RTO and RPO each disaster-recovery level gives.
 #   level  RTO                          RPO
@@ -51,12 +54,34 @@ def check(e: Estate, p: ProblemList, where) -> None:
 def _placement(e: Estate, pair, src, p: ProblemList) -> None:
     if pair.primary not in e.devices or pair.standby not in e.devices:
         return  # reported by the reference check
+    if not _roles(e, pair, src, p):
+        return
     if pair.primary == pair.standby:
         p.add(at(src, pair.origin, "standby"), "standby", f"DR pair {pair.name} names {pair.primary} as both its "
               "primary and its standby", "name a standby device at the DR site", "design")
     elif e.devices[pair.primary].site == e.devices[pair.standby].site:
         p.add(at(src, pair.origin, "standby"), "standby", f"DR pair {pair.name} keeps its standby at the primary's "
               "own site", "put the standby at the DR site (GB/T 20988 asks for an off-site copy)", "design")
+
+
+def _roles(e: Estate, pair, src, p: ProblemList) -> bool:
+    """A DR pair replicates data: a database to a database, or a storage array to a storage
+    array (ESTATE.md: "a standby database, replicated storage"). Reported at the pair's own
+    field, where the engineer named the wrong device."""
+    ok = True
+    for what in ("primary", "standby"):
+        d = e.devices[getattr(pair, what)]
+        if d.role not in DR_ROLES:
+            p.add(at(src, pair.origin, what), what, f"DR pair {pair.name}'s {what} {d.name} has role {d.role}; a DR "
+                  "pair replicates " + " or ".join(f"a {v} ({k})" for k, v in DR_ROLES.items()),
+                  f"name a device with role {' or '.join(DR_ROLES)} as the {what}", "design")
+            ok = False
+    if ok and e.devices[pair.primary].role != e.devices[pair.standby].role:
+        p.add(at(src, pair.origin, "standby"), "standby", f"DR pair {pair.name} replicates {pair.primary} (role "
+              f"{e.devices[pair.primary].role}) to {pair.standby} (role {e.devices[pair.standby].role})",
+              f"name a standby with role {e.devices[pair.primary].role}, like its primary", "design")
+        ok = False
+    return ok
 
 
 def _targets(pair, src, p: ProblemList) -> None:

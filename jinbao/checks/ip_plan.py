@@ -54,8 +54,7 @@ def _addresses(e: Estate, p: ProblemList, where) -> None:
             if i.ip is None or i.link in stray_links or (d.site, i.zone) in stray_zones:
                 continue
             if i.zone and site and i.zone in site.zones and i.ip.network != site.zones[i.zone].block:
-                p.add(at(src, d.origin, "ip"), "ip", f"{d.name} address {i.ip} is not in zone {i.zone}'s block "
-                      f"{site.zones[i.zone].block}", f"use an address of {site.zones[i.zone].block}", "ip_plan")
+                p.add(at(src, d.origin, "ip"), "ip", *_outside_zone(d.name, i, site.zones[i.zone].block), "ip_plan")
                 continue
             claim(i.ip.ip, f"{d.name} {i.name}", d.origin, f"interfaces.{i.name}")
     for l in e.links:
@@ -64,15 +63,30 @@ def _addresses(e: Estate, p: ProblemList, where) -> None:
                   "are not in one /30 or /31", "give the link a /30 or /31 subnet", "ip_plan")
 
 
+def _outside_zone(device: str, i, block) -> tuple[str, str]:
+    """Message and fix for an interface address that is not in its zone's block. An address
+    inside the block with the wrong prefix length (`ip: 10.90.0.70`, read as /32) is a missing
+    or wrong prefix length, not a wrong address."""
+    if i.ip.ip in block and i.ip.network.prefixlen == 32:
+        return (f"{device} address {i.ip.ip} has no prefix length (it reads as /32); zone {i.zone}'s block is "
+                f"{block}", f"write the zone's prefix length: ip: {i.ip.ip}/{block.prefixlen}")
+    if i.ip.ip in block:
+        return (f"{device} address {i.ip} has prefix length /{i.ip.network.prefixlen}, but zone {i.zone}'s block is "
+                f"{block}", f"write the zone's prefix length: ip: {i.ip.ip}/{block.prefixlen}")
+    bare = " (written without a prefix length)" if i.ip.network.prefixlen == 32 else ""
+    return (f"{device} address {i.ip.ip if bare else i.ip}{bare} is not in zone {i.zone}'s block {block}",
+            f"use an address of {block}, with its prefix length (e.g. {block.network_address + 2}/{block.prefixlen})")
+
+
 def _subnets(e: Estate, p: ProblemList, where) -> None:
     """Siblings must not overlap and must sit inside their parent block."""
 
-    def group(parent, parent_name, members):
+    def group(parent, parent_name, members, notes=None):
         inside = []
         for m in members:
             net, label, origin, field = m
             if parent is not None and not net.subnet_of(parent):
-                p.add(origin, field, f"{label} {net} is outside {parent_name} {parent}",
+                p.add(origin, field, f"{label} {net} is outside {parent_name} {parent}{(notes or {}).get(label, '')}",
                       f"choose a block inside {parent}, or drop it to allocate one", "ip_plan")
             else:
                 inside.append(m)  # a stray block is that one problem, not an overlap with each sibling
@@ -95,13 +109,18 @@ def _subnets(e: Estate, p: ProblemList, where) -> None:
 
     top = [(s.block, f"site {s.name}", site_at(s), "block") for s in e.sites.values() if s.parent is None]
     top.append(link_block)
-    group(e.supernet, "the supernet", top)
     # The management network is out of band (ESTATE.md): its block lies outside the supernet
-    # and the link block. An overlap is one problem at management.block, however many sites
-    # it lands on.
-    if e.mgmt_block.overlaps(e.supernet) or e.mgmt_block.overlaps(e.link_block):
+    # and the link block. An overlap is one problem, at the block whose value lies inside the
+    # other's (a link block typed into the management range is the link block's mistake), or
+    # at management.block naming both lines.
+    link_in_mgmt = e.link_block.subnet_of(e.mgmt_block) and not e.mgmt_block.overlaps(e.supernet)
+    notes = {"the link block": f", and inside the management block {e.mgmt_block} ({mgmt_block[2]})"} \
+        if link_in_mgmt else {}
+    group(e.supernet, "the supernet", top, notes)
+    if e.mgmt_block.overlaps(e.supernet) or e.mgmt_block.overlaps(e.link_block) and not link_in_mgmt:
         hit = [f"{label} {net}" for net, label, _, _ in top if net.overlaps(e.mgmt_block)]
-        other = f"the supernet {e.supernet}" if e.mgmt_block.overlaps(e.supernet) else f"the link block {e.link_block}"
+        other = f"the supernet {e.supernet}" if e.mgmt_block.overlaps(e.supernet) else \
+            f"the link block {e.link_block} ({link_block[2]})"
         what = ", ".join(hit[:3]) + (f" and {len(hit) - 3} more" if len(hit) > 3 else "")
         p.add(mgmt_block[2], mgmt_block[3], f"the management block {e.mgmt_block} overlaps {other}"
               + (f", taking in {what}" if hit else ""),

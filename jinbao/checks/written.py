@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..loader import RawEstateFiles, Src
 from ..model import ROUTING_ROLES
+from ..names import did_you_mean
 from ..problems import ProblemList
 
 # Remote management must be encrypted (MLPS 2.0 level 3, 8.1.4.1 / 8.1.3.x).
@@ -37,7 +38,8 @@ def _settings(raw: RawEstateFiles, p: ProblemList) -> None:
     if est.snmp_profile not in raw.snmp_profiles:
         p.add(src.at("snmp_profile"), "estate.snmp_profile",
               f"the default SNMP profile {est.snmp_profile!r} is not defined",
-              f"define it under snmp_profiles: or use one of {sorted(raw.snmp_profiles)}", "reference")
+              did_you_mean(est.snmp_profile, raw.snmp_profiles,
+                           f"define it under snmp_profiles: or use one of {sorted(raw.snmp_profiles)}"), "reference")
     if raw.routing is not None:
         ospf, rsrc = raw.routing[0].ospf, raw.routing[1]
         # RFC 2328: a neighbour is declared down after RouterDeadInterval without hellos; at or
@@ -88,7 +90,8 @@ def _device(rd, src: Src, raw: RawEstateFiles, p: ProblemList) -> None:
     if rd.snmp_profile is not None and rd.snmp_profile not in raw.snmp_profiles:
         p.add(src.at("snmp_profile"), "snmp_profile",
               f"{rd.name} uses SNMP profile {rd.snmp_profile!r}, which is not defined",
-              f"define it under snmp_profiles: or use one of {sorted(raw.snmp_profiles)}", "reference")
+              did_you_mean(rd.snmp_profile, raw.snmp_profiles,
+                           f"define it under snmp_profiles: or use one of {sorted(raw.snmp_profiles)}"), "reference")
     if rd.role in ROUTING_ROLES and rd.loopback is False:
         p.add(src.at("loopback"), "loopback", f"{rd.name} is a {rd.role}, which routes, but has no loopback; OSPF "
               "takes its router id from it", "add loopback: true", "routing")

@@ -8,6 +8,7 @@ from ipaddress import IPv4Address, IPv4Interface
 
 from ..ipalloc import Hosts
 from ..loader import Src
+from ..names import MAX_NAME
 from .state import DevDraft, SiteDraft, State, interface_ip, suggest
 
 # RFC 1123 host name label; the FQDN (name + domain) must also stay within 253 characters.
@@ -18,7 +19,7 @@ def build_devices(r: State):
     r.devices = {}
     lower: dict[str, str] = {}
     for s in r.sites.values():
-        base = {"site": s.name, "parent": s.parent or "", "title": s.title}
+        base = {"site": s.name, "parent": s.parent_var(), "title": s.title}
         for rd, origin, dsrc in s.devices:
             for vars_ in r.for_each(rd.for_each, base):
                 counts = range(1, rd.count + 1) if rd.count else [None]
@@ -39,6 +40,7 @@ def build_devices(r: State):
                         first = r.devices[lower[name.lower()]]
                         r.p.add(dsrc.at("name"), "name", f"device {name!r} is already defined at "
                                 f"{first.src.at('name')}", "give every device a unique name")
+                        r.where.duplicated.add(first.name)
                         continue
                     if zone is not None and zone not in s.zone_blocks and s.block is not None:
                         r.p.add(dsrc.at("zone"), "zone", f"device {name!r} is in zone {zone!r}, which site "
@@ -50,9 +52,13 @@ def build_devices(r: State):
 
 
 def _hostname_ok(r: State, name: str, dsrc: Src) -> bool:
+    if len(name) > MAX_NAME:
+        r.p.add(dsrc.at("name"), "name", f"device name {name!r} is {len(name)} characters long; a host name "
+                f"has at most {MAX_NAME}", "shorten the name (or the site name it is made from)")
+        return False
     if not _HOSTNAME.match(name):
         r.p.add(dsrc.at("name"), "name", f"device name {name!r} is not a valid host name",
-                "use lower-case letters, digits and '-', not at the start or end, 63 characters at most")
+                f"use lower-case letters, digits and '-', not at the start or end, {MAX_NAME} characters at most")
         return False
     fqdn = f"{name}.{r.est.domain}"
     if len(fqdn) > 253:  # RFC 1035; with a sane name, the domain is what is too long
@@ -83,7 +89,7 @@ def address_devices(r: State):
         for z, zsrc in s.zones:
             if z.firewall is None or z.name not in zone_hosts:
                 continue
-            fw = r.subst(z.firewall, {"site": s.name, "parent": s.parent or ""}, zsrc.at("firewall"),
+            fw = r.subst(z.firewall, {"site": s.name, "parent": s.parent_var()}, zsrc.at("firewall"),
                          f"zones.{z.name}.firewall")
             gateways[z.name] = fw
         for zname, fw in gateways.items():

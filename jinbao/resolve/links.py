@@ -25,8 +25,10 @@ def build_links(r: State):
                 if text is None:
                     break
                 dev, _, iface = text.partition(":")
-                if dev in r.where.unbuilt:
-                    r.where.links_incomplete = True  # its own problem says why
+                if dev not in r.devices and r.where.lost(dev):
+                    # Its own problem says why. A device of a built site that is missing leaves
+                    # that site short of links; one of a lost site leaves nothing to check.
+                    r.where.links_incomplete |= dev in r.where.unbuilt
                     break
                 if dev not in r.devices:
                     r.p.add(src.at(side), side, f"link end {dev!r} is not a device of the estate",

@@ -4,6 +4,7 @@ subnets. A full block is reported once, where its size is set.
 from __future__ import annotations
 
 from ..ipalloc import Pool
+from ..schema import DEFAULT_SITE_PREFIX
 from .state import SiteDraft, State, sub, suggest
 
 
@@ -12,10 +13,12 @@ def build_sites(r: State):
     templates = r.raw.site_templates
     for rs, src in r.raw.sites:
         tmpl = tsrc = None
+        written = rs.names if rs.names else ([rs.name] if rs.name else [])
         if rs.template is not None:
             if rs.template not in templates:
                 r.p.add(src.at("template"), "template", f"no site template named {rs.template!r}",
                         suggest(rs.template, templates), "reference")
+                r.where.lost_sites.update(written)
                 continue
             tmpl, tsrc = templates[rs.template]
         if rs.name and rs.names:
@@ -30,6 +33,7 @@ def build_sites(r: State):
         if kind is None:
             r.p.add(src.at(), "kind", f"site {names[0]!r} has no kind",
                     "add kind: province, city, county or dr, or use a template")
+            r.where.lost_sites.update(names)
             continue
         if rs.block is not None and len(names) > 1:
             r.p.add(src.at("block"), "block", "one block cannot serve several sites",
@@ -38,9 +42,13 @@ def build_sites(r: State):
             prefix, prefix_at = rs.prefix, (src.at("prefix"), "prefix")
         elif tmpl and tmpl.prefix:
             prefix, prefix_at = tmpl.prefix, (tsrc.at("prefix"), "prefix")
-        else:
-            prefix = r.est.site_prefix.get(kind, 24)
+        elif kind in r.est.site_prefix:
+            prefix = r.est.site_prefix[kind]
             prefix_at = (r.est_src.at("site_prefix", kind), f"estate.site_prefix.{kind}")
+        else:
+            # No size for this kind of site anywhere: a silent default would carve a block
+            # nobody chose. The site is left without addresses; _no_prefix says so once per kind.
+            prefix, prefix_at = None, (src.at(), "prefix")
         if rs.loopbacks:
             loopbacks, loopbacks_at = rs.loopbacks, (src.at("loopbacks"), "loopbacks")
         elif tmpl:
@@ -67,8 +75,25 @@ def build_sites(r: State):
              area=rs.ospf_area if rs.ospf_area is not None else "auto", zones=zones,
              devices=devices, origin=origin, src=src)
             r.where.sites[nm] = src
+    _no_prefix(r)
     _parents(r)
     _areas(r)
+
+
+def _no_prefix(r: State):
+    """A site kind missing from estate.site_prefix, for sites that give no prefix of their own."""
+    unsized: dict[str, list[SiteDraft]] = {}
+    for s in r.sites.values():
+        if s.prefix is None and s.block is None:
+            unsized.setdefault(s.kind, []).append(s)
+    for kind, sites in unsized.items():
+        first = sites[0]
+        more = f" (and {len(sites) - 1} more {kind} site(s))" if len(sites) > 1 else ""
+        r.p.add(first.prefix_at[0], "prefix", f"{kind} site {first.name}{more} has no block size: estate.site_prefix "
+                f"({r.est_src.at('site_prefix')}) has no {kind} entry, and neither the site nor its template gives "
+                f"a prefix", f"add {kind}: {DEFAULT_SITE_PREFIX[kind]} to estate.site_prefix, or give the site a "
+                "prefix:", "ip_plan")
+        r.where.unbuilt.update(s.name for s in sites)
 
 
 def _parents(r: State):
@@ -84,15 +109,18 @@ def _parents(r: State):
         elif not s.parent:
             r.p.add(s.origin, "parent", f"county {s.name!r} has no parent city",
                     "add parent: <city site name>", "reference")
+            s.parent_lost = True
+        elif s.parent not in r.sites and s.parent in r.where.lost_sites:
+            s.parent, s.parent_lost = None, True  # the city's own entry is reported
         elif s.parent not in r.sites:
             r.p.add(s.src.at("parent"), "parent", f"site {s.name!r} names unknown parent {s.parent!r}",
                     suggest(s.parent, r.sites), "reference")
-            s.parent = None
+            s.parent, s.parent_lost = None, True
         elif r.sites[s.parent].kind != "city":
             r.p.add(s.src.at("parent"), "parent", f"county {s.name}'s parent {s.parent} is a "
                     f"{r.sites[s.parent].kind}, not a city", "name the city the county hangs off",
                     "reference")
-            s.parent = None
+            s.parent, s.parent_lost = None, True
 
 
 def _areas(r: State):
@@ -107,7 +135,14 @@ def _areas(r: State):
                     f"area {s.area}", "use ospf_area: 0 or auto", "routing")
             s.area = 0
             r.area_flagged.add(s.name)
-        elif s.kind == "city" and s.area != 0:
+        elif s.kind == "city" and s.area == 0:
+            # Area 0 is the backbone of the province and the DR site; a city in it would make
+            # every county link and city LAN part of the backbone's flooding scope.
+            r.p.add(at, "ospf_area", f"city {s.name} is in OSPF area 0, the backbone of the province and the DR "
+                    "site; each city has its own area", "use ospf_area: auto, or a number from 1 that no other "
+                    "city uses", "routing")
+            r.area_flagged.add(s.name)
+        elif s.kind == "city":
             if s.area in taken:
                 r.p.add(at, "ospf_area", f"OSPF area {s.area} is already city {taken[s.area].name}'s "
                         f"({taken[s.area].src.at('ospf_area')})",
@@ -151,10 +186,14 @@ def carve_sites(r: State):
         for s in sites:
             if s.block is not None:
                 pool.reserve(s.block)
+                if s.block.subnet_of(pool.network) and s.src.path + ("prefix",) in s.src.pos.lines:
+                    _size_agrees(r, s.block, s.prefix, s.src, "prefix")
         short = []
         for s in sites:
             if s.block is not None:
                 continue
+            if s.prefix is None:
+                continue  # reported by _no_prefix
             if s.prefix < smallest:
                 # Not a full pool but a prefix that can never fit: say so where it was set.
                 origin, fieldname = s.prefix_at
@@ -191,6 +230,8 @@ def carve_sites(r: State):
             r.p.add(origin, fieldname, f"no room for a /{s.loopbacks} loopback pool in {s.name}'s block {s.block}",
                     "enlarge the site block or shrink the loopback pool", "ip_plan")
         for z, zsrc in s.zones:
+            if z.block is not None and z.block.subnet_of(s.block) and "prefix" in z.model_fields_set:
+                _size_agrees(r, z.block, z.prefix, zsrc, f"zones.{z.name}.prefix")
             blk = z.block or inner.allocate(z.prefix)
             if blk is None:
                 r.p.add(zsrc.at("prefix"), f"zones.{z.name}.prefix",
@@ -200,6 +241,15 @@ def carve_sites(r: State):
         carve(inner, kids, s)
         order.extend(kids)
     _carve_management(r)
+
+
+def _size_agrees(r: State, block, prefix: int, src, fieldname: str):
+    """A block and a prefix written together must say the same size: the block wins, and the
+    prefix the engineer also wrote would be ignored. A block outside its parent is reported as
+    that (checks/ip_plan.py), not as this too."""
+    if block.prefixlen != prefix:
+        r.p.add(src.at("prefix"), fieldname, f"prefix /{prefix} disagrees with block {block}, a /{block.prefixlen}",
+                "drop prefix: (the block sets the size), or make them agree", "ip_plan")
 
 
 def _carve_management(r: State):

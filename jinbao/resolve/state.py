@@ -6,13 +6,13 @@ interfaces) live here.
 """
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from ..loader import RawEstateFiles, Src
 from ..model import Interface
+from ..names import did_you_mean
 from ..problems import ProblemList
 from ..yamlsrc import Origin
 
@@ -27,8 +27,7 @@ _IFNAME = {
 
 
 def suggest(name: str, options) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f"did you mean {close[0]!r}?" if close else "check the name against the inventory"
+    return did_you_mean(name, options)
 
 
 def sub(src: Src, *more) -> Src:
@@ -59,6 +58,17 @@ class Where:
     # whether some links could not be: checks skip what they would only report as missing.
     unbuilt: set[str] = field(default_factory=set)
     links_incomplete: bool = False
+    # Sites whose entry could not be read at all (an unknown template, no kind): their devices
+    # were never named, so a reference to '<site>-…' is lost with them, not a new mistake.
+    lost_sites: set[str] = field(default_factory=set)
+    # Device names defined twice (reported): a reference from the second one's site finds the
+    # first, at another site, which says nothing new.
+    duplicated: set[str] = field(default_factory=set)
+
+    def lost(self, name: str) -> bool:
+        """Whether a name that resolves to nothing belongs to something already reported."""
+        return (name in self.unbuilt or name in self.lost_sites
+                or any(name.startswith(f"{s}-") for s in self.lost_sites))
 
 
 @dataclass
@@ -68,7 +78,7 @@ class SiteDraft:
     title: str
     parent: str | None
     block: IPv4Network | None
-    prefix: int
+    prefix: int | None  # None: no size given anywhere (reported)
     prefix_at: tuple[Origin, str]  # where the prefix was set: the site, its template or the estate
     loopbacks: int
     loopbacks_at: tuple[Origin, str]
@@ -80,6 +90,11 @@ class SiteDraft:
     zone_blocks: dict = field(default_factory=dict)
     loop_pool: IPv4Network | None = None
     mgmt_block: IPv4Network | None = None
+    parent_lost: bool = False  # its parent was missing or wrong (reported); {parent} is unknown
+
+    def parent_var(self) -> str | None:
+        """What {parent} and {each_parent} stand for: None (unknown) after a reported parent."""
+        return None if self.parent_lost else self.parent or ""
 
 
 @dataclass
@@ -93,6 +108,10 @@ class DevDraft:
     interfaces: list = field(default_factory=list)
     loopback: IPv4Address | None = None
     mgmt_ip: IPv4Address | None = None
+
+
+class _Unknown(Exception):
+    """A placeholder whose value is unknown because of a problem already reported."""
 
 
 class State:
@@ -119,10 +138,16 @@ class State:
         def rep(m):
             if m.group(1) not in vars_:
                 raise KeyError(m.group(1))
+            if vars_[m.group(1)] is None:
+                raise _Unknown
             return str(vars_[m.group(1)])
 
         try:
             return _PLACEHOLDER.sub(rep, text)
+        except _Unknown:
+            # The value is unknown because of a problem already reported (a county's parent):
+            # '-wan1' would only add a wrong problem, and a worse suggestion, on top of it.
+            return None
         except KeyError as k:
             origin = where.at(fieldname) if isinstance(where, Src) else where
             self.p.add(origin, fieldname, f"unknown placeholder {{{k.args[0]}}} in {text!r}",
@@ -136,7 +161,7 @@ class State:
             return
         for s in self.sites.values():
             if s.kind == fe.kind:
-                yield {**vars_, "each": s.name, "each_parent": s.parent or "", "each_title": s.title}
+                yield {**vars_, "each": s.name, "each_parent": s.parent_var(), "each_title": s.title}
 
     def zone_list(self, zones, src: Src, owner: str) -> list:
         """A site's (or template's) zones, each once: a second zone of the same name is reported,
