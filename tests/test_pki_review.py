@@ -19,7 +19,9 @@ from types import SimpleNamespace
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
+from cryptography.x509.oid import NameOID
 
 from conftest import JINBAO, REPO, run_cli
 from pki.authority import Authority
@@ -33,6 +35,17 @@ DOCS = REPO / "docs" / "security-officer.md"
 
 def _serial_of(crt: Path) -> str:
     return format(x509.load_pem_x509_certificate(crt.read_bytes()).serial_number, "x")
+
+
+def _keypair(prefix: Path, cn: str) -> None:
+    """PREFIX.key (0600) and PREFIX.csr, made the way an operator makes their own."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    prefix.with_name(prefix.name + ".key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    prefix.with_name(prefix.name + ".key").chmod(0o600)
+    csr = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])).sign(key, hashes.SHA256())
+    prefix.with_name(prefix.name + ".csr").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
 
 
 @pytest.fixture
@@ -89,13 +102,20 @@ def test_an_officer_cannot_renew_or_issue_the_cas_own_certificates(ca, tmp_path)
     # the CA administrator renews them: the OCSP signer in place, its key never handed out
     renewed = ca.ca.renew(ca.admin, signer)
     assert renewed.key_pem is None and _serial_of(ca.dir / "ocsp" / "ocsp.crt") == renewed.serial
-    # an operator's credential renewed by the administrator replaces the old one
-    r = _cli(ca, "admin", "renew", auditor, "--out", str(tmp_path / "bob2"))
+    # an operator's credential renewed by the administrator, from the operator's own request, replaces the old one
+    # (with a key the CA made, the administrator would hold bob's: see test_an_admin_cannot_take_over_an_operator)
+    _keypair(tmp_path / "bob2", "bob")
+    r = _cli(ca, "admin", "renew", auditor, "--csr", str(tmp_path / "bob2.csr"), "--out", str(tmp_path / "bob2"))
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "bob2.key").stat().st_mode & 0o777 == 0o600
     assert ca.ca.verify_audit(Credential.from_prefix(tmp_path / "bob2"))[1] == []
     with pytest.raises(NotAllowed):
         ca.ca.verify_audit(ca.auditor)
+    # and an operator renews their own: the new key is theirs, 0600
+    r = run_cli("pki", "renew", _serial_of(tmp_path / "bob2.crt"), "--out", str(tmp_path / "bob3"), "--ca-dir",
+                str(ca.dir), "--as", str(tmp_path / "bob2"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "bob3.key").stat().st_mode & 0o777 == 0o600
+    assert ca.ca.verify_audit(Credential.from_prefix(tmp_path / "bob3"))[1] == []
 
 
 def test_renewing_a_revoked_or_expired_certificate_is_refused(ca, monkeypatch):
@@ -292,8 +312,10 @@ def test_the_published_crl_never_goes_backwards(ca):
     number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     db_number = int(ca.ca.store.db.execute("SELECT value FROM meta WHERE key = 'crl_number'").fetchone()[0])
     assert number == db_number and all(crl.get_revoked_certificate_by_serial_number(int(s, 16)) for s in serials)
-    # a database whose counter fell behind the published CRL never publishes a lower number
-    ca.ca.store.db.execute("UPDATE meta SET value = '1' WHERE key = 'crl_number'")
+    # a database whose counter fell behind the published CRL never publishes a lower number (set back by the CA
+    # itself: the same UPDATE from outside is an edit the CA refuses to build on, see test_edited_tables_…)
+    with ca.ca.store.transaction() as db:
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'crl_number'")
     again = ca.ca.write_crl("test")
     assert again.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number > number
 
