@@ -212,7 +212,8 @@ def renew(ca_dir, operator, serial, csr, key_type, out_prefix, as_json):
     _report(issued, files.Outputs(ca_dir / "ocsp" / "ocsp" if in_place else out_prefix, issued.key_pem is not None),
             as_json)
     if in_place and not as_json:
-        _say("the OCSP signer's key stays in the CA folder; restart 'jinbao pki ocsp serve' to use it", mark="  ")
+        _say("the OCSP signer's key stays in the CA folder; a running 'jinbao pki ocsp serve' takes it up at its next "
+             "request", mark="  ")
 
 
 @cli.command("list")
@@ -329,7 +330,7 @@ def ocsp_serve(ca_dir, host, port, timeout):
 @ca_dir_option
 @as_option
 def ocsp_renew_signer(ca_dir, operator):
-    """Issue a fresh delegated OCSP signer (CA administrator); restart 'ocsp serve' to use it."""
+    """Issue a fresh delegated OCSP signer (CA administrator); 'ocsp serve' switches to it by itself."""
     issued = Authority(ca_dir).renew_ocsp_signer(Credential.from_prefix(operator))
     _say(f"new OCSP signer {issued.serial}, valid until {issued.cert.not_valid_after_utc.isoformat()}")
 
