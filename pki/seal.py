@@ -31,14 +31,39 @@ LABELS = {"operators": "operators", "own": "operator and OCSP signer certificate
           "counters": "CRL numbers and OCSP signer"}
 
 
-def digests(db) -> dict[str, str]:
+# Temp triggers (on this connection only, never stored in ca.db) that note which groups a transaction changed,
+# so sealing recomputes those and carries the others: issuing a device certificate costs no pass over the
+# revocations. An UPDATE or DELETE of a certificate may touch either certificate group.
+WATCH = [
+    "CREATE TEMP TABLE IF NOT EXISTS touched (grp TEXT PRIMARY KEY)",
+    *(f"CREATE TEMP TRIGGER IF NOT EXISTS seal_ops_{op[0]} AFTER {op} ON main.operators "
+      "BEGIN INSERT OR IGNORE INTO touched VALUES ('operators'); END" for op in ("INSERT", "UPDATE", "DELETE")),
+    "CREATE TEMP TRIGGER IF NOT EXISTS seal_certs_i AFTER INSERT ON main.certs BEGIN "
+    "INSERT OR IGNORE INTO touched SELECT 'own' WHERE NEW.profile IN ('operator', 'ocsp_signer'); "
+    "INSERT OR IGNORE INTO touched SELECT 'revoked' WHERE NEW.revoked_at IS NOT NULL; END",
+    *(f"CREATE TEMP TRIGGER IF NOT EXISTS seal_certs_{op[0]} AFTER {op} ON main.certs "
+      "BEGIN INSERT OR IGNORE INTO touched VALUES ('own'), ('revoked'); END" for op in ("UPDATE", "DELETE")),
+    *(f"CREATE TEMP TRIGGER IF NOT EXISTS seal_meta_{op[0]} AFTER {op} ON main.meta WHEN {row}.key != '{KEY}' "
+      "BEGIN INSERT OR IGNORE INTO touched VALUES ('counters'); END"
+      for op, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))),
+]
+
+
+def touched(db) -> set[str]:
+    """The groups changed since the last call (inside the current transaction), and forget them."""
+    groups = {r[0] for r in db.execute("SELECT grp FROM temp.touched")}
+    db.execute("DELETE FROM temp.touched")
+    return groups
+
+
+def digests(db, only=FACTS) -> dict[str, str]:
     out = {}
-    for name, sql in FACTS.items():
-        h = hashlib.sha256()
-        for row in db.execute(sql):
-            # str() of a float is its repr: the same timestamp always hashes the same
-            h.update(("\x1f".join(map(str, row)) + "\n").encode())
-        out[name] = h.hexdigest()
+    cursor = db.cursor()
+    cursor.row_factory = None  # plain tuples: this runs over every revocation
+    for name in only:
+        # str() of a float is its repr: the same timestamp always hashes the same
+        text = "".join(["\x1f".join(map(str, row)) + "\n" for row in cursor.execute(FACTS[name])])
+        out[name] = hashlib.sha256(text.encode()).hexdigest()
     return out
 
 
@@ -57,6 +82,8 @@ class Check:
     # The digests the seal vouches for when it is the CA's and current, though the tables no longer match it:
     # carried into the next seal, so logging a refusal never turns an edit into the CA's own state.
     vouched: dict | None = None
+    # The tables' digests, when they are what the seal says.
+    digests: dict | None = None
 
 
 def check(db, verify) -> Check:
@@ -65,7 +92,7 @@ def check(db, verify) -> Check:
     tail = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     if row is None:
         if tail is None and _empty(db):
-            return Check([])  # a CA being created: nothing to vouch for yet
+            return Check([], digests=digests(db))  # a CA being created: nothing to vouch for yet
         return Check(["the CA's seal over its tables (meta 'seal' in ca.db) is missing: nothing vouches for the "
                       "operators and revocations in ca.db"])
     try:
@@ -92,7 +119,7 @@ def check(db, verify) -> Check:
     if changed:
         return Check([f"the {', '.join(LABELS[c] for c in changed)} in ca.db are not what the CA sealed: they were changed outside the "
                       "CA"], vouched=sealed)
-    return Check([])
+    return Check([], digests=now)
 
 
 def _empty(db) -> bool:

@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS certs (
   renewed_from TEXT
 );
 CREATE INDEX IF NOT EXISTS certs_not_after ON certs(not_after);
+-- what seal.py digests, in its order, without a pass over every certificate
+CREATE INDEX IF NOT EXISTS certs_revoked ON certs(serial) WHERE revoked_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS certs_own ON certs(serial) WHERE profile IN ('operator', 'ocsp_signer');
 CREATE TABLE IF NOT EXISTS operators (
   name TEXT PRIMARY KEY,
   role TEXT NOT NULL CHECK (role IN ('ca_admin', 'officer', 'auditor')),
@@ -81,6 +84,8 @@ class Store:
         self.signer = signer
         self._head = None
         self._undo = None
+        self._verified = None  # (PRAGMA data_version, digests) of tables last found or left as sealed
+        self._watching = False
         # One connection, shareable by threads: a transaction holds it until it commits or rolls back.
         self._lock = threading.RLock()
         self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
@@ -108,16 +113,16 @@ class Store:
             self.db.execute("BEGIN IMMEDIATE")
             self._head, self._undo = None, []
             try:
-                before = seal.check(self.db, self.signer.verify) if self.signer else None
+                before = self._check() if self.signer else None
                 if intact and before and before.problems:
                     raise Tampered(before.problems)
-                changes = self.db.total_changes
                 yield self.db
-                if before is not None and (self._head or self.db.total_changes != changes):
-                    self._seal(before)
+                sealed = self._seal(before) if before is not None else None
                 if self._head and self.head:
                     self._undo.append(self.head.write(*self._head))
                 self.db.execute("COMMIT")
+                if sealed is not None:
+                    self._verified = (self._version(), sealed)
             except BaseException:
                 if self.db.in_transaction:
                     self.db.execute("ROLLBACK")
@@ -134,20 +139,45 @@ class Store:
         """Inside transaction(): run undo() if this transaction does not commit (a file published too early)."""
         self._undo.append(undo)
 
-    def _seal(self, before: seal.Check) -> None:
+    def _version(self) -> int:
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    def _check(self) -> seal.Check:
+        """seal.check, skipped when no other connection has committed since this one last found or left the tables
+        as sealed (PRAGMA data_version changes with every commit by anyone else: the sqlite3 shell included)."""
+        if not self._watching:
+            for statement in seal.WATCH:
+                self.db.execute(statement)
+            self._watching = True
+        version = self._version()
+        if self._verified and self._verified[0] == version:
+            return seal.Check([], digests=self._verified[1])
+        checked = seal.check(self.db, self.signer.verify)
+        self._verified = (version, checked.digests) if not checked.problems else None
+        return checked
+
+    def _seal(self, before: seal.Check) -> dict | None:
+        """Seal what this transaction left (the digests sealed), or carry the last seal forward past an edit."""
+        changed = seal.touched(self.db)
+        if not (self._head or changed):
+            return before.digests  # nothing sealed changed, and the log's newest entry is the same
         if before.problems and before.vouched is None:
-            return  # nothing the CA signed to carry forward: the seal stays broken for 'audit verify' to show
+            return None  # nothing the CA signed to carry forward: the seal stays broken for 'audit verify' to show
         tail = self._head or tuple(self.db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
                                    .fetchone() or (0, GENESIS))
-        digests = before.vouched if before.problems else seal.digests(self.db)
+        if before.problems:
+            seal.write(self.db, self.signer.sign, tail[0], tail[1], before.vouched)
+            return None
+        digests = {**before.digests, **seal.digests(self.db, only=changed)}
         seal.write(self.db, self.signer.sign, tail[0], tail[1], digests)
+        return digests
 
     def seal_problems(self) -> list[str]:
         """What is wrong with the seal over the tables, read in one snapshot; [] when they are as the CA left them."""
         with self._lock:
             self.db.execute("BEGIN")
             try:
-                return seal.check(self.db, self.signer.verify).problems
+                return self._check().problems
             finally:
                 self.db.execute("COMMIT")
 

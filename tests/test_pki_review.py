@@ -633,7 +633,7 @@ def test_an_erased_revocation_is_not_believed(ca, tmp_path):
     ca.ca.add_operator(ca.admin, "carol", "officer", tmp_path / "carol")
     carol = _serial_of(tmp_path / "carol.crt")
     device = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
-    sealed_before = ca.ca.store.db.execute("SELECT value FROM meta WHERE key = 'seal'").fetchone()[0]
+    sealed_before = ca.ca.store.db.execute("SELECT value FROM meta WHERE key = 'seal'").fetchone()
     ca.ca.revoke(ca.admin, carol, "affiliation_changed")
     ca.ca.revoke(ca.officer, device.serial, "key_compromise")
     crl_before = (ca.dir / "crl" / "issuing.crl").read_bytes()
@@ -662,7 +662,7 @@ def test_an_erased_revocation_is_not_believed(ca, tmp_path):
     for serial in (carol, device.serial):
         assert f"certificate {serial} was revoked" in text and "ca.db says it is not" in text, text
     # the seal from before the revocations, copied back with the rows, names an older log entry than the newest
-    _sql(ca, "UPDATE meta SET value = ? WHERE key = 'seal'", args=(sealed_before,))
+    _sql(ca, "UPDATE meta SET value = ? WHERE key = 'seal'", args=(sealed_before[0],))
     r = run_cli("pki", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "y"),
                 "--ca-dir", str(ca.dir), "--as", str(tmp_path / "carol"))
     _refused_cleanly(r, "put back from an earlier state")
