@@ -582,18 +582,10 @@ class Authority:
     def crl_due(self, within_hours: float) -> bool:
         """Whether the CRL needs signing again: from the CA's own record of what it published last (sealed in the
         database), and the file on disk only once its signature is the issuing CA's."""
-        within = checks.hours(within_hours, "--if-due")
+        within = timedelta(hours=checks.hours(within_hours, "--if-due"))
         rec = dict(self.store.db.execute("SELECT key, value FROM meta WHERE key IN ('crl_number', 'crl_next_update')")
                    .fetchall())
-        f = self.dir / "crl" / "issuing.crl"
-        if "crl_next_update" not in rec or not f.exists():
-            return True
-        published = files.load(f, x509.load_der_x509_crl, "the published CRL")
-        if not crl.signed_by(published, self.issuer.certificate):
-            raise PkiError(f"the published CRL {f} is not signed by this CA's issuing key")
-        if crl.number(published) != int(rec["crl_number"]):
-            return True  # not the CRL the CA published last (a backup put back?): publish again
-        return datetime.fromisoformat(rec["crl_next_update"]) - _now() <= timedelta(hours=within)
+        return crl.due(self.dir / "crl" / "issuing.crl", self.issuer.certificate, rec, _now() + within)
 
     def root_crl(self, cred, root_passphrase: bytes) -> None:
         op = self.authorize(cred, "root_crl")
@@ -739,27 +731,13 @@ class Authority:
         return len(rows), problems
 
     def _published_problems(self, meta: dict) -> list[str]:
-        """Are the CRLs on disk the ones the CA signed last? A planted or stale file is named; the next 'jinbao pki
-        crl' (with --root for the root's) replaces it."""
-        out = []
-        for name, issuer, key, fix in (("issuing.crl", self.issuer.certificate, "crl_number", "jinbao pki crl"),
-                                       ("root.crl", self.root_cert, "root_crl_number", "jinbao pki crl --root")):
-            f = self.dir / "crl" / name
-            try:
-                der = files.read_input(f, "the published CRL", limit=1 << 30)
-                published = x509.load_der_x509_crl(der)
-                pem = x509.load_pem_x509_crl(files.read_input(f.with_name(name + ".pem"), "the published CRL",
-                                                              limit=1 << 30))
-            except (PkiError, ValueError):
-                out.append(f"the published CRL {f} (or its .pem) is missing or damaged; '{fix}' publishes it again")
-                continue
-            if not crl.signed_by(published, issuer) or pem.public_bytes(serialization.Encoding.DER) != der:
-                out.append(f"the published CRL {f} is not the one the CA signed (its signature or its .pem is "
-                           f"another's); '{fix}' replaces it")
-            elif str(crl.number(published)) != meta.get(key):
-                out.append(f"the published CRL {f} is number {crl.number(published)}, but the CA last published "
-                           f"number {meta.get(key)}; '{fix}' publishes the current one")
-        return out
+        """Are the CRLs on disk the ones the CA signed last? The next 'jinbao pki crl' (--root) replaces one that
+        is not."""
+        found = (crl.problem(self.dir / "crl" / "issuing.crl", self.issuer.certificate, meta.get("crl_number"),
+                             "jinbao pki crl"),
+                 crl.problem(self.dir / "crl" / "root.crl", self.root_cert, meta.get("root_crl_number"),
+                             "jinbao pki crl --root"))
+        return [p for p in found if p]
 
     def audit_log(self, cred) -> list[dict]:
         self.authorize(cred, "audit")

@@ -14,12 +14,18 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from . import crl_der, files, keys
 from .errors import PkiError
 
 # RFC 5280 5.2.3: a CRLNumber is at most 20 octets, a positive INTEGER: below 2**159.
 MAX_NUMBER = 2 ** 159 - 1
+MAX_FILE = 1 << 30  # 100,000 revocations make about 4 MB
+
+
+def _read(path: Path) -> x509.CertificateRevocationList:
+    return x509.load_der_x509_crl(files.read_input(path, "the published CRL", limit=MAX_FILE))
 
 
 def signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
@@ -40,11 +46,44 @@ def published_number(path: Path, issuer: x509.Certificate) -> int:
     """The number of the CRL issuer published at path; 0 when there is none, it is unreadable, or issuer did not
     sign it (a planted CRL numbered 2**200 moves nothing)."""
     try:
-        crl = x509.load_der_x509_crl(files.read_input(path, "the published CRL", limit=1 << 30))
+        crl = _read(path)
     except (PkiError, ValueError):
         return 0
     n = number(crl) if signed_by(crl, issuer) else None
     return n if n is not None and n <= MAX_NUMBER else 0
+
+
+def due(path: Path, issuer: x509.Certificate, record: dict, horizon: datetime) -> bool:
+    """Whether the CRL must be signed again before horizon, by the CA's record (crl_number, crl_next_update) of
+    what it published last. A CRL on disk the issuer did not sign is an error, not a schedule; one that is not the
+    CRL the record names (a backup put back) is due."""
+    if "crl_next_update" not in record or not path.exists():
+        return True
+    published = files.load(path, x509.load_der_x509_crl, "the published CRL", limit=MAX_FILE)
+    if not signed_by(published, issuer):
+        raise PkiError(f"the published CRL {path} is not signed by this CA's issuing key")
+    if str(number(published)) != record.get("crl_number"):
+        return True
+    return datetime.fromisoformat(record["crl_next_update"]) <= horizon
+
+
+def problem(path: Path, issuer: x509.Certificate, last: str | None, fix: str) -> str | None:
+    """What is wrong with the CRL at path (and its .pem), by issuer's key and the number the CA recorded
+    publishing last; None when it is that CRL."""
+    try:
+        published = _read(path)
+        pem = x509.load_pem_x509_crl(files.read_input(path.with_name(path.name + ".pem"), "the published CRL",
+                                                      limit=MAX_FILE))
+    except (PkiError, ValueError):
+        return f"the published CRL {path} (or its .pem) is missing or damaged; '{fix}' publishes it again"
+    if not signed_by(published, issuer) or pem.public_bytes(serialization.Encoding.DER) != published.public_bytes(
+            serialization.Encoding.DER):
+        return f"the published CRL {path} is not the one the CA signed (its signature or its .pem is another's); " \
+               f"'{fix}' replaces it"
+    if str(number(published)) != last:
+        return f"the published CRL {path} is number {number(published)}, but the CA last published number {last}; " \
+               f"'{fix}' publishes the current one"
+    return None
 
 
 def sign(issuer: x509.Certificate, key, number: int, this_update: datetime, next_update: datetime,

@@ -28,9 +28,9 @@ def read_input(path: str | os.PathLike, option: str, limit: int = MAX_INPUT) -> 
     return data
 
 
-def load(path: str | os.PathLike, parse, what: str):
+def load(path: str | os.PathLike, parse, what: str, limit: int = MAX_INPUT):
     """parse(bytes) of a file the CA relies on; a damaged one is a PkiError that names it, not a traceback."""
-    data = read_input(path, what)
+    data = read_input(path, what, limit)
     try:
         return parse(data)
     except (ValueError, TypeError) as e:

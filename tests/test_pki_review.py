@@ -810,3 +810,18 @@ def test_a_cut_log_with_its_old_head_put_back_still_shows_what_it_left_behind(ca
     assert f"certificate {issued.serial} (server_tls) is in ca.db but no log entry issued it" in \
         " ".join(r.stdout.split()), r.stdout
     assert "restored" in DOCS.read_text() and "checkpoint" in DOCS.read_text()
+
+
+def test_crl_if_due_reads_a_crl_of_any_size(ca):
+    """A CRL of 40,000 entries is over 1 MiB: --if-due must still read it, not call it too large."""
+    import time as _time
+    now = _time.time()
+    with ca.ca.store.transaction() as db:  # revocations recorded by the CA itself, in bulk (as the benchmark does)
+        db.executemany("INSERT INTO certs (serial, profile, subject, not_before, not_after, fingerprint, pem, "
+                       "issued_by, revoked_at, revoke_reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       [(format(0x10_0000_0000 + i, "x"), "server_tls", "CN=x", now, now + 86400, f"fp{i}", "", "t",
+                         now, "superseded") for i in range(40_000)])
+    ca.ca.write_crl("test")
+    assert (ca.dir / "crl" / "issuing.crl").stat().st_size > 1 << 20
+    r = _cli(ca, "alice", "crl", "--if-due", "1")
+    assert r.returncode == 0 and "not due" in r.stdout, r.stdout + r.stderr
