@@ -226,7 +226,7 @@ class Authority:
     def _authenticate(self, cred: authz.Credential, action: str) -> authz.Operator:
         """The operator, proven; and unless they only read, the CA's tables as it sealed them: while an operator's
         role or a revocation differs from what the CA signed, it acts for no one (an auditor may still look)."""
-        op = authz.authenticate(cred, self.issuer.certificate, self.store)
+        op = authz.authenticate(cred, self.issuer.certificate, self.store, read_only=action in authz.READ_ONLY)
         if action not in authz.READ_ONLY and (problems := self.store.seal_problems()):
             raise NotAllowed(str(Tampered(problems)), actor=op.name)
         return op

@@ -89,11 +89,12 @@ def _subject(cert: x509.Certificate, oid) -> str | None:
     return values[0].value if len(values) == 1 else None
 
 
-def authenticate(cred: Credential, issuer: x509.Certificate, store) -> Operator:
+def authenticate(cred: Credential, issuer: x509.Certificate, store, read_only: bool = False) -> Operator:
     """Who asks, proven in this order: the certificate is this CA's (its signature), the caller holds its key
     (a fresh challenge signed), and only then is anything looked up or written under a name. Before that a
     refusal is an unauthenticated attempt with the certificate's serial as a claim. The role is the one the CA
-    signed into the certificate (OU), and the CA's records must say the same: an edited row grants nothing."""
+    signed into the certificate (OU), and the CA's records must say the same: an edited row grants nothing. To
+    read (read_only) the signed role is enough, so an auditor whose own row was edited can still find out."""
     try:
         cert = x509.load_pem_x509_certificate(files.read_input(cred.cert_path, "--as"))
     except ValueError:
@@ -116,7 +117,7 @@ def authenticate(cred: Credential, issuer: x509.Certificate, store) -> Operator:
     if op is None:
         raise NotAllowed(f"certificate {serial} is an operator credential that has been renewed; use the new one",
                          actor=name)
-    if (op["name"], op["role"]) != (name, role):
+    if (op["name"], op["role"]) != (name, role) and not read_only:
         raise NotAllowed(f"the CA's record of credential {serial} (operator {op['name']}, {op['role']}) is not what "
                          f"the CA signed into it ({name}, {role}): ca.db was changed outside the CA. Run 'jinbao pki "
                          "audit verify'", actor=name)

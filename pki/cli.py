@@ -351,9 +351,11 @@ def audit_verify(ca_dir, operator, checkpoint):
     if problems:
         for p in problems:
             _say(p, mark="[red]✗[/] ")
-        out.print(f"[red]audit log of {n} entries has been tampered with[/]")
+        out.print(f"[red]{len(problems)} problem(s): the CA (audit log of {n} entries, tables or published files) has "
+                  "been tampered with[/]")
         sys.exit(1)
-    _say(f"audit log intact: {n} entries, chain and signatures verify")
+    _say(f"audit log intact: {n} entries, chain and signatures verify; the tables match the log and the CA's seal, "
+         "and the published CRLs are the CA's latest")
 
 
 @audit.command("show")

@@ -62,12 +62,14 @@ class Responder:
         self._version = None
         self._revoked: dict = {}
         self.problem: str | None = None  # why nothing is signed now (answered internalError), once found
+        self._serving = False
         try:
             self._refresh()
         except sqlite3.Error as e:
             raise PkiError(f"CA database {self.db_path} cannot be read ({e}); restore it from a backup") from None
         if self.problem:
-            raise PkiError(self.problem)
+            raise PkiError(self.problem)  # it does not start on a database it would not answer from
+        self._serving = True
 
     def _signer(self):
         """The signer in ocsp/, if it is one: a certificate this CA issued, with its key."""
@@ -120,10 +122,11 @@ class Responder:
             return
         if format(cert.serial_number, "x") == serial:
             self.cert, self.key = cert, key
-            print(f"ocsp: now signing with the renewed signer {serial}", file=sys.stderr, flush=True)
+            if self._serving:
+                print(f"ocsp: now signing with the renewed signer {serial}", file=sys.stderr, flush=True)
 
     def _stop(self, why: str) -> None:
-        if why != self.problem:
+        if why != self.problem and self._serving:
             print(f"ocsp: answering internalError: {why}", file=sys.stderr, flush=True)
         self.problem = why
 

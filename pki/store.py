@@ -119,7 +119,10 @@ class Store:
                 yield self.db
                 sealed = self._seal(before) if before is not None else None
                 if self._head and self.head:
-                    self._undo.append(self.head.write(*self._head))
+                    try:
+                        self._undo.append(self.head.write(*self._head))
+                    except PkiError as e:
+                        raise PkiError(f"the audit log's head: {e}; nothing was recorded or published") from None
                 self.db.execute("COMMIT")
                 if sealed is not None:
                     self._verified = (self._version(), sealed)

@@ -609,22 +609,27 @@ def _ocsp_for(ca, port, cert: x509.Certificate) -> ocsp.OCSPResponse:
 
 
 def test_an_edited_role_grants_nothing_and_audit_verify_names_it(ca, tmp_path):
-    _sql(ca, "UPDATE operators SET role = 'ca_admin' WHERE name = 'alice'")
+    # alice (officer) and bob (auditor) both made administrators behind the CA's back
+    _sql(ca, "UPDATE operators SET role = 'ca_admin' WHERE name IN ('alice', 'bob')")
     before = _counts(ca)
     r = _cli(ca, "alice", "operator", "add", "mallory", "--role", "ca_admin", "--out", str(tmp_path / "m"))
     _refused_cleanly(r, "not what the CA signed into it")
     assert not list(tmp_path.glob("m.*")) and _counts(ca)[0] == before[0]
     assert _last_audit(ca)[:2] == ("alice", "denied")
-    r = _audit_verify(ca)
+    r = _cli(ca, "bob", "operator", "add", "mallory", "--role", "ca_admin", "--out", str(tmp_path / "m"))
+    _refused_cleanly(r, "not what the CA signed into it")
+    r = _audit_verify(ca)  # the auditor still finds out, with the role signed into his certificate
     text = " ".join(r.stdout.split())
     assert r.returncode == 1, r.stdout + r.stderr
     assert "operator alice: ca.db says ca_admin" in text and "the log says officer" in text, text
+    assert "operator bob: ca.db says ca_admin" in text and "the log says auditor" in text, text
     assert "operators in ca.db are not what the CA sealed" in text, text
     # nobody else acts on tables that are not what the CA sealed either, but the auditor may look
     r = _cli(ca, "admin", "operator", "add", "erin", "--role", "officer", "--out", str(tmp_path / "erin"))
     _refused_cleanly(r, "not what the CA sealed")
     # put back as the CA left it, the CA works again (the refusals logged meanwhile did not seal the edit)
-    _sql(ca, "UPDATE operators SET role = 'officer' WHERE name = 'alice'")
+    _sql(ca, "UPDATE operators SET role = 'officer' WHERE name = 'alice'",
+         "UPDATE operators SET role = 'auditor' WHERE name = 'bob'")
     ca.ca.add_operator(ca.admin, "erin", "officer", tmp_path / "erin")
     assert ca.ca.verify_audit(ca.auditor)[1] == []
 
