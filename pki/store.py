@@ -147,13 +147,15 @@ class Store:
 
     def _check(self) -> seal.Check:
         """seal.check, skipped when no other connection has committed since this one last found or left the tables
-        as sealed (PRAGMA data_version changes with every commit by anyone else: the sqlite3 shell included)."""
+        as sealed (PRAGMA data_version changes with every commit by anyone else: the sqlite3 shell included), and
+        this one changed nothing sealed outside a transaction (the temp triggers would have noted it)."""
         if not self._watching:
             for statement in seal.WATCH:
                 self.db.execute(statement)
             self._watching = True
         version = self._version()
-        if self._verified and self._verified[0] == version:
+        if self._verified and self._verified[0] == version and not self.db.execute(
+                "SELECT 1 FROM temp.touched LIMIT 1").fetchone():
             return seal.Check([], digests=self._verified[1])
         checked = seal.check(self.db, self.signer.verify)
         self._verified = (version, checked.digests) if not checked.problems else None

@@ -830,3 +830,12 @@ def test_crl_if_due_reads_a_crl_of_any_size(ca):
     assert (ca.dir / "crl" / "issuing.crl").stat().st_size > 1 << 20
     r = _cli(ca, "alice", "crl", "--if-due", "1")
     assert r.returncode == 0 and "not due" in r.stdout, r.stdout + r.stderr
+
+
+def test_an_edit_through_the_cas_own_connection_is_not_taken_for_its_own(ca, tmp_path):
+    """The seal check is skipped while nobody else has written; a write on the CA's connection outside a
+    transaction (no other writer to notice) must still count as an edit."""
+    ca.ca.issue(ca.officer, "server_tls", device="prov-db1")  # the tables are as sealed, and known to be
+    ca.ca.store.db.execute("UPDATE operators SET role = 'ca_admin' WHERE name = 'bob'")
+    with pytest.raises(PkiError, match="not what the CA sealed"):
+        ca.ca.write_crl("test")
