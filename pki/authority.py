@@ -532,12 +532,13 @@ class Authority:
             signer = db.execute("SELECT value FROM meta WHERE key = 'ocsp_signer'").fetchone()
             if signer and signer[0] in serials:
                 raise NotAllowed(f"certificate {signer[0]} is the OCSP signer in use; revoked, it would go on signing "
-                                 "answers. Run 'jinbao pki ocsp renew-signer' first (a running 'ocsp serve' switches to "
-                                 f"the new signer), then revoke {signer[0]}", actor=op.name)
+                                 "answers. Run 'jinbao pki ocsp renew-signer' first (a running 'ocsp serve' switches "
+                                 f"to the new signer), then revoke {signer[0]}", actor=op.name)
             now = time.time()
             for serial in serials:
                 if not self.store.revoke(db, serial, reason, now):
-                    raise PkiError(f"certificate {serial} is already revoked ({self.store.cert(serial)['revoke_reason']})")
+                    why = self.store.cert(serial)["revoke_reason"]
+                    raise PkiError(f"certificate {serial} is already revoked ({why})")
                 owner = _operator_of(self.store.cert(serial))
                 self._audit(db, op.name, "revoke", {"serial": serial, "reason": reason, "revoked_at": now,
                                                     **({"operator": owner} if owner else {})})

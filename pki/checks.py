@@ -1,5 +1,6 @@
 """Small validators for what people type: each returns the clean value or raises a PkiError that
-says what is wrong, in which option, and how to fix it. They run before anything is signed."""
+says what is wrong, in which option, and how to fix it. They run before anything is signed. Below
+them, the same for the small JSON records the CA reads back from files anyone may have edited."""
 from __future__ import annotations
 
 import json

@@ -186,7 +186,8 @@ def _say_revoked(done, reason: str) -> None:
     if done.operator and done.still_active:
         _say(f"revoked {serials} ({reason}), an earlier credential of operator {done.operator}; CRL regenerated")
         _say(f"operator {done.operator} remains active with credential {done.still_active}. To stop them, run "
-             f"'jinbao pki operator revoke {done.operator}' (it revokes every credential they hold)", mark="[yellow]![/] ")
+             f"'jinbao pki operator revoke {done.operator}' (it revokes every credential they hold)",
+             mark="[yellow]![/] ")
     elif done.operator:
         _say(f"revoked {serials} ({reason}): operator {done.operator} can no longer act; CRL regenerated")
     else:

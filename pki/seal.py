@@ -117,8 +117,8 @@ def check(db, verify) -> Check:
     now = digests(db)
     changed = [name for name in FACTS if now[name] != sealed[name]]
     if changed:
-        return Check([f"the {', '.join(LABELS[c] for c in changed)} in ca.db are not what the CA sealed: they were changed outside the "
-                      "CA"], vouched=sealed)
+        return Check([f"the {', '.join(LABELS[c] for c in changed)} in ca.db are not what the CA sealed: they were "
+                      "changed outside the CA"], vouched=sealed)
     return Check([], digests=now)
 
 
