@@ -12,11 +12,12 @@ import json
 import os
 from pathlib import Path
 
-from . import files
+from . import checks, files
 from .errors import PkiError
 from .store import GENESIS, entry_hash
 
 HEAD_FILE = "audit.head"
+HEAD_LIMIT = 4096  # the record is about 300 bytes
 
 
 def _head_bytes(seq: int, h: str) -> bytes:
@@ -37,24 +38,28 @@ class Head:
         self.path = Path(ca_dir) / HEAD_FILE
         self.signer = signer
 
-    def write(self, seq: int, h: str) -> None:
+    def write(self, seq: int, h: str):
+        """Replace the record; returns the function that puts the previous one back (for a failed commit)."""
         body = {"seq": seq, "hash": h, "sig": self.signer.sign(_head_bytes(seq, h)).hex()}
-        files.replace(self.path, json.dumps(body).encode())
+        return files.replace(self.path, json.dumps(body).encode())
 
     def read(self) -> tuple[int, str, bytes]:
-        """(seq, hash, signature); raises OSError or ValueError when missing or damaged."""
-        try:
-            head = json.loads(self.path.read_text())
-            return int(head["seq"]), str(head["hash"]), bytes.fromhex(head["sig"])
-        except (KeyError, TypeError) as e:
-            raise ValueError(f"not a head record: {e}") from None
+        """(seq, hash, signature); raises OSError or ValueError when missing, damaged or out of range."""
+        with open(self.path, "rb") as f:
+            data = f.read(HEAD_LIMIT + 1)
+        head = checks.record(data, HEAD_FILE, HEAD_LIMIT)
+        return (checks.whole(head, "seq", HEAD_FILE), checks.hex_text(head, "hash", HEAD_FILE, 64),
+                bytes.fromhex(checks.hex_text(head, "sig", HEAD_FILE)))
 
     def seq(self) -> int | None:
-        """The anchored entry number; None when the record is lost (the caller then leaves a gap)."""
+        """The anchored entry number, if the CA signed it; None when the record is lost, damaged or not the CA's
+        (the caller then leaves a gap). A number nobody signed is never used: a planted 2**63 - 1 would make
+        every later entry overflow."""
         try:
-            return self.read()[0]
+            seq, h, sig = self.read()
         except (OSError, ValueError):
             return None
+        return seq if self.signer.verify(sig, _head_bytes(seq, h)) else None
 
     def problems(self, rows) -> list[str]:
         """Does the log end where its signed head says? Call while holding the write lock."""
@@ -86,10 +91,16 @@ def chain_problems(rows, verify) -> list[str]:
         expected = r["seq"] + 1
         if r["prev"] != prev:
             problems.append(f"entry {r['seq']}: does not link to the entry before it")
-        h = entry_hash(r["prev"], r["seq"], r["ts"], r["actor"], r["action"], r["detail"])
+        try:
+            h = entry_hash(r["prev"], r["seq"], r["ts"], r["actor"], r["action"], r["detail"])
+            signed = verify(r["sig"], bytes.fromhex(r["hash"]))
+        except (TypeError, ValueError):  # a row rewritten with values of other types than the CA writes
+            problems.append(f"entry {r['seq']}: malformed (its fields are not what the CA writes)")
+            prev = r["hash"]
+            continue
         if h != r["hash"]:
             problems.append(f"entry {r['seq']} ({r['action']} by {r['actor']}): content does not match its hash")
-        if not verify(r["sig"], bytes.fromhex(r["hash"])):
+        if not signed:
             problems.append(f"entry {r['seq']}: signature is not the issuing CA's")
         prev = r["hash"]
     return problems
@@ -100,9 +111,10 @@ def checkpoint_problems(path: Path, ca_id: str, rows, advance: bool) -> list[str
     move it to the log's current head."""
     if os.path.lexists(path):
         try:
-            cp = json.loads(files.read_input(path, "--checkpoint"))
-            seq, h, cp_ca = int(cp["seq"]), str(cp["hash"]), cp["ca"]
-        except (ValueError, KeyError, TypeError):
+            cp = checks.record(files.read_input(path, "--checkpoint"), "--checkpoint", HEAD_LIMIT)
+            seq, h = checks.whole(cp, "seq", "--checkpoint"), checks.hex_text(cp, "hash", "--checkpoint", 64)
+            cp_ca = checks.hex_text(cp, "ca", "--checkpoint", 64)
+        except ValueError:
             raise PkiError(f"--checkpoint {path} is not a checkpoint written by 'jinbao pki audit verify'; give the "
                            "one you kept, or a new file name to start one") from None
         if cp_ca != ca_id:

@@ -31,8 +31,9 @@ from cryptography.x509.oid import NameOID
 
 from jinbao.estate import load_estate
 
-from . import audit, authz, checks, crl, files, keys, profiles
-from .errors import NotAllowed, PkiError
+from . import audit, authz, checks, crl, files, keys, profiles, replay, seal
+from .config import parse as config
+from .errors import NotAllowed, PkiError, Tampered
 from .signer import FileSigner
 from .store import Store, utc
 
@@ -42,7 +43,6 @@ REASONS = {r.name: r for r in x509.ReasonFlags}
 REVOCABLE = [r for r in REASONS if r not in ("certificate_hold", "remove_from_crl")]
 CA_FILES = ("ca.yml", "root", "issuing", "ocsp", "crl", "chain.pem", "ca.db", "ca.db-wal", "ca.db-shm",
             audit.HEAD_FILE, "operators")
-CONFIG_KEYS = ("estate", "crl_validity_hours", "ocsp_validity_minutes", "publish_url", "ocsp_url")
 # Relying parties' clocks run a little fast or slow: certificates and CRLs start this much in the past.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -57,17 +57,6 @@ def hexserial(n: int) -> str:
 
 def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def config(data: bytes) -> dict:
-    """ca.yml's settings; ValueError when it is not what init wrote."""
-    try:
-        cfg = yaml.safe_load(data)
-    except yaml.YAMLError as e:
-        raise ValueError(f"not YAML: {e}") from None
-    if not isinstance(cfg, dict) or any(k not in cfg for k in CONFIG_KEYS):
-        raise ValueError(f"it must map {', '.join(CONFIG_KEYS)}")
-    return cfg
 
 
 def _remove(ca_dir: Path) -> None:
@@ -123,7 +112,7 @@ class Authority:
         self.cfg = files.load(self.dir / "ca.yml", config, "CA configuration")
         self.issuer = FileSigner(self.dir / "issuing" / "issuing.crt", self.dir / "issuing" / "issuing.key")
         try:
-            self.store = Store(self.dir / "ca.db", head=audit.Head(self.dir, self.issuer))
+            self.store = Store(self.dir / "ca.db", head=audit.Head(self.dir, self.issuer), signer=self.issuer)
             self.store.check()
         except sqlite3.Error as e:
             raise PkiError(f"CA database {self.dir / 'ca.db'} is damaged ({e}); restore it from a backup") from None
@@ -151,7 +140,7 @@ class Authority:
         if exists and not force:
             raise PkiError(f"a CA already exists at {ca_dir}; it is left untouched. Pass --force to destroy it "
                            "and start over")
-        if admin_out:  # everything that could refuse is checked before an existing CA is destroyed
+        if admin_out is not None:  # everything that could refuse is checked before an existing CA is destroyed
             admin = files.Outputs(admin_out, option="--admin-out").check()
         if exists:
             _remove(ca_dir)
@@ -160,7 +149,7 @@ class Authority:
             os.chmod(ca_dir, 0o700)
         except OSError as e:
             raise PkiError(f"--ca-dir {ca_dir}: cannot create it ({e.strerror}); choose another folder") from None
-        if not admin_out:
+        if admin_out is None:
             admin = files.Outputs(ca_dir / "operators" / admin_name, option="--admin-out").check()
         domain = estate.domain
         cfg = {
@@ -230,8 +219,16 @@ class Authority:
     # -- who asks ----------------------------------------------------------------------------
     def authorize(self, cred: authz.Credential, action: str) -> authz.Operator:
         with self._refusals_logged(action):
-            op = authz.authenticate(cred, self.issuer.certificate, self.store)
+            op = self._authenticate(cred, action)
             authz.require(op, action)
+        return op
+
+    def _authenticate(self, cred: authz.Credential, action: str) -> authz.Operator:
+        """The operator, proven; and unless they only read, the CA's tables as it sealed them: while an operator's
+        role or a revocation differs from what the CA signed, it acts for no one (an auditor may still look)."""
+        op = authz.authenticate(cred, self.issuer.certificate, self.store, read_only=action in authz.READ_ONLY)
+        if action not in authz.READ_ONLY and (problems := self.store.seal_problems()):
+            raise NotAllowed(str(Tampered(problems)), actor=op.name)
         return op
 
     @contextmanager
@@ -244,8 +241,10 @@ class Authority:
             yield
         except NotAllowed as e:
             if not e.logged:
+                claim = {"claimed_serial": e.claim} if e.claim and not e.actor else {}
                 with self.store.transaction() as db:
-                    self._audit(db, e.actor or "unknown", "denied", {"action": action, "reason": str(e), **detail})
+                    self._audit(db, e.actor or "unknown", "denied", {"action": action, "reason": str(e), **claim,
+                                                                    **detail})
                 e.logged = True
             raise
 
@@ -273,10 +272,10 @@ class Authority:
             except x509.ExtensionNotFound:
                 req.requested_names = ()
         else:
-            kt = req.key_type or req.profile.default_key_type
+            kt = req.profile.default_key_type if req.key_type is None else req.key_type  # '' is not "the default"
             if kt not in req.profile.key_types:
-                raise PkiError(f"profile {req.profile.name} does not allow key type {checks.shown(kt)}; allowed: "
-                               f"{', '.join(req.profile.key_types)}")
+                raise PkiError(f"--key-type: profile {req.profile.name} does not allow key type "
+                               f"{checks.shown(kt) or repr(kt)}; allowed: {', '.join(req.profile.key_types)}")
             req.private_key = keys.generate(kt)
             req.public_key = req.private_key.public_key()
 
@@ -285,6 +284,14 @@ class Authority:
         p = req.profile
         e = self.estate
         org = (NameOID.ORGANIZATION_NAME, e.title or e.name)
+        # A profile is for devices or for persons: a person's certificate recorded as a device's would be renewed,
+        # listed and deployed as that device's.
+        if p.subject != "device" and req.device is not None:
+            raise PkiError(f"--device: profile {p.name} is for a {p.subject}, not a device; leave out --device or "
+                           "choose a device profile (server_tls, client_tls, network_device)")
+        if p.subject != "person" and (req.person is not None or req.email is not None):
+            raise PkiError(f"--person/--email: profile {p.name} is for a {p.subject}, not a person; leave them out or "
+                           "choose a person profile (person_auth, person_sign)")
         if p.subject == "device":
             if not req.device:
                 raise PkiError(f"profile {p.name} issues to a device: give --device NAME")
@@ -376,10 +383,13 @@ class Authority:
                    (serial, req.profile.name, cert.subject.rfc4514_string(), req.device, req.site,
                     cert.not_valid_before_utc.timestamp(), cert.not_valid_after_utc.timestamp(),
                     authz.fingerprint(cert), _pem(cert).decode(), actor, renewed_from))
+        # Everything 'audit verify' needs to replay the tables from the log (replay.py)
         self._audit(db, actor, action, {"serial": serial, "profile": req.profile.name,
                                         "subject": cert.subject.rfc4514_string(), "device": req.device,
                                         "not_after": cert.not_valid_after_utc.isoformat(),
-                                        **({"renewed_from": renewed_from} if renewed_from else {})})
+                                        "fingerprint": authz.fingerprint(cert),
+                                        **({"renewed_from": renewed_from} if renewed_from else {}),
+                                        **({"operator": req.name, "role": req.role} if req.role else {})})
         return serial
 
     def _issue_internal(self, req: Request, actor: str, action: str = "issue", renewed_from: str | None = None,
@@ -394,22 +404,18 @@ class Authority:
         key_pem = keys.private_pem(req.private_key) if req.private_key is not None else None
         for _ in range(3):
             cert = self._sign(req)
-            delivered = False
             try:
-                with self.store.transaction() as db:
+                with self.store.transaction(intact=True) as db:
                     serial = self._record(db, cert, req, actor, action, renewed_from)
                     if then is not None:
                         then(db, serial)
                     if out is not None:
                         out.write(_pem(cert), key_pem)
-                        delivered = True
+                        # the commit may still fail: no files for a certificate the CA does not know
+                        self.store.on_abort(out.remove)
                 break
             except sqlite3.IntegrityError:
                 continue  # a 159-bit serial collided: sign again with a fresh one
-            except BaseException:
-                if delivered:
-                    out.remove()  # the commit failed: no files for a certificate the CA does not know
-                raise
         else:
             raise PkiError("could not allocate a unique serial")
         return Issued(serial, cert, key_pem, req.profile.name)
@@ -429,11 +435,22 @@ class Authority:
                                     out=_outputs(out, csr_pem is None))
 
     def renew(self, cred, serial: str, *, csr_pem=None, key_type=None, out: Path | None = None) -> Issued:
-        """A successor with the same profile and names, under exactly the policy that issues that profile."""
+        """A successor with the same profile and names, under exactly the policy that issues that profile.
+
+        An operator renews their own credential whatever their role (step-ca's renewal: the current credential
+        is the proof). Someone else's is renewed only by a CA administrator and only with that operator's own
+        CSR: a key the CA made would be the administrator's, who could then act under the operator's name."""
         with self._refusals_logged("renew", serial=serial[:64]):
-            op = authz.authenticate(cred, self.issuer.certificate, self.store)
+            op = self._authenticate(cred, "renew")
             old = self._existing(serial)
-            authz.require(op, authz.action_for("renew", old["profile"]))
+            if not (old["profile"] == "operator" and old["serial"] == op.serial):
+                authz.require(op, authz.action_for("renew", old["profile"]))
+                if old["profile"] == "operator" and csr_pem is None:
+                    who = _common_name(old["pem"])
+                    raise NotAllowed(f"certificate {old['serial']} is operator {who}'s credential: a key the CA made "
+                                     f"for it would be handed to you ({op.name}), not to {who}. Renew it with {who}'s "
+                                     f"own request (--csr, made with a key only {who} holds), or let {who} renew it "
+                                     "with their current credential", actor=op.name)
             return self._successor(op, old, csr_pem, key_type, out)
 
     def _successor(self, op: authz.Operator, old, csr_pem, key_type, out) -> Issued:
@@ -459,7 +476,9 @@ class Authority:
             if operator is None:
                 raise PkiError(f"certificate {old['serial']} is no longer an operator's credential (it was renewed); "
                                "renew the current one")
-            req.name, req.role = operator["name"], operator["role"]
+            # name and role as the CA signed them into the credential, not as a row says
+            req.name = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+            req.role = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value
 
         def then(db, new):
             # Checked again under the lock: a revocation that landed while the successor was signed wins.
@@ -477,54 +496,97 @@ class Authority:
             raise PkiError(f"no certificate with serial {serial} in this CA")
         return row
 
-    def revoke(self, cred, serial: str, reason: str = "unspecified") -> None:
+    def revoke(self, cred, serial: str, reason: str = "unspecified") -> "Revoked":
         """Revoke and publish the CRL in one transaction: two revocations of one serial have one winner,
         and the CRL on disk lists the serial before this returns."""
         with self._refusals_logged("revoke", serial=serial[:64]):
-            op = authz.authenticate(cred, self.issuer.certificate, self.store)
-            if reason not in REVOCABLE:
-                raise PkiError(f"--reason {checks.shown(reason)}: not a revocation reason here; use one of: "
-                               + ", ".join(REVOCABLE))
+            op = self._authenticate(cred, "revoke")
+            reason = _reason(reason)
             row = self._existing(serial)  # its profile never changes: safe to authorize on it before the lock
             authz.require(op, authz.action_for("revoke", row["profile"]))
-            with self.store.transaction() as db:
-                if self.store.active_admins(db, time.time()) == [row["serial"]]:
-                    raise NotAllowed(f"certificate {row['serial']} is the last active ca_admin's credential; it cannot "
-                                     "be revoked. Add another CA administrator first (or recover one with "
-                                     "'jinbao pki operator recover-admin')", actor=op.name)
-                if not self.store.revoke(db, row["serial"], reason, time.time()):
-                    now = self.store.cert(row["serial"])
-                    raise PkiError(f"certificate {row['serial']} is already revoked ({now['revoke_reason']})")
-                self._audit(db, op.name, "revoke", {"serial": row["serial"], "reason": reason})
-                self._publish_crl(db, op.name)
+            return self._revoke(op, [row["serial"]], reason)
+
+    def revoke_operator(self, cred, name: str, reason: str = "unspecified") -> "Revoked":
+        """Revoke every unrevoked credential an operator ever held (the current one and those it was renewed
+        from): the operator can act no more, whichever of them they still have."""
+        with self._refusals_logged("revoke_operator", operator=name[:64]):
+            op = self.authorize(cred, "revoke_operator")
+            reason = _reason(reason)
+            target = self.store.operator_by_name(self.store.db, name)
+            if target is None:
+                raise PkiError(f"no operator named {checks.shown(name)!r}; 'jinbao pki list --profile operator' shows "
+                               "them")
+            serials = [s for s in self.store.credentials(self.store.db, target["serial"])
+                       if self.store.cert(s)["revoked_at"] is None]
+            if not serials:
+                raise PkiError(f"every credential of operator {target['name']} is already revoked")
+            return self._revoke(op, serials, reason)
+
+    def _revoke(self, op: authz.Operator, serials: list[str], reason: str) -> "Revoked":
+        with self.store.transaction(intact=True) as db:
+            admins = self.store.active_admins(db, time.time())
+            if admins and set(admins) <= set(serials):
+                raise NotAllowed(f"certificate {admins[0]} is the last active ca_admin's credential; it cannot be "
+                                 "revoked. Add another CA administrator first (or recover one with 'jinbao pki "
+                                 "operator recover-admin')", actor=op.name)
+            signer = db.execute("SELECT value FROM meta WHERE key = 'ocsp_signer'").fetchone()
+            if signer and signer[0] in serials:
+                raise NotAllowed(f"certificate {signer[0]} is the OCSP signer in use; revoked, it would go on signing "
+                                 "answers. Run 'jinbao pki ocsp renew-signer' first (a running 'ocsp serve' switches "
+                                 f"to the new signer), then revoke {signer[0]}", actor=op.name)
+            now = time.time()
+            for serial in serials:
+                if not self.store.revoke(db, serial, reason, now):
+                    why = self.store.cert(serial)["revoke_reason"]
+                    raise PkiError(f"certificate {serial} is already revoked ({why})")
+                owner = _operator_of(self.store.cert(serial))
+                self._audit(db, op.name, "revoke", {"serial": serial, "reason": reason, "revoked_at": now,
+                                                    **({"operator": owner} if owner else {})})
+            self._publish_crl(db, op.name)
+            return self._revoked(db, serials)
+
+    def _revoked(self, db, serials: list[str]) -> "Revoked":
+        """What a revocation did to an operator: a superseded credential revoked leaves its operator active."""
+        owner = _operator_of(self.store.cert(serials[0]))
+        current = self.store.operator_by_name(db, owner) if owner else None
+        still = current["serial"] if current and current["serial"] not in serials and \
+            self.store.cert(current["serial"])["revoked_at"] is None else None
+        return Revoked(serials, owner, still)
 
     def write_crl(self, actor: str) -> x509.CertificateRevocationList:
         """Regenerate the issuing CA's CRL (on schedule via 'pki crl'; revoke publishes its own)."""
-        with self.store.transaction() as db:
+        with self.store.transaction(intact=True) as db:
             return self._publish_crl(db, actor)
 
     def _publish_crl(self, db, actor: str) -> x509.CertificateRevocationList:
         """Sign and publish the CRL inside the caller's transaction. Under that lock CRLs are published in
-        number order, each above the one on disk, so the published CRL never goes backwards."""
+        number order. The number is the CA's own counter (sealed in the database), and above the CRL on disk
+        only if this CA signed that one: a planted file cannot push the counter. The files are put back if the
+        transaction does not commit, so the CRL never lists what the database does not."""
         now = _now()
         f = self.dir / "crl" / "issuing.crl"
-        number = self.store.next_crl_number(db, at_least=crl.published_number(f) + 1)
+        number = self.store.next_crl_number(db, at_least=crl.published_number(f, self.issuer.certificate) + 1)
+        if number > crl.MAX_NUMBER:
+            raise PkiError(f"the CRL number {number} would not fit in 20 octets (RFC 5280 5.2.3); the CA's counter in "
+                           "ca.db is damaged: restore it from a backup")
         rows = db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")
-        der = crl.sign(self.issuer.certificate, self.issuer.private_key, number, now - CLOCK_SKEW,
-                       now + timedelta(hours=self.cfg["crl_validity_hours"]), rows)
+        next_update = now + timedelta(hours=self.cfg["crl_validity_hours"])
+        der = crl.sign(self.issuer.certificate, self.issuer.private_key, number, now - CLOCK_SKEW, next_update, rows)
         published = x509.load_der_x509_crl(der)
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('crl_next_update', ?)",
+                   (published.next_update_utc.isoformat(),))
         self._audit(db, actor, "crl", {"crl_number": number, "revoked": len(published),
                                        "next_update": published.next_update_utc.isoformat()})
-        crl.publish(f, der)
+        self.store.on_abort(crl.publish(f, der))
         return published
 
     def crl_due(self, within_hours: float) -> bool:
-        within = checks.hours(within_hours, "--if-due")
-        f = self.dir / "crl" / "issuing.crl"
-        if not f.exists():
-            return True
-        published = files.load(f, x509.load_der_x509_crl, "the published CRL")
-        return published.next_update_utc - _now() <= timedelta(hours=within)
+        """Whether the CRL needs signing again: from the CA's own record of what it published last (sealed in the
+        database), and the file on disk only once its signature is the issuing CA's."""
+        within = timedelta(hours=checks.hours(within_hours, "--if-due"))
+        rec = dict(self.store.db.execute("SELECT key, value FROM meta WHERE key IN ('crl_number', 'crl_next_update')")
+                   .fetchall())
+        return crl.due(self.dir / "crl" / "issuing.crl", self.issuer.certificate, rec, _now() + within)
 
     def root_crl(self, cred, root_passphrase: bytes) -> None:
         op = self.authorize(cred, "root_crl")
@@ -533,18 +595,22 @@ class Authority:
     def _root_key(self, passphrase: bytes):
         """The offline root's key, proven to be the root's: possession of it is the CA's last word."""
         key = keys.load_private(self.dir / "root" / "root.key", passphrase)
-        if key.public_key().public_numbers() != self.root_cert.public_key().public_numbers():
+        if not keys.same_public_key(key, self.root_cert.public_key()):
             raise PkiError(f"{self.dir / 'root' / 'root.key'} is not the key of {self.dir / 'root' / 'root.crt'}")
         return key
 
     def _write_root_crl(self, root_key, actor: str) -> None:
         now = _now()
         f = self.dir / "crl" / "root.crl"
-        with self.store.transaction() as db:
-            number = max(int(time.time()), crl.published_number(f) + 1)
+        with self.store.transaction(intact=True) as db:
+            last = db.execute("SELECT value FROM meta WHERE key = 'root_crl_number'").fetchone()
+            number = max(int(time.time()), int(last[0]) + 1 if last else 1,
+                         crl.published_number(f, self.root_cert) + 1)
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('root_crl_number', ?)", (str(number),))
             next_update = now + timedelta(days=365)
-            crl.publish(f, crl.sign(self.root_cert, root_key, number, now - CLOCK_SKEW, next_update))
             self._audit(db, actor, "root_crl", {"crl_number": number, "next_update": next_update.isoformat()})
+            self.store.on_abort(crl.publish(f, crl.sign(self.root_cert, root_key, number, now - CLOCK_SKEW,
+                                                        next_update)))
 
     def renew_ocsp_signer(self, cred) -> Issued:
         """Replace the delegated OCSP signer (it lives 60 days; renew it from cron well before)."""
@@ -552,22 +618,26 @@ class Authority:
         return self._new_ocsp_signer(op.name, "ocsp_signer")
 
     def _new_ocsp_signer(self, actor: str, action: str, renewed_from: str | None = None) -> Issued:
-        """The signer's key goes into the CA folder, before the commit, and is never handed to anyone."""
+        """The signer's key goes into the CA folder, before the commit, and is never handed to anyone. The CA
+        records which signer is in use: 'ocsp serve' switches to it, and 'revoke' keeps it from being revoked."""
         req = Request(profiles.get("ocsp_signer"), name=f"jinbao {self.cfg['estate']} OCSP responder")
         out = files.Outputs(self.dir / "ocsp" / "ocsp", in_place=True)
-        issued = self._issue_internal(req, actor, action, renewed_from, out=out)
+
+        def in_use(db, serial):
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('ocsp_signer', ?)", (serial,))
+        issued = self._issue_internal(req, actor, action, renewed_from, out=out, then=in_use)
         return Issued(issued.serial, issued.cert, None, issued.profile)
 
     def authorize_deploy(self, cred, cert_pem: bytes, key_pem: bytes) -> authz.Operator:
         """An officer deploys a valid device certificate of this CA with its own key, nothing else: not an
         operator credential, not the OCSP signer, not a revoked certificate."""
         with self._refusals_logged("deploy"):
-            op = authz.authenticate(cred, self.issuer.certificate, self.store)
+            op = self._authenticate(cred, "deploy")
             authz.require(op, "issue")
             try:
                 cert = x509.load_pem_x509_certificate(cert_pem)
                 key = serialization.load_pem_private_key(key_pem, password=None)
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, UnsupportedAlgorithm):
                 raise PkiError("--cert and --key must be a PEM certificate and its unencrypted PEM key") from None
             row = self.store.cert(hexserial(cert.serial_number))
             if row is None or row["fingerprint"] != authz.fingerprint(cert):
@@ -577,7 +647,7 @@ class Authority:
                                  "those are deployed", actor=op.name)
             if row["revoked_at"] is not None:
                 raise NotAllowed(f"certificate {row['serial']} is revoked; it is not deployed", actor=op.name)
-            if key.public_key().public_numbers() != cert.public_key().public_numbers():
+            if not keys.same_public_key(key, cert.public_key()):  # any key type: an X25519 key is simply not it
                 raise PkiError("--key is not the key of --cert")
         return op
 
@@ -643,24 +713,63 @@ class Authority:
 
     def verify_audit(self, cred, checkpoint: Path | None = None) -> tuple[int, list[str]]:
         """Recompute the chain, check every signature, the append-only triggers and the head anchored outside
-        the database (and the auditor's own checkpoint, if given; it is advanced when all is well).
-        Returns (entries, problems)."""
+        the database; check the tables against the CA's seal and against a replay of the log, and the
+        published CRLs against the CA's keys and its record (and the auditor's own checkpoint, if given; it is
+        advanced when all is well). Returns (entries, problems)."""
         self.authorize(cred, "audit")
         with self.store.transaction() as db:  # no writer is between writing the head file and committing
             rows = db.execute("SELECT * FROM audit ORDER BY seq").fetchall()
             problems = [f"trigger {t} is missing or altered: the audit table is no longer append-only"
                         for t in self.store.missing_triggers()]
             problems += self.store.head.problems(rows)
+            problems += seal.check(db, self.issuer.verify).problems
+            problems += replay.mismatches(db, rows)
+            problems += self._published_problems(dict(db.execute("SELECT key, value FROM meta").fetchall()))
         problems = audit.chain_problems(rows, self.issuer.verify) + problems
         if checkpoint is not None:
             problems += audit.checkpoint_problems(Path(checkpoint), authz.fingerprint(self.issuer.certificate), rows,
                                                   advance=not problems)
         return len(rows), problems
 
+    def _published_problems(self, meta: dict) -> list[str]:
+        """Are the CRLs on disk the ones the CA signed last? The next 'jinbao pki crl' (--root) replaces one that
+        is not."""
+        found = (crl.problem(self.dir / "crl" / "issuing.crl", self.issuer.certificate, meta.get("crl_number"),
+                             "jinbao pki crl"),
+                 crl.problem(self.dir / "crl" / "root.crl", self.root_cert, meta.get("root_crl_number"),
+                             "jinbao pki crl --root"))
+        return [p for p in found if p]
+
     def audit_log(self, cred) -> list[dict]:
         self.authorize(cred, "audit")
         return [{"seq": r["seq"], "time": utc(r["ts"]).isoformat(), "actor": r["actor"], "action": r["action"],
                  "detail": r["detail"]} for r in self.store.audit_entries()]
+
+
+@dataclass
+class Revoked:
+    """What a revocation did: the serials revoked, whose operator credentials they were, and the credential that
+    operator still acts with when it was not among them (a superseded credential was revoked)."""
+
+    serials: list
+    operator: str | None = None
+    still_active: str | None = None
+
+
+def _reason(reason: str) -> str:
+    if reason not in REVOCABLE:
+        raise PkiError(f"--reason {checks.shown(reason)}: not a revocation reason here; use one of: "
+                       + ", ".join(REVOCABLE))
+    return reason
+
+
+def _common_name(pem: str) -> str:
+    return x509.load_pem_x509_certificate(pem.encode()).subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+
+
+def _operator_of(row) -> str | None:
+    """The operator a credential was issued to (its signed CN); None for any other certificate."""
+    return _common_name(row["pem"]) if row["profile"] == "operator" else None
 
 
 def _names(what: str, rdns: list, sans: list) -> tuple[x509.Name, tuple]:

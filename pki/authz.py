@@ -1,9 +1,9 @@
 """Who may ask: CA operators and their roles (MLPS 2.0 separation of duties).
 
 An operator proves who they are with their own certificate *and* its private key (a
-challenge is signed with the key), like EJBCA's administrator certificates. The role comes from
-the CA's own database, never from anything the caller types. Deny by default: an action not in
-ALLOWED is allowed to no one.
+challenge is signed with the key), like EJBCA's administrator certificates. The role is the one
+the CA signed into that certificate, and the CA's sealed records must agree; it never comes from
+anything the caller types. Deny by default: an action not in ALLOWED is allowed to no one.
 """
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ ALLOWED = {
     "read": {"officer", "auditor", "ca_admin"},
     "audit": {"auditor"},
 }
+# What an auditor needs to find out what happened: allowed even while the CA's tables are not what it sealed
+# (everything else stops then). The role is still the one signed into the auditor's certificate.
+READ_ONLY = {"read", "audit"}
 # Profiles kept for the CA itself, and the action that issues each.
 CA_PROFILES = {"operator": "operator_add", "ocsp_signer": "ocsp_signer"}
 
@@ -60,7 +63,7 @@ class Credential:
 
     @classmethod
     def from_prefix(cls, prefix: str | os.PathLike) -> "Credential":
-        p = Path(prefix)
+        p = files.name_prefix(prefix, "--as", "your credential is PREFIX.crt and PREFIX.key")
         cred = cls(p.with_name(p.name + ".crt"), p.with_name(p.name + ".key"))
         for f in (cred.cert_path, cred.key_path):
             if not f.is_file():
@@ -81,36 +84,49 @@ def fingerprint(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
 
 
-def authenticate(cred: Credential, issuer: x509.Certificate, store) -> Operator:
-    """Check the credential is an unrevoked operator certificate of this CA held with its key."""
+def _subject(cert: x509.Certificate, oid) -> str | None:
+    values = cert.subject.get_attributes_for_oid(oid)
+    return values[0].value if len(values) == 1 else None
+
+
+def authenticate(cred: Credential, issuer: x509.Certificate, store, read_only: bool = False) -> Operator:
+    """Who asks, proven in this order: the certificate is this CA's (its signature), the caller holds its key
+    (a fresh challenge signed), and only then is anything looked up or written under a name. Before that a
+    refusal is an unauthenticated attempt with the certificate's serial as a claim. The role is the one the CA
+    signed into the certificate (OU), and the CA's records must say the same: an edited row grants nothing. To
+    read (read_only) the signed role is enough, so an auditor whose own row was edited can still find out."""
     try:
         cert = x509.load_pem_x509_certificate(files.read_input(cred.cert_path, "--as"))
     except ValueError:
         raise NotAllowed(f"{cred.cert_path} is not a PEM certificate") from None
     serial = format(cert.serial_number, "x")
-    row = store.cert(serial)
-    if row is None or row["fingerprint"] != fingerprint(cert):
-        raise NotAllowed(f"{cred.cert_path} is not an operator certificate issued by this CA")
     try:
         cert.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature):
-        raise NotAllowed(f"{cred.cert_path} was not signed by this CA") from None
-    op = store.operator(serial)
-    if op is None:
-        if row["profile"] == "operator":  # a credential since renewed: the log still names whose it was
-            raise NotAllowed(f"certificate {serial} is an operator credential that has been renewed; use the new one",
-                             actor=cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
-        raise NotAllowed(f"certificate {serial} does not belong to a CA operator")
-    now = datetime.now(timezone.utc)
-    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-        raise NotAllowed(f"operator certificate {serial} is expired or not yet valid", actor=op["name"])
-    if row["revoked_at"] is not None:
-        raise NotAllowed(f"operator certificate {serial} is revoked", actor=op["name"])
+        raise NotAllowed(f"{cred.cert_path} is not an operator certificate issued by this CA (this CA did not sign "
+                         "it)", claim=serial) from None
     try:
         _prove_possession(cert, keys.load_private(cred.key_path))
     except PkiError as e:
-        raise NotAllowed(str(e), actor=op["name"]) from None
-    return Operator(op["name"], op["role"], serial)
+        raise NotAllowed(f"{e} ({cred.key_path}); the attempt is logged as unauthenticated", claim=serial) from None
+    name, role = _subject(cert, NameOID.COMMON_NAME), _subject(cert, NameOID.ORGANIZATIONAL_UNIT_NAME)
+    row = store.cert(serial)
+    if row is None or row["fingerprint"] != fingerprint(cert) or row["profile"] != "operator" or role not in ROLES:
+        raise NotAllowed(f"certificate {serial} does not belong to a CA operator", claim=serial)
+    op = store.operator(serial)
+    if op is None:
+        raise NotAllowed(f"certificate {serial} is an operator credential that has been renewed; use the new one",
+                         actor=name)
+    if (op["name"], op["role"]) != (name, role) and not read_only:
+        raise NotAllowed(f"the CA's record of credential {serial} (operator {op['name']}, {op['role']}) is not what "
+                         f"the CA signed into it ({name}, {role}): ca.db was changed outside the CA. Run 'jinbao pki "
+                         "audit verify'", actor=name)
+    now = datetime.now(timezone.utc)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        raise NotAllowed(f"operator certificate {serial} is expired or not yet valid", actor=name)
+    if row["revoked_at"] is not None:
+        raise NotAllowed(f"operator certificate {serial} is revoked", actor=name)
+    return Operator(name, role, serial)
 
 
 def _prove_possession(cert: x509.Certificate, key) -> None:

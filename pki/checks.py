@@ -1,7 +1,9 @@
 """Small validators for what people type: each returns the clean value or raises a PkiError that
-says what is wrong, in which option, and how to fix it. They run before anything is signed."""
+says what is wrong, in which option, and how to fix it. They run before anything is signed. Below
+them, the same for the small JSON records the CA reads back from files anyone may have edited."""
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
@@ -72,3 +74,62 @@ def serial(value: str) -> str:
         raise PkiError(f"serial {value[:50]!r}: give the certificate's serial in hex, as 'jinbao pki list' shows it")
     return s.removeprefix("0x").lstrip("0") or "0"
 
+
+
+# -- small JSON records the CA reads back (audit.head, the auditor's checkpoint, the seal) -----------------------
+# Each is a flat object the CA wrote itself. Whoever can write the file can put anything there: a number too big
+# for SQLite (1e999, 2**63 - 1), JSON nested 100,000 deep (a RecursionError in the parser). Each is refused as
+# "not a record" (ValueError) before any value is used.
+RECORD_DEPTH = 3
+SEQ_MAX = 2 ** 62  # far beyond any log; seq + 1 always fits SQLite's INTEGER
+
+
+def record(data: bytes, what: str, limit: int = 4096) -> dict:
+    if len(data) > limit:
+        raise ValueError(f"{what} is larger than {limit} bytes")
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        raise ValueError(f"{what} is not UTF-8 text") from None
+    if _depth(text) > RECORD_DEPTH:
+        raise ValueError(f"{what} is nested deeper than {RECORD_DEPTH} levels")
+    obj = json.loads(text, parse_constant=_no_constant)
+    if not isinstance(obj, dict):
+        raise ValueError(f"{what} is not a JSON object")
+    return obj
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+def _depth(text: str) -> int:
+    """How deep brackets nest, outside strings: counted before json.loads recurses into them."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            escaped, in_string = (not escaped and c == "\\"), (in_string and (escaped or c != '"'))
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
+def whole(obj: dict, key: str, what: str, lo: int = 0, hi: int = SEQ_MAX) -> int:
+    v = obj.get(key)
+    if type(v) is not int or not lo <= v <= hi:  # type(): True is an int to isinstance, 1e999 is a float
+        raise ValueError(f"{what}: {key} must be a whole number from {lo} to {hi}")
+    return v
+
+
+def hex_text(obj: dict, key: str, what: str, length: int | None = None, limit: int = 2048) -> str:
+    v = obj.get(key)
+    if not isinstance(v, str) or not re.fullmatch(r"[0-9a-f]*", v) or len(v) > limit or (
+            length is not None and len(v) != length) or len(v) % 2:
+        raise ValueError(f"{what}: {key} must be lower-case hex" + (f" of {length} digits" if length else ""))
+    return v

@@ -3,6 +3,7 @@ an operator, proven by --as PREFIX (PREFIX.crt + PREFIX.key) or JINBAO_PKI_OPERA
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import sys
@@ -83,7 +84,7 @@ cli.name = "pki"
 @click.option("--key-type", default="ecdsa-p384", show_default=True,
               type=click.Choice(["ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096"]))
 @click.option("--root-pass-file", type=click.Path(dir_okay=False), help="File holding the root key passphrase.")
-@click.option("--admin-out", type=click.Path(path_type=Path), help="Where to write the first CA admin's PREFIX.crt/.key.")
+@click.option("--admin-out", type=click.Path(), help="Where to write the first CA admin's PREFIX.crt/.key.")
 @click.option("--force", is_flag=True, help="Destroy an existing CA at --ca-dir and start over.")
 def init(ca_dir, estate, key_type, root_pass_file, admin_out, force):
     """Create the hierarchy: offline root, issuing CA with name constraints, OCSP signer, CRLs."""
@@ -106,17 +107,28 @@ def operator():
 @as_option
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["ca_admin", "officer", "auditor"]))
-@click.option("--out", "out_prefix", required=True, type=click.Path(path_type=Path), help="Write PREFIX.crt/.key here.")
+@click.option("--out", "out_prefix", required=True, type=click.Path(), help="Write PREFIX.crt/.key here.")
 def operator_add(ca_dir, operator, name, role, out_prefix):
     """Add a CA operator (a CA administrator's job)."""
     issued = Authority(ca_dir).add_operator(Credential.from_prefix(operator), name, role, out_prefix)
     _say(f"operator {name} ({role}), certificate {issued.serial}: {out_prefix}.crt / .key")
 
 
+@operator.command("revoke")
+@ca_dir_option
+@as_option
+@click.argument("name")
+@click.option("--reason", default="affiliation_changed", show_default=True,
+              help="key_compromise, affiliation_changed, superseded, cessation_of_operation, …")
+def operator_revoke(ca_dir, operator, name, reason):
+    """Revoke every credential an operator holds, current and renewed-from (a CA administrator's job)."""
+    _say_revoked(Authority(ca_dir).revoke_operator(Credential.from_prefix(operator), name, reason), reason)
+
+
 @operator.command("recover-admin")
 @ca_dir_option
 @click.argument("name")
-@click.option("--out", "out_prefix", required=True, type=click.Path(path_type=Path), help="Write PREFIX.crt/.key here.")
+@click.option("--out", "out_prefix", required=True, type=click.Path(), help="Write PREFIX.crt/.key here.")
 @click.option("--root-pass-file", type=click.Path(dir_okay=False), help="File holding the root key passphrase.")
 def operator_recover_admin(ca_dir, name, out_prefix, root_pass_file):
     """Make a new CA administrator with the offline root's passphrase (when every ca_admin is lost)."""
@@ -136,7 +148,7 @@ def operator_recover_admin(ca_dir, name, out_prefix, root_pass_file):
 @click.option("--csr", type=click.Path(dir_okay=False, path_type=Path), help="Certify this CSR's key instead of generating one.")
 @click.option("--key-type", help="Key to generate (default: the profile's).")
 @click.option("--days", type=int, help="Validity in days (at most the profile's maximum).")
-@click.option("--out", "out_prefix", required=True, type=click.Path(path_type=Path), help="Write PREFIX.crt (and PREFIX.key).")
+@click.option("--out", "out_prefix", required=True, type=click.Path(), help="Write PREFIX.crt (and PREFIX.key).")
 @click.option("--json", "as_json", is_flag=True)
 def issue(ca_dir, operator, profile, device, person, email, csr, key_type, days, out_prefix, as_json):
     """Issue a certificate. Names, key and validity are checked against the profile and inventory."""
@@ -164,8 +176,22 @@ def _report(issued, written: files.Outputs, as_json):
               help="key_compromise, ca_compromise, affiliation_changed, superseded, cessation_of_operation, …")
 def revoke(ca_dir, operator, serial, reason):
     """Revoke a certificate; the CRL is regenerated at once and OCSP answers 'revoked'."""
-    Authority(ca_dir).revoke(Credential.from_prefix(operator), serial, reason)
-    _say(f"revoked {serial} ({reason}); CRL regenerated")
+    _say_revoked(Authority(ca_dir).revoke(Credential.from_prefix(operator), serial, reason), reason)
+
+
+def _say_revoked(done, reason: str) -> None:
+    """Say what a revocation did to an operator, not only to a serial: revoking a credential that was renewed
+    leaves its operator acting with the new one."""
+    serials = ", ".join(done.serials)
+    if done.operator and done.still_active:
+        _say(f"revoked {serials} ({reason}), an earlier credential of operator {done.operator}; CRL regenerated")
+        _say(f"operator {done.operator} remains active with credential {done.still_active}. To stop them, run "
+             f"'jinbao pki operator revoke {done.operator}' (it revokes every credential they hold)",
+             mark="[yellow]![/] ")
+    elif done.operator:
+        _say(f"revoked {serials} ({reason}): operator {done.operator} can no longer act; CRL regenerated")
+    else:
+        _say(f"revoked {serials} ({reason}); CRL regenerated")
 
 
 @cli.command()
@@ -174,7 +200,7 @@ def revoke(ca_dir, operator, serial, reason):
 @click.argument("serial")
 @click.option("--csr", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--key-type")
-@click.option("--out", "out_prefix", required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_prefix", required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True)
 def renew(ca_dir, operator, serial, csr, key_type, out_prefix, as_json):
     """Issue a successor for a certificate: same profile and subject, fresh key and validity.
@@ -187,7 +213,8 @@ def renew(ca_dir, operator, serial, csr, key_type, out_prefix, as_json):
     _report(issued, files.Outputs(ca_dir / "ocsp" / "ocsp" if in_place else out_prefix, issued.key_pem is not None),
             as_json)
     if in_place and not as_json:
-        _say("the OCSP signer's key stays in the CA folder; restart 'jinbao pki ocsp serve' to use it", mark="  ")
+        _say("the OCSP signer's key stays in the CA folder; a running 'jinbao pki ocsp serve' takes it up at its next "
+             "request", mark="  ")
 
 
 @cli.command("list")
@@ -277,13 +304,19 @@ def ocsp():
 
 @ocsp.command("serve")
 @ca_dir_option
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; another than this machine's loopback only when given explicitly.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="Seconds a client may take to send a request, or stay idle between requests.")
 def ocsp_serve(ca_dir, host, port, timeout):
     """Answer OCSP requests (RFC 6960) over HTTP until interrupted."""
     from .ocsp import serve
+
+    if not host.strip():  # asyncio reads '' as every interface: never by accident
+        raise PkiError("--host '': give an address to listen on (127.0.0.1 by default; 0.0.0.0 for every interface)")
+    if not math.isfinite(timeout):  # FloatRange lets nan through: every comparison with it is false
+        raise PkiError(f"--timeout {timeout}: give a number of seconds from 0.1 to 3600")
 
     server = serve(ca_dir, host, port, timeout=timeout)
     _say(f"OCSP responder for {ca_dir} on http://{host}:{server.server_address[1]}/", mark="")
@@ -298,7 +331,7 @@ def ocsp_serve(ca_dir, host, port, timeout):
 @ca_dir_option
 @as_option
 def ocsp_renew_signer(ca_dir, operator):
-    """Issue a fresh delegated OCSP signer (CA administrator); restart 'ocsp serve' to use it."""
+    """Issue a fresh delegated OCSP signer (CA administrator); 'ocsp serve' switches to it by itself."""
     issued = Authority(ca_dir).renew_ocsp_signer(Credential.from_prefix(operator))
     _say(f"new OCSP signer {issued.serial}, valid until {issued.cert.not_valid_after_utc.isoformat()}")
 
@@ -319,9 +352,11 @@ def audit_verify(ca_dir, operator, checkpoint):
     if problems:
         for p in problems:
             _say(p, mark="[red]✗[/] ")
-        out.print(f"[red]audit log of {n} entries has been tampered with[/]")
+        out.print(f"[red]{len(problems)} problem(s): the CA (audit log of {n} entries, tables or published files) has "
+                  "been tampered with[/]")
         sys.exit(1)
-    _say(f"audit log intact: {n} entries, chain and signatures verify")
+    _say(f"audit log intact: {n} entries, chain and signatures verify; the tables match the log and the CA's seal, "
+         "and the published CRLs are the CA's latest")
 
 
 @audit.command("show")

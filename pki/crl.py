@@ -1,9 +1,10 @@
 """Signing and publishing CRLs: the issuing CA's (on every revocation and on schedule) and the root's.
 
 The order of publication is the caller's: authority.py signs and publishes while it holds the
-database's write lock, so CRLs land in number order. This module makes each CRL (its number never
-below the one already published, even if the database's counter was reset) and replaces the files
-atomically, so a relying party reads the old CRL or the new one, never half of one.
+database's write lock, so CRLs land in number order, and puts the previous files back if that
+transaction does not commit. This module makes each CRL and replaces the files atomically, so a
+relying party reads the old CRL or the new one, never half of one. A CRL found on disk is believed
+only once its signature is the CA's: anyone who can write the folder can plant one.
 """
 from __future__ import annotations
 
@@ -12,18 +13,77 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from . import crl_der, files, keys
 from .errors import PkiError
 
+# RFC 5280 5.2.3: a CRLNumber is at most 20 octets, a positive INTEGER: below 2**159.
+MAX_NUMBER = 2 ** 159 - 1
+MAX_FILE = 1 << 30  # 100,000 revocations make about 4 MB
 
-def published_number(path: Path) -> int:
-    """The number of the CRL published at path; 0 when there is none or it is unreadable."""
+
+def _read(path: Path) -> x509.CertificateRevocationList:
+    return x509.load_der_x509_crl(files.read_input(path, "the published CRL", limit=MAX_FILE))
+
+
+def signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
     try:
-        crl = x509.load_der_x509_crl(path.read_bytes())
+        return crl.issuer == issuer.subject and crl.is_signature_valid(issuer.public_key())
+    except (TypeError, ValueError, UnsupportedAlgorithm):  # a CRL signed with another kind of key
+        return False
+
+
+def number(crl: x509.CertificateRevocationList) -> int | None:
+    try:
         return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    except (OSError, ValueError, x509.ExtensionNotFound):
+    except (ValueError, x509.ExtensionNotFound, x509.DuplicateExtension):
+        return None
+
+
+def published_number(path: Path, issuer: x509.Certificate) -> int:
+    """The number of the CRL issuer published at path; 0 when there is none, it is unreadable, or issuer did not
+    sign it (a planted CRL numbered 2**200 moves nothing)."""
+    try:
+        crl = _read(path)
+    except (PkiError, ValueError):
         return 0
+    n = number(crl) if signed_by(crl, issuer) else None
+    return n if n is not None and n <= MAX_NUMBER else 0
+
+
+def due(path: Path, issuer: x509.Certificate, record: dict, horizon: datetime) -> bool:
+    """Whether the CRL must be signed again before horizon, by the CA's record (crl_number, crl_next_update) of
+    what it published last. A CRL on disk the issuer did not sign is an error, not a schedule; one that is not the
+    CRL the record names (a backup put back) is due."""
+    if "crl_next_update" not in record or not path.exists():
+        return True
+    published = files.load(path, x509.load_der_x509_crl, "the published CRL", limit=MAX_FILE)
+    if not signed_by(published, issuer):
+        raise PkiError(f"the published CRL {path} is not signed by this CA's issuing key")
+    if str(number(published)) != record.get("crl_number"):
+        return True
+    return datetime.fromisoformat(record["crl_next_update"]) <= horizon
+
+
+def problem(path: Path, issuer: x509.Certificate, last: str | None, fix: str) -> str | None:
+    """What is wrong with the CRL at path (and its .pem), by issuer's key and the number the CA recorded
+    publishing last; None when it is that CRL."""
+    try:
+        published = _read(path)
+        pem = x509.load_pem_x509_crl(files.read_input(path.with_name(path.name + ".pem"), "the published CRL",
+                                                      limit=MAX_FILE))
+    except (PkiError, ValueError):
+        return f"the published CRL {path} (or its .pem) is missing or damaged; '{fix}' publishes it again"
+    if not signed_by(published, issuer) or pem.public_bytes(serialization.Encoding.DER) != published.public_bytes(
+            serialization.Encoding.DER):
+        return f"the published CRL {path} is not the one the CA signed (its signature or its .pem is another's); " \
+               f"'{fix}' replaces it"
+    if str(number(published)) != last:
+        return f"the published CRL {path} is number {number(published)}, but the CA last published number {last}; " \
+               f"'{fix}' publishes the current one"
+    return None
 
 
 def sign(issuer: x509.Certificate, key, number: int, this_update: datetime, next_update: datetime,
@@ -41,10 +101,20 @@ def sign(issuer: x509.Certificate, key, number: int, this_update: datetime, next
     return der
 
 
-def publish(path: Path, der: bytes) -> None:
-    """path (DER) and path.pem, each replaced atomically through a temporary file of its own."""
-    files.replace(path, der)
-    files.replace(path.with_name(path.name + ".pem"), _pem(der))
+def publish(path: Path, der: bytes):
+    """path (DER) and path.pem, each replaced atomically through a temporary file of its own. Returns the function
+    that puts both previous files back."""
+    undo = [files.replace(path, der)]
+    try:
+        undo.append(files.replace(path.with_name(path.name + ".pem"), _pem(der)))
+    except BaseException:
+        undo[0]()
+        raise
+
+    def restore() -> None:
+        for u in reversed(undo):
+            u()
+    return restore
 
 
 def _pem(der: bytes) -> bytes:

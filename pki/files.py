@@ -28,9 +28,9 @@ def read_input(path: str | os.PathLike, option: str, limit: int = MAX_INPUT) -> 
     return data
 
 
-def load(path: str | os.PathLike, parse, what: str):
+def load(path: str | os.PathLike, parse, what: str, limit: int = MAX_INPUT):
     """parse(bytes) of a file the CA relies on; a damaged one is a PkiError that names it, not a traceback."""
-    data = read_input(path, what)
+    data = read_input(path, what, limit)
     try:
         return parse(data)
     except (ValueError, TypeError) as e:
@@ -64,12 +64,16 @@ def write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
     _fill(_open_new(path, mode), path, data)
 
 
-def replace(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Atomically replace `path` (a file of the CA folder): readers see the old or the new file, never half."""
+def replace(path: Path, data: bytes, mode: int = 0o644):
+    """Atomically replace `path` (a file of the CA folder): readers see the old or the new file, never half.
+
+    Returns a function that puts the previous file back (or removes the new one if there was none): a
+    transaction that fails after publishing runs it, so disk and database never disagree."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_symlink():
         raise PkiError(f"{path} is a symlink; the CA writes only its own files. Remove the link")
+    previous = _previous(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     _fill(_open_new(tmp, mode), tmp, data)
     try:
@@ -77,6 +81,23 @@ def replace(path: Path, data: bytes, mode: int = 0o644) -> None:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise PkiError(f"cannot replace {path}: {e.strerror}") from None
+
+    def undo() -> None:
+        if previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            replace(path, previous[0], previous[1])
+    return undo
+
+
+def _previous(path: Path) -> tuple[bytes, int] | None:
+    """The bytes and mode of the file about to be replaced; None if there is none (or it cannot be read, when
+    the replacement fails anyway)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(), os.fstat(f.fileno()).st_mode & 0o777
+    except OSError:
+        return None
 
 
 def check_new(path: Path, option: str) -> None:
@@ -93,6 +114,18 @@ def check_new(path: Path, option: str) -> None:
         raise PkiError(f"{option}: folder {path.parent} is not writable; choose another {option}")
 
 
+def name_prefix(value: str | os.PathLike, option: str, what: str = "PREFIX.crt and PREFIX.key go beside it") -> Path:
+    """A file-name prefix as typed (--out, --admin-out, --as). Its last component must be a name: pathlib quietly
+    reads '' as '.', 'DIR/.' as 'DIR' and '/' as a path without a name, so PREFIX.crt would land as '.crt',
+    'DIR.crt' or nowhere (a traceback). Checked on the text before pathlib sees it."""
+    text = os.fspath(value)
+    last = text.rsplit("/", 1)[-1]
+    if last in ("", ".", "..") or "\0" in text:
+        raise PkiError(f"{option} {text[:80]!r}: give a file name prefix such as ~/ops/alice ({what}), not a "
+                       "folder")
+    return Path(text)
+
+
 def _name_max(folder: Path) -> int:
     try:
         return os.pathconf(folder, "PC_NAME_MAX")
@@ -105,13 +138,14 @@ class Outputs:
 
     in_place replaces files of the CA folder (the OCSP signer's) instead of creating new ones."""
 
-    def __init__(self, prefix: str | os.PathLike, with_key: bool = True, option: str = "--out",
+    def __init__(self, out: str | os.PathLike, with_key: bool = True, option: str = "--out",
                  in_place: bool = False):
-        prefix = Path(prefix)
+        prefix = name_prefix(out, option)
         self.crt = prefix.with_name(prefix.name + ".crt")
         self.key = prefix.with_name(prefix.name + ".key") if with_key else None
         self.option = option
         self.in_place = in_place
+        self._undo = []
 
     def check(self) -> "Outputs":
         for f in (self.crt, self.key):
@@ -120,25 +154,29 @@ class Outputs:
         return self
 
     def write(self, cert_pem: bytes, key_pem: bytes | None) -> None:
-        """Write both or neither; the caller's transaction commits only after this returns."""
-        put = replace if self.in_place else write_new
-        written = []
+        """Write both or neither; the caller's transaction commits only after this returns, and runs remove()
+        if it then fails."""
+        self._undo = []
         try:
             if self.key is not None and key_pem is not None:
-                put(self.key, key_pem, 0o600)
-                written.append(self.key)
-            put(self.crt, cert_pem, 0o644)
-            written.append(self.crt)
+                self._put(self.key, key_pem, 0o600)
+            self._put(self.crt, cert_pem, 0o644)
         except BaseException as e:
-            for f in written if not self.in_place else ():
-                f.unlink(missing_ok=True)
+            self.remove()
             if isinstance(e, PkiError):
                 raise PkiError(f"{self.option}: {e}; nothing was issued") from None
             raise
 
+    def _put(self, path: Path, data: bytes, mode: int) -> None:
+        if self.in_place:
+            self._undo.append(replace(path, data, mode))
+        else:
+            write_new(path, data, mode)
+            self._undo.append(lambda: path.unlink(missing_ok=True))
+
     def remove(self) -> None:
-        """Undo write() after a failed commit. Files replaced in place stay: the old ones are gone, and an
-        unrecorded OCSP signer still signs correctly."""
-        for f in (self.crt, self.key) if not self.in_place else ():
-            if f is not None:
-                f.unlink(missing_ok=True)
+        """Undo write() after a failed commit: new files go, files replaced in place get their old content back
+        (the OCSP signer on disk stays the one the database knows)."""
+        for undo in reversed(self._undo):
+            undo()
+        self._undo = []

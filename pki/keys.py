@@ -39,6 +39,15 @@ def hash_for(key):
     return hashes.SHA256()
 
 
+def same_public_key(a, b) -> bool:
+    """Whether two keys (private or public, of any type) have the same public key. Compared as DER, which every
+    key type has; public_numbers() does not exist for Ed25519 or X25519."""
+    def spki(k):
+        k = k.public_key() if hasattr(k, "public_key") else k
+        return k.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return spki(a) == spki(b)
+
+
 def private_pem(key, passphrase: bytes | None = None) -> bytes:
     enc = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)

@@ -1,8 +1,11 @@
 """OCSP responder (RFC 6960) over HTTP: POST of a DER request, or GET with it in base64.
 
 It answers from the CA database directly, so a revocation shows the moment its transaction
-commits. Responses are signed by the delegated OCSP signer (EKU OCSPSigning) and carry its
-certificate; a request for another issuer gets 'unauthorized'.
+commits; but only from a database whose revocations are what the CA sealed (seal.py), checked
+whenever the database changed: an erased revocation is never answered 'good'. Responses are signed
+by the delegated OCSP signer the CA records as in use (EKU OCSPSigning) and carry its certificate;
+the responder switches to a renewed signer by itself and never signs with a revoked one. A request
+for another issuer gets 'unauthorized'.
 
 Every request gets an answer: a well-formed HTTP request an OCSP status (malformedRequest,
 unauthorized, internalError, tryLater: RFC 6960 4.2.1), anything else an HTTP error (400, 405,
@@ -21,11 +24,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
-from . import der, files, keys
+from . import der, files, keys, seal, signer
 from .authority import CLOCK_SKEW, REASONS, config
 from .errors import PkiError
 
@@ -41,10 +44,10 @@ class Responder:
         if not (ca_dir / "ca.yml").is_file() or not (ca_dir / "ca.db").is_file():
             raise PkiError(f"no CA at {ca_dir}; create one with 'jinbao pki init --ca-dir {ca_dir}'")
         cfg = files.load(ca_dir / "ca.yml", config, "CA configuration")
+        self.dir = ca_dir
         self.db_path = ca_dir / "ca.db"
         self.issuer = files.load(ca_dir / "issuing" / "issuing.crt", x509.load_pem_x509_certificate, "CA certificate")
-        self.cert = files.load(ca_dir / "ocsp" / "ocsp.crt", x509.load_pem_x509_certificate, "OCSP signer certificate")
-        self.key = keys.load_private(ca_dir / "ocsp" / "ocsp.key")
+        self.cert, self.key = self._signer()
         self.validity = timedelta(minutes=cfg["ocsp_validity_minutes"])
         name_der = self.issuer.subject.public_bytes()
         key_der = self.issuer.public_key().public_bytes(serialization.Encoding.DER,
@@ -56,6 +59,76 @@ class Responder:
             for name in ("sha1", "sha256", "sha384", "sha512")}
         self._conn = None
         self._cache: dict = {}
+        self._version = None
+        self._revoked: dict = {}
+        self.problem: str | None = None  # why nothing is signed now (answered internalError), once found
+        self._serving = False
+        try:
+            self._refresh()
+        except sqlite3.Error as e:
+            raise PkiError(f"CA database {self.db_path} cannot be read ({e}); restore it from a backup") from None
+        if self.problem:
+            raise PkiError(self.problem)  # it does not start on a database it would not answer from
+        self._serving = True
+
+    def _signer(self):
+        """The signer in ocsp/, if it is one: a certificate this CA issued, with its key."""
+        cert = files.load(self.dir / "ocsp" / "ocsp.crt", x509.load_pem_x509_certificate, "OCSP signer certificate")
+        key = keys.load_private(self.dir / "ocsp" / "ocsp.key")
+        try:
+            cert.verify_directly_issued_by(self.issuer)
+        except (ValueError, TypeError, InvalidSignature):
+            raise PkiError(f"{self.dir / 'ocsp' / 'ocsp.crt'} is not an OCSP signer this CA issued") from None
+        if not keys.same_public_key(key, cert.public_key()):
+            raise PkiError(f"{self.dir / 'ocsp' / 'ocsp.key'} is not the key of {self.dir / 'ocsp' / 'ocsp.crt'}")
+        return cert, key
+
+    def _refresh(self) -> None:
+        """When the database changed (a PRAGMA away otherwise): check the seal, and take the revocations and the
+        signer in use from that one snapshot."""
+        db = self._db()
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._version:
+            return
+        db.execute("BEGIN")
+        try:
+            problems = seal.check(db, lambda sig, data: signer.verify(self.issuer, sig, data)).problems
+            revoked = {r[0]: (r[1], r[2]) for r in db.execute(
+                "SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")}
+            in_use = db.execute("SELECT value FROM meta WHERE key = 'ocsp_signer'").fetchone()
+        finally:
+            db.execute("COMMIT")
+        self._version, self._cache = version, {}
+        if problems:
+            return self._stop("the CA database is not what the CA sealed (" + "; ".join(problems) + ")")
+        self._revoked = revoked
+        if in_use and in_use[0] != format(self.cert.serial_number, "x"):
+            self._switch(in_use[0])
+        mine = format(self.cert.serial_number, "x")
+        if mine in revoked:
+            return self._stop(f"the OCSP signer {mine} is revoked; it signs nothing more. Run 'jinbao pki ocsp "
+                              "renew-signer'")
+        if self.problem:
+            print("ocsp: answering again", file=sys.stderr, flush=True)
+        self.problem = None
+
+    def _switch(self, serial: str) -> None:
+        """Take up the signer the CA now records as in use, if ocsp/ holds it."""
+        try:
+            cert, key = self._signer()
+        except PkiError as e:
+            print(f"ocsp: the CA's signer is now {serial}, but ocsp/ does not hold it usably ({e})", file=sys.stderr,
+                  flush=True)
+            return
+        if format(cert.serial_number, "x") == serial:
+            self.cert, self.key = cert, key
+            if self._serving:
+                print(f"ocsp: now signing with the renewed signer {serial}", file=sys.stderr, flush=True)
+
+    def _stop(self, why: str) -> None:
+        if why != self.problem and self._serving:
+            print(f"ocsp: answering internalError: {why}", file=sys.stderr, flush=True)
+        self.problem = why
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -73,6 +146,9 @@ class Responder:
             return _unsuccessful(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
 
     def _respond(self, der: bytes) -> bytes:
+        self._refresh()
+        if self.problem:
+            return _unsuccessful(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
         try:
             req = ocsp.load_der_ocsp_request(der)
         except (ValueError, NotImplementedError):
@@ -91,12 +167,15 @@ class Responder:
         if any(not 1 <= len(n) <= 32 for n in nonces):  # RFC 8954 2.1: a longer nonce is refused, not echoed
             return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
         nonce = bool(nonces)
-        row = self._db().execute("SELECT revoked_at, revoke_reason FROM certs WHERE serial = ?",
-                                 (format(req.serial_number, "x"),)).fetchone()
-        key = (algo, req.serial_number, tuple(row) if row else None)
+        serial = format(req.serial_number, "x")
+        known = self._db().execute("SELECT 1 FROM certs WHERE serial = ?", (serial,)).fetchone() is not None
+        # the revocation as of the last sealed snapshot (_refresh), never a row read on its own
+        row = self._revoked.get(serial, (None, None)) if known else None
+        key = (algo, req.serial_number, row)
         if not nonce:
             # RFC 5019-style pre-produced answers: reuse a signed response for a few minutes while the
-            # certificate's status is unchanged (the status is part of the key, read fresh each time).
+            # certificate's status is unchanged (the status is part of the key; the cache empties when the
+            # database changes).
             hit = self._cache.get(key)
             if hit and hit[0] > time.monotonic():
                 return hit[1]

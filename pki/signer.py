@@ -31,7 +31,7 @@ class FileSigner:
     def __init__(self, cert_path: Path, key_path: Path, passphrase: bytes | None = None):
         self.certificate = files.load(cert_path, x509.load_pem_x509_certificate, "CA certificate")
         self._key = keys.load_private(key_path, passphrase)
-        if self._key.public_key().public_numbers() != self.certificate.public_key().public_numbers():
+        if not keys.same_public_key(self._key, self.certificate.public_key()):
             raise keys.PkiError(f"{key_path} is not the key of {cert_path}")
 
     @property
@@ -44,13 +44,19 @@ class FileSigner:
         return self._key.sign(data, padding.PKCS1v15(), keys.hash_for(self._key))
 
     def verify(self, signature: bytes, data: bytes) -> bool:
-        pub = self.certificate.public_key()
+        return verify(self.certificate, signature, data)
+
+
+def verify(certificate: x509.Certificate, signature: bytes, data: bytes) -> bool:
+    """Whether signature is the certificate's key's over data (the OCSP responder checks the CA's seal this way,
+    holding only the certificate)."""
+    pub = certificate.public_key()
+    try:
         algorithm = keys.hash_for(pub)
-        try:
-            if isinstance(pub, ec.EllipticCurvePublicKey):
-                pub.verify(signature, data, ec.ECDSA(algorithm))
-            else:
-                pub.verify(signature, data, padding.PKCS1v15(), algorithm)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+        if isinstance(pub, ec.EllipticCurvePublicKey):
+            pub.verify(signature, data, ec.ECDSA(algorithm))
+        else:
+            pub.verify(signature, data, padding.PKCS1v15(), algorithm)
+    except (InvalidSignature, ValueError, TypeError, AttributeError):
+        return False
+    return True

@@ -17,6 +17,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import seal
+from .errors import PkiError, Tampered
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS certs (
   serial TEXT PRIMARY KEY,            -- hex, lower case
@@ -31,6 +34,9 @@ CREATE TABLE IF NOT EXISTS certs (
   renewed_from TEXT
 );
 CREATE INDEX IF NOT EXISTS certs_not_after ON certs(not_after);
+-- what seal.py digests, in its order, without a pass over every certificate
+CREATE INDEX IF NOT EXISTS certs_revoked ON certs(serial) WHERE revoked_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS certs_own ON certs(serial) WHERE profile IN ('operator', 'ocsp_signer');
 CREATE TABLE IF NOT EXISTS operators (
   name TEXT PRIMARY KEY,
   role TEXT NOT NULL CHECK (role IN ('ca_admin', 'officer', 'auditor')),
@@ -68,12 +74,18 @@ _TRIGGER_SQL = {t: f"CREATE TRIGGER {t} BEFORE {t.split('_')[-1].upper()} ON aud
 
 
 class Store:
-    def __init__(self, path: Path, head=None):
+    def __init__(self, path: Path, head=None, signer=None):
         """head (audit.Head), if given, records the log's newest entry outside the database: written inside
-        every transaction that appended to the log, just before it commits, and read before appending."""
+        every transaction that appended to the log, just before it commits, and read before appending.
+        signer (the issuing CA), if given, seals the tables at the end of every transaction that changed them
+        (seal.py) and checks the seal at the start of each."""
         self.path = Path(path)
         self.head = head
+        self.signer = signer
         self._head = None
+        self._undo = None
+        self._verified = None  # (PRAGMA data_version, digests) of tables last found or left as sealed
+        self._watching = False
         # One connection, shareable by threads: a transaction holds it until it commits or rolls back.
         self._lock = threading.RLock()
         self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
@@ -91,21 +103,88 @@ class Store:
             raise sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}")
 
     @contextmanager
-    def transaction(self):
-        """One writer at a time across processes and threads; everything inside lands or nothing does."""
+    def transaction(self, intact: bool = False):
+        """One writer at a time across processes and threads; everything inside lands or nothing does, on disk
+        too: what the body published through on_abort() is put back if the commit does not happen.
+
+        intact: refuse (Tampered) unless the tables are as the CA sealed them, checked under the write lock, so
+        nothing the CA signs is built on an edited row."""
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
-            self._head = None
+            self._head, self._undo = None, []
             try:
+                before = self._check() if self.signer else None
+                if intact and before and before.problems:
+                    raise Tampered(before.problems)
                 yield self.db
+                sealed = self._seal(before) if before is not None else None
                 if self._head and self.head:
-                    self.head.write(*self._head)
+                    try:
+                        self._undo.append(self.head.write(*self._head))
+                    except PkiError as e:
+                        raise PkiError(f"the audit log's head: {e}; nothing was recorded or published") from None
+                self.db.execute("COMMIT")
+                if sealed is not None:
+                    self._verified = (self._version(), sealed)
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                for undo in reversed(self._undo):
+                    try:
+                        undo()
+                    except (OSError, PkiError):
+                        pass  # best effort: the caller sees the error that stopped the commit
                 raise
             finally:
-                self._head = None
-            self.db.execute("COMMIT")
+                self._head, self._undo = None, None
+
+    def on_abort(self, undo) -> None:
+        """Inside transaction(): run undo() if this transaction does not commit (a file published too early)."""
+        self._undo.append(undo)
+
+    def _version(self) -> int:
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    def _check(self) -> seal.Check:
+        """seal.check, skipped when no other connection has committed since this one last found or left the tables
+        as sealed (PRAGMA data_version changes with every commit by anyone else: the sqlite3 shell included), and
+        this one changed nothing sealed outside a transaction (the temp triggers would have noted it)."""
+        if not self._watching:
+            for statement in seal.WATCH:
+                self.db.execute(statement)
+            self._watching = True
+        version = self._version()
+        if self._verified and self._verified[0] == version and not self.db.execute(
+                "SELECT 1 FROM temp.touched LIMIT 1").fetchone():
+            return seal.Check([], digests=self._verified[1])
+        checked = seal.check(self.db, self.signer.verify)
+        self._verified = (version, checked.digests) if not checked.problems else None
+        return checked
+
+    def _seal(self, before: seal.Check) -> dict | None:
+        """Seal what this transaction left (the digests sealed), or carry the last seal forward past an edit."""
+        changed = seal.touched(self.db)
+        if not (self._head or changed):
+            return before.digests  # nothing sealed changed, and the log's newest entry is the same
+        if before.problems and before.vouched is None:
+            return None  # nothing the CA signed to carry forward: the seal stays broken for 'audit verify' to show
+        tail = self._head or tuple(self.db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                                   .fetchone() or (0, GENESIS))
+        if before.problems:
+            seal.write(self.db, self.signer.sign, tail[0], tail[1], before.vouched)
+            return None
+        digests = {**before.digests, **seal.digests(self.db, only=changed)}
+        seal.write(self.db, self.signer.sign, tail[0], tail[1], digests)
+        return digests
+
+    def seal_problems(self) -> list[str]:
+        """What is wrong with the seal over the tables, read in one snapshot; [] when they are as the CA left them."""
+        with self._lock:
+            self.db.execute("BEGIN")
+            try:
+                return self._check().problems
+            finally:
+                self.db.execute("COMMIT")
 
     # -- audit -----------------------------------------------------------------------------
     def audit(self, db, actor: str, action: str, detail: dict, sign) -> None:
@@ -135,11 +214,25 @@ class Store:
 
     # -- operators ------------------------------------------------------------------------------
     def operator(self, serial: str):
-        return self.db.execute("SELECT name, role FROM operators WHERE serial = ?", (serial,)).fetchone()
+        return self.db.execute("SELECT name, role, serial FROM operators WHERE serial = ?", (serial,)).fetchone()
 
     def operator_named(self, db, name: str):
         """Names are unique regardless of case: 'Alice' is 'alice'."""
         return db.execute("SELECT name FROM operators WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
+
+    def credentials(self, db, serial: str) -> list[str]:
+        """An operator credential and every one it was renewed from, newest first."""
+        out = []
+        while serial and serial not in out:
+            out.append(serial)
+            row = db.execute("SELECT renewed_from FROM certs WHERE serial = ? AND profile = 'operator'",
+                             (serial,)).fetchone()
+            serial = row["renewed_from"] if row else None
+        return out
+
+    def operator_by_name(self, db, name: str):
+        return db.execute("SELECT name, role, serial FROM operators WHERE name = ? COLLATE NOCASE",
+                          (name,)).fetchone()
 
     def replace_credential(self, db, old_serial: str, new_serial: str) -> bool:
         """Point an operator at a renewed credential; False when it no longer holds old_serial."""

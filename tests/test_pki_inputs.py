@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 from cryptography.x509.oid import NameOID
 
 from conftest import run_cli
@@ -45,6 +45,13 @@ CSRS = {
     .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "x")]))
     .sign(rsa.generate_private_key(3, 3072), hashes.SHA256()).public_bytes(serialization.Encoding.PEM),
     "escape.csr": _raw_csr([_ext(SAN, tlv(0x30, tlv(0x82, b"\x1b]0;owned\x07x." + DOMAIN.encode())))]),
+    "ed25519.key": ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    "x25519.key": x25519.X25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    "inf.checkpoint": b'{"ca": "%s", "seq": 1e999, "hash": "%s"}' % (b"0" * 64, b"0" * 64),
+    "deep.checkpoint": b"[" * 100_000 + b"]" * 100_000,
+    "deep-small.checkpoint": b'{"seq": ' + b"[" * 2000 + b"]" * 2000 + b"}",
 }
 
 ISSUE = ["issue", "--as", "alice", "--profile", "server_tls", "--device", "prov-db1", "--out", "OUT"]
@@ -115,6 +122,42 @@ CASES = {
                                            "TMP/root.pass"], "no estate named"),
     "deploy cert missing": (["deploy", "--as", "alice", "--cert", "TMP/none.crt", "--key", "TMP/none.key", "--lab", "x",
                              "--node", "x"], "none.crt"),
+    # the second review: tracebacks, and input that was accepted
+    "issue out /": (ISSUE[:-1] + ["/"], "--out '/'"),
+    "issue out empty": (ISSUE[:-1] + [""], "--out ''"),
+    "issue out DIR/.": (ISSUE[:-1] + ["TMP/."], "--out"),
+    "issue out DIR/..": (ISSUE[:-1] + ["TMP/.."], "--out"),
+    "issue out DIR/": (ISSUE[:-1] + ["TMP/"], "--out"),
+    "renew out /": (["renew", "--as", "alice", "SERIAL", "--out", "/"], "--out '/'"),
+    "renew out empty": (["renew", "--as", "alice", "SERIAL", "--out", ""], "--out ''"),
+    "operator add out /": (["operator", "add", "--as", "admin", "erin", "--role", "officer", "--out", "/"], "--out"),
+    "operator add out empty": (["operator", "add", "--as", "admin", "erin", "--role", "officer", "--out", ""], "--out"),
+    "recover-admin out /": (["operator", "recover-admin", "zhao", "--out", "/", "--root-pass-file", "TMP/root.pass"],
+                            "--out"),
+    "recover-admin out empty": (["operator", "recover-admin", "zhao", "--out", "", "--root-pass-file",
+                                 "TMP/root.pass"], "--out"),
+    "init admin-out /": (["init", "--ca-dir", "TMP/newca", "--estate", "lab", "--root-pass-file", "TMP/root.pass",
+                          "--admin-out", "/"], "--admin-out"),
+    "init admin-out empty": (["init", "--ca-dir", "TMP/newca", "--estate", "lab", "--root-pass-file", "TMP/root.pass",
+                              "--admin-out", ""], "--admin-out"),
+    "as /": (["list", "--as", "/"], "--as '/'"),
+    "as empty": (["list", "--as", ""], "--as ''"),
+    "deploy an ed25519 key": (["deploy", "--as", "alice", "--cert", "TMP/device.crt", "--key", "TMP/ed25519.key",
+                               "--lab", "x", "--node", "x"], "--key"),
+    "deploy an x25519 key": (["deploy", "--as", "alice", "--cert", "TMP/device.crt", "--key", "TMP/x25519.key",
+                              "--lab", "x", "--node", "x"], "--key"),
+    "checkpoint seq 1e999": (["audit", "verify", "--as", "bob", "--checkpoint", "TMP/inf.checkpoint"], "--checkpoint"),
+    "checkpoint nested 100k deep": (["audit", "verify", "--as", "bob", "--checkpoint", "TMP/deep.checkpoint"],
+                                    "--checkpoint"),
+    "checkpoint nested 2000 deep": (["audit", "verify", "--as", "bob", "--checkpoint", "TMP/deep-small.checkpoint"],
+                                    "--checkpoint"),
+    "ocsp timeout nan": (["ocsp", "serve", "--port", "0", "--timeout", "nan"], "--timeout"),
+    "ocsp timeout inf": (["ocsp", "serve", "--port", "0", "--timeout", "inf"], "--timeout"),
+    "ocsp host empty": (["ocsp", "serve", "--port", "0", "--host", ""], "--host"),
+    "key type empty": (ISSUE + ["--key-type", ""], "--key-type"),
+    "person profile with a device": (PERSON + ["--person", "Zhang San", "--email", EMAIL, "--device", "prov-db1"],
+                                     "--device"),
+    "device profile with a person": (ISSUE + ["--person", "Zhang San", "--email", EMAIL], "--person"),
 }
 
 
@@ -125,7 +168,9 @@ def ca(tmp_path_factory):
     for name, data in CSRS.items():
         (c.tmp / name).write_bytes(data)
     (c.tmp / "root.pass").write_text("jinbao-test root passphrase")
-    c.serial = c.ca.issue(c.officer, "server_tls", device="prov-db1").serial
+    issued = c.ca.issue(c.officer, "server_tls", device="prov-db1")
+    c.serial = issued.serial
+    (c.tmp / "device.crt").write_bytes(issued.cert_pem)
     return c
 
 
@@ -142,7 +187,7 @@ def _snapshot(ca):
 def _args(ca, args, out):
     a = []
     for i, x in enumerate(args):
-        if i and args[i - 1] == "--as":
+        if i and args[i - 1] == "--as" and x not in ("", "/"):
             x = str(ca.ops / x)
         a.append(str(out) if x == "OUT" else ca.serial if x == "SERIAL" else x.replace("TMP/", f"{ca.tmp}/"))
     cmd = a[:2] if a[0] in ("operator", "ocsp", "audit") else a[:1]
@@ -199,3 +244,37 @@ def test_a_damaged_ca_folder_is_reported_not_a_traceback(tmp_path):
         if damage != "ca.db":  # the responder reads the configuration and certificates, not the database, at start
             r = run_cli("pki", "ocsp", "serve", "--ca-dir", str(broken), "--port", "0", timeout=30)
             assert r.returncode == 2 and "Traceback" not in r.stderr and damage.split("/")[-1] in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("setting", ["crl_validity_hours: abc", "crl_validity_hours: null", "crl_validity_hours: -5",
+                                     "ocsp_validity_minutes: abc", "crl_validity_hours: true"])
+def test_every_value_in_ca_yml_is_checked_before_use(tmp_path, setting):
+    ca = new_ca(tmp_path)
+    key = setting.split(":")[0]
+    cfg = "\n".join(line if not line.startswith(key + ":") else setting
+                    for line in (ca.dir / "ca.yml").read_text().splitlines())
+    (ca.dir / "ca.yml").write_text(cfg + "\n")
+    before = hashlib.sha256((ca.dir / "crl" / "issuing.crl").read_bytes()).hexdigest()
+    for args in (["crl", "--as", str(ca.ops / "alice")], ["list", "--as", str(ca.ops / "bob")],
+                 ["ocsp", "serve", "--port", "0"]):
+        r = run_cli("pki", *args, "--ca-dir", str(ca.dir), timeout=30)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stdout + r.stderr
+        assert "ca.yml" in r.stderr and key in r.stderr, r.stderr
+    assert hashlib.sha256((ca.dir / "crl" / "issuing.crl").read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize("head", [b'{"seq": 9223372036854775807, "hash": "%s", "sig": "00"}' % (b"0" * 64),
+                                  b'{"seq": 1e999, "hash": "x", "sig": "00"}',
+                                  b"[" * 100_000 + b"]" * 100_000,
+                                  b'{"seq": ' + b"[" * 1500 + b"]" * 1500 + b"}"],
+                         ids=["seq 2**63-1", "seq 1e999", "100k deep", "1500 deep"])
+def test_a_planted_audit_head_is_not_believed(tmp_path, head):
+    """The writer numbers the next entry after the head's: only once the CA's signature on it verifies."""
+    ca = new_ca(tmp_path)
+    (ca.dir / "audit.head").write_bytes(head)
+    r = run_cli("pki", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"),
+                "--ca-dir", str(ca.dir), "--as", str(ca.ops / "alice"))
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr  # a lost head: the CA goes on, one number skipped
+    r = run_cli("pki", "audit", "verify", "--ca-dir", str(ca.dir), "--as", str(ca.ops / "bob"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stdout + r.stderr
+    assert "missing" in r.stdout, r.stdout  # the skipped number stays on the record

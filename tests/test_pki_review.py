@@ -19,7 +19,9 @@ from types import SimpleNamespace
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
+from cryptography.x509.oid import NameOID
 
 from conftest import JINBAO, REPO, run_cli
 from pki.authority import Authority
@@ -33,6 +35,17 @@ DOCS = REPO / "docs" / "security-officer.md"
 
 def _serial_of(crt: Path) -> str:
     return format(x509.load_pem_x509_certificate(crt.read_bytes()).serial_number, "x")
+
+
+def _keypair(prefix: Path, cn: str) -> None:
+    """PREFIX.key (0600) and PREFIX.csr, made the way an operator makes their own."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    prefix.with_name(prefix.name + ".key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    prefix.with_name(prefix.name + ".key").chmod(0o600)
+    csr = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])).sign(key, hashes.SHA256())
+    prefix.with_name(prefix.name + ".csr").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
 
 
 @pytest.fixture
@@ -89,13 +102,20 @@ def test_an_officer_cannot_renew_or_issue_the_cas_own_certificates(ca, tmp_path)
     # the CA administrator renews them: the OCSP signer in place, its key never handed out
     renewed = ca.ca.renew(ca.admin, signer)
     assert renewed.key_pem is None and _serial_of(ca.dir / "ocsp" / "ocsp.crt") == renewed.serial
-    # an operator's credential renewed by the administrator replaces the old one
-    r = _cli(ca, "admin", "renew", auditor, "--out", str(tmp_path / "bob2"))
+    # an operator's credential renewed by the administrator, from the operator's own request, replaces the old one
+    # (with a key the CA made, the administrator would hold bob's: see test_an_admin_cannot_take_over_an_operator)
+    _keypair(tmp_path / "bob2", "bob")
+    r = _cli(ca, "admin", "renew", auditor, "--csr", str(tmp_path / "bob2.csr"), "--out", str(tmp_path / "bob2"))
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "bob2.key").stat().st_mode & 0o777 == 0o600
     assert ca.ca.verify_audit(Credential.from_prefix(tmp_path / "bob2"))[1] == []
     with pytest.raises(NotAllowed):
         ca.ca.verify_audit(ca.auditor)
+    # and an operator renews their own: the new key is theirs, 0600
+    r = run_cli("pki", "renew", _serial_of(tmp_path / "bob2.crt"), "--out", str(tmp_path / "bob3"), "--ca-dir",
+                str(ca.dir), "--as", str(tmp_path / "bob2"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "bob3.key").stat().st_mode & 0o777 == 0o600
+    assert ca.ca.verify_audit(Credential.from_prefix(tmp_path / "bob3"))[1] == []
 
 
 def test_renewing_a_revoked_or_expired_certificate_is_refused(ca, monkeypatch):
@@ -292,8 +312,10 @@ def test_the_published_crl_never_goes_backwards(ca):
     number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     db_number = int(ca.ca.store.db.execute("SELECT value FROM meta WHERE key = 'crl_number'").fetchone()[0])
     assert number == db_number and all(crl.get_revoked_certificate_by_serial_number(int(s, 16)) for s in serials)
-    # a database whose counter fell behind the published CRL never publishes a lower number
-    ca.ca.store.db.execute("UPDATE meta SET value = '1' WHERE key = 'crl_number'")
+    # a database whose counter fell behind the published CRL never publishes a lower number (set back by the CA
+    # itself: the same UPDATE from outside is an edit the CA refuses to build on, see test_edited_tables_…)
+    with ca.ca.store.transaction() as db:
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'crl_number'")
     again = ca.ca.write_crl("test")
     assert again.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number > number
 
@@ -561,3 +583,259 @@ def test_the_ocsp_responder_drops_a_client_that_stalls(ca):
     finally:
         responder.proc.kill()
         responder.proc.wait()
+
+
+# -- the second review: an operator who can write the CA folder ----------------------------------
+
+def _sql(ca, *statements, args=()):
+    """Edit ca.db behind the CA's back, as anyone with the file can (sqlite3 ca.db "update …")."""
+    db = sqlite3.connect(ca.dir / "ca.db")
+    try:
+        for s in statements:
+            db.execute(s, args)
+        db.commit()
+    finally:
+        db.close()
+
+
+def _audit_verify(ca, *args):
+    return run_cli("pki", "audit", "verify", "--ca-dir", str(ca.dir), "--as", str(ca.ops / "bob"), *args)
+
+
+def _ocsp_for(ca, port, cert: x509.Certificate) -> ocsp.OCSPResponse:
+    issuer = x509.load_pem_x509_certificate((ca.dir / "issuing" / "issuing.crt").read_bytes())
+    req = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build()
+    return ocsp.load_der_ocsp_response(_post(port, req.public_bytes(serialization.Encoding.DER))[1])
+
+
+def test_an_edited_role_grants_nothing_and_audit_verify_names_it(ca, tmp_path):
+    # alice (officer) and bob (auditor) both made administrators behind the CA's back
+    _sql(ca, "UPDATE operators SET role = 'ca_admin' WHERE name IN ('alice', 'bob')")
+    before = _counts(ca)
+    r = _cli(ca, "alice", "operator", "add", "mallory", "--role", "ca_admin", "--out", str(tmp_path / "m"))
+    _refused_cleanly(r, "not what the CA signed into it")
+    assert not list(tmp_path.glob("m.*")) and _counts(ca)[0] == before[0]
+    assert _last_audit(ca)[:2] == ("alice", "denied")
+    r = _cli(ca, "bob", "operator", "add", "mallory", "--role", "ca_admin", "--out", str(tmp_path / "m"))
+    _refused_cleanly(r, "not what the CA signed into it")
+    r = _audit_verify(ca)  # the auditor still finds out, with the role signed into his certificate
+    text = " ".join(r.stdout.split())
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "operator alice: ca.db says ca_admin" in text and "the log says officer" in text, text
+    assert "operator bob: ca.db says ca_admin" in text and "the log says auditor" in text, text
+    assert "operators in ca.db are not what the CA sealed" in text, text
+    # nobody else acts on tables that are not what the CA sealed either, but the auditor may look
+    r = _cli(ca, "admin", "operator", "add", "erin", "--role", "officer", "--out", str(tmp_path / "erin"))
+    _refused_cleanly(r, "not what the CA sealed")
+    # put back as the CA left it, the CA works again (the refusals logged meanwhile did not seal the edit)
+    _sql(ca, "UPDATE operators SET role = 'officer' WHERE name = 'alice'",
+         "UPDATE operators SET role = 'auditor' WHERE name = 'bob'")
+    ca.ca.add_operator(ca.admin, "erin", "officer", tmp_path / "erin")
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
+
+
+def test_an_erased_revocation_is_not_believed(ca, tmp_path):
+    ca.ca.add_operator(ca.admin, "carol", "officer", tmp_path / "carol")
+    carol = _serial_of(tmp_path / "carol.crt")
+    device = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    sealed_before = ca.ca.store.db.execute("SELECT value FROM meta WHERE key = 'seal'").fetchone()
+    ca.ca.revoke(ca.admin, carol, "affiliation_changed")
+    ca.ca.revoke(ca.officer, device.serial, "key_compromise")
+    crl_before = (ca.dir / "crl" / "issuing.crl").read_bytes()
+    running = _serve(ca)
+    try:
+        assert _ocsp_for(ca, running.port, device.cert).certificate_status == ocsp.OCSPCertStatus.REVOKED
+        _sql(ca, "UPDATE certs SET revoked_at = NULL, revoke_reason = NULL WHERE serial IN (?, ?)",
+             args=(carol, device.serial))
+        # the revoked operator stays revoked
+        r = run_cli("pki", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"),
+                    "--ca-dir", str(ca.dir), "--as", str(tmp_path / "carol"))
+        _refused_cleanly(r, "revocations in ca.db are not what the CA sealed")
+        # the running responder does not call the certificate good; a new one does not start
+        assert _ocsp_for(ca, running.port, device.cert).response_status == ocsp.OCSPResponseStatus.INTERNAL_ERROR
+    finally:
+        running.proc.kill()
+        running.proc.wait()
+    r = run_cli("pki", "ocsp", "serve", "--ca-dir", str(ca.dir), "--port", "0", timeout=30)
+    _refused_cleanly(r, "not what the CA sealed")
+    # no CRL is signed from the edited table
+    _refused_cleanly(_cli(ca, "alice", "crl"), "not what the CA sealed")
+    assert (ca.dir / "crl" / "issuing.crl").read_bytes() == crl_before
+    r = _audit_verify(ca)
+    text = " ".join(r.stdout.split())
+    assert r.returncode == 1, r.stdout + r.stderr
+    for serial in (carol, device.serial):
+        assert f"certificate {serial} was revoked" in text and "ca.db says it is not" in text, text
+    # the seal from before the revocations, copied back with the rows, names an older log entry than the newest
+    _sql(ca, "UPDATE meta SET value = ? WHERE key = 'seal'", args=(sealed_before[0],))
+    r = run_cli("pki", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "y"),
+                "--ca-dir", str(ca.dir), "--as", str(tmp_path / "carol"))
+    _refused_cleanly(r, "put back from an earlier state")
+
+
+def test_a_refused_revoke_publishes_nothing(ca, tmp_path):
+    """The CRL (and the OCSP signer, and the root CRL) are written before the commit: a failed commit puts
+    back what was there."""
+    issued = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    files = {p: p.read_bytes() for p in (ca.dir / "crl").iterdir()}
+    files.update({p: p.read_bytes() for p in (ca.dir / "ocsp").iterdir()})
+    (ca.dir / "audit.head").unlink()
+    (ca.dir / "audit.head").mkdir()  # the head cannot be written: every commit fails
+    (tmp_path / "root.pass").write_bytes(ROOT_PASS)
+    for r in (_cli(ca, "alice", "revoke", issued.serial, "--reason", "key_compromise"),
+              _cli(ca, "admin", "ocsp", "renew-signer"),
+              _cli(ca, "admin", "crl", "--root", "--root-pass-file", str(tmp_path / "root.pass")),
+              _cli(ca, "alice", "crl")):
+        _refused_cleanly(r, "audit.head")
+        assert {p: p.read_bytes() for p in files} == files
+        assert sorted(files) == sorted([*(ca.dir / "crl").iterdir(), *(ca.dir / "ocsp").iterdir()])
+    assert ca.ca.show(ca.officer, issued.serial)["revoked_at"] is None
+
+
+def _planted_crl(number: int, years: int) -> bytes:
+    from datetime import datetime, timedelta, timezone
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(timezone.utc)
+    return (x509.CertificateRevocationListBuilder()
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "anyone")]))
+            .last_update(now).next_update(now + timedelta(days=365 * years))
+            .add_extension(x509.CRLNumber(number), critical=False)
+            .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+
+
+def test_a_planted_crl_moves_neither_the_number_nor_the_schedule(ca):
+    f = ca.dir / "crl" / "issuing.crl"
+    f.write_bytes(_planted_crl(2 ** 200, 10))
+    r = _cli(ca, "alice", "crl", "--if-due", "6")
+    _refused_cleanly(r, "issuing.crl", "not signed by this CA", "jinbao pki crl")
+    r = _audit_verify(ca)
+    assert r.returncode == 1 and "issuing.crl" in r.stdout, r.stdout + r.stderr
+    r = _cli(ca, "alice", "crl")  # the next CRL replaces it, numbered from the CA's own counter
+    assert r.returncode == 0, r.stderr
+    published = x509.load_der_x509_crl(f.read_bytes())
+    number = published.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    assert number < 100 and published.is_signature_valid(ca.ca.issuer.certificate.public_key())
+    assert "not due" in _cli(ca, "alice", "crl", "--if-due", "6").stdout
+    # an older CRL of the CA's own, put back, is not the one it published last: due, and replaced
+    older = f.read_bytes()
+    ca.ca.write_crl("test")
+    f.write_bytes(older)
+    r = _cli(ca, "alice", "crl", "--if-due", "1")
+    assert r.returncode == 0 and "CRL regenerated" in r.stdout, r.stdout + r.stderr
+    assert _audit_verify(ca).returncode == 0
+
+
+def test_an_admin_cannot_take_over_an_operator(ca, tmp_path):
+    ca.ca.add_operator(ca.admin, "carol", "officer", tmp_path / "carol")
+    carol = _serial_of(tmp_path / "carol.crt")
+    before = _counts(ca)
+    r = _cli(ca, "admin", "renew", carol, "--out", str(tmp_path / "stolen"))
+    _refused_cleanly(r, "carol's own request (--csr")
+    assert not list(tmp_path.glob("stolen*")) and _counts(ca) == (before[0], before[1] + 1)
+    assert _last_audit(ca)[:2] == ("admin", "denied")
+    # with carol's own request the administrator gets a certificate, never a key
+    _keypair(tmp_path / "carol2", "carol")
+    r = _cli(ca, "admin", "renew", carol, "--csr", str(tmp_path / "carol2.csr"), "--out", str(tmp_path / "c2"))
+    assert r.returncode == 0 and not (tmp_path / "c2.key").exists(), r.stderr
+    (tmp_path / "c2.crt").rename(tmp_path / "carol2.crt")
+    ca.ca.issue(Credential.from_prefix(tmp_path / "carol2"), "server_tls", device="prov-db1")
+    assert _last_audit(ca)[:2] == ("carol", "issue")
+
+
+def test_revoking_a_superseded_credential_says_the_operator_stays_and_operator_revoke_stops_them(ca, tmp_path):
+    old = _serial_of(ca.ops / "alice.crt")
+    r = _cli(ca, "alice", "renew", old, "--out", str(tmp_path / "alice2"))  # alice renews her own credential
+    assert r.returncode == 0, r.stderr
+    new = _serial_of(tmp_path / "alice2.crt")
+    r = _cli(ca, "admin", "revoke", old, "--reason", "superseded")
+    assert r.returncode == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    assert f"operator alice remains active with credential {new}" in text and "operator revoke alice" in text, text
+    ca.ca.issue(Credential.from_prefix(tmp_path / "alice2"), "server_tls", device="prov-db1")
+    r = _cli(ca, "admin", "operator", "revoke", "alice", "--reason", "affiliation_changed")
+    assert r.returncode == 0 and "operator alice can no longer act" in " ".join(r.stdout.split()), r.stdout + r.stderr
+    assert ca.ca.show(ca.auditor, new)["revoke_reason"] == "affiliation_changed"
+    with pytest.raises(NotAllowed, match="revoked"):
+        ca.ca.issue(Credential.from_prefix(tmp_path / "alice2"), "server_tls", device="prov-db1")
+    _refused_cleanly(_cli(ca, "admin", "operator", "revoke", "alice"), "already revoked")
+    r = run_cli("pki", "operator", "revoke", "bob", "--ca-dir", str(ca.dir), "--as", str(tmp_path / "alice2"))
+    _refused_cleanly(r, "revoked")
+    assert "operator revoke" in DOCS.read_text()
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
+
+
+def test_a_refusal_is_attributed_only_to_whoever_proved_their_key(ca, tmp_path):
+    (tmp_path / "dave.crt").write_bytes((ca.ops / "alice.crt").read_bytes())  # alice's public certificate
+    (tmp_path / "dave.key").write_bytes((ca.ops / "bob.key").read_bytes())    # with any key
+    r = run_cli("pki", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"),
+                "--ca-dir", str(ca.dir), "--as", str(tmp_path / "dave"))
+    _refused_cleanly(r, "does not match")
+    actor, action, detail = _last_audit(ca)
+    assert (actor, action) == ("unknown", "denied"), (actor, detail)
+    assert f'"claimed_serial": "{_serial_of(ca.ops / "alice.crt")}"' in detail, detail
+
+
+def test_the_ocsp_signer_in_use_is_never_revoked_and_a_renewed_one_is_taken_up(ca, tmp_path):
+    first = _serial_of(ca.dir / "ocsp" / "ocsp.crt")
+    _refused_cleanly(_cli(ca, "admin", "revoke", first, "--reason", "key_compromise"), "OCSP signer in use",
+                     "renew-signer")
+    assert ca.ca.show(ca.auditor, first)["revoked_at"] is None
+    old_files = {n: (ca.dir / "ocsp" / n).read_bytes() for n in ("ocsp.crt", "ocsp.key")}
+    device = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    running = _serve(ca)
+    try:
+        assert _ocsp_for(ca, running.port, device.cert).certificates[0].serial_number == int(first, 16)
+        second = ca.ca.renew_ocsp_signer(ca.admin).serial
+        ca.ca.revoke(ca.admin, first, "superseded")  # no longer in use: it may go
+        answer = _ocsp_for(ca, running.port, device.cert)  # the running responder took up the new signer
+        assert answer.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
+        assert answer.certificates[0].serial_number == int(second, 16)
+    finally:
+        running.proc.kill()
+        running.proc.wait()
+    # a revoked signer left in ocsp/ signs nothing: the responder does not start with it
+    for name, data in old_files.items():
+        (ca.dir / "ocsp" / name).write_bytes(data)
+    r = run_cli("pki", "ocsp", "serve", "--ca-dir", str(ca.dir), "--port", "0", timeout=30)
+    _refused_cleanly(r, f"OCSP signer {first} is revoked")
+    assert "ocsp serve" in DOCS.read_text() and "renew-signer" in DOCS.read_text()
+
+
+def test_a_cut_log_with_its_old_head_put_back_still_shows_what_it_left_behind(ca, tmp_path):
+    """Known limit: cut the log's tail and put back the audit.head of that moment, and the chain and head agree.
+    But what those entries did stays in the tables: a certificate no remaining entry issued is named."""
+    seq = ca.ca.store.db.execute("SELECT MAX(seq) FROM audit").fetchone()[0]
+    old_head = (ca.dir / "audit.head").read_bytes()
+    issued = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    trigger = ca.ca.store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_no_delete'").fetchone()[0]
+    _sql(ca, "DROP TRIGGER audit_no_delete", f"DELETE FROM audit WHERE seq > {seq}", trigger)
+    (ca.dir / "audit.head").write_bytes(old_head)
+    r = _audit_verify(ca)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"certificate {issued.serial} (server_tls) is in ca.db but no log entry issued it" in \
+        " ".join(r.stdout.split()), r.stdout
+    assert "restored" in DOCS.read_text() and "checkpoint" in DOCS.read_text()
+
+
+def test_crl_if_due_reads_a_crl_of_any_size(ca):
+    """A CRL of 40,000 entries is over 1 MiB: --if-due must still read it, not call it too large."""
+    import time as _time
+    now = _time.time()
+    with ca.ca.store.transaction() as db:  # revocations recorded by the CA itself, in bulk (as the benchmark does)
+        db.executemany("INSERT INTO certs (serial, profile, subject, not_before, not_after, fingerprint, pem, "
+                       "issued_by, revoked_at, revoke_reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       [(format(0x10_0000_0000 + i, "x"), "server_tls", "CN=x", now, now + 86400, f"fp{i}", "", "t",
+                         now, "superseded") for i in range(40_000)])
+    ca.ca.write_crl("test")
+    assert (ca.dir / "crl" / "issuing.crl").stat().st_size > 1 << 20
+    r = _cli(ca, "alice", "crl", "--if-due", "1")
+    assert r.returncode == 0 and "not due" in r.stdout, r.stdout + r.stderr
+
+
+def test_an_edit_through_the_cas_own_connection_is_not_taken_for_its_own(ca, tmp_path):
+    """The seal check is skipped while nobody else has written; a write on the CA's connection outside a
+    transaction (no other writer to notice) must still count as an edit."""
+    ca.ca.issue(ca.officer, "server_tls", device="prov-db1")  # the tables are as sealed, and known to be
+    ca.ca.store.db.execute("UPDATE operators SET role = 'ca_admin' WHERE name = 'bob'")
+    with pytest.raises(PkiError, match="not what the CA sealed"):
+        ca.ca.write_crl("test")
