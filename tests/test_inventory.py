@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from ipaddress import IPv4Network
 from pathlib import Path
 
 import yaml
