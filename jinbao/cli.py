@@ -11,36 +11,12 @@ from collections import Counter
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .console import err, out, print_problems
 from .errors import InventoryError, JinbaoError
 from .estate import load_estate
-
-# Piped output (make demo, CI logs) gets a wide fixed width instead of folding at 80 columns.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
-
-
-def _shown(text: str) -> str:
-    """Text quoted from the estate, safe for a terminal: no markup, no control sequences."""
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return escape(text)
-
-
-def print_problems(problems, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps({"valid": False, "problems": [p.as_dict() for p in problems]}, ensure_ascii=False, indent=2))
-        return
-    for p in problems:
-        where = str(p.origin) if p.origin else "<estate>"
-        # Problems quote what the engineer wrote; a name such as 'db[/]1' is text, not markup.
-        err.print(f"[bold red]error[/] [cyan]{_shown(where)}[/]: [bold]{_shown(p.field)}[/]: {_shown(p.message)}\n"
-                  f"      [dim]fix:[/] {_shown(p.fix)}", soft_wrap=True)
-    err.print(f"[red]{len(problems)} problem(s); nothing was changed.[/]")
-
 
 @click.group()
 @click.option("--estate", "estate_name", envvar="JINBAO_ESTATE", default="province", show_default=True,
@@ -151,17 +127,12 @@ def ansible(ctx, as_yaml):
 
 
 def _register_domains() -> None:
-    """Domain command groups live with their domain; each exposes a click group named `cli`."""
-    import importlib
+    """Each domain registers its click group as an entry point in the group `jinbao.commands`
+    (pyproject.toml), the way pytest finds plugins: the core never names a domain."""
+    from importlib.metadata import entry_points
 
-    for mod in ("lab.cli", "pki.cli"):
-        try:
-            group = importlib.import_module(mod).cli
-        except ModuleNotFoundError as x:
-            if x.name and mod.startswith(x.name):
-                continue  # that domain is not built yet
-            raise
-        cli.add_command(group)
+    for ep in sorted(entry_points(group="jinbao.commands"), key=lambda e: e.name):
+        cli.add_command(ep.load(), ep.name)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from jinbao.cli import err, out
+from jinbao.console import err, out
 
 from . import health, runtime
 from .runtime import Lab

@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from jinbao.cli import out
+from jinbao.console import out
 
 from . import files
 from .authority import Authority
