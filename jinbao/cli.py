@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .console import err, out, print_problems
-from .errors import InventoryError, JinbaoError
+from .errors import InventoryError, JinbaoError, TargetsFailed
 from .estate import load_estate
 
 @click.group()
@@ -149,7 +149,7 @@ def main() -> None:
         sys.exit(2)
     except JinbaoError as x:
         err.print(f"[bold red]error[/]: {escape(str(x))}", soft_wrap=True)
-        sys.exit(2)
+        sys.exit(1 if isinstance(x, TargetsFailed) else 2)
 
 
 if __name__ == "__main__":

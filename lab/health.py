@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import render
 from .paths import Hop, intended_routes
-from .record import Lab, LabError, ns_exists, ns_pids, sh
+from .record import Lab, LabError, NotConverged, ns_exists, ns_pids, sh
 from .topology import expected_neighbors
 
 
@@ -162,7 +162,7 @@ def wait_converged(lab: Lab, timeout: float = 90, progress=None) -> float:
                     last_fix[node] = now
                     _reapply_if_unconfigured(lab, node)
         if now - t0 > timeout:
-            raise LabError("the lab did not converge within %ds; %s" % (
+            raise NotConverged("the lab did not converge within %ds; %s" % (
                 timeout, "; ".join(f"{n}: {', '.join(m[:3])}{' …' if len(m) > 3 else ''}"
                                    for n, m in sorted(missing.items()))))
         if progress:

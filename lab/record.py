@@ -14,7 +14,7 @@ import secrets
 import subprocess
 from pathlib import Path
 
-from jinbao.errors import JinbaoError
+from jinbao.errors import JinbaoError, TargetsFailed
 from jinbao.estate import load_estate
 from jinbao.model import Estate
 from jinbao.secrets import resolve
@@ -28,6 +28,10 @@ ID_RE = re.compile(r"^jb[a-z0-9]{2,12}$")
 
 class LabError(JinbaoError):
     """A lab operation failed; the message says which command and why."""
+
+
+class NotConverged(LabError, TargetsFailed):
+    """The lab was built but did not reach its intended state in time (exit 1: not bad input)."""
 
 
 def sh(args: list[str], check: bool = True, timeout: float = 60, input: str | None = None):

@@ -431,3 +431,15 @@ def test_status_sees_what_breaks_service_not_only_processes(lab, restore, fault,
     st = health.status(lab)
     problems = st["problems"] if node is None else next(n for n in st["nodes"] if n["node"] == node)["problems"]
     assert not st["healthy"] and any(says in p for p in problems), problems
+
+
+def test_a_lab_that_does_not_converge_in_time_is_a_failure_not_bad_input():
+    """Exit 1 (targets failed), and what was built is removed again."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    lab_id = runtime.new_id()
+    # Convergence must hold for two dead intervals (8 s), so 1 s can never be enough.
+    r = run_cli("lab", "up", "--id", lab_id, "--timeout", "1", timeout=300)
+    assert r.returncode == 1 and "did not converge within 1s" in r.stderr, r.stdout + r.stderr
+    assert not (runtime.LAB_ROOT / lab_id).exists()
+    assert not [ns for ns in runtime.lab_namespaces() if ns.startswith(f"{lab_id}-")]
