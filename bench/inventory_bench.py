@@ -3,6 +3,7 @@ estate, and time `ansible-inventory --list` on the same estates in the same run.
 
 Run: make bench-inventory   (or .venv/bin/python bench/inventory_bench.py)
 """
+
 from __future__ import annotations
 
 import os
@@ -16,10 +17,10 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import national_estate  # noqa: E402
+import national_estate
 
-from jinbao.ansible_inventory import as_yaml_inventory  # noqa: E402
-from jinbao.estate import load_estate  # noqa: E402
+from jinbao.ansible_inventory import as_yaml_inventory
+from jinbao.estate import load_estate
 
 REPO = Path(__file__).resolve().parent.parent
 ANSIBLE_INV = Path(sys.executable).parent / "ansible-inventory"
@@ -38,8 +39,9 @@ def best_of(fn, n):
 def ansible_list(source: Path, plugin: bool) -> float:
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
     t = time.perf_counter()
-    r = subprocess.run([str(ANSIBLE_INV), "-i", str(source), "--list"], capture_output=True, text=True, env=env,
-                       cwd="/tmp")
+    r = subprocess.run(
+        [str(ANSIBLE_INV), "-i", str(source), "--list"], capture_output=True, text=True, env=env, cwd="/tmp"
+    )
     elapsed = time.perf_counter() - t
     if r.returncode != 0 or len(r.stdout) < 1000:
         raise SystemExit(f"ansible-inventory failed on {source}: {r.stderr[-2000:]}")
@@ -56,8 +58,8 @@ def main():
     lo, med, prov = best_of(lambda: load_estate("province"), 5)
     n = len(prov.devices)
     print(f"province: {n} devices, {len(prov.links)} links; load+resolve+validate best {lo:.3f} s, median {med:.3f} s")
-    with tempfile.TemporaryDirectory(prefix="jinbao-bench-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="jinbao-bench-") as tmpdir:
+        tmp = Path(tmpdir)
         static = tmp / "province-static.yml"
         static.write_text(yaml.safe_dump(as_yaml_inventory(prov), sort_keys=False))
         a_static = ansible_list(static, plugin=False)

@@ -6,6 +6,7 @@ processes in the lab's namespaces, so shared pages count once), and teardown tim
 
 Run: make bench-lab   (sizes: BENCH_LAB_SIZES, default "15 31 61 101" nodes)
 """
+
 from __future__ import annotations
 
 import os
@@ -64,8 +65,14 @@ def measure(cities: int, ospf) -> dict:
             t1 = time.time()
             runtime.down(lab)
             down = time.time() - t1
-    return {"nodes": nodes, "built": built, "converged": converged, "mem_per_node": mem_mb / nodes,
-            "mem_total": mem_mb, "down": down}
+    return {
+        "nodes": nodes,
+        "built": built,
+        "converged": converged,
+        "mem_per_node": mem_mb / nodes,
+        "mem_total": mem_mb,
+        "down": down,
+    }
 
 
 def main():
@@ -75,7 +82,7 @@ def main():
     # The lab estate's 1 s / 4 s OSPF timers; BENCH_LAB_OSPF="10 40" measures FRR's defaults instead.
     ospf = tuple(int(x) for x in os.environ["BENCH_LAB_OSPF"].split()) if os.environ.get("BENCH_LAB_OSPF") else None
     print("== lab scale benchmark (lab estate plus cities; every node runs real daemons) ==")
-    print(f"OSPF hello/dead: {'%d/%d s' % ospf if ospf else 'the lab estate own (1/4 s)'}")
+    print(f"OSPF hello/dead: {f'{ospf[0]}/{ospf[1]} s' if ospf else 'the lab estate own (1/4 s)'}")
     print(f"{'nodes':>6} {'build s':>8} {'converged s':>12} {'MB/node (PSS)':>14} {'total MB':>9} {'down s':>7}")
     for n in sizes:
         cities = max(1, (n - 9) // 2)  # 6 provincial + 3 DR nodes, 2 routers per city
@@ -84,8 +91,11 @@ def main():
         except runtime.LabError as e:
             print(f"{9 + 2 * cities:>6}  failed: {str(e)[:160]}", flush=True)
             continue
-        print(f"{r['nodes']:>6} {r['built']:>8.1f} {r['converged']:>12.1f} {r['mem_per_node']:>14.1f} "
-              f"{r['mem_total']:>9.0f} {r['down']:>7.1f}", flush=True)
+        print(
+            f"{r['nodes']:>6} {r['built']:>8.1f} {r['converged']:>12.1f} {r['mem_per_node']:>14.1f} "
+            f"{r['mem_total']:>9.0f} {r['down']:>7.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ revocation at 17k entries.
 
 Run: make bench-pki   (BENCH_PKI_CERTS, BENCH_PKI_REVOKED, BENCH_PKI_OCSP to resize)
 """
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,28 +57,79 @@ def bench_issue(ca, cred, tmp: Path):
         ca.issue(cred, "server_tls", device="prov-db1")
     ours = N_CERTS / (time.perf_counter() - t)
     ext = tmp / "ext.cnf"
-    ext.write_text("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                   "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
-                   "subjectAltName=DNS:prov-db1.lab.hrss.ah.example\n")
+    ext.write_text(
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+        "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+        "subjectAltName=DNS:prov-db1.lab.hrss.ah.example\n"
+    )
     iss = ca.dir / "issuing"
     t = time.perf_counter()
     for i in range(N_CERTS):
-        run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", str(tmp / "k.pem"), "-subj", "/CN=prov-db1.lab.hrss.ah.example", "-out", str(tmp / "r.csr"))
-        run("openssl", "x509", "-req", "-in", str(tmp / "r.csr"), "-CA", str(iss / "issuing.crt"), "-CAkey",
-            str(iss / "issuing.key"), "-set_serial", str(1000 + i), "-days", "365", "-sha384", "-extfile", str(ext),
-            "-out", str(tmp / "c.pem"))
+        run(
+            "openssl",
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            str(tmp / "k.pem"),
+            "-subj",
+            "/CN=prov-db1.lab.hrss.ah.example",
+            "-out",
+            str(tmp / "r.csr"),
+        )
+        run(
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            str(tmp / "r.csr"),
+            "-CA",
+            str(iss / "issuing.crt"),
+            "-CAkey",
+            str(iss / "issuing.key"),
+            "-set_serial",
+            str(1000 + i),
+            "-days",
+            "365",
+            "-sha384",
+            "-extfile",
+            str(ext),
+            "-out",
+            str(tmp / "c.pem"),
+        )
     theirs = N_CERTS / (time.perf_counter() - t)
     line(f"issue {N_CERTS} ECDSA P-256 certificates", ours, theirs, "certs/s")
 
 
 def bench_crl(ca, cred, tmp: Path):
     now = time.time()
-    rows = [(format(0x10_0000_0000 + i, "x"), "server_tls", "CN=x", "prov-db1", "prov", now, now + 86400 * 365,
-             f"fp{i}", "", "bench", now - 60, "superseded" if i % 3 else "key_compromise") for i in range(N_REVOKED)]
+    rows = [
+        (
+            format(0x10_0000_0000 + i, "x"),
+            "server_tls",
+            "CN=x",
+            "prov-db1",
+            "prov",
+            now,
+            now + 86400 * 365,
+            f"fp{i}",
+            "",
+            "bench",
+            now - 60,
+            "superseded" if i % 3 else "key_compromise",
+        )
+        for i in range(N_REVOKED)
+    ]
     with ca.store.transaction() as db:
-        db.executemany("INSERT INTO certs (serial, profile, subject, device, site, not_before, not_after, fingerprint,"
-                       " pem, issued_by, revoked_at, revoke_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        db.executemany(
+            "INSERT INTO certs (serial, profile, subject, device, site, not_before, not_after, fingerprint,"
+            " pem, issued_by, revoked_at, revoke_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
     t = time.perf_counter()
     crl = ca.write_crl("bench")
     ours = time.perf_counter() - t
@@ -85,8 +137,8 @@ def bench_crl(ca, cred, tmp: Path):
     # openssl ca -gencrl over an index.txt of the same revoked serials
     d = tmp / "osslca"
     d.mkdir()
-    exp = (datetime.now(timezone.utc) + timedelta(days=365)).strftime("%y%m%d%H%M%SZ")
-    rev = datetime.now(timezone.utc).strftime("%y%m%d%H%M%SZ")
+    exp = (datetime.now(UTC) + timedelta(days=365)).strftime("%y%m%d%H%M%SZ")
+    rev = datetime.now(UTC).strftime("%y%m%d%H%M%SZ")
     with open(d / "index.txt", "w") as f:
         for r in rows:
             f.write(f"R\t{exp}\t{rev},{r[11].replace('_c', 'C')}\t{r[0].upper()}\tunknown\t/CN=x{r[0]}\n")
@@ -94,8 +146,19 @@ def bench_crl(ca, cred, tmp: Path):
     (d / "ca.cnf").write_text(f"""[ca]\ndefault_ca=c\n[c]\ndatabase={d}/index.txt\ncrlnumber={d}/crlnumber\n
 default_md=sha384\ndefault_crl_days=1\nunique_subject=no\n""")
     t = time.perf_counter()
-    run("openssl", "ca", "-config", str(d / "ca.cnf"), "-gencrl", "-keyfile", str(ca.dir / "issuing" / "issuing.key"),
-        "-cert", str(ca.dir / "issuing" / "issuing.crt"), "-out", str(d / "crl.pem"))
+    run(
+        "openssl",
+        "ca",
+        "-config",
+        str(d / "ca.cnf"),
+        "-gencrl",
+        "-keyfile",
+        str(ca.dir / "issuing" / "issuing.key"),
+        "-cert",
+        str(ca.dir / "issuing" / "issuing.crt"),
+        "-out",
+        str(d / "crl.pem"),
+    )
     theirs = time.perf_counter() - t
     n = run("openssl", "crl", "-in", str(d / "crl.pem"), "-noout", "-text").stdout.count(b"Serial Number:")
     assert n >= N_REVOKED, n
@@ -103,8 +166,12 @@ default_md=sha384\ndefault_crl_days=1\nunique_subject=no\n""")
     victim = ca.issue(cred, "server_tls", device="prov-db1")
     t = time.perf_counter()
     ca.revoke(cred, victim.serial, "key_compromise")
-    print(f"{'one revocation at ' + str(N_REVOKED + 1) + ' entries (CRL rebuilt)':<44} jinbao {time.perf_counter() - t:>10.2f} s"
-          "          (Vault: 2-3 s at 17k)", flush=True)
+    print(
+        f"{f'one revocation at {N_REVOKED + 1} entries (CRL rebuilt)':<44} "
+        f"jinbao {time.perf_counter() - t:>10.2f} s"
+        "          (Vault: 2-3 s at 17k)",
+        flush=True,
+    )
     return rows
 
 
@@ -119,11 +186,13 @@ def bench_ocsp(ca, cred, tmp: Path):
 
     def load(url, n, concurrency=4):
         """ApacheBench (C) as the client, so the client is not what limits the figure."""
-        out = run("ab", "-q", "-n", str(n), "-c", str(concurrency), "-p", str(reqfile),
-                  "-T", "application/ocsp-request", url).stdout.decode()
+        out = run(
+            "ab", "-q", "-n", str(n), "-c", str(concurrency), "-p", str(reqfile), "-T", "application/ocsp-request", url
+        ).stdout.decode()
         # ab flags a response whose length differs from the first as "failed (Length)": ECDSA
         # signatures vary by a byte or two, so only connect/receive/exception failures count.
         import re
+
         m = re.search(r"\(Connect: (\d+), Receive: (\d+), Length: \d+, Exceptions: (\d+)\)", out)
         failed = sum(int(x) for x in m.groups()) if m else 0
         non2xx = [l for l in out.splitlines() if l.startswith("Non-2xx")]
@@ -132,8 +201,12 @@ def bench_ocsp(ca, cred, tmp: Path):
         return float(next(l.split()[3] for l in out.splitlines() if l.startswith("Requests per second")))
 
     port = free_port()
-    ours_p = subprocess.Popen([sys.executable, "-m", "jinbao.cli", "pki", "ocsp", "serve", "--ca-dir", str(ca.dir),
-                               "--port", str(port)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    ours_p = subprocess.Popen(
+        [sys.executable, "-m", "jinbao.cli", "pki", "ocsp", "serve", "--ca-dir", str(ca.dir), "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     ours_p.stdout.readline()
     # the openssl responder, over an index holding the same certificate as valid
     d = tmp / "ocspidx"
@@ -142,17 +215,37 @@ def bench_ocsp(ca, cred, tmp: Path):
     (d / "index.txt").write_text(f"V\t{exp}\t\t{issued.serial.upper()}\tunknown\t/CN=x\n")
     port2 = free_port()
     # openssl 3.0's -port takes only a number (it listens on every address); we send only to 127.0.0.1.
-    theirs_p = subprocess.Popen(["openssl", "ocsp", "-index", str(d / "index.txt"), "-port", str(port2),
-                                 "-rsigner", str(ca.dir / "ocsp" / "ocsp.crt"), "-rkey", str(ca.dir / "ocsp" / "ocsp.key"),
-                                 "-CA", str(ca.dir / "issuing" / "issuing.crt"), "-nmin", "60"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    theirs_p = subprocess.Popen(
+        [
+            "openssl",
+            "ocsp",
+            "-index",
+            str(d / "index.txt"),
+            "-port",
+            str(port2),
+            "-rsigner",
+            str(ca.dir / "ocsp" / "ocsp.crt"),
+            "-rkey",
+            str(ca.dir / "ocsp" / "ocsp.key"),
+            "-CA",
+            str(ca.dir / "issuing" / "issuing.crt"),
+            "-nmin",
+            "60",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         # openssl's responder serves one connection at a time, so a bare connect() would stall it:
         # wait for readiness with a real request instead.
         for _ in range(50):
             try:
-                urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port2}/", data=der, headers={
-                    "Content-Type": "application/ocsp-request"}), timeout=2).read()
+                urllib.request.urlopen(
+                    urllib.request.Request(
+                        f"http://127.0.0.1:{port2}/", data=der, headers={"Content-Type": "application/ocsp-request"}
+                    ),
+                    timeout=2,
+                ).read()
                 break
             except OSError:
                 time.sleep(0.1)
@@ -168,8 +261,8 @@ def bench_ocsp(ca, cred, tmp: Path):
 
 def main():
     print("== PKI benchmark (ECDSA P-384 CA; openssl CLI measured in this same run) ==", flush=True)
-    with tempfile.TemporaryDirectory(prefix="jinbao-pkibench-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="jinbao-pkibench-") as tmpdir:
+        tmp = Path(tmpdir)
         ca = Authority.init(tmp / "ca", "lab", b"bench root passphrase", admin_out=tmp / "admin")
         ca.add_operator(Credential.from_prefix(tmp / "admin"), "bench", "officer", tmp / "officer")
         cred = Credential.from_prefix(tmp / "officer")

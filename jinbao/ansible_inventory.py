@@ -4,6 +4,7 @@ One function computes it; the inventory plugin (ansible_plugins/inventory/jinbao
 static export (`jinbao inventory ansible`) both print what it returns, so there is no second
 source of truth.
 """
+
 from __future__ import annotations
 
 from .model import Estate

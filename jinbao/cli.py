@@ -3,6 +3,7 @@
 Exit codes, the same for every command: 0 ok, 1 some targets failed, 2 bad input (nothing was
 touched). --json prints machine-readable output on stdout; tables and progress are for people.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,16 @@ from .console import err, out, print_problems
 from .errors import InventoryError, JinbaoError, TargetsFailed
 from .estate import load_estate
 
+
 @click.group()
-@click.option("--estate", "estate_name", envvar="JINBAO_ESTATE", default="province", show_default=True,
-              help="Estate name under inventory/, or a path to an estate folder.")
+@click.option(
+    "--estate",
+    "estate_name",
+    envvar="JINBAO_ESTATE",
+    default="province",
+    show_default=True,
+    help="Estate name under inventory/, or a path to an estate folder.",
+)
 @click.pass_context
 def cli(ctx, estate_name):
     """jinbao runs the hardware estate of a provincial 金保工程 network."""
@@ -48,14 +56,23 @@ def validate(ctx, as_json):
         print_problems(x.problems, as_json)
         sys.exit(2)
     kinds = Counter(s.kind for s in e.sites.values())
-    summary = {"estate": e.name, "valid": True, "sites": dict(kinds), "devices": len(e.devices),
-               "links": len(e.links), "policies": len(e.policies), "dr_pairs": len(e.dr_pairs)}
+    summary = {
+        "estate": e.name,
+        "valid": True,
+        "sites": dict(kinds),
+        "devices": len(e.devices),
+        "links": len(e.links),
+        "policies": len(e.policies),
+        "dr_pairs": len(e.dr_pairs),
+    }
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
-    out.print(f"[green]✓[/] estate [bold]{escape(e.name)}[/] is valid: {len(e.sites)} sites "
-              f"({', '.join(f'{n} {k}' for k, n in kinds.items())}), {len(e.devices)} devices, "
-              f"{len(e.links)} WAN links, {len(e.policies)} zone policies, {len(e.dr_pairs)} DR pairs")
+    out.print(
+        f"[green]✓[/] estate [bold]{escape(e.name)}[/] is valid: {len(e.sites)} sites "
+        f"({', '.join(f'{n} {k}' for k, n in kinds.items())}), {len(e.devices)} devices, "
+        f"{len(e.links)} WAN links, {len(e.policies)} zone policies, {len(e.dr_pairs)} DR pairs"
+    )
 
 
 @inventory.command()
@@ -67,7 +84,9 @@ def show(ctx, site, role, as_json):
     """Print the resolved, explicit estate: every device with its addresses."""
     e = estate_of(ctx)
     if site and site not in e.sites:
-        raise click.BadParameter(f"no site {site!r}; sites include {', '.join(list(e.sites)[:8])} …", param_hint="--site")
+        raise click.BadParameter(
+            f"no site {site!r}; sites include {', '.join(list(e.sites)[:8])} …", param_hint="--site"
+        )
     devices = e.select(site=site, role=role)
     if as_json:
         if site or role:
@@ -81,25 +100,48 @@ def show(ctx, site, role, as_json):
         t.add_column(col, overflow="fold", no_wrap=col != "interfaces")
     for d in devices:
         # Interface detail only when a selection keeps the table readable.
-        ifs = ("\n".join(f"{i.name} {i.ip}" for i in d.interfaces if i.ip) if (site or role)
-               else str(len(d.interfaces)))
+        ifs = "\n".join(f"{i.name} {i.ip}" for i in d.interfaces if i.ip) if (site or role) else str(len(d.interfaces))
         # Vendor, model and carrier are free text; rich would read '[/]' in them as markup.
-        t.add_row(*(escape(str(c)) for c in (d.name, d.site, d.zone or "", d.role, d.platform,
-                                             f"{d.vendor} {d.model}", d.mgmt_ip, d.loopback or "", ifs)))
+        t.add_row(
+            *(
+                escape(str(c))
+                for c in (
+                    d.name,
+                    d.site,
+                    d.zone or "",
+                    d.role,
+                    d.platform,
+                    f"{d.vendor} {d.model}",
+                    d.mgmt_ip,
+                    d.loopback or "",
+                    ifs,
+                )
+            )
+        )
     out.print(t)
     if not (site or role):
         lt = Table(title=f"{len(e.links)} WAN link(s)")
         for col in ("link", "type", "carrier", "Mbit/s", "role", "subnet", "OSPF area", "cost"):
             lt.add_column(col)
         for l in e.links:
-            lt.add_row(*(escape(str(c)) for c in (l.id, l.type, l.carrier or "", l.bandwidth_mbps, l.role, l.subnet,
-                                                  l.ospf_area, l.cost)))
+            lt.add_row(
+                *(
+                    escape(str(c))
+                    for c in (l.id, l.type, l.carrier or "", l.bandwidth_mbps, l.role, l.subnet, l.ospf_area, l.cost)
+                )
+            )
         out.print(lt)
 
 
 @inventory.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
-              show_default=True, help="Folder for the .dot, .svg and .png files.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Folder for the .dot, .svg and .png files.",
+)
 @click.pass_context
 def graph(ctx, out_dir):
     """Draw the topology (sites, WAN links, carriers) as SVG and PNG."""

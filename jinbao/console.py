@@ -3,6 +3,7 @@
 Domains print through these, so output looks the same everywhere and nothing a user wrote is
 ever read as rich markup.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,11 +27,16 @@ def shown(text: str) -> str:
 
 def print_problems(problems, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({"valid": False, "problems": [p.as_dict() for p in problems]}, ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps({"valid": False, "problems": [p.as_dict() for p in problems]}, ensure_ascii=False, indent=2)
+        )
         return
     for p in problems:
         where = str(p.origin) if p.origin else "<estate>"
         # Problems quote what the engineer wrote; a name such as 'db[/]1' is text, not markup.
-        err.print(f"[bold red]error[/] [cyan]{shown(where)}[/]: [bold]{shown(p.field)}[/]: {shown(p.message)}\n"
-                  f"      [dim]fix:[/] {shown(p.fix)}", soft_wrap=True)
+        err.print(
+            f"[bold red]error[/] [cyan]{shown(where)}[/]: [bold]{shown(p.field)}[/]: {shown(p.message)}\n"
+            f"      [dim]fix:[/] {shown(p.fix)}",
+            soft_wrap=True,
+        )
     err.print(f"[red]{len(problems)} problem(s); nothing was changed.[/]")

@@ -1,4 +1,5 @@
 """The one exception root. Every error jinbao raises on purpose derives from JinbaoError."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """load_estate(): the one entry point for reading an estate. Validate first, then trust it."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ backups (`sites.yml~`). Those are not part of the estate and are skipped, as Ans
 them in an inventory folder. Everything else that claims to be YAML is read, and anything
 that cannot be read becomes a Problem with its file and, where there is one, its line.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -68,15 +69,23 @@ def find(root: Path, problems: ProblemList) -> list[Path]:
     found: list[Path] = []
 
     def unreadable(err: OSError) -> None:
-        problems.add(Origin(shown(Path(err.filename or root)), 1), "(file)",
-                     f"the folder cannot be read: {err.strerror}", "make it readable, or move it out of the estate")
+        problems.add(
+            Origin(shown(Path(err.filename or root)), 1),
+            "(file)",
+            f"the folder cannot be read: {err.strerror}",
+            "make it readable, or move it out of the estate",
+        )
 
     for folder, dirs, files in os.walk(root, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for d in dirs:
             if d.endswith(SUFFIXES):
-                problems.add(Origin(shown(Path(folder) / d), 1), "(file)", f"{d} is a folder, not a YAML file",
-                             "rename the folder so its name does not end in .yml or .yaml")
+                problems.add(
+                    Origin(shown(Path(folder) / d), 1),
+                    "(file)",
+                    f"{d} is a folder, not a YAML file",
+                    "rename the folder so its name does not end in .yml or .yaml",
+                )
         for name in files:
             if is_estate_file(name):
                 found.append(Path(folder) / name)
@@ -116,7 +125,10 @@ def read_text(path: Path, where: str, problems: ProblemList) -> str | None:
         st = path.stat()
     except FileNotFoundError:
         if path.is_symlink():
-            bad(f"the file is a link to {printable(os.readlink(path))!r}, which does not exist", "remove the broken link or restore its target")
+            bad(
+                f"the file is a link to {printable(os.readlink(path))!r}, which does not exist",
+                "remove the broken link or restore its target",
+            )
         else:
             bad("the file disappeared while the estate was being read", "run the command again")
         return None
@@ -130,8 +142,10 @@ def read_text(path: Path, where: str, problems: ProblemList) -> str | None:
         bad("the file is not a regular file (a device, pipe or socket)", "replace it with a plain text file")
         return None
     if st.st_size > MAX_BYTES:
-        bad(f"the file is {st.st_size // (1024 * 1024)} MiB; estate files are text of a few hundred kB at most",
-            "check that this is the file you meant; split a real estate into several files")
+        bad(
+            f"the file is {st.st_size // (1024 * 1024)} MiB; estate files are text of a few hundred kB at most",
+            "check that this is the file you meant; split a real estate into several files",
+        )
         return None
     try:
         with open(path, "rb") as f:
@@ -148,12 +162,20 @@ def read_text(path: Path, where: str, problems: ProblemList) -> str | None:
 def decode(data: bytes, where: str, problems: ProblemList) -> str | None:
     """UTF-8 text (a leading BOM is fine). Anything else is reported at the first bad line."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        problems.add(Origin(where, 1), "(file)", "the file is saved as UTF-16, not UTF-8",
-                     "save it as UTF-8 (in Notepad: Save As, Encoding: UTF-8)")
+        problems.add(
+            Origin(where, 1),
+            "(file)",
+            "the file is saved as UTF-16, not UTF-8",
+            "save it as UTF-8 (in Notepad: Save As, Encoding: UTF-8)",
+        )
         return None
     if b"\0" in data[:8192]:
-        problems.add(Origin(where, 1), "(file)",
-                     "the file is binary, not YAML text", "replace it with the YAML text, or remove it from the estate")
+        problems.add(
+            Origin(where, 1),
+            "(file)",
+            "the file is binary, not YAML text",
+            "replace it with the YAML text, or remove it from the estate",
+        )
         return None
     try:
         return data.decode("utf-8-sig")
@@ -165,7 +187,10 @@ def decode(data: bytes, where: str, problems: ProblemList) -> str | None:
             hint = "; it looks like GBK/GB18030 from a Windows editor"
         except UnicodeDecodeError:
             pass
-        problems.add(Origin(where, line), "(file)",
-                     f"the file is not UTF-8 text (byte 0x{data[e.start]:02X} on this line){hint}",
-                     "save it as UTF-8 (your editor's Save As, Encoding: UTF-8; or iconv -f GB18030 -t UTF-8)")
+        problems.add(
+            Origin(where, line),
+            "(file)",
+            f"the file is not UTF-8 text (byte 0x{data[e.start]:02X} on this line){hint}",
+            "save it as UTF-8 (your editor's Save As, Encoding: UTF-8; or iconv -f GB18030 -t UTF-8)",
+        )
         return None

@@ -1,4 +1,5 @@
 """First-fit, aligned carving of IPv4 blocks and hosts. Deterministic: same YAML, same addresses."""
+
 from __future__ import annotations
 
 import bisect

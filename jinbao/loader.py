@@ -3,6 +3,7 @@
 Schema errors are mapped back to file:line through yamlsrc.Positions. Sections from all files
 are merged (lists concatenate, named maps must not repeat a name), each item keeping its source.
 """
+
 from __future__ import annotations
 
 import os
@@ -72,15 +73,28 @@ def estate_dir(name_or_path: str | os.PathLike) -> Path:
         # files at its top. A folder with none there is some other folder (say '/'), and
         # reading every .yml beneath it would be slow and meaningless.
         if not estate_files.has_estate_files(path):
-            raise InventoryError([Problem(None, "estate", f"{text!r} is not an estate folder: it has no .yml or "
-                                          ".yaml file at its top level",
-                                          "give the folder that holds the estate's .yml files (see "
-                                          "docs/inventory.md)")])
+            raise InventoryError(
+                [
+                    Problem(
+                        None,
+                        "estate",
+                        f"{text!r} is not an estate folder: it has no .yml or .yaml file at its top level",
+                        "give the folder that holds the estate's .yml files (see docs/inventory.md)",
+                    )
+                ]
+            )
         return path
     if path.exists() or path.is_symlink():
-        raise InventoryError([Problem(Origin(estate_files.shown(path), 1), "estate",
-                                      f"{text!r} is a file, not an estate folder",
-                                      f"give the folder that holds the estate's files, e.g. {str(path.parent)!r}")])
+        raise InventoryError(
+            [
+                Problem(
+                    Origin(estate_files.shown(path), 1),
+                    "estate",
+                    f"{text!r} is a file, not an estate folder",
+                    f"give the folder that holds the estate's files, e.g. {str(path.parent)!r}",
+                )
+            ]
+        )
     raise InventoryError([Problem(None, "estate", f"there is no estate folder at {text!r}", choices)])
 
 
@@ -91,8 +105,12 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
     raw = RawEstateFiles(root=root)
     files = estate_files.find(root, problems)
     if not files and not problems:
-        problems.add(Origin(estate_files.shown(root), 1), "estate", "the estate folder has no .yml files",
-                     "add estate.yml and the site, link and policy files (see inventory/lab)")
+        problems.add(
+            Origin(estate_files.shown(root), 1),
+            "estate",
+            "the estate folder has no .yml files",
+            "add estate.yml and the site, link and policy files (see inventory/lab)",
+        )
     # All texts first: of two files with the same text, the copy is skipped whichever is first.
     texts = []
     for path in files:
@@ -101,25 +119,35 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
     copies = estate_files.copies(texts)
     for shown, text in texts:
         if shown in copies:
-            raw.problems.add(Origin(shown, 1), "(file)", f"the file is a copy of {copies[shown]} (the same text), so "
-                             "everything in it would be defined twice", "delete the copy, or move it out of the "
-                             "estate folder (a backup belongs in git, not beside the estate)")
+            raw.problems.add(
+                Origin(shown, 1),
+                "(file)",
+                f"the file is a copy of {copies[shown]} (the same text), so everything in it would be defined twice",
+                "delete the copy, or move it out of the estate folder (a backup belongs in git, not beside the estate)",
+            )
             continue
         doc = _parse(text, shown, problems) if text is not None else None
         if doc is None:
             continue
         for keypath, line in doc.duplicate_keys:
             # The key may be a secret written as a key: shown as any path into a secret section.
-            shown_path = secret_fields.shown_path(keypath, lambda n, k=keypath: value_at(doc.data, k[:n]))
-            problems.add(Origin(shown, line), fmt_loc(shown_path), "key given twice in one mapping",
-                         "keep one of the two; YAML would silently use the last")
+            shown_path = secret_fields.shown_path(keypath, lambda n, k=keypath, data=doc.data: value_at(data, k[:n]))
+            problems.add(
+                Origin(shown, line),
+                fmt_loc(shown_path),
+                "key given twice in one mapping",
+                "keep one of the two; YAML would silently use the last",
+            )
         if doc.empty or doc.data == {}:
             # A file commented out as a whole (or not yet written) adds nothing, as in Ansible.
             continue
         if not isinstance(doc.data, dict):
-            problems.add(doc.pos.at(()), "(file)",
-                         f"the file must be a mapping of sections, not {KINDS.get(type(doc.data), 'a value')}",
-                         "start the file with a section such as 'sites:' or 'links:'")
+            problems.add(
+                doc.pos.at(()),
+                "(file)",
+                f"the file must be a mapping of sections, not {KINDS.get(type(doc.data), 'a value')}",
+                "start the file with a section such as 'sites:' or 'links:'",
+            )
             continue
         try:
             parsed = InventoryFile.model_validate(doc.data)
@@ -128,8 +156,12 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
             continue
         _merge(raw, parsed, doc.pos, raw.problems)
     if raw.estate is None and not problems:
-        problems.add(Origin(estate_files.shown(root), 1), "estate", "no file defines the 'estate:' section",
-                     "add estate.yml with name, domain, supernet, management and links")
+        problems.add(
+            Origin(estate_files.shown(root), 1),
+            "estate",
+            "no file defines the 'estate:' section",
+            "add estate.yml with name, domain, supernet, management and links",
+        )
     if problems:
         problems.extend(raw.problems)
         problems.sort(key=lambda p: (p.origin.file, p.origin.line) if p.origin else ("", 0))
@@ -147,8 +179,12 @@ def _parse(text: str, shown: str, problems: ProblemList) -> YamlDoc | None:
         problems.add(Origin(shown, line), "(yaml)", message, fix)
     except yaml.reader.ReaderError as e:
         line = text.count("\n", 0, e.position) + 1
-        problems.add(Origin(shown, line), "(yaml)", f"YAML cannot hold character {e.character!r} (control characters "
-                     "are not allowed)", "remove the character; is this really a YAML text file?")
+        problems.add(
+            Origin(shown, line),
+            "(yaml)",
+            f"YAML cannot hold character {e.character!r} (control characters are not allowed)",
+            "remove the character; is this really a YAML text file?",
+        )
     except yaml.YAMLError as e:
         problems.add(Origin(shown, 1), "(yaml)", f"YAML: {e}", "fix the YAML syntax")
     except RecursionError:
@@ -163,8 +199,12 @@ def _merge(raw: RawEstateFiles, parsed: InventoryFile, pos: Positions, problems:
             continue
         if getattr(raw, single) is not None:
             prev = getattr(raw, single)[1].at()
-            problems.add(pos.at((single,)), single, f"'{single}' is already defined at {prev}",
-                         f"keep one '{single}:' section for the estate")
+            problems.add(
+                pos.at((single,)),
+                single,
+                f"'{single}' is already defined at {prev}",
+                f"keep one '{single}:' section for the estate",
+            )
             continue
         setattr(raw, single, (val, Src(pos, (single,))))
     for mapping in ("snmp_profiles", "site_templates"):
@@ -174,9 +214,12 @@ def _merge(raw: RawEstateFiles, parsed: InventoryFile, pos: Positions, problems:
             # 'V3-monitor' beside 'v3-monitor' is a typo waiting to be referenced.
             same = folded.get(name.casefold())
             if same is not None:
-                problems.add(pos.at((mapping, name)), f"{mapping}.{name}",
-                             f"already defined at {target[same][1].at()}"
-                             + (f" as {same!r}" if same != name else ""), "rename one of the two")
+                problems.add(
+                    pos.at((mapping, name)),
+                    f"{mapping}.{name}",
+                    f"already defined at {target[same][1].at()}" + (f" as {same!r}" if same != name else ""),
+                    "rename one of the two",
+                )
                 continue
             target[name] = (val, Src(pos, (mapping, name)))
             folded[name.casefold()] = name

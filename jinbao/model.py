@@ -5,6 +5,7 @@ from the YAML, the validator (validate.py) checks it, and nothing downstream re-
 the validator guarantees: a DR pair names devices that exist, addresses don't collide, and
 so on.
 """
+
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -19,10 +20,33 @@ SiteKind = Literal["province", "city", "county", "dr"]
 ZoneKind = Literal["core", "production", "exchange", "decision", "public", "management", "lan", "service_hall"]
 LinkType = Literal["wan", "lan", "dr", "uplink"]
 Role = Literal[
-    "wan_router", "access_router", "core_switch", "aggregation_switch", "access_switch",
-    "firewall", "ids", "db_server", "app_server", "web_server", "exchange_server",
-    "storage", "tape_library", "backup_server", "ca", "ocsp", "pbx", "ivr", "cti", "mcu",
-    "ups", "env_sensor", "air_conditioner", "jump_host", "log_collector", "monitor", "server",
+    "wan_router",
+    "access_router",
+    "core_switch",
+    "aggregation_switch",
+    "access_switch",
+    "firewall",
+    "ids",
+    "db_server",
+    "app_server",
+    "web_server",
+    "exchange_server",
+    "storage",
+    "tape_library",
+    "backup_server",
+    "ca",
+    "ocsp",
+    "pbx",
+    "ivr",
+    "cti",
+    "mcu",
+    "ups",
+    "env_sensor",
+    "air_conditioner",
+    "jump_host",
+    "log_collector",
+    "monitor",
+    "server",
 ]
 # Roles that route and so carry a loopback and take part in OSPF.
 ROUTING_ROLES = frozenset({"wan_router", "access_router", "core_switch", "firewall"})
@@ -198,6 +222,5 @@ class Estate(_Frozen):
     def select(self, site: str | None = None, role: str | None = None) -> list[Device]:
         """Devices filtered by site and role; either filter may be omitted."""
         return [
-            d for d in self.devices.values()
-            if (site is None or d.site == site) and (role is None or d.role == role)
+            d for d in self.devices.values() if (site is None or d.site == site) and (role is None or d.role == role)
         ]

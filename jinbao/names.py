@@ -5,6 +5,7 @@ A name becomes a host name, a DNS label, an Ansible group and a file name, so it
 ASCII: letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters
 (a DNS label). Device and zone names may also hold {placeholders} that templates fill in.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -23,8 +24,10 @@ def non_ascii_note(text: str) -> str:
     for i, c in enumerate(text):
         if not c.isascii():
             what = unicodedata.name(c, "unnamed character")
-            return (f"character {i + 1} of {text!r} is {c!r} (U+{ord(c):04X} {what}), not ASCII; "
-                    "it may look like a Latin letter")
+            return (
+                f"character {i + 1} of {text!r} is {c!r} (U+{ord(c):04X} {what}), not ASCII; "
+                "it may look like a Latin letter"
+            )
     return ""
 
 
@@ -50,8 +53,10 @@ def name_problem(value, what: str, placeholders: bool = True) -> tuple[str, str]
         return f"{value!r} is not a valid {what}: names are lower case", f"write {value.lower()!r}"
     bad = sorted({c for c in value if c not in allowed})
     if bad:
-        return (f"{value!r} is not a valid {what}: {', '.join(repr(c) for c in bad)} "
-                f"{'is' if len(bad) == 1 else 'are'} not allowed in a name"), fix
+        return (
+            f"{value!r} is not a valid {what}: {', '.join(repr(c) for c in bad)} "
+            f"{'is' if len(bad) == 1 else 'are'} not allowed in a name"
+        ), fix
     if value[:1] in ("-", "_", "}"):
         return f"{value!r} is not a valid {what}: it must start with a letter or digit", fix
     return f"{value!r} is not a valid {what}", fix

@@ -1,8 +1,10 @@
 """A problem found in the inventory: where, which field, what is wrong, and how to fix it."""
+
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from .yamlsrc import Origin
 

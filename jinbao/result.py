@@ -3,12 +3,14 @@
 Every domain (config pushes, SNMP polls, certificate deployment, drill steps) returns these.
 Only the CLI turns them into exit codes and tables.
 """
+
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,15 @@ class Result:
     exception: str | None = None
 
     def as_dict(self) -> dict:
-        return {"host": self.host, "task": self.task, "changed": self.changed, "failed": self.failed,
-                "diff": self.diff, "data": self.data, "exception": self.exception}
+        return {
+            "host": self.host,
+            "task": self.task,
+            "changed": self.changed,
+            "failed": self.failed,
+            "diff": self.diff,
+            "data": self.data,
+            "exception": self.exception,
+        }
 
 
 @dataclass
@@ -52,8 +61,15 @@ class AggregatedResult:
         return 1 if self.failed else 0
 
 
-def run_task(task: Callable[..., Any], hosts: Iterable[str], *, name: str | None = None, workers: int = 16,
-             on_done: Callable[[Result], None] | None = None, **kwargs) -> AggregatedResult:
+def run_task(
+    task: Callable[..., Any],
+    hosts: Iterable[str],
+    *,
+    name: str | None = None,
+    workers: int = 16,
+    on_done: Callable[[Result], None] | None = None,
+    **kwargs,
+) -> AggregatedResult:
     """Run task(host, **kwargs) on every host in a bounded thread pool.
 
     The task returns a Result, or plain data (taken as success). An exception becomes a failed
@@ -67,9 +83,10 @@ def run_task(task: Callable[..., Any], hosts: Iterable[str], *, name: str | None
         try:
             out = task(host, **kwargs)
             res = out if isinstance(out, Result) else Result(host, name, data=out)
-        except Exception as e:  # noqa: BLE001 - a failure on one host is data, by design
-            res = Result(host, name, failed=True, exception=f"{type(e).__name__}: {e}",
-                         data=traceback.format_exc(limit=3))
+        except Exception as e:
+            res = Result(
+                host, name, failed=True, exception=f"{type(e).__name__}: {e}", data=traceback.format_exc(limit=3)
+            )
         if on_done:
             on_done(res)
         return res

@@ -4,6 +4,7 @@ Every inventory file is validated against InventoryFile on its own, so a schema 
 at the file and line where it was written. jinbao/resolve/ then expands the compact form into the
 explicit model of model.py.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,9 +22,7 @@ _SECRET_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S+|vault:\S+#\S+)$"
 def _secret_ref(v: str) -> str:
     if not _SECRET_RE.match(v):
         # Do not echo the value: it may be the secret someone pasted in.
-        raise ValueError(
-            "must be a secret reference (env:NAME, file:PATH or vault:FILE#KEY), never the secret itself"
-        )
+        raise ValueError("must be a secret reference (env:NAME, file:PATH or vault:FILE#KEY), never the secret itself")
     return v
 
 
@@ -42,12 +41,11 @@ def _duration(v):
         raise ValueError(f"{v} has no unit: write {v}s, {v}m, {v}h or {v}d")
     m = _DUR_RE.match(str(v))
     if not m:
-        raise ValueError(f"{v!r} is not a duration: write a whole number and its unit, such as 0s, 30s, 15m, "
-                         "4h or 2d")
+        raise ValueError(f"{v!r} is not a duration: write a whole number and its unit, such as 0s, 30s, 15m, 4h or 2d")
     return int(m.group(1)) * _DUR_UNITS[m.group(2)]
 
 
-def Int(lo: int, hi: int | None = None):  # noqa: N802 - reads as a type in the models below
+def Int(lo: int, hi: int | None = None):
     """A whole number in [lo, hi]. Strict: YAML's `yes`, `1.5` or `"10"` are mistakes, not numbers."""
     return Annotated[int, Strict(), Field(ge=lo, le=hi)]
 
@@ -147,8 +145,10 @@ _DOMAIN_RE = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 
 def _domain(v: str) -> str:
     if len(v) > 253 or not _DOMAIN_RE.match(v):  # RFC 1035: 253 characters in all
-        raise ValueError(f"{v!r} is not a DNS domain: lower-case labels of letters, digits and '-', "
-                         "joined by dots, such as hrss.ah.example")
+        raise ValueError(
+            f"{v!r} is not a DNS domain: lower-case labels of letters, digits and '-', "
+            "joined by dots, such as hrss.ah.example"
+        )
     return v
 
 

@@ -4,6 +4,7 @@ written instead of what pydantic's classes are called, and how to fix it.
 Nothing written in a secret field (or anywhere in an SNMP profile) is ever quoted back: see
 secret_fields.py.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -62,16 +63,37 @@ _FIELD_FIXES = {
     "priv_key": "write a reference: env:NAME, file:PATH or vault:FILE#KEY",
 }
 
-_BOUNDS = {"greater_than_equal": "below the smallest allowed value,", "greater_than": "not above",
-           "less_than_equal": "above the largest allowed value,", "less_than": "not below"}
+_BOUNDS = {
+    "greater_than_equal": "below the smallest allowed value,",
+    "greater_than": "not above",
+    "less_than_equal": "above the largest allowed value,",
+    "less_than": "not below",
+}
 
-_WANT = {"model_type": "a mapping", "dict_type": "a mapping", "model_attributes_type": "a mapping",
-         "list_type": "a list", "string_type": "text", "int_type": "a whole number", "bool_type": "true or false"}
+_WANT = {
+    "model_type": "a mapping",
+    "dict_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "list_type": "a list",
+    "string_type": "text",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+}
 # Errors about the value as a whole: reported where a block value starts, not at its key.
 _ABOUT_VALUE = set(_WANT) | {"too_short", "too_long"}
 
-KINDS = {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false",
-         type(None): "nothing", datetime.date: "a date", datetime.datetime: "a date and time", bytes: "binary data"}
+KINDS = {
+    dict: "a mapping",
+    list: "a list",
+    str: "text",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+    type(None): "nothing",
+    datetime.date: "a date",
+    datetime.datetime: "a date and time",
+    bytes: "binary data",
+}
 
 # Fields in Mbit/s, as FRR takes them; '10G' or '1Gbps' is a common way to write them wrong.
 _MBIT_FIELDS = {"bandwidth", "reference_bandwidth"}
@@ -98,10 +120,9 @@ def _real_loc(data, loc: tuple, missing: bool = False) -> tuple[tuple, bool]:
     """
     node, real, is_key = data, [], False
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            real.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             node = node[part]
             real.append(part)
         elif part == "[key]":
@@ -170,19 +191,24 @@ def _found(value, hide: bool) -> str:
     return found
 
 
-def schema_problems(err: ValidationError, pos: Positions, problems: ProblemList, data=None,
-                    model: type[BaseModel] | None = None) -> None:
+def schema_problems(
+    err: ValidationError, pos: Positions, problems: ProblemList, data=None, model: type[BaseModel] | None = None
+) -> None:
     """One problem per pydantic error, at the line of the nearest field that was written."""
     errors = err.errors()
     # '{auth_key:env:X}' is one unknown key and a missing auth_key: one mistake, one problem.
-    glued = {(tuple(e["loc"][:-1]), str(e["loc"][-1]).partition(":")[0]) for e in errors
-             if e["type"] == "extra_forbidden" and e["loc"] and ":" in str(e["loc"][-1])}
+    glued = {
+        (tuple(e["loc"][:-1]), str(e["loc"][-1]).partition(":")[0])
+        for e in errors
+        if e["type"] == "extra_forbidden" and e["loc"] and ":" in str(e["loc"][-1])
+    }
     for e in errors:
         kind, value = e["type"], e.get("input")
         if kind == "missing" and e["loc"] and (tuple(e["loc"][:-1]), e["loc"][-1]) in glued:
             continue
-        clean, is_key = (_real_loc(data, tuple(e["loc"]), kind == "missing") if data is not None
-                         else (tuple(e["loc"]), False))
+        clean, is_key = (
+            _real_loc(data, tuple(e["loc"]), kind == "missing") if data is not None else (tuple(e["loc"]), False)
+        )
         key = next((p for p in reversed(clean) if isinstance(p, str)), "")
         # A profile's own name is shown (it is referenced by name elsewhere); anything else in
         # a secret place is not.
@@ -190,7 +216,7 @@ def schema_problems(err: ValidationError, pos: Positions, problems: ProblemList,
         msg, fix = _describe(e, kind, value, key, clean, is_key, hide, model)
         if hide and isinstance(value, (str, int, float)) and not isinstance(value, bool):
             msg, fix = secret_fields.scrub(msg, value), secret_fields.scrub(fix, value)
-        shown = secret_fields.shown_path(clean, lambda n: value_at(data, clean[:n]))
+        shown = secret_fields.shown_path(clean, lambda n, c=clean: value_at(data, c[:n]))
         head = str(clean[-1]).partition(":")[0] if clean else ""
         if kind == "extra_forbidden" and ":" in str(clean[-1:]) and (not hide or secret_fields.field_like(head)):
             shown = shown[:-1] + (head + ":…",)
@@ -206,9 +232,11 @@ def _describe(e, kind, value, key, loc, is_key, hide, model) -> tuple[str, str]:
         fix = _FIXES.get(kind, "correct the value")
     if hide and kind == "string_type":
         # A secret written as a number, a float, a list...: say what is wanted, never what was found.
-        return (f"expected a secret reference (env:NAME, file:PATH or vault:FILE#KEY), found {_found(value, True)}",
-                "write a reference such as env:JINBAO_SNMP_AUTH_KEY and keep the secret itself out of the "
-                "inventory (if a real key was pasted here, change it: it stays in the file's history)")
+        return (
+            f"expected a secret reference (env:NAME, file:PATH or vault:FILE#KEY), found {_found(value, True)}",
+            "write a reference such as env:JINBAO_SNMP_AUTH_KEY and keep the secret itself out of the "
+            "inventory (if a real key was pasted here, change it: it stays in the file's history)",
+        )
     if isinstance(value, bool) and kind not in ("bool_type", "bool_parsing", "extra_forbidden", "missing"):
         return _yaml_boolean(kind, value, key)
     if kind == "value_error":
@@ -218,8 +246,10 @@ def _describe(e, kind, value, key, loc, is_key, hide, model) -> tuple[str, str]:
             fix = "retype it; a tab or an escape sequence was pasted in"
     elif kind == "string_pattern_mismatch" and hide:
         msg = f"a key here is not a valid {_what_name(loc, key, is_key)} {secret_fields.HIDDEN}"
-        fix = ("an SNMP profile is a name with a mapping of its fields under it; a secret belongs in the "
-               "environment, a file or a vault, named by a reference (env:NAME, file:PATH, vault:FILE#KEY)")
+        fix = (
+            "an SNMP profile is a name with a mapping of its fields under it; a secret belongs in the "
+            "environment, a file or a vault, named by a reference (env:NAME, file:PATH, vault:FILE#KEY)"
+        )
     elif kind == "string_pattern_mismatch":
         # The regex means nothing to an operator; say what form is wanted instead.
         what = _what_name(loc, key, is_key)
@@ -272,8 +302,10 @@ def _what_name(loc, key, is_key) -> str:
 def _yaml_boolean(kind, value, key) -> tuple[str, str]:
     """YAML 1.1 reads on, off, yes, no, y and n (any case) as booleans: `vlan: on` is true."""
     want = _WANT.get(kind, f"a value for {key}" if key else "a value")
-    msg = (f"expected {want}, found true/false ({str(value).lower()}): YAML reads unquoted yes, no, on, off, "
-           "true and false as booleans")
+    msg = (
+        f"expected {want}, found true/false ({str(value).lower()}): YAML reads unquoted yes, no, on, off, "
+        "true and false as booleans"
+    )
     if kind in ("int_type", "int_parsing", "greater_than_equal", "less_than_equal"):
         fix = "write the number itself" + (", in Mbit/s (e.g. 1000)" if key in _MBIT_FIELDS else "")
     else:

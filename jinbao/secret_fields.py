@@ -4,6 +4,7 @@ A key pasted where its reference belongs (`auth_key: 12345678901234`) is the mis
 worth catching and the one most harmful to print: validate output lands in CI logs, tickets
 and chat. Every message path (schema errors, YAML errors, suggestions) asks here first.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,8 +57,9 @@ def secret_line(text: str) -> bool:
 def scrub(message: str, value) -> str:
     """The message without the value, in any of the forms a message may quote it."""
     text = str(value)
-    for form in sorted({repr(value), text, repr(text.lower()), text.lower(), repr(text.upper()), text.upper()},
-                       key=len, reverse=True):
+    for form in sorted(
+        {repr(value), text, repr(text.lower()), text.lower(), repr(text.upper()), text.upper()}, key=len, reverse=True
+    ):
         if form and len(form) > 1:
             message = message.replace(form, "(value not shown)")
     return message

@@ -3,6 +3,7 @@
 The inventory holds only references; values live in the environment, in root-only files or in
 an Ansible Vault. Nothing here logs or stores a value.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,7 +42,7 @@ def _from_vault(text: str, path: str, key: str) -> str:
     vault = VaultLib([("default", VaultSecret(Path(pw_file).read_bytes().strip()))])
     try:
         data = yaml.safe_load(vault.decrypt(Path(path).read_bytes()))
-    except Exception as e:  # noqa: BLE001 - ansible raises several types; all mean "cannot read"
+    except Exception as e:
         raise SecretError(f"secret {text}: cannot decrypt {path}: {type(e).__name__}") from None
     if not isinstance(data, dict) or key not in data:
         raise SecretError(f"secret {text}: the vault has no key {key!r}")

@@ -4,24 +4,26 @@ A pipeline of small checks (jinbao/checks/), each appending to one ProblemList a
 on, so a single run reports everything. Downstream code may rely on all of this holding once
 load_estate() returns.
 """
+
 from __future__ import annotations
 
 from .checks import design, dr, ip_plan, references, uplinks, written
-from .checks.dr import LEVEL_BEST_RPO, LEVEL_MAX_RPO, LEVEL_RPO, LEVEL_RTO  # noqa: F401 - public tables
-from .checks.written import CLEARTEXT_MANAGEMENT  # noqa: F401
+from .checks.dr import LEVEL_BEST_RPO, LEVEL_MAX_RPO, LEVEL_RPO, LEVEL_RTO
+from .checks.written import CLEARTEXT_MANAGEMENT
 from .loader import RawEstateFiles
 from .model import Estate
 from .problems import ProblemList
 from .resolve import Where
 
-__all__ = ["validate", "STEPS", "CLEARTEXT_MANAGEMENT", "LEVEL_RTO", "LEVEL_RPO", "LEVEL_BEST_RPO", "LEVEL_MAX_RPO"]
+__all__ = ["CLEARTEXT_MANAGEMENT", "LEVEL_BEST_RPO", "LEVEL_MAX_RPO", "LEVEL_RPO", "LEVEL_RTO", "STEPS", "validate"]
 
 # Checks of the resolved estate, in the order their problems read best.
 STEPS = (references.check, ip_plan.check, design.check, uplinks.check, dr.check)
 
 
-def validate(e: Estate, p: ProblemList | None = None, where: Where | None = None,
-             raw: RawEstateFiles | None = None) -> ProblemList:
+def validate(
+    e: Estate, p: ProblemList | None = None, where: Where | None = None, raw: RawEstateFiles | None = None
+) -> ProblemList:
     """Run every check. `where` and `raw` (from resolve and the loader) let problems name the
     exact line of a field; without them each falls back to its item's own line."""
     p = p if p is not None else ProblemList()

@@ -4,6 +4,7 @@ libyaml notices an unclosed quote, '{' or '[' only where it runs out of text, of
 the file; its context mark says where the quoted value, the flow collection or the key began,
 which is the line a person has to change. Both lines are named when they differ.
 """
+
 from __future__ import annotations
 
 import yaml
@@ -12,14 +13,22 @@ from . import secret_fields
 
 # Contexts whose mark is where the unfinished thing began: (what it is, how to fix it).
 _BEGAN = {
-    "while scanning a quoted scalar": ("in the quoted value that begins on this line",
-                                       "close the quote: a ' or \" is missing (or doubled) on this line"),
-    "while parsing a flow mapping": ("in the {…} that begins on this line",
-                                     "add the missing '}', or a ',' between two entries, on this line"),
-    "while parsing a flow sequence": ("in the […] that begins on this line",
-                                      "add the missing ']', or a ',' between two items, on this line"),
-    "while scanning a simple key": ("after the key that begins on this line",
-                                    "add ':' and a space after the key on this line"),
+    "while scanning a quoted scalar": (
+        "in the quoted value that begins on this line",
+        "close the quote: a ' or \" is missing (or doubled) on this line",
+    ),
+    "while parsing a flow mapping": (
+        "in the {…} that begins on this line",
+        "add the missing '}', or a ',' between two entries, on this line",
+    ),
+    "while parsing a flow sequence": (
+        "in the […] that begins on this line",
+        "add the missing ']', or a ',' between two items, on this line",
+    ),
+    "while scanning a simple key": (
+        "after the key that begins on this line",
+        "add ':' and a space after the key on this line",
+    ),
     "while scanning a block scalar": ("in the block text that begins on this line", "fix the | or > block here"),
     "while scanning an anchor": ("in the anchor (&name) on this line", "name anchors with letters, digits and '-'"),
     "while scanning an alias": ("in the alias (*name) on this line", "name aliases with letters, digits and '-'"),
@@ -55,7 +64,7 @@ def syntax_problem(e: yaml.MarkedYAMLError, text: str) -> tuple[int, str, str]:
             message = f"YAML syntax: {what} at line {line}: the text from this line runs on into it"
             fix, line = "add the missing ':' (and a space) after the key on this line", start
     here = lines[line - 1] if 0 < line <= len(lines) else ""
-    if "\t" in here[:len(here) - len(here.lstrip())]:
+    if "\t" in here[: len(here) - len(here.lstrip())]:
         fix = "indent with spaces; YAML does not allow tabs for indentation"
     elif "another document" in str(what):
         fix = "keep one YAML document per file: remove the '---' line, or move what follows to its own file"

@@ -8,6 +8,7 @@ Before composing we look at the event stream, because libyaml's composer recurse
 crashes the interpreter (segfault, no traceback) on deeply nested flow collections, and
 because aliases can expand a small file into billions of values (the "billion laughs").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -106,8 +107,11 @@ def _check_depth(text: str) -> None:
         if isinstance(ev, _OPEN):
             depth += 1
             if depth > MAX_DEPTH:
-                raise YamlShapeError(ev.start_mark.line + 1, f"the YAML nests deeper than {MAX_DEPTH} levels",
-                                     "flatten the structure; an estate file needs about six levels")
+                raise YamlShapeError(
+                    ev.start_mark.line + 1,
+                    f"the YAML nests deeper than {MAX_DEPTH} levels",
+                    "flatten the structure; an estate file needs about six levels",
+                )
         elif isinstance(ev, _CLOSE):
             depth -= 1
 
@@ -127,8 +131,11 @@ def _check_size(root) -> None:
         if isinstance(node, yaml.ScalarNode):
             return 1, 0
         if key in active:
-            raise YamlShapeError(node.start_mark.line + 1, "an alias refers to the collection that contains it",
-                                 "replace the alias (*name) with the values it should hold")
+            raise YamlShapeError(
+                node.start_mark.line + 1,
+                "an alias refers to the collection that contains it",
+                "replace the alias (*name) with the values it should hold",
+            )
         active.add(key)
         children = [c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode) else node.value
         count, depth = 1, 0
@@ -138,11 +145,17 @@ def _check_size(root) -> None:
         active.discard(key)
         line = node.start_mark.line + 1
         if count > MAX_VALUES:
-            raise YamlShapeError(line, f"aliases expand this file to more than {MAX_VALUES:,} values",
-                                 "write the values out, or use a site template or for_each instead of nested aliases")
+            raise YamlShapeError(
+                line,
+                f"aliases expand this file to more than {MAX_VALUES:,} values",
+                "write the values out, or use a site template or for_each instead of nested aliases",
+            )
         if depth > MAX_DEPTH:
-            raise YamlShapeError(line, f"aliases nest the data deeper than {MAX_DEPTH} levels",
-                                 "write the values out instead of chaining aliases")
+            raise YamlShapeError(
+                line,
+                f"aliases nest the data deeper than {MAX_DEPTH} levels",
+                "write the values out instead of chaining aliases",
+            )
         measured[key] = (count, depth)
         return count, depth
 

@@ -1,4 +1,5 @@
 """`jinbao lab …`: bring the lab up and down, look at it, and break it on purpose."""
+
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from jinbao.console import err, out
 from . import health, runtime
 from .runtime import Lab
 
+
 def _nonempty_id(ctx, param, value):
     # `--id "$LAB"` with LAB unset must not mean "no id", which picks (or, for down, removed)
     # whatever labs are up.
@@ -23,8 +25,9 @@ def _nonempty_id(ctx, param, value):
     return value
 
 
-id_option = click.option("--id", "lab_id", envvar="JINBAO_LAB_ID", callback=_nonempty_id,
-                         help="Lab id (default: the only lab up).")
+id_option = click.option(
+    "--id", "lab_id", envvar="JINBAO_LAB_ID", callback=_nonempty_id, help="Lab id (default: the only lab up)."
+)
 
 
 @click.group()
@@ -43,10 +46,11 @@ cli.name = "lab"
 def up(estate, lab_id, no_wait, timeout):
     """Build the lab estate and start every node."""
     with err.status("building the lab") as st:
-        lab = runtime.up(estate, lab_id, wait=not no_wait, timeout=timeout,
-                         progress=lambda m: st.update(f"lab: {m}"))
-    out.print(f"[green]✓[/] lab [bold]{lab.id}[/] is up: {len(lab.plan.nodes)} nodes of estate {estate}"
-              + ("" if no_wait else ", OSPF converged"))
+        lab = runtime.up(estate, lab_id, wait=not no_wait, timeout=timeout, progress=lambda m: st.update(f"lab: {m}"))
+    out.print(
+        f"[green]✓[/] lab [bold]{lab.id}[/] is up: {len(lab.plan.nodes)} nodes of estate {estate}"
+        + ("" if no_wait else ", OSPF converged")
+    )
     out.print(f"  status: jinbao lab status --id {lab.id}    down: jinbao lab down --id {lab.id}")
 
 
@@ -61,23 +65,41 @@ def status(lab_id, as_json):
         click.echo(json.dumps({"id": lab.id, "ops_ns": lab.plan.ops_ns, **st}, indent=1))
         sys.exit(0 if st["healthy"] else 1)
     t = Table(title=f"lab {lab.id} (estate {lab.state['estate']}); reach it with: jinbao lab exec ops -- <cmd>")
-    for col in ("node", "kind", "mgmt", "running", "processes", "ssh", "snmp", "links up", "OSPF full/expected",
-                "routes as intended"):
+    for col in (
+        "node",
+        "kind",
+        "mgmt",
+        "running",
+        "processes",
+        "ssh",
+        "snmp",
+        "links up",
+        "OSPF full/expected",
+        "routes as intended",
+    ):
         t.add_column(col)
 
     def mark(ok: bool, text: str) -> str:
         return text if ok else f"[red]{escape(text)}[/]"
 
     for r in st["nodes"]:
-        t.add_row(r["node"], r["kind"], r["mgmt"], mark(r["running"], "yes" if r["running"] else "no"),
-                  " ".join(r["processes"]) + (f" [red](missing: {' '.join(r['missing_daemons'])})[/]"
-                                              if r["missing_daemons"] else ""),
-                  mark(r["ssh"], "yes" if r["ssh"] else "no"), mark(r["snmp"], "yes" if r["snmp"] else "no"),
-                  mark(r["links_up"] == r["links"], f"{r['links_up']}/{r['links']}"),
-                  mark(r["ospf_full"] == r["ospf_expected"], f"{r['ospf_full']}/{r['ospf_expected']}")
-                  if r["ospf_expected"] else "",
-                  mark(r["routes_ok"] == r["routes_expected"], f"{r['routes_ok']}/{r['routes_expected']}")
-                  if r["routes_expected"] else "")
+        t.add_row(
+            r["node"],
+            r["kind"],
+            r["mgmt"],
+            mark(r["running"], "yes" if r["running"] else "no"),
+            " ".join(r["processes"])
+            + (f" [red](missing: {' '.join(r['missing_daemons'])})[/]" if r["missing_daemons"] else ""),
+            mark(r["ssh"], "yes" if r["ssh"] else "no"),
+            mark(r["snmp"], "yes" if r["snmp"] else "no"),
+            mark(r["links_up"] == r["links"], f"{r['links_up']}/{r['links']}"),
+            mark(r["ospf_full"] == r["ospf_expected"], f"{r['ospf_full']}/{r['ospf_expected']}")
+            if r["ospf_expected"]
+            else "",
+            mark(r["routes_ok"] == r["routes_expected"], f"{r['routes_ok']}/{r['routes_expected']}")
+            if r["routes_expected"]
+            else "",
+        )
     out.print(t)
     for problem in st["problems"]:
         err.print(f"[red]✗[/] lab: {escape(problem)}", soft_wrap=True)
@@ -123,6 +145,7 @@ def _link_cmd(state):
         else:
             runtime.link_set(lab, a, b, state)
         out.print(f"link {a} — {b}: {state}")
+
     return cmd
 
 
@@ -142,6 +165,7 @@ def _node_cmd(action):
     def cmd(lab_id, name):
         {"stop": runtime.node_stop, "start": runtime.node_start}[action](Lab.find(lab_id), name)
         out.print(f"node {name}: {'started' if action == 'start' else 'stopped'}")
+
     return cmd
 
 
@@ -153,7 +177,7 @@ node.command("start", help="Start the node's daemons again.")(_node_cmd("start")
 @id_option
 @click.argument("name")
 @click.argument("cmd", nargs=-1, required=True, type=click.UNPROCESSED)
-def exec(lab_id, name, cmd):  # noqa: A001 - the operator-facing name
+def exec(lab_id, name, cmd):
     """Run CMD inside node NAME ('ops' is the operator seat on the management network)."""
     lab = Lab.find(lab_id)
     cmd = cmd[1:] if cmd[:1] == ("--",) else cmd  # `exec NODE -- CMD`, as the docs write it

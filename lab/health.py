@@ -6,6 +6,7 @@ OSPF adjacency is up and every other loopback is routed by its intended path (la
 Adjacencies alone are not convergence: after 'link up' they are Full about 9 s before
 traffic returns to the primary.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ class Convergence:
     adjacencies_expected: int
     routes: int
     routes_expected: int
-    missing: list[str]   # what is not yet as intended, in words
+    missing: list[str]  # what is not yet as intended, in words
 
 
 def _kernel_routes(routes: list[dict]) -> dict[IPv4Address, frozenset[Hop]]:
@@ -49,8 +50,9 @@ def _kernel_routes(routes: list[dict]) -> dict[IPv4Address, frozenset[Hop]]:
         if "/" in dst or not dst[:1].isdigit():
             continue  # only host routes: loopbacks are /32s
         hops = r.get("nexthops") or [r]
-        out[IPv4Address(dst)] = frozenset(Hop(h.get("dev", ""), IPv4Address(h["gateway"]))
-                                          for h in hops if h.get("gateway"))
+        out[IPv4Address(dst)] = frozenset(
+            Hop(h.get("dev", ""), IPv4Address(h["gateway"])) for h in hops if h.get("gateway")
+        )
     return out
 
 
@@ -62,8 +64,10 @@ def poll(lab: Lab, name: str) -> NodeView:
     election are often torn down by it, so they do not count as converged yet.
     """
     by_rid = {str(n.device.loopback): n.name for n in lab.plan.nodes.values() if n.device.loopback}
-    script = ("vtysh -c 'show ip ospf neighbor json' -c 'show ip ospf interface json'; echo; "
-              "ip -j -4 route show; cat /proc/sys/net/ipv4/ip_forward")
+    script = (
+        "vtysh -c 'show ip ospf neighbor json' -c 'show ip ospf interface json'; echo; "
+        "ip -j -4 route show; cat /proc/sys/net/ipv4/ip_forward"
+    )
     try:
         text = lab.in_node(name, ["bash", "-c", script], timeout=20).stdout.lstrip()
         dec = json.JSONDecoder()
@@ -118,7 +122,7 @@ def convergence(lab: Lab) -> dict[str, Convergence]:
     want_nbrs = expected_neighbors(lab.plan)
     want_routes = intended_routes(lab.plan)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        got = dict(zip(want_nbrs, pool.map(lambda n: poll(lab, n), want_nbrs)))
+        got = dict(zip(want_nbrs, pool.map(lambda n: poll(lab, n), want_nbrs), strict=False))
     out = {}
     for node, peers in want_nbrs.items():
         view = got[node]
@@ -126,8 +130,11 @@ def convergence(lab: Lab) -> dict[str, Convergence]:
         missing = [f"no adjacency with {p}" for p in sorted(peers - set(good))]
         missing += [f"{k.split(':')[0]} waiting for DR election" for k, v in view.neighbors.items() if v == "Waiting"]
         want = want_routes.get(node, {})
-        wrong = [f"route to {dst} via {_fmt(view.routes.get(dst, frozenset()))}, intended {_fmt(hops)}"
-                 for dst, hops in sorted(want.items()) if view.routes.get(dst) != hops]
+        wrong = [
+            f"route to {dst} via {_fmt(view.routes.get(dst, frozenset()))}, intended {_fmt(hops)}"
+            for dst, hops in sorted(want.items())
+            if view.routes.get(dst) != hops
+        ]
         if not view.ok:
             missing.insert(0, "FRR did not answer")
         elif not view.forwarding:
@@ -162,12 +169,14 @@ def wait_converged(lab: Lab, timeout: float = 90, progress=None) -> float:
                     last_fix[node] = now
                     _reapply_if_unconfigured(lab, node)
         if now - t0 > timeout:
-            raise NotConverged("the lab did not converge within %ds; %s" % (
-                timeout, "; ".join(f"{n}: {', '.join(m[:3])}{' …' if len(m) > 3 else ''}"
-                                   for n, m in sorted(missing.items()))))
+            shown = "; ".join(f"{n}: {', '.join(m[:3])}{' …' * (len(m) > 3)}" for n, m in sorted(missing.items()))
+            raise NotConverged(f"the lab did not converge within {timeout:.0f}s; {shown}")
         if progress:
-            progress(f"waiting for OSPF: {sum(len(m) for m in missing.values())} adjacencies or routes to go"
-                     if missing else "OSPF up and routes as intended; checking it holds")
+            progress(
+                f"waiting for OSPF: {sum(len(m) for m in missing.values())} adjacencies or routes to go"
+                if missing
+                else "OSPF up and routes as intended; checking it holds"
+            )
         time.sleep(max(0.5, len(conv) / 20))  # keep polling cheap next to the daemons it watches
 
 
@@ -179,8 +188,12 @@ def _reapply_if_unconfigured(lab: Lab, name: str) -> None:
         return
     want = len(expect.read_text().splitlines())
     # No daemons at all means watchfrr gave up every retry in daemons.sh: start FRR again first.
-    lab.in_node(name, ["bash", "-c", "vtysh -c 'show version' >/dev/null 2>&1 || "
-                       "/usr/lib/frr/frrinit.sh start >/dev/null 2>&1"], check=False, timeout=120)
+    lab.in_node(
+        name,
+        ["bash", "-c", "vtysh -c 'show version' >/dev/null 2>&1 || /usr/lib/frr/frrinit.sh start >/dev/null 2>&1"],
+        check=False,
+        timeout=120,
+    )
     r = lab.in_node(name, ["bash", "-c", render.frr_applied_count(str(expect))], check=False)
     if int((r.stdout or "0").strip() or 0) < want:
         lab.in_node(name, ["vtysh", "-b"], check=False, timeout=60)
@@ -229,15 +242,23 @@ def snmp_answers(lab: Lab) -> dict[str, bool]:
         conf = conf_dir / "snmp.conf"
         conf.touch(mode=0o600)
         auth, priv = values[prof_name]
-        conf.write_text(f"defVersion 3\ndefSecurityLevel authPriv\ndefSecurityName {prof.user}\n"
-                        f"defAuthType {render.SNMP_AUTH[prof.auth_protocol]}\ndefAuthPassphrase {auth}\n"
-                        f"defPrivType {render.SNMP_PRIV[prof.priv_protocol]}\ndefPrivPassphrase {priv}\n")
+        conf.write_text(
+            f"defVersion 3\ndefSecurityLevel authPriv\ndefSecurityName {prof.user}\n"
+            f"defAuthType {render.SNMP_AUTH[prof.auth_protocol]}\ndefAuthPassphrase {auth}\n"
+            f"defPrivType {render.SNMP_PRIV[prof.priv_protocol]}\ndefPrivPassphrase {priv}\n"
+        )
         for n in nodes:
-            script.append(f"(SNMPCONFPATH={conf_dir} snmpget -r 1 -t 2 -On -Oqv {n.device.mgmt_ip} "
-                          f"1.3.6.1.2.1.1.5.0 >/dev/null 2>&1 && echo {n.name}) &")
+            script.append(
+                f"(SNMPCONFPATH={conf_dir} snmpget -r 1 -t 2 -On -Oqv {n.device.mgmt_ip} "
+                f"1.3.6.1.2.1.1.5.0 >/dev/null 2>&1 && echo {n.name}) &"
+            )
     script.append("wait")
-    r = lab.in_node("ops", ["env", f"SNMP_PERSISTENT_DIR={lab.dir / 'snmp-client'}", "bash", "-c", "\n".join(script)],
-                    check=False, timeout=60)
+    r = lab.in_node(
+        "ops",
+        ["env", f"SNMP_PERSISTENT_DIR={lab.dir / 'snmp-client'}", "bash", "-c", "\n".join(script)],
+        check=False,
+        timeout=60,
+    )
     ok = set(r.stdout.split())
     return {name: name in ok for name in lab.plan.nodes}
 
@@ -250,7 +271,7 @@ def _processes(ns: str) -> tuple[set[str], set[str]]:
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             continue  # ended between the listing and the read
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
         (stopped if stat[stat.rindex(")") + 2] == "T" else running).add(name)
     return running - {"sleep", "bash"}, stopped
 
@@ -283,7 +304,9 @@ def _zone_policy(lab: Lab, node) -> list[str]:
         return ["zone policy not loaded (no nftables table jinbao_zones)"]
 
     def accepts(text):
-        return sum(1 for line in text.splitlines() if line.strip().endswith("accept") and not line.strip().startswith("#"))
+        return sum(
+            1 for line in text.splitlines() if line.strip().endswith("accept") and not line.strip().startswith("#")
+        )
 
     problems = [] if "policy drop" in r.stdout else ["zone policy is not default-deny"]
     if accepts(r.stdout) != accepts(rendered):
@@ -301,8 +324,10 @@ def _switch(lab: Lab) -> list[str]:
             names[f"{seg.bridge}p{j}"] = f"switch port of {port.node} {port.iface}"
     for k, node in enumerate(p.nodes.values()):
         names[f"m{k}"] = f"management switch port of {node.name}"
-    links = {l["ifname"].split("@")[0]: l for l in
-             json.loads(sh(["ip", "-n", p.sw_ns, "-j", "link", "show"], check=False).stdout or "[]")}
+    links = {
+        l["ifname"].split("@")[0]: l
+        for l in json.loads(sh(["ip", "-n", p.sw_ns, "-j", "link", "show"], check=False).stdout or "[]")
+    }
     problems = []
     for ifname, what in names.items():
         flags = links.get(ifname, {}).get("flags", [])
@@ -341,11 +366,25 @@ def status(lab: Lab) -> dict:
             problems += _zone_policy(lab, node)
         if c:
             problems += c.missing
-        rows.append({"node": node.name, "kind": node.kind, "mgmt": str(node.device.mgmt_ip), "running": running,
-                     "processes": sorted(procs), "missing_daemons": missing_daemons, "ssh": ssh[node.name],
-                     "snmp": snmp[node.name], "links_up": up_, "links": len(data),
-                     "ospf_full": c.adjacencies if c else 0, "ospf_expected": c.adjacencies_expected if c else 0,
-                     "routes_ok": c.routes if c else 0, "routes_expected": c.routes_expected if c else 0,
-                     "healthy": not problems, "problems": problems})
+        rows.append(
+            {
+                "node": node.name,
+                "kind": node.kind,
+                "mgmt": str(node.device.mgmt_ip),
+                "running": running,
+                "processes": sorted(procs),
+                "missing_daemons": missing_daemons,
+                "ssh": ssh[node.name],
+                "snmp": snmp[node.name],
+                "links_up": up_,
+                "links": len(data),
+                "ospf_full": c.adjacencies if c else 0,
+                "ospf_expected": c.adjacencies_expected if c else 0,
+                "routes_ok": c.routes if c else 0,
+                "routes_expected": c.routes_expected if c else 0,
+                "healthy": not problems,
+                "problems": problems,
+            }
+        )
     lab_problems = _switch(lab)
     return {"healthy": not lab_problems and all(r["healthy"] for r in rows), "problems": lab_problems, "nodes": rows}

@@ -11,6 +11,7 @@ A folder a lab had to make carries a marker file, and whichever lab goes down *l
 machine (no lab namespace left) removes it if nothing else was put in it. A per-lab flag failed
 that way: the maker could not remove it while another lab ran, and the other lab did not know to.
 """
+
 from __future__ import annotations
 
 import fcntl

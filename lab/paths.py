@@ -11,6 +11,7 @@ otherwise through an area border router, taking the cheapest (distance to the AB
 own cost to the destination). An ABR itself reads only summaries heard over the backbone.
 Equal-cost paths keep every first hop (ECMP). Pure computation; nothing here touches the system.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -119,7 +120,7 @@ def intended_routes(p: LabPlan) -> dict[str, dict[IPv4Address, frozenset[Hop]]]:
             return found
         # An ABR uses only summaries heard over the backbone; an internal router, its areas' ABRs.
         best: tuple[int, frozenset[Hop]] | None = None
-        for a in ([0] if src in abrs else sorted(areas[src])):
+        for a in [0] if src in abrs else sorted(areas[src]):
             for b in abrs:
                 if b == src or b not in spf[(src, a)] or home[dst] == a:
                     continue

@@ -5,6 +5,7 @@ Every resource a lab makes carries its id (jb + hex): namespaces '<id>-<device>'
 network), /etc/netns/<id>-* overlays and the work dir <JINBAO_LAB_ROOT>/<id>. Each is written to
 state.json *before* it is created, so 'down' removes exactly what 'up' made, even after a crash.
 """
+
 from __future__ import annotations
 
 import json
@@ -97,7 +98,7 @@ class Lab:
         return sorted(p.name for p in LAB_ROOT.iterdir() if ID_RE.match(p.name)) if LAB_ROOT.is_dir() else []
 
     @classmethod
-    def find(cls, lab_id: str | None = None) -> "Lab":
+    def find(cls, lab_id: str | None = None) -> Lab:
         lab_id = lab_id or os.environ.get("JINBAO_LAB_ID")
         if lab_id:
             lab = cls(lab_id)
@@ -135,8 +136,9 @@ class Lab:
         never built."""
         if self._plan is None:
             built = self.dir / "estate.json"
-            estate = (Estate.model_validate_json(built.read_text()) if built.exists()
-                      else load_estate(self.state["estate"]))
+            estate = (
+                Estate.model_validate_json(built.read_text()) if built.exists() else load_estate(self.state["estate"])
+            )
             self._plan = plan(estate, self.id)
         return self._plan
 
@@ -149,8 +151,10 @@ class Lab:
         try:
             return self.plan.nodes[name]
         except KeyError:
-            raise LabError(f"no such node {name!r} in lab {self.id}; nodes: {', '.join(self.plan.nodes)}, "
-                           "or 'ops' for the operator seat") from None
+            raise LabError(
+                f"no such node {name!r} in lab {self.id}; nodes: {', '.join(self.plan.nodes)}, "
+                "or 'ops' for the operator seat"
+            ) from None
 
     def node_dir(self, name: str) -> Path:
         return self.dir / "nodes" / name
@@ -188,15 +192,30 @@ class Lab:
         generated = self.secrets_env()
         out = {}
         for name, prof in self.plan.estate.snmp_profiles.items():
-            out[name] = tuple(generated[r.ref[4:]] if r.ref.startswith("env:") and r.ref[4:] in generated
-                              else resolve(r) for r in (prof.auth_key, prof.priv_key))
+            out[name] = tuple(
+                generated[r.ref[4:]] if r.ref.startswith("env:") and r.ref[4:] in generated else resolve(r)
+                for r in (prof.auth_key, prof.priv_key)
+            )
         return out
 
     def ssh_args(self, node: str, user: str = render.OPERATOR) -> list[str]:
         k = self.dir / "keys"
-        return ["ssh", "-i", str(k / "operator"), "-o", f"UserKnownHostsFile={k / 'known_hosts'}",
-                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-                "-o", "LogLevel=ERROR", f"{user}@{self.node(node).device.mgmt_ip}"]
+        return [
+            "ssh",
+            "-i",
+            str(k / "operator"),
+            "-o",
+            f"UserKnownHostsFile={k / 'known_hosts'}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+            "-o",
+            "LogLevel=ERROR",
+            f"{user}@{self.node(node).device.mgmt_ip}",
+        ]
 
     # -- running commands ----------------------------------------------------------------------
     def in_node(self, name: str, cmd: list[str], check: bool = True, timeout: float = 60):
@@ -208,7 +227,9 @@ class Lab:
             return ["ip", "netns", "exec", self.plan.ops_ns, *cmd]
         pid = self.anchor(name)
         if not self.running(name):
-            raise LabError(f"node {name} of lab {self.id} is not running (its anchor process is gone); "
-                           f"'jinbao lab down --id {self.id}' and 'up' again rebuild it")
+            raise LabError(
+                f"node {name} of lab {self.id} is not running (its anchor process is gone); "
+                f"'jinbao lab down --id {self.id}' and 'up' again rebuild it"
+            )
         # vtysh run as root keeps a history in the host's /root; the lab's own calls must not.
         return ["nsenter", "-t", str(pid), "-m", "-n", "-u", "env", "VTYSH_HISTFILE=/dev/null", *cmd]

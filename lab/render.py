@@ -3,6 +3,7 @@
 The FRR config here is the lab's initial one: just enough for OSPF to converge from the
 estate's routing intent. netconfig owns the full device config once it lands.
 """
+
 from __future__ import annotations
 
 from jinbao.model import Estate, SnmpProfile
@@ -10,7 +11,7 @@ from jinbao.model import Estate, SnmpProfile
 from .paths import lan_cost
 from .topology import LabPlan, Node
 
-OPERATOR = "jinbao"        # key-login account on every node (normal shell)
+OPERATOR = "jinbao"  # key-login account on every node (normal shell)
 VTY_OPERATOR = "jinbao-vty"  # on FRR nodes: vtysh as login shell, for netmiko-style automation
 OPERATOR_UID = 2600
 
@@ -41,8 +42,15 @@ def frr_conf(p: LabPlan, node: Node) -> str:
     d = node.device
     area = e.sites[d.site].ospf_area
     o = e.ospf
-    lines = ["! Written by jinbao lab from the estate's routing intent.", "frr defaults traditional",
-             f"hostname {d.name}", "ip forwarding", "no ipv6 forwarding", "service integrated-vtysh-config", "!"]
+    lines = [
+        "! Written by jinbao lab from the estate's routing intent.",
+        "frr defaults traditional",
+        f"hostname {d.name}",
+        "ip forwarding",
+        "no ipv6 forwarding",
+        "service integrated-vtysh-config",
+        "!",
+    ]
     networks, passive = [], []
     if d.loopback:
         networks.append((f"{d.loopback}/32", area))
@@ -195,17 +203,23 @@ def daemons_script(node: Node, node_dir: str) -> str:
     # two cores) that was seen to time out part-way, leaving ospfd with an empty 'router ospf'.
     # Re-apply until every line of frr-expect (each network statement) is running.
     # watchfrr also gives up ("failed to start") when its daemons are slow to come up; start afresh.
-    frr = ("for attempt in 1 2 3; do\n"
-           "  /usr/lib/frr/frrinit.sh start >/dev/null 2>&1 && break\n"
-           "  /usr/lib/frr/frrinit.sh stop >/dev/null 2>&1 || true\n"
-           "  sleep $((attempt * 2))\n"
-           "done\n"
-           f"want=$(wc -l < {node_dir}/frr-expect)\n"
-           "for _ in $(seq 60); do\n"
-           f"  have=$({frr_applied_count(node_dir + '/frr-expect')} || true)\n"
-           "  [ \"$have\" -ge \"$want\" ] && break\n"
-           "  sleep 1; vtysh -b >/dev/null 2>&1 || true\n"
-           "done\n") if node.runs_frr else ""
+    frr = (
+        (
+            "for attempt in 1 2 3; do\n"
+            "  /usr/lib/frr/frrinit.sh start >/dev/null 2>&1 && break\n"
+            "  /usr/lib/frr/frrinit.sh stop >/dev/null 2>&1 || true\n"
+            "  sleep $((attempt * 2))\n"
+            "done\n"
+            f"want=$(wc -l < {node_dir}/frr-expect)\n"
+            "for _ in $(seq 60); do\n"
+            f"  have=$({frr_applied_count(node_dir + '/frr-expect')} || true)\n"
+            '  [ "$have" -ge "$want" ] && break\n'
+            "  sleep 1; vtysh -b >/dev/null 2>&1 || true\n"
+            "done\n"
+        )
+        if node.runs_frr
+        else ""
+    )
     return f"""\
 #!/bin/bash
 # Start {node.name}'s daemons inside its node (run from start.sh, or by 'lab node start').
@@ -223,9 +237,15 @@ def start_script(node: Node, node_dir: str) -> str:
     # FRR writes /var/tmp/frr/<daemon>.<pid>/ at every daemon start and a killed daemon never
     # removes it: a tmpfs private to the node keeps those off the host (lab.host makes the
     # mount point).
-    frr = ("mkdir -p /run/frr && chown frr:frr /run/frr\n"
-           "mount -t tmpfs -o mode=0700 tmpfs /var/tmp/frr && chown frr:frr /var/tmp/frr\n"
-           "sysctl -qw net.ipv4.igmp_max_memberships=1024\n") if node.runs_frr else ""
+    frr = (
+        (
+            "mkdir -p /run/frr && chown frr:frr /run/frr\n"
+            "mount -t tmpfs -o mode=0700 tmpfs /var/tmp/frr && chown frr:frr /var/tmp/frr\n"
+            "sysctl -qw net.ipv4.igmp_max_memberships=1024\n"
+        )
+        if node.runs_frr
+        else ""
+    )
     return f"""\
 #!/bin/bash
 # The node's own world: private mounts and hostname, a private /run, then daemons and an anchor

@@ -4,8 +4,10 @@ What a lab is and how it records itself: lab.record. What labs share on the mach
 Whether it is healthy: lab.health. Processes are ended through the lab's namespaces
 (ip netns pids), never by name.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -25,18 +27,32 @@ from .host import ETC_NETNS, ensure_host_dirs, lab_namespaces, machine_lock, rel
 from .record import LAB_ROOT, Lab, LabError, new_id, ns_exists, ns_pids, sh
 from .topology import LabPlan, plan
 
-__all__ = ["LAB_ROOT", "Lab", "LabError", "new_id", "up", "down", "wait_converged", "link_set", "link_drop",
-           "node_stop", "node_start", "find_link"]
+__all__ = [
+    "LAB_ROOT",
+    "Lab",
+    "LabError",
+    "down",
+    "find_link",
+    "link_drop",
+    "link_set",
+    "new_id",
+    "node_start",
+    "node_stop",
+    "up",
+    "wait_converged",
+]
 
 # -- up --------------------------------------------------------------------------------------------
 
-def up(estate: str = "lab", lab_id: str | None = None, wait: bool = True, timeout: float = 90,
-       progress=None) -> Lab:
+
+def up(estate: str = "lab", lab_id: str | None = None, wait: bool = True, timeout: float = 90, progress=None) -> Lab:
     """Build the lab and start every node. On any failure, what was built is removed again."""
     lab_id = lab_id or new_id()
     lab = Lab(lab_id)
-    exists = LabError(f"lab {lab_id} already exists (in {lab.dir}); 'jinbao lab status --id {lab_id}' "
-                      f"shows it, 'jinbao lab down --id {lab_id}' removes it")
+    exists = LabError(
+        f"lab {lab_id} already exists (in {lab.dir}); 'jinbao lab status --id {lab_id}' "
+        f"shows it, 'jinbao lab down --id {lab_id}' removes it"
+    )
     if lab.traces():
         raise exists
     estate_path = str(Path(estate).resolve()) if "/" in estate else estate
@@ -53,14 +69,15 @@ def up(estate: str = "lab", lab_id: str | None = None, wait: bool = True, timeou
                 raise exists
             taken = [ns for ns in lab_namespaces() if ns.startswith(f"{lab_id}-")]
             if taken:
-                raise LabError(f"lab id {lab_id} is in use on this machine by a lab of another JINBAO_LAB_ROOT "
-                               f"(namespaces {', '.join(taken[:3])}); pick another id")
+                raise LabError(
+                    f"lab id {lab_id} is in use on this machine by a lab of another JINBAO_LAB_ROOT "
+                    f"(namespaces {', '.join(taken[:3])}); pick another id"
+                )
             ensure_host_dirs()
             # 0711: node users (sshd reads authorized_keys as them) may pass through, not list.
             lab.dir.mkdir(mode=0o711)
             ours = True
-            lab.state = {"id": lab_id, "estate": estate_path, "created": time.time(), "namespaces": [],
-                         "etc_links": []}
+            lab.state = {"id": lab_id, "estate": estate_path, "created": time.time(), "namespaces": [], "etc_links": []}
             lab.save()
             lab.record("namespaces", p.sw_ns)
             sh(["ip", "netns", "add", p.sw_ns])
@@ -113,7 +130,20 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
         (etc / "passwd").write_text(render.passwd(host_passwd, node, str(nd)))
         (etc / "group").write_text(render.group(host_group, node))
         (etc / "ssh" / "sshd_config").write_text(render.sshd_config(node))
-        sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", node.name, "-f", str(etc / "ssh" / "ssh_host_ed25519_key")])
+        sh(
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                node.name,
+                "-f",
+                str(etc / "ssh" / "ssh_host_ed25519_key"),
+            ]
+        )
         hostkey = (etc / "ssh" / "ssh_host_ed25519_key.pub").read_text().split()[:2]
         known_hosts.append(f"{node.device.mgmt_ip} {' '.join(hostkey)}")
         profile = p.estate.snmp_profiles[node.device.snmp_profile]
@@ -157,8 +187,9 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
                 if lab.anchor(name) is not None:
                     del starting[name]
                 elif proc.poll() is not None:
-                    raise LabError(f"node {name} failed to start: "
-                                   f"{(lab.node_dir(name) / 'start.log').read_text()[-800:]}")
+                    raise LabError(
+                        f"node {name} failed to start: {(lab.node_dir(name) / 'start.log').read_text()[-800:]}"
+                    )
             if time.time() > deadline:
                 raise LabError(f"nodes {', '.join(starting)} did not start within {allowed} s")
             time.sleep(0.05)
@@ -168,9 +199,24 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
         nd = lab.node_dir(node.name)
         with open(nd / "start.log", "w") as log:
             starting[node.name] = subprocess.Popen(
-                ["ip", "netns", "exec", node.ns, "unshare", "--mount", "--uts", "--propagation", "private",
-                 "bash", str(nd / "start.sh")], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    node.ns,
+                    "unshare",
+                    "--mount",
+                    "--uts",
+                    "--propagation",
+                    "private",
+                    "bash",
+                    str(nd / "start.sh"),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
     settle(0)
     for node in p.nodes.values():
         if node.kind == "firewall":
@@ -201,15 +247,23 @@ def _snmp_secrets(lab: Lab, p: LabPlan) -> dict[str, tuple[str, str]]:
 def _wire(lab: Lab, p: LabPlan) -> None:
     """Cables first (one ip -batch in the root namespace), then addresses per namespace."""
     root, per_ns = [], {n.ns: ["link set lo up"] for n in p.nodes.values()}
-    sw = ["link set lo up", "link add mgmt type bridge", "link set mgmt type bridge mcast_snooping 0", "link set mgmt up"]
+    sw = [
+        "link set lo up",
+        "link add mgmt type bridge",
+        "link set mgmt type bridge mcast_snooping 0",
+        "link set mgmt up",
+    ]
     for l in p.links:
         na, nb = p.nodes[l.a.device], p.nodes[l.b.device]
         root.append(f"link add {l.a.interface} netns {na.ns} type veth peer name {l.b.interface} netns {nb.ns}")
         per_ns[na.ns] += [f"addr add {l.a.ip} dev {l.a.interface}", f"link set {l.a.interface} up"]
         per_ns[nb.ns] += [f"addr add {l.b.ip} dev {l.b.interface}", f"link set {l.b.interface} up"]
     for seg in p.segments:
-        sw += [f"link add {seg.bridge} type bridge", f"link set {seg.bridge} type bridge mcast_snooping 0",
-               f"link set {seg.bridge} up"]
+        sw += [
+            f"link add {seg.bridge} type bridge",
+            f"link set {seg.bridge} type bridge mcast_snooping 0",
+            f"link set {seg.bridge} up",
+        ]
         for j, port in enumerate(seg.ports):
             ns = p.nodes[port.node].ns
             peer = f"{seg.bridge}p{j}"
@@ -236,6 +290,7 @@ def _wire(lab: Lab, p: LabPlan) -> None:
 
 
 # -- faults ----------------------------------------------------------------------------------------
+
 
 def find_link(lab: Lab, a: str, b: str):
     for l in lab.plan.links:
@@ -268,8 +323,10 @@ def link_drop(lab: Lab, a: str, b: str) -> None:
     for end in l.ends():
         ns = lab.plan.nodes[end.device].ns
         t = _drop_table(end.interface)
-        rules = (f"table netdev {t} {{\n chain in {{\n  type filter hook ingress device \"{end.interface}\" "
-                 f"priority -500; policy drop;\n }}\n}}\n")
+        rules = (
+            f'table netdev {t} {{\n chain in {{\n  type filter hook ingress device "{end.interface}" '
+            f"priority -500; policy drop;\n }}\n}}\n"
+        )
         sh(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules)
 
 
@@ -289,6 +346,7 @@ def node_start(lab: Lab, name: str) -> None:
 
 # -- down --------------------------------------------------------------------------------------------
 
+
 def _kill_ns(ns: str, keep: set[int] = frozenset()) -> None:
     """End every process in a lab namespace, re-checking because watchfrr restarts daemons."""
     for _ in range(100):
@@ -296,10 +354,8 @@ def _kill_ns(ns: str, keep: set[int] = frozenset()) -> None:
         if not pids:
             return
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(0.05)
     raise LabError(f"processes in {ns} would not end: {ns_pids(ns)}")
 
@@ -310,8 +366,9 @@ def down(lab: Lab) -> list[str]:
     Refuses an id of which nothing exists, so a mistyped id never reports success while the
     real lab runs on."""
     if not lab.traces():
-        raise LabError(f"no lab {lab.id} on this machine (labs: {', '.join(Lab.all_ids()) or 'none'}); "
-                       "nothing was removed")
+        raise LabError(
+            f"no lab {lab.id} on this machine (labs: {', '.join(Lab.all_ids()) or 'none'}); nothing was removed"
+        )
     removed = []
     # Only what the record names: it is written before each thing is made, and a namespace with
     # this id that it does not name belongs to a lab of another JINBAO_LAB_ROOT.

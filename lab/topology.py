@@ -3,6 +3,7 @@
 Pure computation from the estate model; nothing here touches the system. Every name carries
 the lab id, so two labs on one machine never share a namespace.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ NODE_KIND = {"frr": "router", "nftables": "firewall", "linux": "server"}
 @dataclass(frozen=True)
 class Node:
     device: Device
-    kind: str   # router | firewall | server
+    kind: str  # router | firewall | server
     ns: str
 
     @property
@@ -80,19 +81,26 @@ def plan(estate: Estate, lab_id: str) -> LabPlan:
         raise JinbaoError(
             f"estate {estate.name} has devices the lab cannot run ({', '.join(bad[:5])}"
             f"{' …' if len(bad) > 5 else ''}): only frr, nftables and linux platforms run here; "
-            "use the lab estate (--estate lab)")
+            "use the lab estate (--estate lab)"
+        )
     nodes = {d.name: Node(d, NODE_KIND[d.platform], f"{lab_id}-{d.name}") for d in estate.devices.values()}
     segments = []
     for site in estate.sites.values():
         for zone in site.zones.values():
-            ports = tuple(Port(d.name, i.name, i.ip) for d in estate.devices.values() if d.site == site.name
-                          for i in d.interfaces if i.zone == zone.name)
+            ports = tuple(
+                Port(d.name, i.name, i.ip)
+                for d in estate.devices.values()
+                if d.site == site.name
+                for i in d.interfaces
+                if i.zone == zone.name
+            )
             if ports:
                 segments.append(Segment(f"z{len(segments)}", site.name, zone.name, ports))
     mgmt = estate.mgmt_block
     ops_ip = IPv4Interface(f"{mgmt.broadcast_address - 1}/{mgmt.prefixlen}")
-    return LabPlan(lab_id, estate, nodes, tuple(segments), estate.links, f"{lab_id}-sw", f"{lab_id}-ops", ops_ip,
-                   mgmt.prefixlen)
+    return LabPlan(
+        lab_id, estate, nodes, tuple(segments), estate.links, f"{lab_id}-sw", f"{lab_id}-ops", ops_ip, mgmt.prefixlen
+    )
 
 
 def expected_neighbors(p: LabPlan) -> dict[str, set[str]]:

@@ -6,6 +6,7 @@ cut at its end still verifies. So the CA also signs the log's head (seq, hash) i
 same transaction as every entry, and an auditor may keep a checkpoint of the head on their own
 machine: a CA folder rolled back to a backup, head file and all, lacks the entry the checkpoint names.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,11 @@ class Head:
         with open(self.path, "rb") as f:
             data = f.read(HEAD_LIMIT + 1)
         head = checks.record(data, HEAD_FILE, HEAD_LIMIT)
-        return (checks.whole(head, "seq", HEAD_FILE), checks.hex_text(head, "hash", HEAD_FILE, 64),
-                bytes.fromhex(checks.hex_text(head, "sig", HEAD_FILE)))
+        return (
+            checks.whole(head, "seq", HEAD_FILE),
+            checks.hex_text(head, "hash", HEAD_FILE, 64),
+            bytes.fromhex(checks.hex_text(head, "sig", HEAD_FILE)),
+        )
 
     def seq(self) -> int | None:
         """The anchored entry number, if the CA signed it; None when the record is lost, damaged or not the CA's
@@ -66,18 +70,24 @@ class Head:
         try:
             seq, h, sig = self.read()
         except (OSError, ValueError) as e:
-            return [f"the audit log's signed head {HEAD_FILE} is missing or unreadable ({e}): its newest entries "
-                    "cannot be vouched for"]
+            return [
+                f"the audit log's signed head {HEAD_FILE} is missing or unreadable ({e}): its newest entries "
+                "cannot be vouched for"
+            ]
         if not self.signer.verify(sig, _head_bytes(seq, h)):
             return [f"the audit log's head {HEAD_FILE} is not signed by the issuing CA"]
         last = _last(rows)
         if (seq, h) == last:
             return []
         if seq > last[0]:
-            return [f"entries {last[0] + 1} to {seq} are missing: the log ends at entry {last[0]} but its signed head "
-                    f"({HEAD_FILE}) says it reached entry {seq}"]
-        return [f"the log's newest entry {last[0]} is not the one its signed head ({HEAD_FILE}) names (entry {seq}): "
-                "entries were replaced or added behind the CA's back"]
+            return [
+                f"entries {last[0] + 1} to {seq} are missing: the log ends at entry {last[0]} but its signed head "
+                f"({HEAD_FILE}) says it reached entry {seq}"
+            ]
+        return [
+            f"the log's newest entry {last[0]} is not the one its signed head ({HEAD_FILE}) names (entry {seq}): "
+            "entries were replaced or added behind the CA's back"
+        ]
 
 
 def chain_problems(rows, verify) -> list[str]:
@@ -86,8 +96,11 @@ def chain_problems(rows, verify) -> list[str]:
     prev, expected = GENESIS, 1
     for r in rows:
         if r["seq"] != expected:
-            problems.append(f"entry {expected}: missing (found seq {r['seq']})" if r["seq"] == expected + 1 else
-                            f"entries {expected} to {r['seq'] - 1}: missing (found seq {r['seq']})")
+            problems.append(
+                f"entry {expected}: missing (found seq {r['seq']})"
+                if r["seq"] == expected + 1
+                else f"entries {expected} to {r['seq'] - 1}: missing (found seq {r['seq']})"
+            )
         expected = r["seq"] + 1
         if r["prev"] != prev:
             problems.append(f"entry {r['seq']}: does not link to the entry before it")
@@ -115,13 +128,17 @@ def checkpoint_problems(path: Path, ca_id: str, rows, advance: bool) -> list[str
             seq, h = checks.whole(cp, "seq", "--checkpoint"), checks.hex_text(cp, "hash", "--checkpoint", 64)
             cp_ca = checks.hex_text(cp, "ca", "--checkpoint", 64)
         except ValueError:
-            raise PkiError(f"--checkpoint {path} is not a checkpoint written by 'jinbao pki audit verify'; give the "
-                           "one you kept, or a new file name to start one") from None
+            raise PkiError(
+                f"--checkpoint {path} is not a checkpoint written by 'jinbao pki audit verify'; give the "
+                "one you kept, or a new file name to start one"
+            ) from None
         if cp_ca != ca_id:
             raise PkiError(f"--checkpoint {path} belongs to another CA; give this CA's checkpoint")
         if {r["seq"]: r["hash"] for r in rows}.get(seq) != h:
-            return [f"entry {seq}, which the auditor's checkpoint {path} recorded, is missing or changed: the log was "
-                    "rolled back or rewritten"]
+            return [
+                f"entry {seq}, which the auditor's checkpoint {path} recorded, is missing or changed: the log was "
+                "rolled back or rewritten"
+            ]
     if advance:
         seq, h = _last(rows)
         files.replace(path, json.dumps({"ca": ca_id, "seq": seq, "hash": h}).encode())

@@ -5,12 +5,13 @@ challenge is signed with the key), like EJBCA's administrator certificates. The 
 the CA signed into that certificate, and the CA's sealed records must agree; it never comes from
 anything the caller types. Deny by default: an action not in ALLOWED is allowed to no one.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -18,8 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
-from . import keys
-from . import files
+from . import files, keys
 from .errors import NotAllowed, PkiError
 
 ROLES = ("ca_admin", "officer", "auditor")
@@ -62,13 +62,15 @@ class Credential:
     key_path: Path
 
     @classmethod
-    def from_prefix(cls, prefix: str | os.PathLike) -> "Credential":
+    def from_prefix(cls, prefix: str | os.PathLike) -> Credential:
         p = files.name_prefix(prefix, "--as", "your credential is PREFIX.crt and PREFIX.key")
         cred = cls(p.with_name(p.name + ".crt"), p.with_name(p.name + ".key"))
         for f in (cred.cert_path, cred.key_path):
             if not f.is_file():
-                raise NotAllowed(f"operator credential {f} not found; give --as PREFIX for PREFIX.crt and PREFIX.key "
-                                 "(or set JINBAO_PKI_OPERATOR)")
+                raise NotAllowed(
+                    f"operator credential {f} not found; give --as PREFIX for PREFIX.crt and PREFIX.key "
+                    "(or set JINBAO_PKI_OPERATOR)"
+                )
         return cred
 
 
@@ -81,6 +83,7 @@ class Operator:
 
 def fingerprint(cert: x509.Certificate) -> str:
     from cryptography.hazmat.primitives.serialization import Encoding
+
     return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
 
 
@@ -103,8 +106,9 @@ def authenticate(cred: Credential, issuer: x509.Certificate, store, read_only: b
     try:
         cert.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature):
-        raise NotAllowed(f"{cred.cert_path} is not an operator certificate issued by this CA (this CA did not sign "
-                         "it)", claim=serial) from None
+        raise NotAllowed(
+            f"{cred.cert_path} is not an operator certificate issued by this CA (this CA did not sign it)", claim=serial
+        ) from None
     try:
         _prove_possession(cert, keys.load_private(cred.key_path))
     except PkiError as e:
@@ -115,13 +119,17 @@ def authenticate(cred: Credential, issuer: x509.Certificate, store, read_only: b
         raise NotAllowed(f"certificate {serial} does not belong to a CA operator", claim=serial)
     op = store.operator(serial)
     if op is None:
-        raise NotAllowed(f"certificate {serial} is an operator credential that has been renewed; use the new one",
-                         actor=name)
+        raise NotAllowed(
+            f"certificate {serial} is an operator credential that has been renewed; use the new one", actor=name
+        )
     if (op["name"], op["role"]) != (name, role) and not read_only:
-        raise NotAllowed(f"the CA's record of credential {serial} (operator {op['name']}, {op['role']}) is not what "
-                         f"the CA signed into it ({name}, {role}): ca.db was changed outside the CA. Run 'jinbao pki "
-                         "audit verify'", actor=name)
-    now = datetime.now(timezone.utc)
+        raise NotAllowed(
+            f"the CA's record of credential {serial} (operator {op['name']}, {op['role']}) is not what "
+            f"the CA signed into it ({name}, {role}): ca.db was changed outside the CA. Run 'jinbao pki "
+            "audit verify'",
+            actor=name,
+        )
+    now = datetime.now(UTC)
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
         raise NotAllowed(f"operator certificate {serial} is expired or not yet valid", actor=name)
     if row["revoked_at"] is not None:
@@ -136,8 +144,12 @@ def _prove_possession(cert: x509.Certificate, key) -> None:
         if isinstance(key, ec.EllipticCurvePrivateKey):
             pub.verify(key.sign(challenge, ec.ECDSA(keys.hash_for(key))), challenge, ec.ECDSA(keys.hash_for(key)))
         elif isinstance(key, rsa.RSAPrivateKey):
-            pub.verify(key.sign(challenge, padding.PKCS1v15(), keys.hash_for(key)), challenge, padding.PKCS1v15(),
-                       keys.hash_for(key))
+            pub.verify(
+                key.sign(challenge, padding.PKCS1v15(), keys.hash_for(key)),
+                challenge,
+                padding.PKCS1v15(),
+                keys.hash_for(key),
+            )
         else:
             raise InvalidSignature
     except (InvalidSignature, TypeError, AttributeError):

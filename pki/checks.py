@@ -1,6 +1,7 @@
 """Small validators for what people type: each returns the clean value or raises a PkiError that
 says what is wrong, in which option, and how to fix it. They run before anything is signed. Below
 them, the same for the small JSON records the CA reads back from files anyone may have edited."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,10 @@ from .errors import PkiError
 # cannot pass for "alice"; uniqueness is checked case-insensitively by the store.
 OPERATOR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,31}")
 # An addr-spec's dot-atom form (RFC 5322 3.4.1) in ASCII: what every relying party accepts.
-EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                   r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+")
+EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
 # Actors the CA itself writes into the audit log; no operator may pass for them.
 RESERVED = {"root", "init", "unknown"}
 SERIAL = re.compile(r"(0x)?[0-9a-f]{1,40}")
@@ -37,25 +40,34 @@ def hours(value, option: str, maximum: float = 24 * 366) -> float:
 
 
 def person(value: str) -> str:
-    if not value or value != value.strip() or len(value) > CN_MAX \
-            or any(unicodedata.category(c).startswith(("C", "Z")) and c != " " for c in value):
-        raise PkiError(f"--person {value!r}: give the person's name as printed, 1 to {CN_MAX} characters, without "
-                       "leading or trailing spaces, tabs, line breaks or control characters")
+    if (
+        not value
+        or value != value.strip()
+        or len(value) > CN_MAX
+        or any(unicodedata.category(c).startswith(("C", "Z")) and c != " " for c in value)
+    ):
+        raise PkiError(
+            f"--person {value!r}: give the person's name as printed, 1 to {CN_MAX} characters, without "
+            "leading or trailing spaces, tabs, line breaks or control characters"
+        )
     return value
 
 
 def email(value: str) -> str:
     if len(value) > 254 or not EMAIL.fullmatch(value) or len(value.split("@")[0]) > 64:
-        raise PkiError(f"--email {value!r}: give one ASCII address of the form name@domain (at most 64 characters "
-                       "before the @, 254 in all); relying parties reject anything else")
+        raise PkiError(
+            f"--email {value!r}: give one ASCII address of the form name@domain (at most 64 characters "
+            "before the @, 254 in all); relying parties reject anything else"
+        )
     local, domain = value.split("@")
     return f"{local}@{domain.lower()}"
 
 
 def operator_name(value: str) -> str:
     if not OPERATOR_NAME.fullmatch(value):
-        raise PkiError(f"operator name {value[:40]!r}: use 1 to 32 ASCII letters, digits, '.', '_' or '-', starting "
-                       "with a letter")
+        raise PkiError(
+            f"operator name {value[:40]!r}: use 1 to 32 ASCII letters, digits, '.', '_' or '-', starting with a letter"
+        )
     if value.lower() in RESERVED:
         raise PkiError(f"operator name {value!r} is what the audit log calls the CA itself; choose another name")
     return value
@@ -75,13 +87,12 @@ def serial(value: str) -> str:
     return s.removeprefix("0x").lstrip("0") or "0"
 
 
-
 # -- small JSON records the CA reads back (audit.head, the auditor's checkpoint, the seal) -----------------------
 # Each is a flat object the CA wrote itself. Whoever can write the file can put anything there: a number too big
 # for SQLite (1e999, 2**63 - 1), JSON nested 100,000 deep (a RecursionError in the parser). Each is refused as
 # "not a record" (ValueError) before any value is used.
 RECORD_DEPTH = 3
-SEQ_MAX = 2 ** 62  # far beyond any log; seq + 1 always fits SQLite's INTEGER
+SEQ_MAX = 2**62  # far beyond any log; seq + 1 always fits SQLite's INTEGER
 
 
 def record(data: bytes, what: str, limit: int = 4096) -> dict:
@@ -129,7 +140,12 @@ def whole(obj: dict, key: str, what: str, lo: int = 0, hi: int = SEQ_MAX) -> int
 
 def hex_text(obj: dict, key: str, what: str, length: int | None = None, limit: int = 2048) -> str:
     v = obj.get(key)
-    if not isinstance(v, str) or not re.fullmatch(r"[0-9a-f]*", v) or len(v) > limit or (
-            length is not None and len(v) != length) or len(v) % 2:
+    if (
+        not isinstance(v, str)
+        or not re.fullmatch(r"[0-9a-f]*", v)
+        or len(v) > limit
+        or (length is not None and len(v) != length)
+        or len(v) % 2
+    ):
         raise ValueError(f"{what}: {key} must be lower-case hex" + (f" of {length} digits" if length else ""))
     return v

@@ -1,7 +1,9 @@
 """`jinbao pki …`: the security officer's commands. Every command but init and ocsp serve acts as
 an operator, proven by --as PREFIX (PREFIX.crt + PREFIX.key) or JINBAO_PKI_OPERATOR."""
+
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -22,10 +24,22 @@ from .errors import PkiError
 
 DEFAULT_DIR = Path(os.environ.get("JINBAO_PKI_DIR", Path.home() / ".jinbao" / "pki"))
 
-ca_dir_option = click.option("--ca-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DIR,
-                             envvar="JINBAO_PKI_DIR", show_default=True, help="The CA folder.")
-as_option = click.option("--as", "operator", envvar="JINBAO_PKI_OPERATOR", required=True, metavar="PREFIX",
-                         help="Your operator credential: PREFIX.crt and PREFIX.key.")
+ca_dir_option = click.option(
+    "--ca-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DIR,
+    envvar="JINBAO_PKI_DIR",
+    show_default=True,
+    help="The CA folder.",
+)
+as_option = click.option(
+    "--as",
+    "operator",
+    envvar="JINBAO_PKI_OPERATOR",
+    required=True,
+    metavar="PREFIX",
+    help="Your operator credential: PREFIX.crt and PREFIX.key.",
+)
 
 
 def _read_secret(path: str | None, env: str, prompt: str) -> bytes:
@@ -66,8 +80,9 @@ class _Group(click.Group):
             where = f"{str(e.filename)[:120]}: " if e.filename else ""
             raise PkiError(f"{where}{e.strerror or e}; check the path or address you gave") from None
         except sqlite3.Error as e:  # locked past the busy timeout, or damaged beyond what opening it showed
-            raise PkiError(f"the CA database failed: {e}; nothing was changed. Retry, or restore the CA "
-                           "folder from a backup") from None
+            raise PkiError(
+                f"the CA database failed: {e}; nothing was changed. Retry, or restore the CA folder from a backup"
+            ) from None
 
 
 @click.group(cls=_Group)
@@ -81,8 +96,12 @@ cli.name = "pki"
 @cli.command()
 @ca_dir_option
 @click.option("--estate", default="province", show_default=True, help="Estate whose names certificates may carry.")
-@click.option("--key-type", default="ecdsa-p384", show_default=True,
-              type=click.Choice(["ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096"]))
+@click.option(
+    "--key-type",
+    default="ecdsa-p384",
+    show_default=True,
+    type=click.Choice(["ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096"]),
+)
 @click.option("--root-pass-file", type=click.Path(dir_okay=False), help="File holding the root key passphrase.")
 @click.option("--admin-out", type=click.Path(), help="Where to write the first CA admin's PREFIX.crt/.key.")
 @click.option("--force", is_flag=True, help="Destroy an existing CA at --ca-dir and start over.")
@@ -118,8 +137,12 @@ def operator_add(ca_dir, operator, name, role, out_prefix):
 @ca_dir_option
 @as_option
 @click.argument("name")
-@click.option("--reason", default="affiliation_changed", show_default=True,
-              help="key_compromise, affiliation_changed, superseded, cessation_of_operation, …")
+@click.option(
+    "--reason",
+    default="affiliation_changed",
+    show_default=True,
+    help="key_compromise, affiliation_changed, superseded, cessation_of_operation, …",
+)
 def operator_revoke(ca_dir, operator, name, reason):
     """Revoke every credential an operator holds, current and renewed-from (a CA administrator's job)."""
     _say_revoked(Authority(ca_dir).revoke_operator(Credential.from_prefix(operator), name, reason), reason)
@@ -134,8 +157,10 @@ def operator_recover_admin(ca_dir, name, out_prefix, root_pass_file):
     """Make a new CA administrator with the offline root's passphrase (when every ca_admin is lost)."""
     passphrase = _read_secret(root_pass_file, "JINBAO_PKI_ROOT_PASS", "root key passphrase")
     issued = Authority(ca_dir).recover_admin(passphrase, name, out_prefix)
-    _say(f"CA administrator {name} recovered with the root key, certificate {issued.serial}: "
-         f"{out_prefix}.crt / .key (mode 0600); the audit log records it")
+    _say(
+        f"CA administrator {name} recovered with the root key, certificate {issued.serial}: "
+        f"{out_prefix}.crt / .key (mode 0600); the audit log records it"
+    )
 
 
 @cli.command()
@@ -145,35 +170,57 @@ def operator_recover_admin(ca_dir, name, out_prefix, root_pass_file):
 @click.option("--device", help="Inventory device the certificate is for (its names come from the inventory).")
 @click.option("--person", help="Staff member's name (person profiles).")
 @click.option("--email", help="Staff member's e-mail address (person profiles).")
-@click.option("--csr", type=click.Path(dir_okay=False, path_type=Path), help="Certify this CSR's key instead of generating one.")
+@click.option(
+    "--csr", type=click.Path(dir_okay=False, path_type=Path), help="Certify this CSR's key instead of generating one."
+)
 @click.option("--key-type", help="Key to generate (default: the profile's).")
 @click.option("--days", type=int, help="Validity in days (at most the profile's maximum).")
 @click.option("--out", "out_prefix", required=True, type=click.Path(), help="Write PREFIX.crt (and PREFIX.key).")
 @click.option("--json", "as_json", is_flag=True)
 def issue(ca_dir, operator, profile, device, person, email, csr, key_type, days, out_prefix, as_json):
     """Issue a certificate. Names, key and validity are checked against the profile and inventory."""
-    issued = Authority(ca_dir).issue(Credential.from_prefix(operator), profile, device=device, person=person,
-                                     email=email, csr_pem=_csr(csr), key_type=key_type, days=days, out=out_prefix)
+    issued = Authority(ca_dir).issue(
+        Credential.from_prefix(operator),
+        profile,
+        device=device,
+        person=person,
+        email=email,
+        csr_pem=_csr(csr),
+        key_type=key_type,
+        days=days,
+        out=out_prefix,
+    )
     _report(issued, files.Outputs(out_prefix, issued.key_pem is not None), as_json)
 
 
 def _report(issued, written: files.Outputs, as_json):
     crt, key = written.crt, written.key
-    info = {"serial": issued.serial, "subject": issued.cert.subject.rfc4514_string(),
-            "not_after": issued.cert.not_valid_after_utc.isoformat(), "cert": str(crt), "key": str(key) if key else None}
+    info = {
+        "serial": issued.serial,
+        "subject": issued.cert.subject.rfc4514_string(),
+        "not_after": issued.cert.not_valid_after_utc.isoformat(),
+        "cert": str(crt),
+        "key": str(key) if key else None,
+    }
     if as_json:
         click.echo(json.dumps(info))
     else:
-        _say(f"issued {info['serial']} to {info['subject']} until {info['not_after']}: {crt}"
-             + (f" (key {key}, mode 0600)" if key else ""))
+        _say(
+            f"issued {info['serial']} to {info['subject']} until {info['not_after']}: {crt}"
+            + (f" (key {key}, mode 0600)" if key else "")
+        )
 
 
 @cli.command()
 @ca_dir_option
 @as_option
 @click.argument("serial")
-@click.option("--reason", default="unspecified", show_default=True,
-              help="key_compromise, ca_compromise, affiliation_changed, superseded, cessation_of_operation, …")
+@click.option(
+    "--reason",
+    default="unspecified",
+    show_default=True,
+    help="key_compromise, ca_compromise, affiliation_changed, superseded, cessation_of_operation, …",
+)
 def revoke(ca_dir, operator, serial, reason):
     """Revoke a certificate; the CRL is regenerated at once and OCSP answers 'revoked'."""
     _say_revoked(Authority(ca_dir).revoke(Credential.from_prefix(operator), serial, reason), reason)
@@ -185,9 +232,11 @@ def _say_revoked(done, reason: str) -> None:
     serials = ", ".join(done.serials)
     if done.operator and done.still_active:
         _say(f"revoked {serials} ({reason}), an earlier credential of operator {done.operator}; CRL regenerated")
-        _say(f"operator {done.operator} remains active with credential {done.still_active}. To stop them, run "
-             f"'jinbao pki operator revoke {done.operator}' (it revokes every credential they hold)",
-             mark="[yellow]![/] ")
+        _say(
+            f"operator {done.operator} remains active with credential {done.still_active}. To stop them, run "
+            f"'jinbao pki operator revoke {done.operator}' (it revokes every credential they hold)",
+            mark="[yellow]![/] ",
+        )
     elif done.operator:
         _say(f"revoked {serials} ({reason}): operator {done.operator} can no longer act; CRL regenerated")
     else:
@@ -207,14 +256,19 @@ def renew(ca_dir, operator, serial, csr, key_type, out_prefix, as_json):
 
     The CA's own certificates are renewed only by a CA administrator: an operator's credential to --out,
     the OCSP signer in place."""
-    issued = Authority(ca_dir).renew(Credential.from_prefix(operator), serial, csr_pem=_csr(csr), key_type=key_type,
-                                     out=out_prefix)
+    issued = Authority(ca_dir).renew(
+        Credential.from_prefix(operator), serial, csr_pem=_csr(csr), key_type=key_type, out=out_prefix
+    )
     in_place = issued.profile == "ocsp_signer"
-    _report(issued, files.Outputs(ca_dir / "ocsp" / "ocsp" if in_place else out_prefix, issued.key_pem is not None),
-            as_json)
+    _report(
+        issued, files.Outputs(ca_dir / "ocsp" / "ocsp" if in_place else out_prefix, issued.key_pem is not None), as_json
+    )
     if in_place and not as_json:
-        _say("the OCSP signer's key stays in the CA folder; a running 'jinbao pki ocsp serve' takes it up at its next "
-             "request", mark="  ")
+        _say(
+            "the OCSP signer's key stays in the CA folder; a running 'jinbao pki ocsp serve' takes it up at its next "
+            "request",
+            mark="  ",
+        )
 
 
 @cli.command("list")
@@ -227,8 +281,9 @@ def renew(ca_dir, operator, serial, csr, key_type, out_prefix, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def list_(ca_dir, operator, site, profile, device, status, as_json):
     """List certificates, filtered."""
-    rows = Authority(ca_dir).list(Credential.from_prefix(operator), site=site, profile=profile, status=status,
-                                  device=device)
+    rows = Authority(ca_dir).list(
+        Credential.from_prefix(operator), site=site, profile=profile, status=status, device=device
+    )
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
@@ -246,7 +301,9 @@ def list_(ca_dir, operator, site, profile, device, status, as_json):
 @click.argument("serial")
 def show(ca_dir, operator, serial):
     """Show one certificate's record and PEM."""
-    click.echo(json.dumps(Authority(ca_dir).show(Credential.from_prefix(operator), serial), indent=1, ensure_ascii=False))
+    click.echo(
+        json.dumps(Authority(ca_dir).show(Credential.from_prefix(operator), serial), indent=1, ensure_ascii=False)
+    )
 
 
 @cli.command()
@@ -274,7 +331,9 @@ def expiring(ca_dir, operator, days, as_json):
 @cli.command()
 @ca_dir_option
 @as_option
-@click.option("--if-due", type=float, metavar="HOURS", help="Only when the CRL's nextUpdate is within HOURS (for cron).")
+@click.option(
+    "--if-due", type=float, metavar="HOURS", help="Only when the CRL's nextUpdate is within HOURS (for cron)."
+)
 @click.option("--root", is_flag=True, help="Re-sign the root's CRL (needs the root passphrase).")
 @click.option("--root-pass-file", type=click.Path(dir_okay=False))
 def crl(ca_dir, operator, if_due, root, root_pass_file):
@@ -304,11 +363,20 @@ def ocsp():
 
 @ocsp.command("serve")
 @ca_dir_option
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; another than this machine's loopback only when given explicitly.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; another than this machine's loopback only when given explicitly.",
+)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
-              help="Seconds a client may take to send a request, or stay idle between requests.")
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds a client may take to send a request, or stay idle between requests.",
+)
 def ocsp_serve(ca_dir, host, port, timeout):
     """Answer OCSP requests (RFC 6960) over HTTP until interrupted."""
     from .ocsp import serve
@@ -321,10 +389,8 @@ def ocsp_serve(ca_dir, host, port, timeout):
     server = serve(ca_dir, host, port, timeout=timeout)
     _say(f"OCSP responder for {ca_dir} on http://{host}:{server.server_address[1]}/", mark="")
     sys.stdout.flush()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 @ocsp.command("renew-signer")
@@ -344,19 +410,26 @@ def audit():
 @audit.command("verify")
 @ca_dir_option
 @as_option
-@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path),
-              help="Your own record of the log's head, kept off the CA machine: checked, then advanced.")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Your own record of the log's head, kept off the CA machine: checked, then advanced.",
+)
 def audit_verify(ca_dir, operator, checkpoint):
     """Recompute the chain and check every entry's signature; exit 1 on tampering."""
     n, problems = Authority(ca_dir).verify_audit(Credential.from_prefix(operator), checkpoint)
     if problems:
         for p in problems:
             _say(p, mark="[red]✗[/] ")
-        out.print(f"[red]{len(problems)} problem(s): the CA (audit log of {n} entries, tables or published files) has "
-                  "been tampered with[/]")
+        out.print(
+            f"[red]{len(problems)} problem(s): the CA (audit log of {n} entries, tables or published files) has "
+            "been tampered with[/]"
+        )
         sys.exit(1)
-    _say(f"audit log intact: {n} entries, chain and signatures verify; the tables match the log and the CA's seal, "
-         "and the published CRLs are the CA's latest")
+    _say(
+        f"audit log intact: {n} entries, chain and signatures verify; the tables match the log and the CA's seal, "
+        "and the published CRLs are the CA's latest"
+    )
 
 
 @audit.command("show")
@@ -383,13 +456,15 @@ def audit_show(ca_dir, operator, as_json):
 @click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--lab", "lab_id", required=True, help="Lab id whose node receives the certificate.")
 @click.option("--node", required=True)
-@click.option("--serve-port", type=click.IntRange(1, 65535), help="Start a TLS service presenting the certificate on "
-                                                                  "this port.")
+@click.option(
+    "--serve-port", type=click.IntRange(1, 65535), help="Start a TLS service presenting the certificate on this port."
+)
 def deploy(ca_dir, operator, cert_file, key_file, lab_id, node, serve_port):
     """Push a certificate, its chain and key to a lab node over SSH; optionally serve TLS with it."""
     from lab.runtime import Lab
 
-    from .deploy import SshTarget, chain_for, deploy as do_deploy
+    from .deploy import SshTarget, chain_for
+    from .deploy import deploy as do_deploy
 
     cert, key = files.read_input(cert_file, "--cert"), files.read_input(key_file, "--key")
     Authority(ca_dir).authorize_deploy(Credential.from_prefix(operator), cert, key)
@@ -397,5 +472,7 @@ def deploy(ca_dir, operator, cert_file, key_file, lab_id, node, serve_port):
     args = lab.ssh_args(node)
     target = SshTarget(host=node, ssh_args=tuple(args), via=("ip", "netns", "exec", lab.plan.ops_ns))
     res = do_deploy(target, cert, key, chain_for(ca_dir), serve_port=serve_port)
-    _say(f"deployed to {node}:~/{res['dir']} (key mode {res['key_mode']})"
-         + (f", TLS on port {serve_port}" if serve_port else ""))
+    _say(
+        f"deployed to {node}:~/{res['dir']} (key mode {res['key_mode']})"
+        + (f", TLS on port {serve_port}" if serve_port else "")
+    )

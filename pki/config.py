@@ -4,6 +4,7 @@ init writes the file, but anyone who can edit it can put "abc", null or -5 where
 each would surface later as a traceback in the middle of signing a CRL or answering OCSP. Strict types:
 YAML's 24 is a number, "24" is not, and true is not 1.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -40,5 +41,6 @@ def parse(data: bytes) -> dict:
     try:
         return CaConfig(**{str(k): v for k, v in raw.items()}).model_dump()
     except ValidationError as e:
-        raise ValueError("; ".join(f"{'.'.join(map(str, err['loc'])) or 'ca.yml'}: {err['msg']}"
-                                   for err in e.errors()[:5])) from None
+        raise ValueError(
+            "; ".join(f"{'.'.join(map(str, err['loc'])) or 'ca.yml'}: {err['msg']}" for err in e.errors()[:5])
+        ) from None

@@ -6,6 +6,7 @@ transaction does not commit. This module makes each CRL and replaces the files a
 relying party reads the old CRL or the new one, never half of one. A CRL found on disk is believed
 only once its signature is the CA's: anyone who can write the folder can plant one.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,7 +21,7 @@ from . import crl_der, files, keys
 from .errors import PkiError
 
 # RFC 5280 5.2.3: a CRLNumber is at most 20 octets, a positive INTEGER: below 2**159.
-MAX_NUMBER = 2 ** 159 - 1
+MAX_NUMBER = 2**159 - 1
 MAX_FILE = 1 << 30  # 100,000 revocations make about 4 MB
 
 
@@ -72,29 +73,42 @@ def problem(path: Path, issuer: x509.Certificate, last: str | None, fix: str) ->
     publishing last; None when it is that CRL."""
     try:
         published = _read(path)
-        pem = x509.load_pem_x509_crl(files.read_input(path.with_name(path.name + ".pem"), "the published CRL",
-                                                      limit=MAX_FILE))
+        pem = x509.load_pem_x509_crl(
+            files.read_input(path.with_name(path.name + ".pem"), "the published CRL", limit=MAX_FILE)
+        )
     except (PkiError, ValueError):
         return f"the published CRL {path} (or its .pem) is missing or damaged; '{fix}' publishes it again"
     if not signed_by(published, issuer) or pem.public_bytes(serialization.Encoding.DER) != published.public_bytes(
-            serialization.Encoding.DER):
-        return f"the published CRL {path} is not the one the CA signed (its signature or its .pem is another's); " \
-               f"'{fix}' replaces it"
+        serialization.Encoding.DER
+    ):
+        return (
+            f"the published CRL {path} is not the one the CA signed (its signature or its .pem is another's); "
+            f"'{fix}' replaces it"
+        )
     if str(number(published)) != last:
-        return f"the published CRL {path} is number {number(published)}, but the CA last published number {last}; " \
-               f"'{fix}' publishes the current one"
+        return (
+            f"the published CRL {path} is number {number(published)}, but the CA last published number {last}; "
+            f"'{fix}' publishes the current one"
+        )
     return None
 
 
-def sign(issuer: x509.Certificate, key, number: int, this_update: datetime, next_update: datetime,
-         revoked=()) -> bytes:
+def sign(issuer: x509.Certificate, key, number: int, this_update: datetime, next_update: datetime, revoked=()) -> bytes:
     """DER of a CRL by issuer; revoked = (serial hex, revoked_at, reason) rows."""
-    header = (x509.CertificateRevocationListBuilder().issuer_name(issuer.subject)
-              .last_update(this_update).next_update(next_update)
-              .add_extension(x509.CRLNumber(number), critical=False)
-              .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                  issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value), critical=False)
-              .sign(key, keys.hash_for(key)))
+    header = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.subject)
+        .last_update(this_update)
+        .next_update(next_update)
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+            ),
+            critical=False,
+        )
+        .sign(key, keys.hash_for(key))
+    )
     der = crl_der.build(header, revoked, key)
     if not x509.load_der_x509_crl(der).is_signature_valid(issuer.public_key()):
         raise PkiError("internal error: the new CRL's signature does not verify; the old CRL stays")
@@ -114,10 +128,11 @@ def publish(path: Path, der: bytes):
     def restore() -> None:
         for u in reversed(undo):
             u()
+
     return restore
 
 
 def _pem(der: bytes) -> bytes:
     b64 = base64.encodebytes(der).replace(b"\n", b"")
-    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
     return b"-----BEGIN X509 CRL-----\n%s\n-----END X509 CRL-----\n" % b"\n".join(lines)

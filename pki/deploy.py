@@ -3,6 +3,7 @@
 The transport is plain OpenSSH with the operator's key and a pinned known_hosts file; `via`
 is a command prefix for reaching the management network (in the lab: its operator namespace).
 """
+
 from __future__ import annotations
 
 import shlex
@@ -16,8 +17,8 @@ from .errors import PkiError
 @dataclass(frozen=True)
 class SshTarget:
     host: str
-    ssh_args: tuple[str, ...]   # everything up to and including user@host
-    via: tuple[str, ...] = ()   # e.g. ("ip", "netns", "exec", "<lab>-ops")
+    ssh_args: tuple[str, ...]  # everything up to and including user@host
+    via: tuple[str, ...] = ()  # e.g. ("ip", "netns", "exec", "<lab>-ops")
 
 
 def _run(t: SshTarget, remote: str, stdin: bytes | None = None, timeout: float = 30) -> str:
@@ -27,8 +28,9 @@ def _run(t: SshTarget, remote: str, stdin: bytes | None = None, timeout: float =
     return r.stdout.decode()
 
 
-def deploy(t: SshTarget, cert_pem: bytes, key_pem: bytes, chain_pem: bytes, dest: str = "tls",
-           serve_port: int | None = None) -> dict:
+def deploy(
+    t: SshTarget, cert_pem: bytes, key_pem: bytes, chain_pem: bytes, dest: str = "tls", serve_port: int | None = None
+) -> dict:
     """Copy cert, chain and key (0600) into ~/<dest> on the device; optionally serve TLS on a port."""
     d = shlex.quote(dest)
     _run(t, f"umask 077 && mkdir -p {d} && cat > {d}/cert.pem.new && mv {d}/cert.pem.new {d}/cert.pem", cert_pem)
@@ -38,9 +40,12 @@ def deploy(t: SshTarget, cert_pem: bytes, key_pem: bytes, chain_pem: bytes, dest
     mode = _run(t, f"stat -c %a {d}/key.pem").strip()
     out = {"host": t.host, "dir": dest, "key_mode": mode}
     if serve_port:
-        _run(t, f"(test -f {d}/server.pid && kill $(cat {d}/server.pid)) 2>/dev/null; "
-                f"nohup openssl s_server -quiet -accept {int(serve_port)} -cert {d}/cert.pem -key {d}/key.pem "
-                f"-cert_chain {d}/chain.pem -www >/dev/null 2>&1 < /dev/null & echo $! > {d}/server.pid")
+        _run(
+            t,
+            f"(test -f {d}/server.pid && kill $(cat {d}/server.pid)) 2>/dev/null; "
+            f"nohup openssl s_server -quiet -accept {int(serve_port)} -cert {d}/cert.pem -key {d}/key.pem "
+            f"-cert_chain {d}/chain.pem -www >/dev/null 2>&1 < /dev/null & echo $! > {d}/server.pid",
+        )
         out["tls_port"] = serve_port
     return out
 

@@ -1,4 +1,5 @@
 """The few DER encoding and walking helpers the CA needs where cryptography has no API."""
+
 from __future__ import annotations
 
 
@@ -21,7 +22,7 @@ def elements(buf: bytes, start: int, end: int):
         n = buf[j]
         if n & 0x80:
             k = n & 0x7F
-            n = int.from_bytes(buf[j + 1:j + 1 + k], "big")
+            n = int.from_bytes(buf[j + 1 : j + 1 + k], "big")
             j += k
         j += 1
         yield i, j + n
@@ -34,6 +35,6 @@ def content(buf: bytes) -> tuple[int, int]:
     j = 2
     if n & 0x80:
         k = n & 0x7F
-        n = int.from_bytes(buf[2:2 + k], "big")
+        n = int.from_bytes(buf[2 : 2 + k], "big")
         j = 2 + k
     return j, j + n

@@ -22,6 +22,8 @@ class Tampered(PkiError):
     """The CA's tables are not what it sealed (seal.py): it acts on nothing until they are."""
 
     def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems) + ". The CA does nothing until this is resolved: an auditor runs "
-                         "'jinbao pki audit verify' to see every difference from the log")
+        super().__init__(
+            "; ".join(problems) + ". The CA does nothing until this is resolved: an auditor runs "
+            "'jinbao pki audit verify' to see every difference from the log"
+        )
         self.problems = problems

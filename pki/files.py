@@ -5,6 +5,7 @@ created with O_EXCL|O_NOFOLLOW (a planted `x.key.tmp` or `x.key -> /etc/…` can
 replacements go through a temporary file with a random name, then rename(2). Inputs are read
 with a size limit, so `--csr /dev/zero` is refused instead of filling memory.
 """
+
 from __future__ import annotations
 
 import os
@@ -87,6 +88,7 @@ def replace(path: Path, data: bytes, mode: int = 0o644):
             path.unlink(missing_ok=True)
         else:
             replace(path, previous[0], previous[1])
+
     return undo
 
 
@@ -106,8 +108,9 @@ def check_new(path: Path, option: str) -> None:
         what = "is a symlink" if path.is_symlink() else "already exists"
         raise PkiError(f"{option}: {path} {what}; choose another {option} or remove it")
     if len(path.name.encode()) > _name_max(path.parent):
-        raise PkiError(f"{option}: the file name {path.name[:40]}… is too long for the file system; choose a shorter "
-                       f"{option}")
+        raise PkiError(
+            f"{option}: the file name {path.name[:40]}… is too long for the file system; choose a shorter {option}"
+        )
     if not path.parent.is_dir():
         raise PkiError(f"{option}: folder {path.parent} does not exist; create it or choose another {option}")
     if not os.access(path.parent, os.W_OK | os.X_OK):
@@ -121,8 +124,7 @@ def name_prefix(value: str | os.PathLike, option: str, what: str = "PREFIX.crt a
     text = os.fspath(value)
     last = text.rsplit("/", 1)[-1]
     if last in ("", ".", "..") or "\0" in text:
-        raise PkiError(f"{option} {text[:80]!r}: give a file name prefix such as ~/ops/alice ({what}), not a "
-                       "folder")
+        raise PkiError(f"{option} {text[:80]!r}: give a file name prefix such as ~/ops/alice ({what}), not a folder")
     return Path(text)
 
 
@@ -138,8 +140,7 @@ class Outputs:
 
     in_place replaces files of the CA folder (the OCSP signer's) instead of creating new ones."""
 
-    def __init__(self, out: str | os.PathLike, with_key: bool = True, option: str = "--out",
-                 in_place: bool = False):
+    def __init__(self, out: str | os.PathLike, with_key: bool = True, option: str = "--out", in_place: bool = False):
         prefix = name_prefix(out, option)
         self.crt = prefix.with_name(prefix.name + ".crt")
         self.key = prefix.with_name(prefix.name + ".key") if with_key else None
@@ -147,7 +148,7 @@ class Outputs:
         self.in_place = in_place
         self._undo = []
 
-    def check(self) -> "Outputs":
+    def check(self) -> Outputs:
         for f in (self.crt, self.key):
             if f is not None and not self.in_place:
                 check_new(f, self.option)

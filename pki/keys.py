@@ -1,4 +1,5 @@
 """Key generation and key-type checks. ECDSA P-256/P-384 or RSA of 3072 bits and more."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,9 @@ def generate(key_type: str):
 def key_type_of(public_key) -> str:
     """Name a public key the way profiles do; anything else is refused by every profile."""
     if isinstance(public_key, ec.EllipticCurvePublicKey):
-        return {"secp256r1": "ecdsa-p256", "secp384r1": "ecdsa-p384"}.get(public_key.curve.name,
-                                                                          f"ecdsa-{public_key.curve.name}")
+        return {"secp256r1": "ecdsa-p256", "secp384r1": "ecdsa-p384"}.get(
+            public_key.curve.name, f"ecdsa-{public_key.curve.name}"
+        )
     if isinstance(public_key, rsa.RSAPublicKey):
         e = public_key.public_numbers().e
         # a small or even exponent (e = 3 invites broadcast and padding attacks) is no profile's key type
@@ -42,9 +44,11 @@ def hash_for(key):
 def same_public_key(a, b) -> bool:
     """Whether two keys (private or public, of any type) have the same public key. Compared as DER, which every
     key type has; public_numbers() does not exist for Ed25519 or X25519."""
+
     def spki(k):
         k = k.public_key() if hasattr(k, "public_key") else k
         return k.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
     return spki(a) == spki(b)
 
 

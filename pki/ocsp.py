@@ -11,6 +11,7 @@ Every request gets an answer: a well-formed HTTP request an OCSP status (malform
 unauthorized, internalError, tryLater: RFC 6960 4.2.1), anything else an HTTP error (400, 405,
 408, 411, 413, 431). A client that stalls is dropped after a timeout.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,7 +21,7 @@ import sqlite3
 import sys
 import time
 import urllib.parse
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -50,13 +51,15 @@ class Responder:
         self.cert, self.key = self._signer()
         self.validity = timedelta(minutes=cfg["ocsp_validity_minutes"])
         name_der = self.issuer.subject.public_bytes()
-        key_der = self.issuer.public_key().public_bytes(serialization.Encoding.DER,
-                                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+        key_der = self.issuer.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         # issuerKeyHash is over the subjectPublicKey BIT STRING, i.e. the key bits without the SPKI header.
         spki_bits = _subject_public_key_bits(key_der)
         self._issuer_hashes = {
             name: (hashlib.new(name, name_der).digest(), hashlib.new(name, spki_bits).digest())
-            for name in ("sha1", "sha256", "sha384", "sha512")}
+            for name in ("sha1", "sha256", "sha384", "sha512")
+        }
         self._conn = None
         self._cache: dict = {}
         self._version = None
@@ -93,8 +96,10 @@ class Responder:
         db.execute("BEGIN")
         try:
             problems = seal.check(db, lambda sig, data: signer.verify(self.issuer, sig, data)).problems
-            revoked = {r[0]: (r[1], r[2]) for r in db.execute(
-                "SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")}
+            revoked = {
+                r[0]: (r[1], r[2])
+                for r in db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")
+            }
             in_use = db.execute("SELECT value FROM meta WHERE key = 'ocsp_signer'").fetchone()
         finally:
             db.execute("COMMIT")
@@ -106,8 +111,9 @@ class Responder:
             self._switch(in_use[0])
         mine = format(self.cert.serial_number, "x")
         if mine in revoked:
-            return self._stop(f"the OCSP signer {mine} is revoked; it signs nothing more. Run 'jinbao pki ocsp "
-                              "renew-signer'")
+            return self._stop(
+                f"the OCSP signer {mine} is revoked; it signs nothing more. Run 'jinbao pki ocsp renew-signer'"
+            )
         if self.problem:
             print("ocsp: answering again", file=sys.stderr, flush=True)
         self.problem = None
@@ -117,8 +123,11 @@ class Responder:
         try:
             cert, key = self._signer()
         except PkiError as e:
-            print(f"ocsp: the CA's signer is now {serial}, but ocsp/ does not hold it usably ({e})", file=sys.stderr,
-                  flush=True)
+            print(
+                f"ocsp: the CA's signer is now {serial}, but ocsp/ does not hold it usably ({e})",
+                file=sys.stderr,
+                flush=True,
+            )
             return
         if format(cert.serial_number, "x") == serial:
             self.cert, self.key = cert, key
@@ -141,7 +150,7 @@ class Responder:
             return self._respond(der)
         except sqlite3.OperationalError:
             return _unsuccessful(ocsp.OCSPResponseStatus.TRY_LATER)  # the database is locked or away for a moment
-        except Exception as e:  # noqa: BLE001 - the client still gets an answer; the operator sees why
+        except Exception as e:
             print(f"ocsp: internal error answering a request: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
             return _unsuccessful(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
 
@@ -179,23 +188,31 @@ class Responder:
             hit = self._cache.get(key)
             if hit and hit[0] > time.monotonic():
                 return hit[1]
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         if row is None:
             status, rev_time, reason = ocsp.OCSPCertStatus.UNKNOWN, None, None
         elif row[0] is not None:
             status = ocsp.OCSPCertStatus.REVOKED
-            rev_time = datetime.fromtimestamp(row[0], tz=timezone.utc).replace(microsecond=0)
+            rev_time = datetime.fromtimestamp(row[0], tz=UTC).replace(microsecond=0)
             reason = REASONS.get(row[1]) if row[1] not in (None, "unspecified") else None
         else:
             status, rev_time, reason = ocsp.OCSPCertStatus.GOOD, None, None
-        b = (ocsp.OCSPResponseBuilder()
-             .add_response_by_hash(issuer_name_hash=req.issuer_name_hash, issuer_key_hash=req.issuer_key_hash,
-                                   serial_number=req.serial_number, algorithm=req.hash_algorithm, cert_status=status,
-                                   this_update=now - CLOCK_SKEW, next_update=now + self.validity,
-                                   revocation_time=rev_time,
-                                   revocation_reason=reason)
-             .responder_id(ocsp.OCSPResponderEncoding.HASH, self.cert)
-             .certificates([self.cert]))
+        b = (
+            ocsp.OCSPResponseBuilder()
+            .add_response_by_hash(
+                issuer_name_hash=req.issuer_name_hash,
+                issuer_key_hash=req.issuer_key_hash,
+                serial_number=req.serial_number,
+                algorithm=req.hash_algorithm,
+                cert_status=status,
+                this_update=now - CLOCK_SKEW,
+                next_update=now + self.validity,
+                revocation_time=rev_time,
+                revocation_reason=reason,
+            )
+            .responder_id(ocsp.OCSPResponderEncoding.HASH, self.cert)
+            .certificates([self.cert])
+        )
         for ext in req.extensions:
             if isinstance(ext.value, x509.OCSPNonce):
                 b = b.add_extension(ext.value, critical=False)
@@ -216,7 +233,7 @@ def _subject_public_key_bits(spki_der: bytes) -> bytes:
     start, end = der.content(spki_der)
     _alg, (bs, be) = list(der.elements(spki_der, start, end))
     cs, _ = der.content(spki_der[bs:be])
-    return spki_der[bs + cs + 1:be]
+    return spki_der[bs + cs + 1 : be]
 
 
 class HttpError(Exception):
@@ -239,12 +256,13 @@ class Server:
         self.timeout = timeout
         self._loop = asyncio.new_event_loop()
         try:
-            self._server = self._loop.run_until_complete(
-                asyncio.start_server(self._client, host, port, limit=MAX_HEAD))
+            self._server = self._loop.run_until_complete(asyncio.start_server(self._client, host, port, limit=MAX_HEAD))
         except OSError as e:
             self._loop.close()
-            raise PkiError(f"--host {host} --port {port}: cannot listen there ({e.strerror or e}); give an address "
-                           "of this machine and a free port") from None
+            raise PkiError(
+                f"--host {host} --port {port}: cannot listen there ({e.strerror or e}); give an address "
+                "of this machine and a free port"
+            ) from None
         self.server_address = self._server.sockets[0].getsockname()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -267,17 +285,20 @@ class Server:
                     break  # the client closed between requests
                 except asyncio.LimitOverrunError:
                     raise HttpError(431, "Request Header Fields Too Large") from None
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise HttpError(408, "Request Timeout") from None
                 body = self.responder.respond(der)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: %d\r\n"
-                             b"Connection: %s\r\n\r\n" % (len(body), b"keep-alive" if keep else b"close") + body)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: %d\r\n"
+                    b"Connection: %s\r\n\r\n" % (len(body), b"keep-alive" if keep else b"close") + body
+                )
                 await writer.drain()
                 if not keep:
                     break
         except HttpError as e:
-            writer.write(b"HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                         % (e.status, e.reason.encode()))
+            writer.write(
+                b"HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" % (e.status, e.reason.encode())
+            )
             await _linger(reader, writer)
         except ConnectionError:
             pass
@@ -332,7 +353,7 @@ async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
             for _ in range(64):
                 if not await reader.read(MAX_BODY):
                     break
-    except (ConnectionError, OSError, asyncio.TimeoutError):
+    except (TimeoutError, ConnectionError, OSError):
         pass
 
 

@@ -1,4 +1,5 @@
 """Certificate profiles (pki/profiles/*.yml). A profile not listed there does not exist: deny by default."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -21,8 +22,17 @@ EKU = {
     "ocsp_signing": ExtendedKeyUsageOID.OCSP_SIGNING,
     "ipsec_ike": ObjectIdentifier("1.3.6.1.5.5.7.3.17"),  # id-kp-ipsecIKE, RFC 4945
 }
-KEY_USAGES = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
-              "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")
+KEY_USAGES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
 
 
 class Profile(BaseModel):

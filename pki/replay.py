@@ -6,6 +6,7 @@ tables must say. Every difference is reported: a role raised, a revocation erase
 in the database that no entry issued (left behind when entries were cut from the log, even if an old
 audit.head was put back with them), an entry whose certificate is gone.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,9 @@ ISSUING = {"issue", "renew", "operator_add", "recover_admin", "ocsp_signer"}
 
 @dataclass
 class Expected:
-    certs: dict = field(default_factory=dict)      # serial -> {seq, profile, fingerprint, revoked: (reason, at)}
+    certs: dict = field(default_factory=dict)  # serial -> {seq, profile, fingerprint, revoked: (reason, at)}
     operators: dict = field(default_factory=dict)  # name -> (role, serial)
-    meta: dict = field(default_factory=dict)       # crl_number, crl_next_update, root_crl_number, ocsp_signer
+    meta: dict = field(default_factory=dict)  # crl_number, crl_next_update, root_crl_number, ocsp_signer
 
 
 def expected(rows) -> Expected:
@@ -39,8 +40,13 @@ def expected(rows) -> Expected:
 def _apply(want: Expected, seq: int, action: str, d: dict) -> None:
     serial = d.get("serial")
     if action in ISSUING and isinstance(serial, str) and "profile" in d:
-        want.certs[serial] = {"seq": seq, "profile": d["profile"], "fingerprint": d.get("fingerprint"),
-                              "renewed_from": d.get("renewed_from"), "revoked": None}
+        want.certs[serial] = {
+            "seq": seq,
+            "profile": d["profile"],
+            "fingerprint": d.get("fingerprint"),
+            "renewed_from": d.get("renewed_from"),
+            "revoked": None,
+        }
         if d["profile"] == "operator":
             name, role = d.get("operator") or _rdn(d, "CN"), d.get("role") or _rdn(d, "OU")
             if d.get("renewed_from"):
@@ -70,17 +76,23 @@ def mismatches(db, rows) -> list[str]:
     """Every difference between the tables and the log's replay, one line each."""
     want = expected(rows)
     out = []
-    have = {r["serial"]: r for r in db.execute("SELECT serial, profile, fingerprint, revoked_at, revoke_reason, "
-                                               "renewed_from FROM certs")}
+    have = {
+        r["serial"]: r
+        for r in db.execute("SELECT serial, profile, fingerprint, revoked_at, revoke_reason, renewed_from FROM certs")
+    }
     for serial, row in have.items():
         w = want.certs.get(serial)
         if w is None or w.get("orphan"):
-            out.append(f"certificate {serial} ({row['profile']}) is in ca.db but no log entry issued it: it was added "
-                       "behind the CA's back, or the entries recording it were cut from the log")
+            out.append(
+                f"certificate {serial} ({row['profile']}) is in ca.db but no log entry issued it: it was added "
+                "behind the CA's back, or the entries recording it were cut from the log"
+            )
             continue
         if row["profile"] != w["profile"]:
-            out.append(f"certificate {serial}: ca.db says profile {row['profile']}, entry {w['seq']} issued it as "
-                       f"{w['profile']}")
+            out.append(
+                f"certificate {serial}: ca.db says profile {row['profile']}, entry {w['seq']} issued it as "
+                f"{w['profile']}"
+            )
         if w["fingerprint"] and row["fingerprint"] != w["fingerprint"]:
             out.append(f"certificate {serial}: ca.db holds another certificate than entry {w['seq']} issued")
         out += _revocation(serial, row, w["revoked"])
@@ -95,10 +107,16 @@ def mismatches(db, rows) -> list[str]:
             out.append(f"operator {name}, added in the log, is missing from ca.db")
         elif ops[name] != want.operators[name]:
             (role, serial), (w_role, w_serial) = ops[name], want.operators[name]
-            out.append(f"operator {name}: ca.db says {role} with credential {serial}, the log says {w_role} with "
-                       f"credential {w_serial}")
-    meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('crl_number', 'crl_next_update', "
-                           "'root_crl_number', 'ocsp_signer')").fetchall())
+            out.append(
+                f"operator {name}: ca.db says {role} with credential {serial}, the log says {w_role} with "
+                f"credential {w_serial}"
+            )
+    meta = dict(
+        db.execute(
+            "SELECT key, value FROM meta WHERE key IN ('crl_number', 'crl_next_update', "
+            "'root_crl_number', 'ocsp_signer')"
+        ).fetchall()
+    )
     for key in sorted(set(meta) | set(want.meta)):
         if meta.get(key) != want.meta.get(key):
             out.append(f"{key}: ca.db says {meta.get(key)}, the log says {want.meta.get(key)}")
@@ -112,9 +130,13 @@ def _revocation(serial: str, row, revoked) -> list[str]:
         return []
     reason, at = revoked
     if row["revoked_at"] is None:
-        return [f"certificate {serial} was revoked ({reason}) in the log, but ca.db says it is not: OCSP and the next "
-                "CRL would call it good"]
+        return [
+            f"certificate {serial} was revoked ({reason}) in the log, but ca.db says it is not: OCSP and the next "
+            "CRL would call it good"
+        ]
     if row["revoke_reason"] != reason or (at is not None and row["revoked_at"] != at):
-        return [f"certificate {serial}: ca.db's revocation ({row['revoke_reason']}) is not the one the log records "
-                f"({reason})"]
+        return [
+            f"certificate {serial}: ca.db's revocation ({row['revoke_reason']}) is not the one the log records "
+            f"({reason})"
+        ]
     return []

@@ -9,6 +9,7 @@ of facts, bound to the log's newest entry, signed by the issuing CA and stored i
 answers: an edited row stops them instead of being believed. A seal copied back from an earlier state names an
 older entry than the log's newest, so it does not pass either.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,12 +24,16 @@ LIMIT = 4096  # the record is about 600 bytes
 FACTS = {
     "operators": "SELECT name, role, serial FROM operators ORDER BY name",
     "own": "SELECT serial, profile, fingerprint, revoked_at, revoke_reason, renewed_from FROM certs "
-           "WHERE profile IN ('operator', 'ocsp_signer') ORDER BY serial",
+    "WHERE profile IN ('operator', 'ocsp_signer') ORDER BY serial",
     "revoked": "SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL ORDER BY serial",
     "counters": f"SELECT key, value FROM meta WHERE key != '{KEY}' ORDER BY key",
 }
-LABELS = {"operators": "operators", "own": "operator and OCSP signer certificates", "revoked": "revocations",
-          "counters": "CRL numbers and OCSP signer"}
+LABELS = {
+    "operators": "operators",
+    "own": "operator and OCSP signer certificates",
+    "revoked": "revocations",
+    "counters": "CRL numbers and OCSP signer",
+}
 
 
 # Temp triggers (on this connection only, never stored in ca.db) that note which groups a transaction changed,
@@ -36,16 +41,24 @@ LABELS = {"operators": "operators", "own": "operator and OCSP signer certificate
 # revocations. An UPDATE or DELETE of a certificate may touch either certificate group.
 WATCH = [
     "CREATE TEMP TABLE IF NOT EXISTS touched (grp TEXT PRIMARY KEY)",
-    *(f"CREATE TEMP TRIGGER IF NOT EXISTS seal_ops_{op[0]} AFTER {op} ON main.operators "
-      "BEGIN INSERT OR IGNORE INTO touched VALUES ('operators'); END" for op in ("INSERT", "UPDATE", "DELETE")),
+    *(
+        f"CREATE TEMP TRIGGER IF NOT EXISTS seal_ops_{op[0]} AFTER {op} ON main.operators "
+        "BEGIN INSERT OR IGNORE INTO touched VALUES ('operators'); END"
+        for op in ("INSERT", "UPDATE", "DELETE")
+    ),
     "CREATE TEMP TRIGGER IF NOT EXISTS seal_certs_i AFTER INSERT ON main.certs BEGIN "
     "INSERT OR IGNORE INTO touched SELECT 'own' WHERE NEW.profile IN ('operator', 'ocsp_signer'); "
     "INSERT OR IGNORE INTO touched SELECT 'revoked' WHERE NEW.revoked_at IS NOT NULL; END",
-    *(f"CREATE TEMP TRIGGER IF NOT EXISTS seal_certs_{op[0]} AFTER {op} ON main.certs "
-      "BEGIN INSERT OR IGNORE INTO touched VALUES ('own'), ('revoked'); END" for op in ("UPDATE", "DELETE")),
-    *(f"CREATE TEMP TRIGGER IF NOT EXISTS seal_meta_{op[0]} AFTER {op} ON main.meta WHEN {row}.key != '{KEY}' "
-      "BEGIN INSERT OR IGNORE INTO touched VALUES ('counters'); END"
-      for op, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))),
+    *(
+        f"CREATE TEMP TRIGGER IF NOT EXISTS seal_certs_{op[0]} AFTER {op} ON main.certs "
+        "BEGIN INSERT OR IGNORE INTO touched VALUES ('own'), ('revoked'); END"
+        for op in ("UPDATE", "DELETE")
+    ),
+    *(
+        f"CREATE TEMP TRIGGER IF NOT EXISTS seal_meta_{op[0]} AFTER {op} ON main.meta WHEN {row}.key != '{KEY}' "
+        "BEGIN INSERT OR IGNORE INTO touched VALUES ('counters'); END"
+        for op, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    ),
 ]
 
 
@@ -93,8 +106,12 @@ def check(db, verify) -> Check:
     if row is None:
         if tail is None and _empty(db):
             return Check([], digests=digests(db))  # a CA being created: nothing to vouch for yet
-        return Check(["the CA's seal over its tables (meta 'seal' in ca.db) is missing: nothing vouches for the "
-                      "operators and revocations in ca.db"])
+        return Check(
+            [
+                "the CA's seal over its tables (meta 'seal' in ca.db) is missing: nothing vouches for the "
+                "operators and revocations in ca.db"
+            ]
+        )
     try:
         record = checks.record(str(row[0]).encode(), "the seal", LIMIT)
         seq, h = checks.whole(record, "seq", "the seal"), checks.hex_text(record, "hash", "the seal", 64)
@@ -112,13 +129,22 @@ def check(db, verify) -> Check:
     # state, with the tables it vouched for then. A seal newer than the log means entries were cut from the log's
     # tail ('audit verify' reports that against audit.head); the tables are still the ones the CA sealed last.
     if tail is not None and (seq < tail[0] or (seq == tail[0] and h != tail[1])):
-        return Check([f"the CA's seal was made at log entry {seq}, but the log's newest entry is {tail[0]}: the "
-                      "tables were put back from an earlier state"])
+        return Check(
+            [
+                f"the CA's seal was made at log entry {seq}, but the log's newest entry is {tail[0]}: the "
+                "tables were put back from an earlier state"
+            ]
+        )
     now = digests(db)
     changed = [name for name in FACTS if now[name] != sealed[name]]
     if changed:
-        return Check([f"the {', '.join(LABELS[c] for c in changed)} in ca.db are not what the CA sealed: they were "
-                      "changed outside the CA"], vouched=sealed)
+        return Check(
+            [
+                f"the {', '.join(LABELS[c] for c in changed)} in ca.db are not what the CA sealed: they were "
+                "changed outside the CA"
+            ],
+            vouched=sealed,
+        )
     return Check([], digests=now)
 
 

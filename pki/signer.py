@@ -1,5 +1,6 @@
 """Who signs: a Signer holds a CA key and its certificate. A key file today; the interface is
 what an HSM-backed signer would implement tomorrow."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ misses an operation that happened. The audit table refuses UPDATE and DELETE; it
 hash-chained and each is signed by the issuing CA, so editing the file behind the CA's back
 shows up in `jinbao pki audit verify`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +14,8 @@ import json
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import seal
@@ -69,8 +70,11 @@ def entry_hash(prev: str, seq: int, ts: float, actor: str, action: str, detail: 
 
 AUDIT_TRIGGERS = ("audit_no_update", "audit_no_delete")
 # The triggers' text as SQLite keeps it, whitespace collapsed: one with a WHEN clause or no RAISE does not count.
-_TRIGGER_SQL = {t: f"CREATE TRIGGER {t} BEFORE {t.split('_')[-1].upper()} ON audit BEGIN SELECT RAISE(ABORT, "
-                   "'the audit log is append-only'); END" for t in AUDIT_TRIGGERS}
+_TRIGGER_SQL = {
+    t: f"CREATE TRIGGER {t} BEFORE {t.split('_')[-1].upper()} ON audit BEGIN SELECT RAISE(ABORT, "
+    "'the audit log is append-only'); END"
+    for t in AUDIT_TRIGGERS
+}
 
 
 class Store:
@@ -130,10 +134,9 @@ class Store:
                 if self.db.in_transaction:
                     self.db.execute("ROLLBACK")
                 for undo in reversed(self._undo):
-                    try:
+                    # best effort: the caller sees the error that stopped the commit
+                    with suppress(OSError, PkiError):
                         undo()
-                    except (OSError, PkiError):
-                        pass  # best effort: the caller sees the error that stopped the commit
                 raise
             finally:
                 self._head, self._undo = None, None
@@ -154,8 +157,11 @@ class Store:
                 self.db.execute(statement)
             self._watching = True
         version = self._version()
-        if self._verified and self._verified[0] == version and not self.db.execute(
-                "SELECT 1 FROM temp.touched LIMIT 1").fetchone():
+        if (
+            self._verified
+            and self._verified[0] == version
+            and not self.db.execute("SELECT 1 FROM temp.touched LIMIT 1").fetchone()
+        ):
             return seal.Check([], digests=self._verified[1])
         checked = seal.check(self.db, self.signer.verify)
         self._verified = (version, checked.digests) if not checked.problems else None
@@ -168,8 +174,9 @@ class Store:
             return before.digests  # nothing sealed changed, and the log's newest entry is the same
         if before.problems and before.vouched is None:
             return None  # nothing the CA signed to carry forward: the seal stays broken for 'audit verify' to show
-        tail = self._head or tuple(self.db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-                                   .fetchone() or (0, GENESIS))
+        tail = self._head or tuple(
+            self.db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone() or (0, GENESIS)
+        )
         if before.problems:
             seal.write(self.db, self.signer.sign, tail[0], tail[1], before.vouched)
             return None
@@ -199,8 +206,10 @@ class Store:
         ts = time.time()
         text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
         h = entry_hash(prev, seq, ts, actor, action, text)
-        db.execute("INSERT INTO audit (seq, ts, actor, action, detail, prev, hash, sig) VALUES (?,?,?,?,?,?,?,?)",
-                   (seq, ts, actor, action, text, prev, h, sign(bytes.fromhex(h))))
+        db.execute(
+            "INSERT INTO audit (seq, ts, actor, action, detail, prev, hash, sig) VALUES (?,?,?,?,?,?,?,?)",
+            (seq, ts, actor, action, text, prev, h, sign(bytes.fromhex(h))),
+        )
         self._head = (seq, h)
 
     def audit_entries(self):
@@ -208,8 +217,12 @@ class Store:
 
     def missing_triggers(self) -> list[str]:
         """The append-only triggers someone has dropped (or replaced with ones that no longer refuse)."""
-        have = {r["name"]: " ".join((r["sql"] or "").split()) for r in self.db.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'")}
+        have = {
+            r["name"]: " ".join((r["sql"] or "").split())
+            for r in self.db.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
+            )
+        }
         return [t for t in AUDIT_TRIGGERS if have.get(t) != _TRIGGER_SQL[t]]
 
     # -- operators ------------------------------------------------------------------------------
@@ -225,23 +238,29 @@ class Store:
         out = []
         while serial and serial not in out:
             out.append(serial)
-            row = db.execute("SELECT renewed_from FROM certs WHERE serial = ? AND profile = 'operator'",
-                             (serial,)).fetchone()
+            row = db.execute(
+                "SELECT renewed_from FROM certs WHERE serial = ? AND profile = 'operator'", (serial,)
+            ).fetchone()
             serial = row["renewed_from"] if row else None
         return out
 
     def operator_by_name(self, db, name: str):
-        return db.execute("SELECT name, role, serial FROM operators WHERE name = ? COLLATE NOCASE",
-                          (name,)).fetchone()
+        return db.execute("SELECT name, role, serial FROM operators WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
 
     def replace_credential(self, db, old_serial: str, new_serial: str) -> bool:
         """Point an operator at a renewed credential; False when it no longer holds old_serial."""
         return db.execute("UPDATE operators SET serial = ? WHERE serial = ?", (new_serial, old_serial)).rowcount == 1
 
     def active_admins(self, db, now: float) -> list[str]:
-        return [r["serial"] for r in db.execute(
-            "SELECT c.serial FROM operators o JOIN certs c ON c.serial = o.serial WHERE o.role = 'ca_admin' "
-            "AND c.revoked_at IS NULL AND c.not_before <= ? AND c.not_after > ?", (now, now))]
+        return [
+            r["serial"]
+            for r in db.execute(
+                "SELECT c.serial FROM operators o JOIN certs c ON c.serial = o.serial WHERE o.role = 'ca_admin' "
+                "AND c.revoked_at IS NULL AND c.not_before <= ? AND c.not_after > ?",
+                (now, now),
+            )
+        ]
+
     # -- certificates -------------------------------------------------------------------------
     def cert(self, serial: str):
         return self.db.execute("SELECT * FROM certs WHERE serial = ?", (serial.lower(),)).fetchone()
@@ -250,13 +269,19 @@ class Store:
         return self.db.execute(f"SELECT * FROM certs WHERE {where} ORDER BY not_after", args).fetchall()
 
     def revoked(self):
-        return self.db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL "
-                               "ORDER BY revoked_at").fetchall()
+        return self.db.execute(
+            "SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL ORDER BY revoked_at"
+        ).fetchall()
 
     def revoke(self, db, serial: str, reason: str, ts: float) -> bool:
         """Mark a certificate revoked unless it already is; False when another revocation got there first."""
-        return db.execute("UPDATE certs SET revoked_at = ?, revoke_reason = ? WHERE serial = ? AND revoked_at IS NULL",
-                          (ts, reason, serial)).rowcount == 1
+        return (
+            db.execute(
+                "UPDATE certs SET revoked_at = ?, revoke_reason = ? WHERE serial = ? AND revoked_at IS NULL",
+                (ts, reason, serial),
+            ).rowcount
+            == 1
+        )
 
     def next_crl_number(self, db, at_least: int = 1) -> int:
         """The next CRL number: above the last one recorded and at least `at_least` (above the one published)."""
@@ -267,4 +292,4 @@ class Store:
 
 
 def utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+    return datetime.fromtimestamp(ts, tz=UTC)

@@ -11,19 +11,28 @@ JINBAO = [sys.executable, "-m", "jinbao.cli"]
 
 def run_cli(*args, check=False, env=None, timeout=300):
     """Run the real `jinbao` CLI in a subprocess, from the repo root, as an operator would."""
-    return subprocess.run([*JINBAO, *args], cwd=REPO, capture_output=True, text=True, check=check,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+    return subprocess.run(
+        [*JINBAO, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=check,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")
 def province():
     from jinbao.estate import load_estate
+
     return load_estate("province")
 
 
 @pytest.fixture(scope="session")
 def lab_estate():
     from jinbao.estate import load_estate
+
     return load_estate("lab")
 
 

@@ -5,8 +5,10 @@ sysctls, and the trees of /etc, /run and /var/tmp. Another lab that is up while 
 taken (the test session's shared lab) is left out by its id, so the comparison is about the labs
 under test only.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -18,7 +20,8 @@ from lab.record import Lab
 # Counters the kernel changes by itself; anything else that changes is something a lab did.
 VOLATILE_SYSCTL = re.compile(
     r"^(fs\.(dentry-state|file-nr|inode-nr|inode-state|aio-nr|quota\.)|kernel\.(random\.|ns_last_pid|pty\.nr"
-    r"|sched_domain|perf_event)|net\.netfilter\.nf_conntrack_count|vm\.stat|net\.ipv6\.route\.gc)")
+    r"|sched_domain|perf_event)|net\.netfilter\.nf_conntrack_count|vm\.stat|net\.ipv6\.route\.gc)"
+)
 
 
 def _run(*args: str) -> str:
@@ -44,8 +47,11 @@ def _etc() -> dict[str, tuple]:
             st = os.lstat(path)
         except OSError:
             continue
-        out[path] = (st.st_mode, st.st_size if not os.path.isdir(path) else 0, st.st_mtime_ns if
-                     not os.path.isdir(path) else 0)
+        out[path] = (
+            st.st_mode,
+            st.st_size if not os.path.isdir(path) else 0,
+            st.st_mtime_ns if not os.path.isdir(path) else 0,
+        )
     return out
 
 
@@ -63,10 +69,8 @@ def _orphan_netns_processes() -> set[int]:
     process that outlived its namespace's name)."""
     named = set()
     for p in Path("/run/netns").glob("*") if Path("/run/netns").is_dir() else []:
-        try:
+        with contextlib.suppress(OSError):
             named.add(os.stat(p).st_ino)
-        except OSError:
-            pass
     host = os.stat("/proc/self/ns/net").st_ino
     out = set()
     for d in Path("/proc").iterdir():
@@ -99,7 +103,9 @@ def snapshot(exclude_ids: set[str] | None = None) -> dict:
     return {
         "links": lines(_run("ip", "-o", "link")),
         "addrs": lines(_run("ip", "-o", "addr")),
-        "routes": lines(_run("ip", "route", "show", "table", "all") + _run("ip", "-6", "route", "show", "table", "all")),
+        "routes": lines(
+            _run("ip", "route", "show", "table", "all") + _run("ip", "-6", "route", "show", "table", "all")
+        ),
         "rules": lines(_run("ip", "rule") + _run("ip", "-6", "rule")),
         "nft": _run("nft", "list", "ruleset"),
         "netns": lines(_run("ip", "netns", "list")),
@@ -107,7 +113,7 @@ def snapshot(exclude_ids: set[str] | None = None) -> dict:
         "sysctl": _sysctls(),
         "etc": etc,
         "run": sorted(p for p in _tree("/run", lambda p: p.startswith(("/run/user", "/run/systemd"))) if not theirs(p)),
-        "var_tmp": sorted(p for p in _tree("/var/tmp", lambda p: theirs(p)) if not theirs(p)),
+        "var_tmp": sorted(p for p in _tree("/var/tmp", theirs) if not theirs(p)),
         "orphan_netns_processes": _orphan_netns_processes(),
         # tools run as root in a node keep histories in the host's home (vtysh: .history_frr)
         "root_histories": {p.name: p.stat().st_mtime_ns for p in Path("/root").glob(".history*")},

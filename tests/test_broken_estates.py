@@ -1,10 +1,10 @@
 """Every deliberately broken estate under tests/broken/ must fail with exactly its listed errors."""
+
 import json
 from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, run_cli
 
 BROKEN = REPO / "tests" / "broken"
@@ -26,7 +26,11 @@ def test_broken_estate_reports_exactly_its_errors(case):
     want = [(e["file"], e["line"], e["field"]) for e in expected]
     assert sorted(found) == sorted(want)
     for e in expected:
-        match = [p for p in got["problems"] if (Path(p["file"]).name, p["line"], p["field"]) == (e["file"], e["line"], e["field"])]
+        match = [
+            p
+            for p in got["problems"]
+            if (Path(p["file"]).name, p["line"], p["field"]) == (e["file"], e["line"], e["field"])
+        ]
         assert any(e["says"] in p["message"] for p in match), (e, match)
         assert all(p["fix"] for p in match), "every problem must say how to fix it"
         if "fix_says" in e:  # where the fix is the point: it must not mislead
@@ -100,8 +104,18 @@ def _validate(path, *more, timeout=60):
 
 
 def test_new_broken_estates_are_there():
-    assert {"unreadable", "yaml_shapes", "ranges", "estate_settings", "full_blocks", "uniqueness", "uplinks",
-            "dr_targets", "templates_once", "areas_and_parents"} <= set(CASES)
+    assert {
+        "unreadable",
+        "yaml_shapes",
+        "ranges",
+        "estate_settings",
+        "full_blocks",
+        "uniqueness",
+        "uplinks",
+        "dr_targets",
+        "templates_once",
+        "areas_and_parents",
+    } <= set(CASES)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -181,7 +195,7 @@ def test_a_file_name_that_is_not_utf8_is_still_printed(tmp_path):
     for more in ((), ("--json",)):
         r = _validate(est, *more)
         assert r.returncode == 2
-        assert ".yml:" in r.stderr or ".yml\"" in r.stdout
+        assert ".yml:" in r.stderr or '.yml"' in r.stdout
 
 
 def test_estate_path_that_is_a_file_or_missing_is_bad_input():
@@ -246,13 +260,42 @@ def test_an_estate_wide_setting_is_reported_once_on_the_province(tmp_path):
     r = _validate(est, "--json")
     problems = json.loads(r.stdout)["problems"]
     assert [(Path(p["file"]).name, p["line"], p["field"]) for p in problems] == [
-        ("estate.yml", 18, "estate.management.protocols")]
+        ("estate.yml", 18, "estate.management.protocols")
+    ]
 
 
 # Values a person (or a bad merge) could put anywhere in a file.
-_NASTY = [None, "", 0, -1, 2**40, True, "x" * 300, "[/]", "[bold]x", [], {}, [1, 2], {"a": 1}, "10.0.0.0/8",
-          "999.1.1.1", "10.90.0.1", 1.5, "{each}", "{nope}", "prov-wan1", "auto", "tcp/0", "core", "county",
-          "0.0.0.0/0", 4094, 65536, 31, 32]
+_NASTY = [
+    None,
+    "",
+    0,
+    -1,
+    2**40,
+    True,
+    "x" * 300,
+    "[/]",
+    "[bold]x",
+    [],
+    {},
+    [1, 2],
+    {"a": 1},
+    "10.0.0.0/8",
+    "999.1.1.1",
+    "10.90.0.1",
+    1.5,
+    "{each}",
+    "{nope}",
+    "prov-wan1",
+    "auto",
+    "tcp/0",
+    "core",
+    "county",
+    "0.0.0.0/0",
+    4094,
+    65536,
+    31,
+    32,
+]
 
 
 _TEXT_OPS = ("drop", "repeat", "tab", "indent", "cut", "bytes")
@@ -362,21 +405,34 @@ def test_a_management_block_overlapping_the_supernet_is_one_problem(tmp_path, bl
     r = _validate(est, "--json")
     problems = json.loads(r.stdout)["problems"]
     assert [(Path(p["file"]).name, p["line"], p["field"]) for p in problems] == [
-        ("estate.yml", 11, "estate.management.block")], problems
+        ("estate.yml", 11, "estate.management.block")
+    ], problems
     assert f"the management block {block} overlaps" in problems[0]["message"]
 
 
-@pytest.mark.parametrize("file,old,new,line,field", [
-    # A zone block bigger than its site: one problem, not an overlap with every sibling and a
-    # collision for every address in it.
-    ("sites.yml", "{name: core, kind: core, vlan: 10, prefix: 28}\n      - {name: production",
-     "{name: core, kind: core, vlan: 10, prefix: 28, block: 10.90.0.0/16}\n      - {name: production",
-     18, "zones.core.block"),
-    ("sites.yml", "{name: hefei, template: city, title: 合肥}", "{name: hefei, template: city, title: 合肥, block: 10.0.0.0/8}",
-     29, "block"),
-    ("links.yml", "b: dr-wan1,", "b: dr-wan1, subnet: 10.90.0.64/30,", 6, "subnet"),
-    ("sites.yml", "{name: prov-db1,", "{name: prov-db1, ip: 10.90.0.130/26,", 25, "ip"),
-])
+@pytest.mark.parametrize(
+    "file,old,new,line,field",
+    [
+        # A zone block bigger than its site: one problem, not an overlap with every sibling and a
+        # collision for every address in it.
+        (
+            "sites.yml",
+            "{name: core, kind: core, vlan: 10, prefix: 28}\n      - {name: production",
+            "{name: core, kind: core, vlan: 10, prefix: 28, block: 10.90.0.0/16}\n      - {name: production",
+            18,
+            "zones.core.block",
+        ),
+        (
+            "sites.yml",
+            "{name: hefei, template: city, title: 合肥}",
+            "{name: hefei, template: city, title: 合肥, block: 10.0.0.0/8}",
+            29,
+            "block",
+        ),
+        ("links.yml", "b: dr-wan1,", "b: dr-wan1, subnet: 10.90.0.64/30,", 6, "subnet"),
+        ("sites.yml", "{name: prov-db1,", "{name: prov-db1, ip: 10.90.0.130/26,", 25, "ip"),
+    ],
+)
 def test_a_stray_block_or_address_is_one_problem(tmp_path, file, old, new, line, field):
     est = _lab_copy(tmp_path)
     text = (est / file).read_text()
@@ -394,16 +450,20 @@ def test_keys_beside_a_merge_key_override_it(tmp_path):
     sites = sites.replace("      - {name: dr-wan1, role: wan_router", "      - &wan {name: dr-wan1, role: wan_router")
     fw = "      - {name: dr-fw1, role: firewall, platform: nftables, vendor: Linux, model: nftables, zone: core, loopback: true}"
     assert fw in sites
-    (est / "sites.yml").write_text(sites.replace(fw, "      - {<<: *wan, name: dr-fw1, role: firewall, platform: nftables}"))
+    (est / "sites.yml").write_text(
+        sites.replace(fw, "      - {<<: *wan, name: dr-fw1, role: firewall, platform: nftables}")
+    )
     r = _validate(est)
     assert r.returncode == 0, r.stderr
     # A key written twice beside '<<' is still a key written twice, once.
-    (est / "sites.yml").write_text(sites.replace(fw, "      - {<<: *wan, name: dr-fw1, role: firewall, role: firewall, "
-                                                     "platform: nftables}"))
+    (est / "sites.yml").write_text(
+        sites.replace(fw, "      - {<<: *wan, name: dr-fw1, role: firewall, role: firewall, platform: nftables}")
+    )
     r = _validate(est, "--json")
     problems = json.loads(r.stdout)["problems"]
     assert [(Path(p["file"]).name, p["line"], p["field"], p["message"]) for p in problems] == [
-        ("sites.yml", 42, "sites[4].devices[1].role", "key given twice in one mapping")]
+        ("sites.yml", 42, "sites[4].devices[1].role", "key given twice in one mapping")
+    ]
 
 
 def test_names_may_be_as_long_as_a_dns_label(tmp_path):
@@ -421,20 +481,34 @@ def test_names_may_be_as_long_as_a_dns_label(tmp_path):
     assert (p["line"], p["field"]) == (27, "sites[0].devices[5].name") and "at most 63" in p["message"]
 
 
-@pytest.mark.parametrize("links_block,mgmt_block,line,field,says", [
-    # A link block typed into the management range: the link block's value is the mistake.
-    ("10.91.240.0/20", "10.91.0.0/16", 15, "estate.links.block",
-     "the link block 10.91.240.0/20 is outside the supernet 10.90.0.0/16, and inside the management block "
-     "10.91.0.0/16"),
-    # A management block typed into the link block: management.block is the mistake.
-    ("10.90.240.0/20", "10.90.241.0/24", 11, "estate.management.block",
-     "the management block 10.90.241.0/24 overlaps the supernet 10.90.0.0/16"),
-])
+@pytest.mark.parametrize(
+    "links_block,mgmt_block,line,field,says",
+    [
+        # A link block typed into the management range: the link block's value is the mistake.
+        (
+            "10.91.240.0/20",
+            "10.91.0.0/16",
+            15,
+            "estate.links.block",
+            "the link block 10.91.240.0/20 is outside the supernet 10.90.0.0/16, and inside the management block "
+            "10.91.0.0/16",
+        ),
+        # A management block typed into the link block: management.block is the mistake.
+        (
+            "10.90.240.0/20",
+            "10.90.241.0/24",
+            11,
+            "estate.management.block",
+            "the management block 10.90.241.0/24 overlaps the supernet 10.90.0.0/16",
+        ),
+    ],
+)
 def test_nested_link_and_management_blocks_blame_the_inner_one(tmp_path, links_block, mgmt_block, line, field, says):
     est = _lab_copy(tmp_path)
     text = (est / "estate.yml").read_text()
-    text = text.replace("block: 10.91.0.0/16 ", f"block: {mgmt_block} ").replace("block: 10.90.240.0/20 ",
-                                                                                 f"block: {links_block} ")
+    text = text.replace("block: 10.91.0.0/16 ", f"block: {mgmt_block} ").replace(
+        "block: 10.90.240.0/20 ", f"block: {links_block} "
+    )
     (est / "estate.yml").write_text(text)
     r = _validate(est, "--json")
     problems = json.loads(r.stdout)["problems"]

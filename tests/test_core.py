@@ -1,8 +1,8 @@
 """The core's seams: it names no domain; domains plug in through entry points."""
+
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from conftest import REPO, run_cli
 
@@ -13,13 +13,21 @@ def test_the_core_imports_no_domain():
     found = []
     for path in (REPO / "jinbao").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
             # a module named in a string (importlib.import_module("lab.cli")) is an import too
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value:
                 names.append(node.value)
-            found += [f"{path.relative_to(REPO)}:{node.lineno} {n}" for n in names
-                      if n.split(".")[0] in DOMAINS and n.split(".")[1:2] != [""]]
+            found += [
+                f"{path.relative_to(REPO)}:{node.lineno} {n}"
+                for n in names
+                if n.split(".")[0] in DOMAINS and n.split(".")[1:2] != [""]
+            ]
     assert not found, found
 
 

@@ -5,6 +5,7 @@ nftables, namespaces, mounts, sysctls, /etc (every file's mode, size and mtime),
 /var/tmp. This module sorts before test_lab.py, so in a full run no other lab is up yet and the
 labs here are the ones that create and remove the shared host folders (/etc/netns, /var/tmp/frr).
 """
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import JINBAO, REPO, run_cli
 from hostcheck import diff, settled_snapshot, snapshot
+
 from lab import runtime
 from lab.host import HOST_DIRS
 from lab.record import Lab
@@ -82,16 +83,20 @@ def test_down_of_an_unknown_lab_changes_nothing(others):
 
 
 def _lab_namespaces(lab_id):
-    return [line for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.splitlines()
-            if line.startswith(f"{lab_id}-")]
+    return [
+        line
+        for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.splitlines()
+        if line.startswith(f"{lab_id}-")
+    ]
 
 
 def test_down_after_a_killed_up_leaves_nothing_and_up_works_again(others):
     lab_id = runtime.new_id()
     before = settled_snapshot(others)
     # an 'up' killed part-way: after some namespaces and nodes exist
-    proc = subprocess.Popen([*JINBAO, "lab", "up", "--id", lab_id], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*JINBAO, "lab", "up", "--id", lab_id], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + 60
         while len(_lab_namespaces(lab_id)) < 10 and time.time() < deadline and proc.poll() is None:

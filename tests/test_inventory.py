@@ -3,6 +3,7 @@
 The checks here recompute properties independently of validate.py, so a validator bug that
 lets a bad plan through would still fail a test.
 """
+
 import json
 import os
 import re
@@ -12,7 +13,6 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import yaml
-
 from conftest import REPO, run_cli
 
 
@@ -88,6 +88,7 @@ def test_lab_estate_has_the_same_shape_small(lab_estate):
 
 def test_resolution_is_deterministic():
     from jinbao.estate import load_estate
+
     a = load_estate("province").model_dump(mode="json")
     b = load_estate("province").model_dump(mode="json")
     assert a == b
@@ -156,8 +157,18 @@ def _ansible_inventory(*args):
 def test_ansible_inventory_graph_groups_by_site_role_zone_platform():
     r = _ansible_inventory("-i", str(REPO / "inventory" / "province.jinbao.yml"), "--graph")
     assert r.returncode == 0, r.stderr
-    for group in ("@sites:", "@site_chuzhou:", "@site_feixi:", "@roles:", "@role_wan_router:", "@zones:",
-                  "@zone_prov_production:", "@platforms:", "@platform_huawei_vrp:", "@platform_h3c_comware:"):
+    for group in (
+        "@sites:",
+        "@site_chuzhou:",
+        "@site_feixi:",
+        "@roles:",
+        "@role_wan_router:",
+        "@zones:",
+        "@zone_prov_production:",
+        "@platforms:",
+        "@platform_huawei_vrp:",
+        "@platform_h3c_comware:",
+    ):
         assert group in r.stdout, group
     hosts = set(re.findall(r"\|--([a-z0-9-]+)$", r.stdout, re.M))
     assert len(hosts) >= 1000

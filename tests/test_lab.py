@@ -1,6 +1,8 @@
 """The live lab: real FRR, nftables, sshd and snmpd in one namespace per device."""
+
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -10,8 +12,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from conftest import REPO, run_cli
+
 from lab import health, runtime
 from lab.render import VTY_OPERATOR
 from lab.topology import expected_neighbors
@@ -29,7 +31,7 @@ def restore(lab):
     for fn in reversed(undo):
         try:
             fn()
-        except Exception as e:  # noqa: BLE001 - restore all we can, then check the lab
+        except Exception as e:
             print(f"restore step failed: {e}")
     if undo:
         health.wait_converged(lab, timeout=120)
@@ -62,7 +64,7 @@ def test_every_loopback_reaches_every_other(lab):
     # OSPF is dynamic: a path still settling gets a few more seconds, never a pass for free.
     while todo and time.monotonic() - t0 < 20:
         with ThreadPoolExecutor(max_workers=4) as pool:
-            fails = dict(zip(todo, pool.map(lambda n: _ping_all(lab, n, todo[n])[1::2], todo)))
+            fails = dict(zip(todo, pool.map(lambda n, t=todo: _ping_all(lab, n, t[n])[1::2], todo), strict=False))
         todo = {n: f for n, f in fails.items() if f}
     print(f"all loopbacks reachable after {time.monotonic() - t0:.1f} s")
     assert not todo, todo
@@ -94,9 +96,35 @@ def test_firewall_permits_allowed_flows_and_drops_denied_ones(lab):
 
 def _snmpget(lab, node, user, auth, priv, timeout=3):
     ip = str(lab.plan.nodes[node].device.mgmt_ip)
-    return lab.in_node("ops", ["snmpget", "-v3", "-l", "authPriv", "-u", user, "-a", "SHA", "-A", auth,
-                               "-x", "AES", "-X", priv, "-r", "0", "-t", str(timeout), "-On", "-Oqv", ip,
-                               OID_SYSNAME], check=False, timeout=timeout + 10)
+    return lab.in_node(
+        "ops",
+        [
+            "snmpget",
+            "-v3",
+            "-l",
+            "authPriv",
+            "-u",
+            user,
+            "-a",
+            "SHA",
+            "-A",
+            auth,
+            "-x",
+            "AES",
+            "-X",
+            priv,
+            "-r",
+            "0",
+            "-t",
+            str(timeout),
+            "-On",
+            "-Oqv",
+            ip,
+            OID_SYSNAME,
+        ],
+        check=False,
+        timeout=timeout + 10,
+    )
 
 
 def test_snmpv3_answers_on_every_node(lab):
@@ -104,7 +132,8 @@ def test_snmpv3_answers_on_every_node(lab):
     auth, priv = env["JINBAO_SNMP_AUTH_KEY"], env["JINBAO_SNMP_PRIV_KEY"]
     user = lab.plan.estate.snmp_profiles["v3-monitor"].user
     with ThreadPoolExecutor(max_workers=8) as pool:
-        res = dict(zip(lab.plan.nodes, pool.map(lambda n: _snmpget(lab, n, user, auth, priv), lab.plan.nodes)))
+        answers = pool.map(lambda n: _snmpget(lab, n, user, auth, priv), lab.plan.nodes)
+        res = dict(zip(lab.plan.nodes, answers, strict=False))
     for node, r in res.items():
         assert r.returncode == 0 and r.stdout.strip().strip('"') == node, (node, r.stderr)
     bad = _snmpget(lab, "prov-wan1", user, "wrong-key-123", priv)
@@ -123,7 +152,7 @@ def test_ssh_key_login_on_every_node(lab):
         return lab.in_node("ops", [*lab.ssh_args(name), "hostname"], check=False, timeout=30)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        res = dict(zip(lab.plan.nodes, pool.map(login, lab.plan.nodes)))
+        res = dict(zip(lab.plan.nodes, pool.map(login, lab.plan.nodes), strict=False))
     for node, r in res.items():
         assert r.returncode == 0 and r.stdout.strip() == node, (node, r.stderr)
     # vtysh as a login shell, for automation
@@ -158,7 +187,7 @@ def _outage(lab, src, dst, action, settle):
         out, _ = ping.communicate(timeout=10)
     stamps = [float(m) for m in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", out, re.M)]
     assert stamps and stamps[0] < t_action and stamps[-1] > t_action + 0.5, "traffic must flow before and after"
-    return max(b - a for a, b in zip(stamps, stamps[1:]))
+    return max(b - a for a, b in itertools.pairwise(stamps))
 
 
 def _wait(pred, timeout, every=0.1):
@@ -174,8 +203,9 @@ class RouteMonitor:
     """`ip monitor link route` inside a node: timestamps of link and route changes as they happen."""
 
     def __init__(self, lab, node):
-        self.proc = subprocess.Popen(lab.node_cmd(node, ["ip", "-ts", "monitor", "link", "route"]), stdout=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            lab.node_cmd(node, ["ip", "-ts", "monitor", "link", "route"]), stdout=subprocess.PIPE, text=True
+        )
 
     def stop(self) -> list[tuple[float, str]]:
         # SIGTERM, not SIGINT: a job started in the background by a non-interactive shell (as CI
@@ -197,8 +227,12 @@ def no_route_window(events, target, iface) -> float:
     down = None
     for ts, text in events:
         words = text.split()
-        if down is None and len(words) > 1 and words[1].split("@")[0].rstrip(":") == iface \
-                and ("state DOWN" in text or "NO-CARRIER" in text):
+        if (
+            down is None
+            and len(words) > 1
+            and words[1].split("@")[0].rstrip(":") == iface
+            and ("state DOWN" in text or "NO-CARRIER" in text)
+        ):
             down = ts
         elif down is not None and words[:1] == [target]:
             return ts - down
@@ -217,8 +251,13 @@ def test_city_primary_link_failure_fails_over_to_backup_and_back(lab, restore):
     monitor = RouteMonitor(lab, "prov-wan1")
     time.sleep(0.3)  # let the monitor subscribe before the fault
     try:
-        gap = _outage(lab, "dr-wan1", target, lambda: runtime.link_set(lab, "prov-wan1", "chuzhou-wan1", "down"),
-                      lambda: _wait(via_backup, 20, every=0.005))
+        gap = _outage(
+            lab,
+            "dr-wan1",
+            target,
+            lambda: runtime.link_set(lab, "prov-wan1", "chuzhou-wan1", "down"),
+            lambda: _wait(via_backup, 20, every=0.005),
+        )
     finally:
         events = monitor.stop()
     window = no_route_window(events, target, prim_if)
@@ -252,8 +291,13 @@ def test_silent_drop_is_detected_by_ospf_dead_timer(lab, restore):
     on_primary = lambda: _route_dev(lab, "prov-wan1", target) == prim_if  # noqa: E731
     assert on_primary()
     restore.append(lambda: runtime.link_set(lab, "prov-wan1", "wuhu-wan1", "up"))
-    gap = _outage(lab, "dr-wan1", target, lambda: runtime.link_drop(lab, "prov-wan1", "wuhu-wan1"),
-                  lambda: _wait(lambda: _route_dev(lab, "prov-wan1", target) not in (None, prim_if), 30))
+    gap = _outage(
+        lab,
+        "dr-wan1",
+        target,
+        lambda: runtime.link_drop(lab, "prov-wan1", "wuhu-wan1"),
+        lambda: _wait(lambda: _route_dev(lab, "prov-wan1", target) not in (None, prim_if), 30),
+    )
     dead = lab.plan.estate.ospf.dead_s
     print(f"silent-drop failover outage: {gap:.3f} s (dead interval {dead} s)")
     assert gap < dead * 3 + 2
@@ -418,13 +462,17 @@ def _lan_bridge_down(lab):
     return lambda: runtime.sh(["ip", "-n", lab.plan.sw_ns, "link", "set", seg.bridge, "up"])
 
 
-@pytest.mark.parametrize("fault, node, says", [
-    (_fw_flush, "prov-fw1", "zone policy not loaded"),
-    (_forwarding_off, "hefei-wan1", "IPv4 forwarding is off"),
-    (_snmpd_frozen, "prov-db1", "snmpd does not answer an SNMPv3 GET"),
-    (_no_default_route, "prov-app1", "no default route via"),
-    (_lan_bridge_down, None, "LAN bridge of prov/production"),
-], ids=["firewall-policy-flushed", "forwarding-off", "snmpd-stopped", "server-default-route", "lan-bridge-down"])
+@pytest.mark.parametrize(
+    "fault, node, says",
+    [
+        (_fw_flush, "prov-fw1", "zone policy not loaded"),
+        (_forwarding_off, "hefei-wan1", "IPv4 forwarding is off"),
+        (_snmpd_frozen, "prov-db1", "snmpd does not answer an SNMPv3 GET"),
+        (_no_default_route, "prov-app1", "no default route via"),
+        (_lan_bridge_down, None, "LAN bridge of prov/production"),
+    ],
+    ids=["firewall-policy-flushed", "forwarding-off", "snmpd-stopped", "server-default-route", "lan-bridge-down"],
+)
 def test_status_sees_what_breaks_service_not_only_processes(lab, restore, fault, node, says):
     """Faults that leave every process running but break the service still make the lab unhealthy."""
     restore.append(fault(lab))

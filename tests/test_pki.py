@@ -1,4 +1,5 @@
 """The CA, judged by independent tools: the openssl CLI and pkilint (RFC 5280)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,12 +15,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import JINBAO, REPO, run_cli
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from conftest import JINBAO, REPO, run_cli
 from pki.authority import Authority
 from pki.authz import Credential
 from pki.errors import NotAllowed, PkiError
@@ -43,8 +44,14 @@ def new_ca(d: Path) -> SimpleNamespace:
     admin = Credential.from_prefix(ops / "admin")
     authority.add_operator(admin, "alice", "officer", ops / "alice")
     authority.add_operator(admin, "bob", "auditor", ops / "bob")
-    return SimpleNamespace(dir=d / "ca", ops=ops, ca=authority, admin=admin,
-                           officer=Credential.from_prefix(ops / "alice"), auditor=Credential.from_prefix(ops / "bob"))
+    return SimpleNamespace(
+        dir=d / "ca",
+        ops=ops,
+        ca=authority,
+        admin=admin,
+        officer=Credential.from_prefix(ops / "alice"),
+        auditor=Credential.from_prefix(ops / "bob"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +110,19 @@ def test_openssl_verify_with_crl_accepts_issued_and_rejects_revoked(ca, tmp_path
     issued, crt, _ = _issue(ca, tmp_path, "db1", device="prov-db1")
 
     def verify():
-        return _openssl("verify", "-crl_check_all", "-CAfile", str(ca.dir / "root" / "root.crt"),
-                        "-untrusted", str(ca.dir / "issuing" / "issuing.crt"),
-                        "-CRLfile", str(ca.dir / "crl" / "issuing.crl.pem"),
-                        "-CRLfile", str(ca.dir / "crl" / "root.crl.pem"), str(crt))
+        return _openssl(
+            "verify",
+            "-crl_check_all",
+            "-CAfile",
+            str(ca.dir / "root" / "root.crt"),
+            "-untrusted",
+            str(ca.dir / "issuing" / "issuing.crt"),
+            "-CRLfile",
+            str(ca.dir / "crl" / "issuing.crl.pem"),
+            "-CRLfile",
+            str(ca.dir / "crl" / "root.crl.pem"),
+            str(crt),
+        )
 
     r = verify()
     assert r.returncode == 0 and f"{crt}: OK" in r.stdout, r.stdout + r.stderr
@@ -122,15 +138,49 @@ def test_mutual_tls_handshake_with_openssl(ca, tmp_path):
     port = _free_port()
 
     def handshake(client_args):
-        server = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(scrt),
-                                   "-key", str(skey), "-cert_chain", str(chain), "-CAfile", str(root),
-                                   "-chainCAfile", str(chain), "-Verify", "3", "-verify_return_error",
-                                   "-naccept", "1", "-www"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        server = subprocess.Popen(
+            [
+                "openssl",
+                "s_server",
+                "-accept",
+                f"127.0.0.1:{port}",
+                "-cert",
+                str(scrt),
+                "-key",
+                str(skey),
+                "-cert_chain",
+                str(chain),
+                "-CAfile",
+                str(root),
+                "-chainCAfile",
+                str(chain),
+                "-Verify",
+                "3",
+                "-verify_return_error",
+                "-naccept",
+                "1",
+                "-www",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             time.sleep(0.5)
-            client = _openssl("s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", str(root),
-                              "-verify_return_error", "-verify_hostname", f"prov-db1.{DOMAIN}", "-ign_eof",
-                              *client_args, input="GET / HTTP/1.0\r\n\r\n", timeout=20)
+            client = _openssl(
+                "s_client",
+                "-connect",
+                f"127.0.0.1:{port}",
+                "-CAfile",
+                str(root),
+                "-verify_return_error",
+                "-verify_hostname",
+                f"prov-db1.{DOMAIN}",
+                "-ign_eof",
+                *client_args,
+                input="GET / HTTP/1.0\r\n\r\n",
+                timeout=20,
+            )
             srv_out, _ = server.communicate(timeout=20)
         finally:
             if server.poll() is None:
@@ -151,8 +201,13 @@ def test_mutual_tls_handshake_with_openssl(ca, tmp_path):
 @pytest.fixture
 def ocsp_server(ca):
     port = _free_port()
-    proc = subprocess.Popen([*JINBAO, "pki", "ocsp", "serve", "--ca-dir", str(ca.dir), "--port", str(port)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*JINBAO, "pki", "ocsp", "serve", "--ca-dir", str(ca.dir), "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "OCSP responder" in proc.stdout.readline()
         yield f"http://127.0.0.1:{port}"
@@ -162,8 +217,17 @@ def ocsp_server(ca):
 
 
 def _ocsp(ca, url, *target):
-    return _openssl("ocsp", "-issuer", str(ca.dir / "issuing" / "issuing.crt"), *target, "-url", url,
-                    "-CAfile", str(ca.dir / "root" / "root.crt"), "-resp_text")
+    return _openssl(
+        "ocsp",
+        "-issuer",
+        str(ca.dir / "issuing" / "issuing.crt"),
+        *target,
+        "-url",
+        url,
+        "-CAfile",
+        str(ca.dir / "root" / "root.crt"),
+        "-resp_text",
+    )
 
 
 def test_openssl_ocsp_says_good_revoked_and_unknown(ca, tmp_path, ocsp_server):
@@ -192,8 +256,13 @@ def test_every_certificate_and_crl_passes_the_rfc5280_linter(ca, tmp_path):
         _issue(ca, tmp_path, "per", profile="person_auth", person="Zhang San", email=f"zhang.san@{DOMAIN}")[1],
         _issue(ca, tmp_path, "sig", profile="person_sign", person="Li Si", email=f"li.si@{DOMAIN}")[1],
     ]
-    for cert in [ca.dir / "root" / "root.crt", ca.dir / "issuing" / "issuing.crt", ca.dir / "ocsp" / "ocsp.crt",
-                 ca.ops / "alice.crt", *made]:
+    for cert in [
+        ca.dir / "root" / "root.crt",
+        ca.dir / "issuing" / "issuing.crt",
+        ca.dir / "ocsp" / "ocsp.crt",
+        ca.ops / "alice.crt",
+        *made,
+    ]:
         rc, text = _lint("lint_pkix_cert", str(cert))
         assert rc == 0 and text == "", f"{cert}:\n{text}"
     rc, text = _lint("lint_crl", "-t", "CRL", "-p", "PKIX", str(ca.dir / "crl" / "issuing.crl"))
@@ -201,9 +270,15 @@ def test_every_certificate_and_crl_passes_the_rfc5280_linter(ca, tmp_path):
     rc, text = _lint("lint_crl", "-t", "ARL", "-p", "PKIX", str(ca.dir / "crl" / "root.crl"))
     assert rc == 0 and text == "", text
     leaf = _openssl("x509", "-in", str(made[0]), "-noout", "-text").stdout
-    for must in ("Basic Constraints: critical", "Key Usage: critical", "Subject Key Identifier",
-                 "Authority Key Identifier", f"URI:http://pki.{DOMAIN}/crl/issuing.crl",
-                 f"OCSP - URI:http://ocsp.{DOMAIN}", f"DNS:prov-db1.{DOMAIN}"):
+    for must in (
+        "Basic Constraints: critical",
+        "Key Usage: critical",
+        "Subject Key Identifier",
+        "Authority Key Identifier",
+        f"URI:http://pki.{DOMAIN}/crl/issuing.crl",
+        f"OCSP - URI:http://ocsp.{DOMAIN}",
+        f"DNS:prov-db1.{DOMAIN}",
+    ):
         assert must in leaf, must
     serial = x509.load_pem_x509_certificate(made[0].read_bytes()).serial_number
     assert serial.bit_length() >= 64
@@ -231,8 +306,11 @@ def test_concurrent_issuers_never_reuse_a_serial(ca):
 
 def _state(ca, out_dir):
     db = ca.ca.store.db
-    return (db.execute("SELECT COUNT(*) FROM certs").fetchone()[0], db.execute("SELECT COUNT(*) FROM audit").fetchone()[0],
-            sorted(p.name for p in out_dir.iterdir()))
+    return (
+        db.execute("SELECT COUNT(*) FROM certs").fetchone()[0],
+        db.execute("SELECT COUNT(*) FROM audit").fetchone()[0],
+        sorted(p.name for p in out_dir.iterdir()),
+    )
 
 
 def _csr(key, names=(f"prov-db1.{DOMAIN}",), cn=f"prov-db1.{DOMAIN}"):
@@ -249,11 +327,18 @@ def test_a_valid_csr_is_certified(ca):
 
 
 BAD = {
-    "malformed CSR": (dict(device="prov-db1", csr_pem=b"-----BEGIN CERTIFICATE REQUEST-----\nnot base64\n"), "malformed"),
+    "malformed CSR": (
+        dict(device="prov-db1", csr_pem=b"-----BEGIN CERTIFICATE REQUEST-----\nnot base64\n"),
+        "malformed",
+    ),
     "unknown device": (dict(device="prov-db9"), "no device 'prov-db9'"),
-    "CSR asks for a foreign name": (dict(device="prov-db1", csr_pem=_csr(ec.generate_private_key(ec.SECP256R1()),
-                                                                      names=(f"prov-db1.{DOMAIN}", "www.example.com"))),
-                                    "www.example.com"),
+    "CSR asks for a foreign name": (
+        dict(
+            device="prov-db1",
+            csr_pem=_csr(ec.generate_private_key(ec.SECP256R1()), names=(f"prov-db1.{DOMAIN}", "www.example.com")),
+        ),
+        "www.example.com",
+    ),
     "weak RSA key": (dict(device="prov-db1", csr_pem=_csr(rsa.generate_private_key(65537, 2048))), "rsa-2048"),
     "too long": (dict(device="prov-db1", days=1000), "exceeds profile server_tls's maximum of 397"),
     "wrong role": (dict(device="chuzhou-wan1"), "not for a wan_router"),
@@ -275,7 +360,7 @@ def test_tampered_csr_signature_is_refused(ca, tmp_path):
     der = x509.load_pem_x509_csr(_csr(ec.generate_private_key(ec.SECP256R1()))).public_bytes(serialization.Encoding.DER)
     # flip a bit inside the subject's CN: the structure still parses, the signature no longer matches
     i = der.index(b"prov-db1")
-    bad = der[:i] + bytes([der[i] ^ 0x01]) + der[i + 1:]
+    bad = der[:i] + bytes([der[i] ^ 0x01]) + der[i + 1 :]
     before = _state(ca, tmp_path)
     with pytest.raises(PkiError, match="signature does not verify"):
         ca.ca.issue(ca.officer, "server_tls", device="prov-db1", csr_pem=bad)
@@ -283,20 +368,53 @@ def test_tampered_csr_signature_is_refused(ca, tmp_path):
 
 
 def test_cli_bad_input_exits_2_and_writes_nothing(ca, tmp_path):
-    r = run_cli("pki", "issue", "--ca-dir", str(ca.dir), "--as", str(ca.ops / "alice"), "--profile", "server_tls",
-                "--device", "nosuch-host", "--out", str(tmp_path / "x"))
+    r = run_cli(
+        "pki",
+        "issue",
+        "--ca-dir",
+        str(ca.dir),
+        "--as",
+        str(ca.ops / "alice"),
+        "--profile",
+        "server_tls",
+        "--device",
+        "nosuch-host",
+        "--out",
+        str(tmp_path / "x"),
+    )
     assert r.returncode == 2 and "no device 'nosuch-host'" in r.stderr
     assert list(tmp_path.iterdir()) == []
     r = run_cli("pki", "revoke", "--ca-dir", str(ca.dir), "--as", str(ca.ops / "alice"), "deadbeef00")
     assert r.returncode == 2 and "no certificate with serial deadbeef00" in r.stderr
     (tmp_path / "pass").write_text("not the root passphrase")
     before = _state(ca, tmp_path)
-    r = run_cli("pki", "crl", "--root", "--ca-dir", str(ca.dir), "--as", str(ca.ops / "admin"),
-                "--root-pass-file", str(tmp_path / "pass"))
+    r = run_cli(
+        "pki",
+        "crl",
+        "--root",
+        "--ca-dir",
+        str(ca.dir),
+        "--as",
+        str(ca.ops / "admin"),
+        "--root-pass-file",
+        str(tmp_path / "pass"),
+    )
     assert r.returncode == 2 and "wrong passphrase" in r.stderr
     assert _state(ca, tmp_path) == before
-    r = run_cli("pki", "issue", "--ca-dir", str(ca.dir), "--as", str(ca.ops / "alice"), "--profile", "nonsense",
-                "--device", "prov-db1", "--out", str(tmp_path / "y"))
+    r = run_cli(
+        "pki",
+        "issue",
+        "--ca-dir",
+        str(ca.dir),
+        "--as",
+        str(ca.ops / "alice"),
+        "--profile",
+        "nonsense",
+        "--device",
+        "prov-db1",
+        "--out",
+        str(tmp_path / "y"),
+    )
     assert r.returncode == 2 and "no certificate profile 'nonsense'" in r.stderr
 
 
@@ -317,13 +435,20 @@ def test_roles_are_kept_apart_and_bound_to_held_keys(ca, tmp_path):
     # a self-made certificate claiming to be alice
     key = ec.generate_private_key(ec.SECP256R1())
     alice = x509.load_pem_x509_certificate((ca.ops / "alice.crt").read_bytes())
-    forged = (x509.CertificateBuilder().subject_name(alice.subject).issuer_name(alice.issuer)
-              .public_key(key.public_key()).serial_number(alice.serial_number)
-              .not_valid_before(alice.not_valid_before_utc).not_valid_after(alice.not_valid_after_utc)
-              .sign(key, hashes.SHA256()))
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(alice.subject)
+        .issuer_name(alice.issuer)
+        .public_key(key.public_key())
+        .serial_number(alice.serial_number)
+        .not_valid_before(alice.not_valid_before_utc)
+        .not_valid_after(alice.not_valid_after_utc)
+        .sign(key, hashes.SHA256())
+    )
     (tmp_path / "forged.crt").write_bytes(forged.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "forged.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                            serialization.NoEncryption()))
+    (tmp_path / "forged.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     with pytest.raises(NotAllowed, match="not an operator certificate"):
         ca.ca.issue(Credential.from_prefix(tmp_path / "forged"), "server_tls", device="prov-db1")
     # a revoked operator can do nothing
@@ -355,6 +480,7 @@ def test_ocsp_signer_renewal_is_the_admins_job(ca):
 
 def test_audit_log_tampering_is_detected(ca, tmp_path):
     import shutil
+
     copy = tmp_path / "ca"
     shutil.copytree(ca.dir, copy)
     other = Authority(copy)
@@ -366,9 +492,10 @@ def test_audit_log_tampering_is_detected(ca, tmp_path):
     db.execute("DROP TRIGGER audit_no_update")
     db.execute("UPDATE audit SET detail = replace(detail, 'prov-db1', 'prov-db2') WHERE seq = ?", (seq,))
     db.commit()
-    n, problems = Authority(copy).verify_audit(ca.auditor)
+    _n, problems = Authority(copy).verify_audit(ca.auditor)
     assert [p for p in problems if p.startswith(f"entry {seq} ")] and all(
-        "does not match its hash" in p for p in problems if "trigger" not in p), problems
+        "does not match its hash" in p for p in problems if "trigger" not in p
+    ), problems
     assert any("trigger audit_no_update is missing" in p for p in problems), problems
     # removing an entry breaks the chain at that point
     db.execute("DROP TRIGGER audit_no_delete")
@@ -407,15 +534,40 @@ def test_security_officer_story_on_the_lab(lab, tmp_path):
     pki("init", "--estate", "lab", "--admin-out", str(ops / "admin"))
     pki("operator", "add", "--as", str(ops / "admin"), "wang", "--role", "officer", "--out", str(ops / "wang"))
     env["JINBAO_PKI_OPERATOR"] = str(ops / "wang")
-    info = json.loads(pki("issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "db1"),
-                          "--json"))
-    pki("deploy", "--cert", str(tmp_path / "db1.crt"), "--key", str(tmp_path / "db1.key"), "--lab", lab.id,
-        "--node", "prov-db1", "--serve-port", "8443")
+    info = json.loads(
+        pki("issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "db1"), "--json")
+    )
+    pki(
+        "deploy",
+        "--cert",
+        str(tmp_path / "db1.crt"),
+        "--key",
+        str(tmp_path / "db1.key"),
+        "--lab",
+        lab.id,
+        "--node",
+        "prov-db1",
+        "--serve-port",
+        "8443",
+    )
     ip = str(lab.plan.nodes["prov-db1"].device.mgmt_ip)
     (lab.dir / "root.crt").write_bytes((tmp_path / "ca" / "root" / "root.crt").read_bytes())
     for _ in range(20):
-        r = lab.in_node("ops", ["openssl", "s_client", "-connect", f"{ip}:8443", "-CAfile", str(lab.dir / "root.crt"),
-                                "-verify_return_error", "-verify_hostname", f"prov-db1.{DOMAIN}"], check=False)
+        r = lab.in_node(
+            "ops",
+            [
+                "openssl",
+                "s_client",
+                "-connect",
+                f"{ip}:8443",
+                "-CAfile",
+                str(lab.dir / "root.crt"),
+                "-verify_return_error",
+                "-verify_hostname",
+                f"prov-db1.{DOMAIN}",
+            ],
+            check=False,
+        )
         if "Verify return code: 0 (ok)" in r.stdout:
             break
         time.sleep(0.3)
@@ -428,13 +580,27 @@ def test_security_officer_story_on_the_lab(lab, tmp_path):
     assert all(key_line not in p.read_text(errors="replace") for p in lab.dir.glob("nodes/*/*.log"))
     pki("revoke", info["serial"], "--reason", "key_compromise")
     port = _free_port()
-    server = subprocess.Popen([*JINBAO, "pki", "ocsp", "serve", "--port", str(port)], cwd=REPO, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env})
+    server = subprocess.Popen(
+        [*JINBAO, "pki", "ocsp", "serve", "--port", str(port)],
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+    )
     try:
         server.stdout.readline()
-        r = _openssl("ocsp", "-issuer", str(tmp_path / "ca" / "issuing" / "issuing.crt"), "-cert",
-                     str(tmp_path / "db1.crt"), "-url", f"http://127.0.0.1:{port}", "-CAfile",
-                     str(tmp_path / "ca" / "root" / "root.crt"))
+        r = _openssl(
+            "ocsp",
+            "-issuer",
+            str(tmp_path / "ca" / "issuing" / "issuing.crt"),
+            "-cert",
+            str(tmp_path / "db1.crt"),
+            "-url",
+            f"http://127.0.0.1:{port}",
+            "-CAfile",
+            str(tmp_path / "ca" / "root" / "root.crt"),
+        )
     finally:
         server.kill()
         server.wait()

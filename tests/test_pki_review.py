@@ -4,6 +4,7 @@ Each test plays the attacker (an officer reaching for the CA's own certificates,
 racing, a planted symlink, a deleted audit tail, a malformed OCSP request) and checks the CA
 refuses cleanly: exit 2, no traceback, nothing recorded but the refusal itself.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -13,22 +14,23 @@ import socket
 import sqlite3
 import subprocess
 import time
+from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import JINBAO, REPO, run_cli
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
+from test_pki import ROOT_PASS, _free_port, _openssl, new_ca
 
-from conftest import JINBAO, REPO, run_cli
 from pki.authority import Authority
 from pki.authz import Credential
 from pki.der import content, elements, tlv
 from pki.errors import NotAllowed, PkiError
-from test_pki import ROOT_PASS, _free_port, _openssl, new_ca
 
 DOCS = REPO / "docs" / "security-officer.md"
 
@@ -40,11 +42,15 @@ def _serial_of(crt: Path) -> str:
 def _keypair(prefix: Path, cn: str) -> None:
     """PREFIX.key (0600) and PREFIX.csr, made the way an operator makes their own."""
     key = ec.generate_private_key(ec.SECP256R1())
-    prefix.with_name(prefix.name + ".key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    prefix.with_name(prefix.name + ".key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     prefix.with_name(prefix.name + ".key").chmod(0o600)
-    csr = x509.CertificateSigningRequestBuilder().subject_name(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])).sign(key, hashes.SHA256())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .sign(key, hashes.SHA256())
+    )
     prefix.with_name(prefix.name + ".csr").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
 
 
@@ -60,8 +66,10 @@ def _cli(ca, who, *args, env=None):
 def _counts(ca):
     db = sqlite3.connect(ca.dir / "ca.db")
     try:
-        return (db.execute("SELECT COUNT(*) FROM certs").fetchone()[0],
-                db.execute("SELECT COUNT(*) FROM audit").fetchone()[0])
+        return (
+            db.execute("SELECT COUNT(*) FROM certs").fetchone()[0],
+            db.execute("SELECT COUNT(*) FROM audit").fetchone()[0],
+        )
     finally:
         db.close()
 
@@ -82,6 +90,7 @@ def _refused_cleanly(r, *says):
 
 
 # -- renewal goes through the issuing policy -----------------------------------------------------
+
 
 def test_an_officer_cannot_renew_or_issue_the_cas_own_certificates(ca, tmp_path):
     signer = _serial_of(ca.dir / "ocsp" / "ocsp.crt")
@@ -111,8 +120,17 @@ def test_an_officer_cannot_renew_or_issue_the_cas_own_certificates(ca, tmp_path)
     with pytest.raises(NotAllowed):
         ca.ca.verify_audit(ca.auditor)
     # and an operator renews their own: the new key is theirs, 0600
-    r = run_cli("pki", "renew", _serial_of(tmp_path / "bob2.crt"), "--out", str(tmp_path / "bob3"), "--ca-dir",
-                str(ca.dir), "--as", str(tmp_path / "bob2"))
+    r = run_cli(
+        "pki",
+        "renew",
+        _serial_of(tmp_path / "bob2.crt"),
+        "--out",
+        str(tmp_path / "bob3"),
+        "--ca-dir",
+        str(ca.dir),
+        "--as",
+        str(tmp_path / "bob2"),
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "bob3.key").stat().st_mode & 0o777 == 0o600
     assert ca.ca.verify_audit(Credential.from_prefix(tmp_path / "bob3"))[1] == []
@@ -127,6 +145,7 @@ def test_renewing_a_revoked_or_expired_certificate_is_refused(ca, monkeypatch):
     assert _last_audit(ca)[:2] == ("alice", "denied")  # asking to renew a revoked certificate is on the record
     short = ca.ca.issue(ca.officer, "server_tls", device="prov-db1", days=1)
     import pki.authority as authority
+
     real_now = authority._now
     monkeypatch.setattr(authority, "_now", lambda: real_now() + authority.timedelta(days=2))
     with pytest.raises(NotAllowed, match="expired"):
@@ -135,6 +154,7 @@ def test_renewing_a_revoked_or_expired_certificate_is_refused(ca, monkeypatch):
 
 
 # -- operator credentials: separation of duties and recovery -------------------------------------
+
 
 def test_an_officer_cannot_revoke_operator_credentials_and_the_last_admin_stays(ca, tmp_path):
     admin, auditor = _serial_of(ca.ops / "admin.crt"), _serial_of(ca.ops / "bob.crt")
@@ -167,9 +187,13 @@ def test_two_admins_revoking_each_other_at_once_leave_one(ca, tmp_path):
     ca.ca.add_operator(ca.admin, "dave", "ca_admin", ca.ops / "dave")
     mp = multiprocessing.get_context("spawn")
     barrier, results = mp.Barrier(2), mp.Queue()
-    procs = [mp.Process(target=_revoke_at_the_barrier,
-                        args=(str(ca.dir), str(ca.ops / a), _serial_of(ca.ops / f"{b}.crt"), barrier, results))
-             for a, b in (("admin", "dave"), ("dave", "admin"))]
+    procs = [
+        mp.Process(
+            target=_revoke_at_the_barrier,
+            args=(str(ca.dir), str(ca.ops / a), _serial_of(ca.ops / f"{b}.crt"), barrier, results),
+        )
+        for a, b in (("admin", "dave"), ("dave", "admin"))
+    ]
     for p in procs:
         p.start()
     outcomes = sorted(results.get(timeout=60)[0] for _ in procs)
@@ -186,9 +210,11 @@ def test_an_officer_deploys_only_valid_device_certificates(ca, tmp_path):
     (tmp_path / "db1.crt").write_bytes(issued.cert_pem)
     (tmp_path / "db1.key").write_bytes(issued.key_pem)
     ca.ca.revoke(ca.officer, issued.serial, "superseded")
-    for crt, key, says in ((ca.dir / "ocsp" / "ocsp.crt", ca.dir / "ocsp" / "ocsp.key", "not a device certificate"),
-                           (ca.ops / "admin.crt", ca.ops / "admin.key", "not a device certificate"),
-                           (tmp_path / "db1.crt", tmp_path / "db1.key", "revoked")):
+    for crt, key, says in (
+        (ca.dir / "ocsp" / "ocsp.crt", ca.dir / "ocsp" / "ocsp.key", "not a device certificate"),
+        (ca.ops / "admin.crt", ca.ops / "admin.key", "not a device certificate"),
+        (tmp_path / "db1.crt", tmp_path / "db1.key", "revoked"),
+    ):
         r = _cli(ca, "alice", "deploy", "--cert", str(crt), "--key", str(key), "--lab", "jbnolab", "--node", "x")
         _refused_cleanly(r, says)
         assert _last_audit(ca)[:2] == ("alice", "denied")
@@ -224,6 +250,7 @@ def test_a_refused_action_by_a_revoked_operator_is_logged(ca, tmp_path):
 
 # -- revocation and the CRL under concurrency ----------------------------------------------------
 
+
 def _race(ca_dir, prefix, serials, reason, barrier, results):
     ca = Authority(ca_dir)
     cred = Credential.from_prefix(prefix)
@@ -241,8 +268,10 @@ def test_concurrent_revocations_of_one_serial_have_one_winner(ca):
     serials = [ca.ca.issue(ca.officer, "server_tls", device="prov-db1").serial for _ in range(15)]
     mp = multiprocessing.get_context("spawn")
     barrier, results = mp.Barrier(2), mp.Queue()
-    procs = [mp.Process(target=_race, args=(str(ca.dir), str(ca.ops / "alice"), serials, reason, barrier, results))
-             for reason in ("key_compromise", "superseded")]
+    procs = [
+        mp.Process(target=_race, args=(str(ca.dir), str(ca.ops / "alice"), serials, reason, barrier, results))
+        for reason in ("key_compromise", "superseded")
+    ]
     for p in procs:
         p.start()
     for p in procs:
@@ -260,6 +289,7 @@ def test_concurrent_revocations_of_one_serial_have_one_winner(ca):
 
 def test_concurrent_revocations_from_threads_sharing_one_authority(ca):
     import threading
+
     serials = [ca.ca.issue(ca.officer, "server_tls", device="prov-db1").serial for _ in range(10)]
     outcomes = []
 
@@ -268,7 +298,7 @@ def test_concurrent_revocations_from_threads_sharing_one_authority(ca):
         try:
             ca.ca.revoke(ca.officer, serial, reason)
             outcomes.append((serial, reason))
-        except Exception as e:  # noqa: BLE001 - anything but a clean refusal fails below
+        except Exception as e:
             outcomes.append((serial, f"{type(e).__name__}: {e}"))
 
     for serial in serials:
@@ -300,8 +330,10 @@ def test_the_published_crl_never_goes_backwards(ca):
     serials = [ca.ca.issue(ca.officer, "server_tls", device="prov-db1").serial for _ in range(12)]
     mp = multiprocessing.get_context("spawn")
     barrier, results = mp.Barrier(3), mp.Queue()
-    procs = [mp.Process(target=_revoke_many, args=(str(ca.dir), str(ca.ops / "alice"), serials[i::3], barrier, results))
-             for i in range(3)]
+    procs = [
+        mp.Process(target=_revoke_many, args=(str(ca.dir), str(ca.ops / "alice"), serials[i::3], barrier, results))
+        for i in range(3)
+    ]
     for p in procs:
         p.start()
     for p in procs:
@@ -328,16 +360,19 @@ def test_crl_files_are_written_through_unique_temporary_files_and_backdated(ca, 
     crl = ca.ca.write_crl("test")
     assert victim.read_text() == "untouched"
     assert not (ca.dir / "crl" / "issuing.crl").is_symlink()
-    assert x509.load_der_x509_crl((ca.dir / "crl" / "issuing.crl").read_bytes()).fingerprint(hashes.SHA256()) == \
-        crl.fingerprint(hashes.SHA256())
+    assert x509.load_der_x509_crl((ca.dir / "crl" / "issuing.crl").read_bytes()).fingerprint(
+        hashes.SHA256()
+    ) == crl.fingerprint(hashes.SHA256())
     # thisUpdate tolerates the relying party's clock skew, as notBefore does
-    from datetime import datetime, timedelta, timezone
-    assert crl.last_update_utc <= datetime.now(timezone.utc) - timedelta(minutes=4)
+    from datetime import datetime, timedelta
+
+    assert crl.last_update_utc <= datetime.now(UTC) - timedelta(minutes=4)
     root_crl = x509.load_der_x509_crl((ca.dir / "crl" / "root.crl").read_bytes())
-    assert root_crl.last_update_utc <= datetime.now(timezone.utc) - timedelta(minutes=4)
+    assert root_crl.last_update_utc <= datetime.now(UTC) - timedelta(minutes=4)
 
 
 # -- the audit log's head is anchored outside the database ---------------------------------------
+
 
 def test_deleting_the_newest_audit_entries_is_detected(ca, tmp_path):
     issued = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
@@ -349,7 +384,7 @@ def test_deleting_the_newest_audit_entries_is_detected(ca, tmp_path):
     db.execute("DELETE FROM certs WHERE serial = ?", (issued.serial,))
     db.commit()
     db.close()
-    n, problems = Authority(copy).verify_audit(ca.auditor)
+    _n, problems = Authority(copy).verify_audit(ca.auditor)
     assert any("missing" in p for p in problems), problems
     assert any("audit_no_delete" in p for p in problems), problems
     r = run_cli("pki", "audit", "verify", "--ca-dir", str(copy), "--as", str(ca.ops / "bob"))
@@ -360,8 +395,10 @@ def test_a_cut_tail_stays_visible_after_the_ca_carries_on(ca, tmp_path):
     """The next entry must not take the number of a deleted one, nor may a lost head or a neutered trigger pass."""
     db = sqlite3.connect(ca.dir / "ca.db")
     db.execute("DROP TRIGGER audit_no_delete")
-    db.execute("CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit WHEN 0 BEGIN SELECT RAISE(ABORT, "
-               "'the audit log is append-only'); END")
+    db.execute(
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit WHEN 0 BEGIN SELECT RAISE(ABORT, "
+        "'the audit log is append-only'); END"
+    )
     db.execute("DELETE FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)")
     db.commit()
     db.close()
@@ -409,6 +446,7 @@ def test_the_auditors_checkpoint_catches_a_rolled_back_ca(ca, tmp_path):
 
 # -- files: 0600 keys, no symlinks, nothing recorded that was not delivered ----------------------
 
+
 def test_key_files_are_0600_whatever_was_planted_in_the_output_folder(ca, tmp_path):
     victim = tmp_path / "victim"
     victim.write_text("untouched")
@@ -447,8 +485,20 @@ def test_an_output_that_cannot_be_written_leaves_no_certificate(ca, tmp_path, wh
     r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(out))
     _refused_cleanly(r, "--out")
     assert _counts(ca) == before
-    r = run_cli("pki", "operator", "add", "erin", "--role", "officer", "--out", str(out), "--ca-dir", str(ca.dir),
-                "--as", str(ca.ops / "admin"))
+    r = run_cli(
+        "pki",
+        "operator",
+        "add",
+        "erin",
+        "--role",
+        "officer",
+        "--out",
+        str(out),
+        "--ca-dir",
+        str(ca.dir),
+        "--as",
+        str(ca.ops / "admin"),
+    )
     _refused_cleanly(r, "--out")
     assert _counts(ca) == before
 
@@ -472,10 +522,16 @@ def test_a_failed_delivery_rolls_the_certificate_back(ca, tmp_path, monkeypatch)
 
 # -- the OCSP responder answers everything -------------------------------------------------------
 
+
 def _serve(ca, *options):
     port = _free_port()
-    proc = subprocess.Popen([*JINBAO, "pki", "ocsp", "serve", "--ca-dir", str(ca.dir), "--port", str(port), *options],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*JINBAO, "pki", "ocsp", "serve", "--ca-dir", str(ca.dir), "--port", str(port), *options],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert "OCSP responder" in proc.stdout.readline()
     return SimpleNamespace(port=port, proc=proc)
 
@@ -499,25 +555,33 @@ def _http(port, raw: bytes, timeout=5) -> tuple[int, bytes]:
 
 
 def _post(port, body: bytes, headers: bytes = b"") -> tuple[int, bytes]:
-    return _http(port, b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n%s\r\n"
-                 % (len(body), headers) + body)
+    return _http(
+        port,
+        b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n%s\r\n" % (len(body), headers)
+        + body,
+    )
 
 
 def _ocsp_request(ca) -> bytes:
     issued = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
     issuer = x509.load_pem_x509_certificate((ca.dir / "issuing" / "issuing.crt").read_bytes())
-    return ocsp.OCSPRequestBuilder().add_certificate(issued.cert, issuer, hashes.SHA1()).build() \
+    return (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(issued.cert, issuer, hashes.SHA1())
+        .build()
         .public_bytes(serialization.Encoding.DER)
+    )
 
 
 def _twice(req: bytes) -> bytes:
     """The request's one CertID asked twice in one OCSPRequest (cryptography's builder makes only one)."""
+
     def inner(buf):
         s, e = content(buf)
         return [buf[a:b] for a, b in elements(buf, s, e)]
 
-    tbs, = inner(req)
-    one, = inner(inner(tbs)[0])
+    (tbs,) = inner(req)
+    (one,) = inner(inner(tbs)[0])
     return tlv(0x30, tlv(0x30, tlv(0x30, one + one)))
 
 
@@ -538,11 +602,13 @@ def test_the_ocsp_responder_answers_every_request(ca, responder, tmp_path):
     assert code == 200 and _status(body) == ocsp.OCSPResponseStatus.UNAUTHORIZED
     # a nonce longer than RFC 8954's 32 octets is refused, not echoed into a signed response
     asked = ocsp.load_der_ocsp_request(good)
-    long_nonce = (ocsp.OCSPRequestBuilder()
-                  .add_certificate_by_hash(asked.issuer_name_hash, asked.issuer_key_hash, asked.serial_number,
-                                           hashes.SHA1())
-                  .add_extension(x509.OCSPNonce(b"n" * 100), critical=False).build()
-                  .public_bytes(serialization.Encoding.DER))
+    long_nonce = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(asked.issuer_name_hash, asked.issuer_key_hash, asked.serial_number, hashes.SHA1())
+        .add_extension(x509.OCSPNonce(b"n" * 100), critical=False)
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
     code, body = _post(responder.port, long_nonce)
     assert code == 200 and _status(body) == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
     code, body = _post(responder.port, b"\x30\x03garbage")
@@ -562,8 +628,15 @@ def test_the_ocsp_responder_answers_every_request(ca, responder, tmp_path):
     # through all of that the responder kept serving, and openssl agrees
     (tmp_path / "a.crt").write_bytes(ca.ca.issue(ca.officer, "server_tls", device="prov-db1").cert_pem)
     (tmp_path / "b.crt").write_bytes(ca.ca.issue(ca.officer, "server_tls", device="prov-app1").cert_pem)
-    common = ["ocsp", "-issuer", str(ca.dir / "issuing" / "issuing.crt"), "-url", f"http://127.0.0.1:{responder.port}",
-              "-CAfile", str(ca.dir / "root" / "root.crt")]
+    common = [
+        "ocsp",
+        "-issuer",
+        str(ca.dir / "issuing" / "issuing.crt"),
+        "-url",
+        f"http://127.0.0.1:{responder.port}",
+        "-CAfile",
+        str(ca.dir / "root" / "root.crt"),
+    ]
     r = _openssl(*common, "-cert", str(tmp_path / "a.crt"))
     assert f"{tmp_path / 'a.crt'}: good" in r.stdout, r.stdout + r.stderr
     r = _openssl(*common, "-cert", str(tmp_path / "a.crt"), "-cert", str(tmp_path / "b.crt"))
@@ -586,6 +659,7 @@ def test_the_ocsp_responder_drops_a_client_that_stalls(ca):
 
 
 # -- the second review: an operator who can write the CA folder ----------------------------------
+
 
 def _sql(ca, *statements, args=()):
     """Edit ca.db behind the CA's back, as anyone with the file can (sqlite3 ca.db "update …")."""
@@ -628,8 +702,11 @@ def test_an_edited_role_grants_nothing_and_audit_verify_names_it(ca, tmp_path):
     r = _cli(ca, "admin", "operator", "add", "erin", "--role", "officer", "--out", str(tmp_path / "erin"))
     _refused_cleanly(r, "not what the CA sealed")
     # put back as the CA left it, the CA works again (the refusals logged meanwhile did not seal the edit)
-    _sql(ca, "UPDATE operators SET role = 'officer' WHERE name = 'alice'",
-         "UPDATE operators SET role = 'auditor' WHERE name = 'bob'")
+    _sql(
+        ca,
+        "UPDATE operators SET role = 'officer' WHERE name = 'alice'",
+        "UPDATE operators SET role = 'auditor' WHERE name = 'bob'",
+    )
     ca.ca.add_operator(ca.admin, "erin", "officer", tmp_path / "erin")
     assert ca.ca.verify_audit(ca.auditor)[1] == []
 
@@ -645,11 +722,26 @@ def test_an_erased_revocation_is_not_believed(ca, tmp_path):
     running = _serve(ca)
     try:
         assert _ocsp_for(ca, running.port, device.cert).certificate_status == ocsp.OCSPCertStatus.REVOKED
-        _sql(ca, "UPDATE certs SET revoked_at = NULL, revoke_reason = NULL WHERE serial IN (?, ?)",
-             args=(carol, device.serial))
+        _sql(
+            ca,
+            "UPDATE certs SET revoked_at = NULL, revoke_reason = NULL WHERE serial IN (?, ?)",
+            args=(carol, device.serial),
+        )
         # the revoked operator stays revoked
-        r = run_cli("pki", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"),
-                    "--ca-dir", str(ca.dir), "--as", str(tmp_path / "carol"))
+        r = run_cli(
+            "pki",
+            "issue",
+            "--profile",
+            "server_tls",
+            "--device",
+            "prov-db1",
+            "--out",
+            str(tmp_path / "x"),
+            "--ca-dir",
+            str(ca.dir),
+            "--as",
+            str(tmp_path / "carol"),
+        )
         _refused_cleanly(r, "revocations in ca.db are not what the CA sealed")
         # the running responder does not call the certificate good; a new one does not start
         assert _ocsp_for(ca, running.port, device.cert).response_status == ocsp.OCSPResponseStatus.INTERNAL_ERROR
@@ -668,8 +760,20 @@ def test_an_erased_revocation_is_not_believed(ca, tmp_path):
         assert f"certificate {serial} was revoked" in text and "ca.db says it is not" in text, text
     # the seal from before the revocations, copied back with the rows, names an older log entry than the newest
     _sql(ca, "UPDATE meta SET value = ? WHERE key = 'seal'", args=(sealed_before[0],))
-    r = run_cli("pki", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "y"),
-                "--ca-dir", str(ca.dir), "--as", str(tmp_path / "carol"))
+    r = run_cli(
+        "pki",
+        "issue",
+        "--profile",
+        "server_tls",
+        "--device",
+        "prov-db1",
+        "--out",
+        str(tmp_path / "y"),
+        "--ca-dir",
+        str(ca.dir),
+        "--as",
+        str(tmp_path / "carol"),
+    )
     _refused_cleanly(r, "put back from an earlier state")
 
 
@@ -682,10 +786,12 @@ def test_a_refused_revoke_publishes_nothing(ca, tmp_path):
     (ca.dir / "audit.head").unlink()
     (ca.dir / "audit.head").mkdir()  # the head cannot be written: every commit fails
     (tmp_path / "root.pass").write_bytes(ROOT_PASS)
-    for r in (_cli(ca, "alice", "revoke", issued.serial, "--reason", "key_compromise"),
-              _cli(ca, "admin", "ocsp", "renew-signer"),
-              _cli(ca, "admin", "crl", "--root", "--root-pass-file", str(tmp_path / "root.pass")),
-              _cli(ca, "alice", "crl")):
+    for r in (
+        _cli(ca, "alice", "revoke", issued.serial, "--reason", "key_compromise"),
+        _cli(ca, "admin", "ocsp", "renew-signer"),
+        _cli(ca, "admin", "crl", "--root", "--root-pass-file", str(tmp_path / "root.pass")),
+        _cli(ca, "alice", "crl"),
+    ):
         _refused_cleanly(r, "audit.head")
         assert {p: p.read_bytes() for p in files} == files
         assert sorted(files) == sorted([*(ca.dir / "crl").iterdir(), *(ca.dir / "ocsp").iterdir()])
@@ -693,19 +799,24 @@ def test_a_refused_revoke_publishes_nothing(ca, tmp_path):
 
 
 def _planted_crl(number: int, years: int) -> bytes:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
+
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(timezone.utc)
-    return (x509.CertificateRevocationListBuilder()
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "anyone")]))
-            .last_update(now).next_update(now + timedelta(days=365 * years))
-            .add_extension(x509.CRLNumber(number), critical=False)
-            .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "anyone")]))
+        .last_update(now)
+        .next_update(now + timedelta(days=365 * years))
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
 
 
 def test_a_planted_crl_moves_neither_the_number_nor_the_schedule(ca):
     f = ca.dir / "crl" / "issuing.crl"
-    f.write_bytes(_planted_crl(2 ** 200, 10))
+    f.write_bytes(_planted_crl(2**200, 10))
     r = _cli(ca, "alice", "crl", "--if-due", "6")
     _refused_cleanly(r, "issuing.crl", "not signed by this CA", "jinbao pki crl")
     r = _audit_verify(ca)
@@ -766,9 +877,21 @@ def test_revoking_a_superseded_credential_says_the_operator_stays_and_operator_r
 
 def test_a_refusal_is_attributed_only_to_whoever_proved_their_key(ca, tmp_path):
     (tmp_path / "dave.crt").write_bytes((ca.ops / "alice.crt").read_bytes())  # alice's public certificate
-    (tmp_path / "dave.key").write_bytes((ca.ops / "bob.key").read_bytes())    # with any key
-    r = run_cli("pki", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"),
-                "--ca-dir", str(ca.dir), "--as", str(tmp_path / "dave"))
+    (tmp_path / "dave.key").write_bytes((ca.ops / "bob.key").read_bytes())  # with any key
+    r = run_cli(
+        "pki",
+        "issue",
+        "--profile",
+        "server_tls",
+        "--device",
+        "prov-db1",
+        "--out",
+        str(tmp_path / "x"),
+        "--ca-dir",
+        str(ca.dir),
+        "--as",
+        str(tmp_path / "dave"),
+    )
     _refused_cleanly(r, "does not match")
     actor, action, detail = _last_audit(ca)
     assert (actor, action) == ("unknown", "denied"), (actor, detail)
@@ -777,8 +900,9 @@ def test_a_refusal_is_attributed_only_to_whoever_proved_their_key(ca, tmp_path):
 
 def test_the_ocsp_signer_in_use_is_never_revoked_and_a_renewed_one_is_taken_up(ca, tmp_path):
     first = _serial_of(ca.dir / "ocsp" / "ocsp.crt")
-    _refused_cleanly(_cli(ca, "admin", "revoke", first, "--reason", "key_compromise"), "OCSP signer in use",
-                     "renew-signer")
+    _refused_cleanly(
+        _cli(ca, "admin", "revoke", first, "--reason", "key_compromise"), "OCSP signer in use", "renew-signer"
+    )
     assert ca.ca.show(ca.auditor, first)["revoked_at"] is None
     old_files = {n: (ca.dir / "ocsp" / n).read_bytes() for n in ("ocsp.crt", "ocsp.key")}
     device = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
@@ -812,20 +936,37 @@ def test_a_cut_log_with_its_old_head_put_back_still_shows_what_it_left_behind(ca
     (ca.dir / "audit.head").write_bytes(old_head)
     r = _audit_verify(ca)
     assert r.returncode == 1, r.stdout + r.stderr
-    assert f"certificate {issued.serial} (server_tls) is in ca.db but no log entry issued it" in \
-        " ".join(r.stdout.split()), r.stdout
+    assert f"certificate {issued.serial} (server_tls) is in ca.db but no log entry issued it" in " ".join(
+        r.stdout.split()
+    ), r.stdout
     assert "restored" in DOCS.read_text() and "checkpoint" in DOCS.read_text()
 
 
 def test_crl_if_due_reads_a_crl_of_any_size(ca):
     """A CRL of 40,000 entries is over 1 MiB: --if-due must still read it, not call it too large."""
     import time as _time
+
     now = _time.time()
     with ca.ca.store.transaction() as db:  # revocations recorded by the CA itself, in bulk (as the benchmark does)
-        db.executemany("INSERT INTO certs (serial, profile, subject, not_before, not_after, fingerprint, pem, "
-                       "issued_by, revoked_at, revoke_reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                       [(format(0x10_0000_0000 + i, "x"), "server_tls", "CN=x", now, now + 86400, f"fp{i}", "", "t",
-                         now, "superseded") for i in range(40_000)])
+        db.executemany(
+            "INSERT INTO certs (serial, profile, subject, not_before, not_after, fingerprint, pem, "
+            "issued_by, revoked_at, revoke_reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    format(0x10_0000_0000 + i, "x"),
+                    "server_tls",
+                    "CN=x",
+                    now,
+                    now + 86400,
+                    f"fp{i}",
+                    "",
+                    "t",
+                    now,
+                    "superseded",
+                )
+                for i in range(40_000)
+            ],
+        )
     ca.ca.write_crl("test")
     assert (ca.dir / "crl" / "issuing.crl").stat().st_size > 1 << 20
     r = _cli(ca, "alice", "crl", "--if-due", "1")

@@ -1,4 +1,5 @@
 """The Nornir-style result model: one failing host is data; the others carry on."""
+
 from jinbao.result import Result, run_task
 
 

@@ -4,6 +4,7 @@
 reported once at its own line. The others look at the resolved estate; they take a `Where`
 (from resolve) to name the line of one field, and fall back to an item's origin without it.
 """
+
 from __future__ import annotations
 
 from ..loader import Src

@@ -1,4 +1,5 @@
 """Design rules on the resolved estate (ESTATE.md, MLPS 2.0 level 3) that need more than one entry."""
+
 from __future__ import annotations
 
 from ..model import ROUTING_ROLES, Estate
@@ -11,13 +12,22 @@ def check(e: Estate, p: ProblemList, where) -> None:
     for d in e.devices.values():
         zone = e.sites[d.site].zones.get(d.zone) if d.site in e.sites and d.zone else None
         if d.role == "db_server" and zone is not None and zone.kind == "production" and d.name not in dr_members:
-            p.add(d.origin, "dr_pairs", f"production database {d.name} has no DR pair",
-                  "add a dr_pairs: entry with it as primary and a standby at the DR site", "design")
+            p.add(
+                d.origin,
+                "dr_pairs",
+                f"production database {d.name} has no DR pair",
+                "add a dr_pairs: entry with it as primary and a standby at the DR site",
+                "design",
+            )
     # A link is a routed /30 in an OSPF area: both ends must be devices that route.
     for link in e.links:
         for side, end in (("a", link.a), ("b", link.b)):
             d = e.devices.get(end.device)
             if d is not None and d.role not in ROUTING_ROLES:
-                p.add(at(where.links.get(link.id), link.origin, side), side,
-                      f"link {link.id} ends on {d.name}, a {d.role}, which does not route",
-                      f"end it on a device that routes ({', '.join(sorted(ROUTING_ROLES))})", "design")
+                p.add(
+                    at(where.links.get(link.id), link.origin, side),
+                    side,
+                    f"link {link.id} ends on {d.name}, a {d.role}, which does not route",
+                    f"end it on a device that routes ({', '.join(sorted(ROUTING_ROLES))})",
+                    "design",
+                )

@@ -1,4 +1,5 @@
 """DR pairs: unique names, an off-site standby, and targets their GB/T 20988 level can meet."""
+
 from __future__ import annotations
 
 from ..model import Estate
@@ -21,8 +22,14 @@ DR_ROLES = {"db_server": "database", "storage": "storage array"}
 # ("or more"). A target looser than its level allows means the level is overstated; one
 # tighter than the level can deliver is a promise the site cannot keep. Auditors flag both.
 DAY, HOUR, MINUTE = 86400, 3600, 60
-LEVEL_RTO = {1: (2 * DAY, None), 2: (DAY, None), 3: (12 * HOUR, None), 4: (HOUR, 2 * DAY), 5: (MINUTE, 2 * DAY),
-             6: (MINUTE, 30 * MINUTE)}
+LEVEL_RTO = {
+    1: (2 * DAY, None),
+    2: (DAY, None),
+    3: (12 * HOUR, None),
+    4: (HOUR, 2 * DAY),
+    5: (MINUTE, 2 * DAY),
+    6: (MINUTE, 30 * MINUTE),
+}
 LEVEL_RPO = {1: (DAY, 7 * DAY), 2: (DAY, 7 * DAY), 3: (HOUR, DAY), 4: (HOUR, DAY), 5: (0, 30 * MINUTE), 6: (0, 0)}
 # Kept for callers of the earlier names.
 LEVEL_BEST_RPO = {k: v[0] for k, v in LEVEL_RPO.items()}
@@ -43,8 +50,13 @@ def check(e: Estate, p: ProblemList, where) -> None:
         src = where.dr_pairs[i] if i < len(where.dr_pairs) else None
         key = pair.name.casefold()  # names people tell apart only by case are one name
         if key in names:
-            p.add(at(src, pair.origin, "name"), "name", f"DR pair name {pair.name!r} is already used at {names[key]}",
-                  "give every DR pair its own name (a for_each entry needs {each} in its name)", "reference")
+            p.add(
+                at(src, pair.origin, "name"),
+                "name",
+                f"DR pair name {pair.name!r} is already used at {names[key]}",
+                "give every DR pair its own name (a for_each entry needs {each} in its name)",
+                "reference",
+            )
         else:
             names[key] = str(at(src, pair.origin, "name"))
         _placement(e, pair, src, p)
@@ -57,11 +69,21 @@ def _placement(e: Estate, pair, src, p: ProblemList) -> None:
     if not _roles(e, pair, src, p):
         return
     if pair.primary == pair.standby:
-        p.add(at(src, pair.origin, "standby"), "standby", f"DR pair {pair.name} names {pair.primary} as both its "
-              "primary and its standby", "name a standby device at the DR site", "design")
+        p.add(
+            at(src, pair.origin, "standby"),
+            "standby",
+            f"DR pair {pair.name} names {pair.primary} as both its primary and its standby",
+            "name a standby device at the DR site",
+            "design",
+        )
     elif e.devices[pair.primary].site == e.devices[pair.standby].site:
-        p.add(at(src, pair.origin, "standby"), "standby", f"DR pair {pair.name} keeps its standby at the primary's "
-              "own site", "put the standby at the DR site (GB/T 20988 asks for an off-site copy)", "design")
+        p.add(
+            at(src, pair.origin, "standby"),
+            "standby",
+            f"DR pair {pair.name} keeps its standby at the primary's own site",
+            "put the standby at the DR site (GB/T 20988 asks for an off-site copy)",
+            "design",
+        )
 
 
 def _roles(e: Estate, pair, src, p: ProblemList) -> bool:
@@ -72,29 +94,56 @@ def _roles(e: Estate, pair, src, p: ProblemList) -> bool:
     for what in ("primary", "standby"):
         d = e.devices[getattr(pair, what)]
         if d.role not in DR_ROLES:
-            p.add(at(src, pair.origin, what), what, f"DR pair {pair.name}'s {what} {d.name} has role {d.role}; a DR "
-                  "pair replicates " + " or ".join(f"a {v} ({k})" for k, v in DR_ROLES.items()),
-                  f"name a device with role {' or '.join(DR_ROLES)} as the {what}", "design")
+            p.add(
+                at(src, pair.origin, what),
+                what,
+                f"DR pair {pair.name}'s {what} {d.name} has role {d.role}; a DR "
+                "pair replicates " + " or ".join(f"a {v} ({k})" for k, v in DR_ROLES.items()),
+                f"name a device with role {' or '.join(DR_ROLES)} as the {what}",
+                "design",
+            )
             ok = False
     if ok and e.devices[pair.primary].role != e.devices[pair.standby].role:
-        p.add(at(src, pair.origin, "standby"), "standby", f"DR pair {pair.name} replicates {pair.primary} (role "
-              f"{e.devices[pair.primary].role}) to {pair.standby} (role {e.devices[pair.standby].role})",
-              f"name a standby with role {e.devices[pair.primary].role}, like its primary", "design")
+        p.add(
+            at(src, pair.origin, "standby"),
+            "standby",
+            f"DR pair {pair.name} replicates {pair.primary} (role "
+            f"{e.devices[pair.primary].role}) to {pair.standby} (role {e.devices[pair.standby].role})",
+            f"name a standby with role {e.devices[pair.primary].role}, like its primary",
+            "design",
+        )
         ok = False
     return ok
 
 
 def _targets(pair, src, p: ProblemList) -> None:
-    for what, value, (best, worst) in (("rto", pair.rto_s, LEVEL_RTO[pair.level]),
-                                      ("rpo", pair.rpo_s, LEVEL_RPO[pair.level])):
+    for what, value, (best, worst) in (
+        ("rto", pair.rto_s, LEVEL_RTO[pair.level]),
+        ("rpo", pair.rpo_s, LEVEL_RPO[pair.level]),
+    ):
         name = what.upper()
         if worst is not None and value > worst:
-            p.add(at(src, pair.origin, what), what, f"{name} {_span(value)} is looser than GB/T 20988 level "
-                  f"{pair.level} allows ({_span(worst)} at most)", f"tighten the {name} or declare a lower level",
-                  "design")
+            p.add(
+                at(src, pair.origin, what),
+                what,
+                f"{name} {_span(value)} is looser than GB/T 20988 level {pair.level} allows ({_span(worst)} at most)",
+                f"tighten the {name} or declare a lower level",
+                "design",
+            )
         if value < best:
-            p.add(at(src, pair.origin, what), what, f"{name} {_span(value)} is tighter than GB/T 20988 level "
-                  f"{pair.level} can deliver ({_span(best)} at best)", f"raise the level or relax the {name}", "design")
+            p.add(
+                at(src, pair.origin, what),
+                what,
+                f"{name} {_span(value)} is tighter than GB/T 20988 level "
+                f"{pair.level} can deliver ({_span(best)} at best)",
+                f"raise the level or relax the {name}",
+                "design",
+            )
     if pair.rpo_s == 0 and pair.replication != "sync":
-        p.add(at(src, pair.origin, "replication"), "replication", f"DR pair {pair.name} promises RPO 0 with async "
-              "replication", "use replication: sync, or allow a non-zero RPO", "design")
+        p.add(
+            at(src, pair.origin, "replication"),
+            "replication",
+            f"DR pair {pair.name} promises RPO 0 with async replication",
+            "use replication: sync, or allow a non-zero RPO",
+            "design",
+        )

@@ -1,4 +1,5 @@
 """Names that must point at something: zone firewalls, the zones of a policy, DR pair devices."""
+
 from __future__ import annotations
 
 from ..model import Estate
@@ -18,32 +19,61 @@ def check(e: Estate, p: ProblemList, where) -> None:
                 continue
             if fw is None:
                 here = [d.name for d in e.devices.values() if d.site == s.name and d.role == "firewall"]
-                p.add(origin, f"zones.{z.name}.firewall", f"zone {s.name}/{z.name} names firewall {z.firewall!r}, "
-                      "which is not a device", did_you_mean(z.firewall, here, "name a firewall device of this site"),
-                      "reference")
+                p.add(
+                    origin,
+                    f"zones.{z.name}.firewall",
+                    f"zone {s.name}/{z.name} names firewall {z.firewall!r}, which is not a device",
+                    did_you_mean(z.firewall, here, "name a firewall device of this site"),
+                    "reference",
+                )
             elif fw.site != s.name and z.firewall in where.duplicated:
                 continue  # the second device of that name, at this site, is reported as a duplicate
             elif fw.site != s.name or fw.role != "firewall":
-                p.add(origin, f"zones.{z.name}.firewall", f"{z.firewall} guards {s.name}/{z.name} but is a "
-                      f"{fw.role} at site {fw.site}", "name a device with role firewall at the same site", "reference")
+                p.add(
+                    origin,
+                    f"zones.{z.name}.firewall",
+                    f"{z.firewall} guards {s.name}/{z.name} but is a {fw.role} at site {fw.site}",
+                    "name a device with role firewall at the same site",
+                    "reference",
+                )
     for pol in e.policies:
         site = e.sites.get(pol.site)
         if site is None and where.lost(pol.site):
             continue  # the problem that kept the site from being built is reported
         if site is None:
-            p.add(pol.origin, "site", f"policy names unknown site {pol.site!r}",
-                  did_you_mean(pol.site, e.sites, "use a site of the estate"), "reference")
+            p.add(
+                pol.origin,
+                "site",
+                f"policy names unknown site {pol.site!r}",
+                did_you_mean(pol.site, e.sites, "use a site of the estate"),
+                "reference",
+            )
             continue
         for fieldname, zone in (("from", pol.from_zone), ("to", pol.to_zone)):
             if zone not in site.zones and f"{pol.site}/{zone}" not in where.unbuilt:
-                p.add(pol.origin, fieldname, f"policy names zone {zone!r}, which site {pol.site} does not have",
-                      did_you_mean(zone, site.zones, f"use one of {sorted(site.zones)}"), "reference")
+                p.add(
+                    pol.origin,
+                    fieldname,
+                    f"policy names zone {zone!r}, which site {pol.site} does not have",
+                    did_you_mean(zone, site.zones, f"use one of {sorted(site.zones)}"),
+                    "reference",
+                )
         if pol.from_zone == pol.to_zone:
-            p.add(pol.origin, "to", "a zone policy must join two different zones",
-                  "traffic inside a zone does not cross its firewall; remove the entry", "reference")
+            p.add(
+                pol.origin,
+                "to",
+                "a zone policy must join two different zones",
+                "traffic inside a zone does not cross its firewall; remove the entry",
+                "reference",
+            )
     for i, pair in enumerate(e.dr_pairs):
         src = where.dr_pairs[i] if i < len(where.dr_pairs) else None
         for fieldname, dev in (("primary", pair.primary), ("standby", pair.standby)):
             if dev not in e.devices and not where.lost(dev):
-                p.add(at(src, pair.origin, fieldname), fieldname, f"DR pair {pair.name} names {dev!r}, which is not a "
-                      "device", did_you_mean(dev, e.devices, "name a device of the estate"), "reference")
+                p.add(
+                    at(src, pair.origin, fieldname),
+                    fieldname,
+                    f"DR pair {pair.name} names {dev!r}, which is not a device",
+                    did_you_mean(dev, e.devices, "name a device of the estate"),
+                    "reference",
+                )

@@ -6,6 +6,7 @@ link ending on two different city routers (the county has one access router). OS
 the primary, so the backup costs more. A problem is reported at the field that breaks the rule:
 the backup's carrier, its end, its cost; only a missing link is reported at the site.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ def check(e: Estate, p: ProblemList, where) -> None:
             if city_up or county_up:
                 ups.setdefault(s.name, []).append(_Up(link, mine.name, ms, other.name, os_))
     for s in e.sites.values():
-        if s.kind == "city" or s.kind == "county" and s.parent:  # a county without one is reported
+        if s.kind == "city" or (s.kind == "county" and s.parent):  # a county without one is reported
             for origin, field, message, fix in _faults(s, ups.get(s.name, []), where):
                 p.add(origin, field, message, fix, "design")
 
@@ -58,16 +59,27 @@ def _faults(s: Site, ups: list[_Up], where) -> list[tuple]:
     if not ups or (len(ups) == 1 and not backups):
         have = f"one link ({ups[0].link.id}, on {ups[0].link.carrier or 'no carrier'})" if ups else "no link"
         add = "a backup link" + (" on a second carrier" if city else " ending on the city's second router")
-        return [(s.origin, "links", f"{s.kind} {s.name} has {have} to {to}; it needs {need}",
-                 f"add {add} in links:")]
+        return [(s.origin, "links", f"{s.kind} {s.name} has {have} to {to}; it needs {need}", f"add {add} in links:")]
     if not backups:
         u = primaries[-1]
-        return [(line(u, "role"), "role", f"all {len(ups)} links of {s.kind} {s.name} to {to} are primary",
-                 "make one of them role: backup")]
+        return [
+            (
+                line(u, "role"),
+                "role",
+                f"all {len(ups)} links of {s.kind} {s.name} to {to} are primary",
+                "make one of them role: backup",
+            )
+        ]
     if not primaries:
         u = backups[0]
-        return [(line(u, "role"), "role", f"all {len(ups)} links of {s.kind} {s.name} to {to} are backups",
-                 "make one of them role: primary")]
+        return [
+            (
+                line(u, "role"),
+                "role",
+                f"all {len(ups)} links of {s.kind} {s.name} to {to} are backups",
+                "make one of them role: primary",
+            )
+        ]
     best = None
     for pr, bk in product(primaries, backups):
         faults = _pair_faults(s, pr, bk, line, where)
@@ -89,28 +101,56 @@ def _pair_faults(s: Site, pr: _Up, bk: _Up, line, where) -> list[tuple]:
     if city:
         for u in (pr, bk):
             if not u.link.carrier:
-                out.append((line(u, "carrier"), "carrier", f"{u.link.role} link {u.link.id} of city {s.name} names "
-                            "no carrier", "add carrier: (the primary and the backup must be on different carriers)"))
+                out.append(
+                    (
+                        line(u, "carrier"),
+                        "carrier",
+                        f"{u.link.role} link {u.link.id} of city {s.name} names no carrier",
+                        "add carrier: (the primary and the backup must be on different carriers)",
+                    )
+                )
         if pr.link.carrier and bk.link.carrier and _same(pr.link.carrier, bk.link.carrier):
-            out.append((line(bk, "carrier"), "carrier",
-                        f"backup link {bk.link.id} of city {s.name} is on carrier {bk.link.carrier}, the same as its "
-                        f"primary link {pr.link.id}; the carriers must differ",
-                        f"put the backup on a carrier other than {pr.link.carrier}, so one carrier's outage cannot "
-                        "cut the city off"))
+            out.append(
+                (
+                    line(bk, "carrier"),
+                    "carrier",
+                    f"backup link {bk.link.id} of city {s.name} is on carrier {bk.link.carrier}, the same as its "
+                    f"primary link {pr.link.id}; the carriers must differ",
+                    f"put the backup on a carrier other than {pr.link.carrier}, so one carrier's outage cannot "
+                    "cut the city off",
+                )
+            )
     if city and pr.mine == bk.mine:
-        out.append((line(bk, bk.mine_side), bk.mine_side,
-                    f"the primary and backup links of city {s.name} both end on {bk.mine}; one router failure "
-                    "would cut the city off", "end the backup on the city's other WAN router"))
+        out.append(
+            (
+                line(bk, bk.mine_side),
+                bk.mine_side,
+                f"the primary and backup links of city {s.name} both end on {bk.mine}; one router failure "
+                "would cut the city off",
+                "end the backup on the city's other WAN router",
+            )
+        )
     if pr.other == bk.other:
-        out.append((line(bk, bk.other_side), bk.other_side,
-                    f"the primary and backup links of {s.kind} {s.name} both end on {bk.other}; one router failure "
-                    "would cut it off", "end the backup on another router there"))
+        out.append(
+            (
+                line(bk, bk.other_side),
+                bk.other_side,
+                f"the primary and backup links of {s.kind} {s.name} both end on {bk.other}; one router failure "
+                "would cut it off",
+                "end the backup on another router there",
+            )
+        )
     if bk.link.cost <= pr.link.cost:
         # Point at the cost someone wrote: a raised primary is the likelier edit than a default.
         src = where.links.get(pr.link.id)
         u = pr if was_written(src, "cost") and not was_written(where.links.get(bk.link.id), "cost") else bk
-        out.append((line(u, "cost"), "cost",
-                    f"backup link {bk.link.id} costs {bk.link.cost}, not more than primary link {pr.link.id} "
-                    f"({pr.link.cost}); OSPF would not prefer the primary",
-                    "give the backup a higher cost than the primary (the defaults are 10 and 100)"))
+        out.append(
+            (
+                line(u, "cost"),
+                "cost",
+                f"backup link {bk.link.id} costs {bk.link.cost}, not more than primary link {pr.link.id} "
+                f"({pr.link.cost}); OSPF would not prefer the primary",
+                "give the backup a higher cost than the primary (the defaults are 10 and 100)",
+            )
+        )
     return out

@@ -4,6 +4,7 @@ The estate-wide settings, each site's or template's zone list, and each device e
 checked once, at their own line: a template's zone or device is one entry, however many sites
 use it, and a default in `estate:` is one setting, however many devices inherit it.
 """
+
 from __future__ import annotations
 
 from ..loader import RawEstateFiles, Src
@@ -32,22 +33,38 @@ def _settings(raw: RawEstateFiles, p: ProblemList) -> None:
     est, src = raw.estate
     bad, fix = _cleartext(est.management.protocols)
     if bad:
-        p.add(src.at("management", "protocols"), "estate.management.protocols",
-              f"the estate's default management allows cleartext {', '.join(bad)}, for every device that does "
-              "not name its own", fix, "design")
+        p.add(
+            src.at("management", "protocols"),
+            "estate.management.protocols",
+            f"the estate's default management allows cleartext {', '.join(bad)}, for every device that does "
+            "not name its own",
+            fix,
+            "design",
+        )
     if est.snmp_profile not in raw.snmp_profiles:
-        p.add(src.at("snmp_profile"), "estate.snmp_profile",
-              f"the default SNMP profile {est.snmp_profile!r} is not defined",
-              did_you_mean(est.snmp_profile, raw.snmp_profiles,
-                           f"define it under snmp_profiles: or use one of {sorted(raw.snmp_profiles)}"), "reference")
+        p.add(
+            src.at("snmp_profile"),
+            "estate.snmp_profile",
+            f"the default SNMP profile {est.snmp_profile!r} is not defined",
+            did_you_mean(
+                est.snmp_profile,
+                raw.snmp_profiles,
+                f"define it under snmp_profiles: or use one of {sorted(raw.snmp_profiles)}",
+            ),
+            "reference",
+        )
     if raw.routing is not None:
         ospf, rsrc = raw.routing[0].ospf, raw.routing[1]
         # RFC 2328: a neighbour is declared down after RouterDeadInterval without hellos; at or
         # below HelloInterval every adjacency flaps between two hellos.
         if ospf.dead <= ospf.hello:
-            p.add(rsrc.at("ospf", "dead"), "routing.ospf.dead",
-                  f"the OSPF dead interval ({ospf.dead}s) must be longer than the hello interval ({ospf.hello}s)",
-                  f"use dead: {4 * ospf.hello} (four hellos, the OSPF default ratio)", "routing")
+            p.add(
+                rsrc.at("ospf", "dead"),
+                "routing.ospf.dead",
+                f"the OSPF dead interval ({ospf.dead}s) must be longer than the hello interval ({ospf.hello}s)",
+                f"use dead: {4 * ospf.hello} (four hellos, the OSPF default ratio)",
+                "routing",
+            )
 
 
 def _zone_lists(raw: RawEstateFiles):
@@ -63,13 +80,22 @@ def _zones(owner: str, zones, src: Src, p: ProblemList) -> None:
     for j, z in enumerate(zones):
         zsrc = Src(src.pos, src.path + (j,))
         if z.vlan in vlans and vlans[z.vlan] != z.name:
-            p.add(zsrc.at("vlan"), f"zones.{z.name}.vlan", f"VLAN {z.vlan} is used by more than one zone of {owner} "
-                  f"(also {vlans[z.vlan]})", "give each zone of a site its own VLAN", "design")
+            p.add(
+                zsrc.at("vlan"),
+                f"zones.{z.name}.vlan",
+                f"VLAN {z.vlan} is used by more than one zone of {owner} (also {vlans[z.vlan]})",
+                "give each zone of a site its own VLAN",
+                "design",
+            )
         vlans.setdefault(z.vlan, z.name)
         if z.kind != "core" and z.firewall is None:
-            p.add(zsrc.at("firewall"), f"zones.{z.name}.firewall", f"zone {owner}/{z.name} has no firewall at its border",
-                  "name the firewall that guards it (firewall: <device>); MLPS asks for a border at every zone",
-                  "design")
+            p.add(
+                zsrc.at("firewall"),
+                f"zones.{z.name}.firewall",
+                f"zone {owner}/{z.name} has no firewall at its border",
+                "name the firewall that guards it (firewall: <device>); MLPS asks for a border at every zone",
+                "design",
+            )
 
 
 def _device_entries(raw: RawEstateFiles):
@@ -85,13 +111,30 @@ def _device(rd, src: Src, raw: RawEstateFiles, p: ProblemList) -> None:
     if rd.management is not None:
         bad, fix = _cleartext(rd.management)
         if bad:
-            p.add(src.at("management"), "management", f"{rd.name} allows cleartext management ({', '.join(bad)})",
-                  fix, "design")
+            p.add(
+                src.at("management"),
+                "management",
+                f"{rd.name} allows cleartext management ({', '.join(bad)})",
+                fix,
+                "design",
+            )
     if rd.snmp_profile is not None and rd.snmp_profile not in raw.snmp_profiles:
-        p.add(src.at("snmp_profile"), "snmp_profile",
-              f"{rd.name} uses SNMP profile {rd.snmp_profile!r}, which is not defined",
-              did_you_mean(rd.snmp_profile, raw.snmp_profiles,
-                           f"define it under snmp_profiles: or use one of {sorted(raw.snmp_profiles)}"), "reference")
+        p.add(
+            src.at("snmp_profile"),
+            "snmp_profile",
+            f"{rd.name} uses SNMP profile {rd.snmp_profile!r}, which is not defined",
+            did_you_mean(
+                rd.snmp_profile,
+                raw.snmp_profiles,
+                f"define it under snmp_profiles: or use one of {sorted(raw.snmp_profiles)}",
+            ),
+            "reference",
+        )
     if rd.role in ROUTING_ROLES and rd.loopback is False:
-        p.add(src.at("loopback"), "loopback", f"{rd.name} is a {rd.role}, which routes, but has no loopback; OSPF "
-              "takes its router id from it", "add loopback: true", "routing")
+        p.add(
+            src.at("loopback"),
+            "loopback",
+            f"{rd.name} is a {rd.role}, which routes, but has no loopback; OSPF takes its router id from it",
+            "add loopback: true",
+            "routing",
+        )

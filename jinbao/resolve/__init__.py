@@ -11,6 +11,7 @@ points into the template, a full management block at `management.block`, an impo
 at wherever that prefix was written. Problems met once per site or device from one such line
 are folded into one by ProblemList.folded().
 """
+
 from __future__ import annotations
 
 from ..loader import RawEstateFiles
@@ -22,7 +23,7 @@ from .links import build_links
 from .sites import build_sites, carve_sites
 from .state import State, Where
 
-__all__ = ["resolve", "Where"]
+__all__ = ["Where", "resolve"]
 
 # The stages, in the order that makes the same YAML always give the same addresses.
 STAGES = (build_sites, carve_sites, build_devices, address_devices, build_links)

@@ -1,8 +1,8 @@
-"""The frozen Estate, from the drafts, with policies, DR pairs, SNMP profiles and OSPF settings.
-"""
+"""The frozen Estate, from the drafts, with policies, DR pairs, SNMP profiles and OSPF settings."""
+
 from __future__ import annotations
 
-from ..model import DrPair, Device, Estate, Ospf, Policy, SecretRef, Service, Site, SnmpProfile, Zone
+from ..model import Device, DrPair, Estate, Ospf, Policy, SecretRef, Service, Site, SnmpProfile, Zone
 from .state import State
 
 
@@ -16,17 +16,38 @@ def build_estate(r: State) -> Estate:
             if s.zone_blocks.get(z.name) is None:
                 r.where.unbuilt.add(f"{s.name}/{z.name}")
                 continue
-            zones[z.name] = Zone(name=z.name, site=s.name, kind=z.kind, vlan=z.vlan, block=s.zone_blocks[z.name],
-                                 firewall=r.zone_firewalls.get((s.name, z.name)), origin=zsrc.at())
+            zones[z.name] = Zone(
+                name=z.name,
+                site=s.name,
+                kind=z.kind,
+                vlan=z.vlan,
+                block=s.zone_blocks[z.name],
+                firewall=r.zone_firewalls.get((s.name, z.name)),
+                origin=zsrc.at(),
+            )
         if s.block is None or s.mgmt_block is None or s.loop_pool is None:
             if not r.p:  # never drop a site silently
-                r.p.add(s.origin, "block", f"site {s.name} could not be given addresses",
-                        "check its parent, prefix and block", "ip_plan")
+                r.p.add(
+                    s.origin,
+                    "block",
+                    f"site {s.name} could not be given addresses",
+                    "check its parent, prefix and block",
+                    "ip_plan",
+                )
             r.where.unbuilt.add(s.name)
             continue
-        sites[s.name] = Site(name=s.name, kind=s.kind, title=s.title, parent=s.parent, block=s.block,
-                             loopback_pool=s.loop_pool, mgmt_block=s.mgmt_block, ospf_area=s.area,
-                             zones=zones, origin=s.origin)
+        sites[s.name] = Site(
+            name=s.name,
+            kind=s.kind,
+            title=s.title,
+            parent=s.parent,
+            block=s.block,
+            loopback_pool=s.loop_pool,
+            mgmt_block=s.mgmt_block,
+            ospf_area=s.area,
+            zones=zones,
+            origin=s.origin,
+        )
     devices = {}
     for d in r.devices.values():
         if d.mgmt_ip is None or d.site not in sites:
@@ -34,10 +55,21 @@ def build_estate(r: State) -> Estate:
             continue
         rd = d.raw
         devices[d.name] = Device(
-            name=d.name, site=d.site, role=rd.role, platform=rd.platform, vendor=rd.vendor, model=rd.model,
-            zone=d.zone, fqdn=f"{d.name}.{est.domain}", mgmt_ip=d.mgmt_ip, loopback=d.loopback,
-            interfaces=tuple(d.interfaces), snmp_profile=rd.snmp_profile or est.snmp_profile,
-            management=tuple(rd.management or est.management.protocols), origin=d.origin)
+            name=d.name,
+            site=d.site,
+            role=rd.role,
+            platform=rd.platform,
+            vendor=rd.vendor,
+            model=rd.model,
+            zone=d.zone,
+            fqdn=f"{d.name}.{est.domain}",
+            mgmt_ip=d.mgmt_ip,
+            loopback=d.loopback,
+            interfaces=tuple(d.interfaces),
+            snmp_profile=rd.snmp_profile or est.snmp_profile,
+            management=tuple(rd.management or est.management.protocols),
+            origin=d.origin,
+        )
     policies = []
     for rp, src in r.raw.policies:
         services = []
@@ -51,27 +83,67 @@ def build_estate(r: State) -> Estate:
         for vars_ in r.for_each(rp.for_each, {}):
             site = r.subst(rp.site, vars_, src, "site")
             if site is not None:
-                policies.append(Policy(site=site, from_zone=rp.from_, to_zone=rp.to, services=tuple(services),
-                                       why=rp.why, origin=src.at()))
+                policies.append(
+                    Policy(
+                        site=site,
+                        from_zone=rp.from_,
+                        to_zone=rp.to,
+                        services=tuple(services),
+                        why=rp.why,
+                        origin=src.at(),
+                    )
+                )
     pairs = []
     for rd, src in r.raw.dr_pairs:
         for vars_ in r.for_each(rd.for_each, {}):
             vals = [r.subst(getattr(rd, f), vars_, src, f) for f in ("name", "primary", "standby")]
             if None in vals:
                 continue
-            pairs.append(DrPair(name=vals[0], primary=vals[1], standby=vals[2], level=rd.level, rto_s=rd.rto,
-                                rpo_s=rd.rpo, replication=rd.replication, origin=src.at()))
+            pairs.append(
+                DrPair(
+                    name=vals[0],
+                    primary=vals[1],
+                    standby=vals[2],
+                    level=rd.level,
+                    rto_s=rd.rto,
+                    rpo_s=rd.rpo,
+                    replication=rd.replication,
+                    origin=src.at(),
+                )
+            )
             r.where.dr_pairs.append(src)
     profiles = {
-        name: SnmpProfile(name=name, version=p.version, user=p.user, auth_protocol=p.auth_protocol,
-                          priv_protocol=p.priv_protocol, auth_key=SecretRef(ref=p.auth_key),
-                          priv_key=SecretRef(ref=p.priv_key), origin=src.at())
+        name: SnmpProfile(
+            name=name,
+            version=p.version,
+            user=p.user,
+            auth_protocol=p.auth_protocol,
+            priv_protocol=p.priv_protocol,
+            auth_key=SecretRef(ref=p.auth_key),
+            priv_key=SecretRef(ref=p.priv_key),
+            origin=src.at(),
+        )
         for name, (p, src) in r.raw.snmp_profiles.items()
     }
     ro = r.raw.routing[0].ospf if r.raw.routing else None
-    ospf = Ospf(process=ro.process, reference_bandwidth_mbps=ro.reference_bandwidth, hello_s=ro.hello,
-                dead_s=ro.dead) if ro else Ospf()
-    return Estate(name=est.name, title=est.title, domain=est.domain, supernet=est.supernet,
-                  mgmt_block=est.management.block, link_block=est.links.block, sites=sites, devices=devices,
-                  links=tuple(r.links), policies=tuple(policies), dr_pairs=tuple(pairs),
-                  snmp_profiles=profiles, ospf=ospf, source=str(r.raw.root))
+    ospf = (
+        Ospf(process=ro.process, reference_bandwidth_mbps=ro.reference_bandwidth, hello_s=ro.hello, dead_s=ro.dead)
+        if ro
+        else Ospf()
+    )
+    return Estate(
+        name=est.name,
+        title=est.title,
+        domain=est.domain,
+        supernet=est.supernet,
+        mgmt_block=est.management.block,
+        link_block=est.links.block,
+        sites=sites,
+        devices=devices,
+        links=tuple(r.links),
+        policies=tuple(policies),
+        dr_pairs=tuple(pairs),
+        snmp_profiles=profiles,
+        ospf=ospf,
+        source=str(r.raw.root),
+    )

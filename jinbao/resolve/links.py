@@ -1,5 +1,5 @@
-"""Links: their ends, a subnet from the link block, an interface on each device, and the OSPF area.
-"""
+"""Links: their ends, a subnet from the link block, an interface on each device, and the OSPF area."""
+
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
@@ -31,21 +31,36 @@ def build_links(r: State):
                     r.where.links_incomplete |= dev in r.where.unbuilt
                     break
                 if dev not in r.devices:
-                    r.p.add(src.at(side), side, f"link end {dev!r} is not a device of the estate",
-                            suggest(dev, r.devices), "reference")
+                    r.p.add(
+                        src.at(side),
+                        side,
+                        f"link end {dev!r} is not a device of the estate",
+                        suggest(dev, r.devices),
+                        "reference",
+                    )
                     break
                 ends.append((dev, iface or None))
             if len(ends) < 2:
                 continue
             if ends[0][0] == ends[1][0]:
-                r.p.add(src.at("b"), "b", f"the link joins {ends[0][0]} to itself",
-                        "end the link on another device", "reference")
+                r.p.add(
+                    src.at("b"),
+                    "b",
+                    f"the link joins {ends[0][0]} to itself",
+                    "end the link on another device",
+                    "reference",
+                )
                 continue
             key = (frozenset(e[0] for e in ends), rl.type, " ".join((rl.carrier or "").split()).casefold(), rl.role)
             if key in seen:
-                r.p.add(src.at(), "link", f"this {rl.role} {rl.type} link between {ends[0][0]} and "
-                        f"{ends[1][0]} on carrier {rl.carrier or '(none)'} repeats the one at {seen[key]}",
-                        "remove one of the two (for_each links need {each} in a or b)", "reference")
+                r.p.add(
+                    src.at(),
+                    "link",
+                    f"this {rl.role} {rl.type} link between {ends[0][0]} and "
+                    f"{ends[1][0]} on carrier {rl.carrier or '(none)'} repeats the one at {seen[key]}",
+                    "remove one of the two (for_each links need {each} in a or b)",
+                    "reference",
+                )
                 continue
             seen[key] = str(src.at())
             pending.append((rl, src, ends))
@@ -61,10 +76,11 @@ def build_links(r: State):
             continue
         hosts = _two_ends(subnet)
         if hosts is None:
-            r.p.add(src.at("subnet"), "subnet", f"{subnet} has room for fewer than two ends",
-                    "use a /30 or /31", "ip_plan")
+            r.p.add(
+                src.at("subnet"), "subnet", f"{subnet} has room for fewer than two ends", "use a /30 or /31", "ip_plan"
+            )
             continue
-        (da, ia), (db, ib) = ends
+        (da, _ia), (db, _ib) = ends
         if not _interfaces_free(r, ends, src):
             continue
         base_id = f"{da}~{db}"
@@ -72,35 +88,67 @@ def build_links(r: State):
         lid = base_id if seen_ids[base_id] == 1 else f"{base_id}#{seen_ids[base_id]}"
         ips = [interface_ip(hosts[0], subnet), interface_ip(hosts[1], subnet)]
         link_ends = []
-        for (dev, iface), ip, other in zip(ends, ips, (db, da)):
+        for (dev, iface), ip, other in zip(ends, ips, (db, da), strict=False):
             d = r.devices[dev]
-            made = r.add_interface(d, ip, link=lid, name=iface, description=f"{rl.type} to {other}"
-                             + (f" ({rl.carrier}, {rl.role})" if rl.carrier else ""))
+            made = r.add_interface(
+                d,
+                ip,
+                link=lid,
+                name=iface,
+                description=f"{rl.type} to {other}" + (f" ({rl.carrier}, {rl.role})" if rl.carrier else ""),
+            )
             link_ends.append(LinkEnd(device=dev, interface=made.name, ip=ip))
         site_a, site_b = r.devices[da].site, r.devices[db].site
         area_a, area_b = r.sites[site_a].area, r.sites[site_b].area
         if area_a and area_b and area_a != area_b and not {site_a, site_b} & r.area_flagged:
-            r.p.add(src.at(), "ospf_area", f"link {lid} joins OSPF areas {area_a} and {area_b}",
-                    "links may join area 0 to one area, or stay inside one area", "routing")
-        r.links.append(Link(
-      id=lid, type=rl.type, a=link_ends[0], b=link_ends[1], carrier=rl.carrier, medium=rl.medium,
-      bandwidth_mbps=rl.bandwidth, role=rl.role, subnet=subnet, ospf_area=area_a or area_b or 0,
-      cost=rl.cost or _DEFAULT_COST[rl.role], origin=src.at()))
+            r.p.add(
+                src.at(),
+                "ospf_area",
+                f"link {lid} joins OSPF areas {area_a} and {area_b}",
+                "links may join area 0 to one area, or stay inside one area",
+                "routing",
+            )
+        r.links.append(
+            Link(
+                id=lid,
+                type=rl.type,
+                a=link_ends[0],
+                b=link_ends[1],
+                carrier=rl.carrier,
+                medium=rl.medium,
+                bandwidth_mbps=rl.bandwidth,
+                role=rl.role,
+                subnet=subnet,
+                ospf_area=area_a or area_b or 0,
+                cost=rl.cost or _DEFAULT_COST[rl.role],
+                origin=src.at(),
+            )
+        )
         r.where.links[lid] = src
     if short:
         r.where.links_incomplete = True
         room = 2 ** (plan.prefix - plan.block.prefixlen) if plan.prefix >= plan.block.prefixlen else 0
-        r.p.add(r.est_src.at("links", "block"), "estate.links.block",
-                f"the link block {plan.block} has room for {room} /{plan.prefix} links, but the estate has "
-                f"{len(pending)}; {short} are left without a subnet", "enlarge estate.links.block", "ip_plan")
+        r.p.add(
+            r.est_src.at("links", "block"),
+            "estate.links.block",
+            f"the link block {plan.block} has room for {room} /{plan.prefix} links, but the estate has "
+            f"{len(pending)}; {short} are left without a subnet",
+            "enlarge estate.links.block",
+            "ip_plan",
+        )
 
 
 def _interfaces_free(r: State, ends, src: Src) -> bool:
     ok = True
-    for side, (dev, iface) in zip(("a", "b"), ends):
+    for side, (dev, iface) in zip(("a", "b"), ends, strict=False):
         if iface and any(i.name == iface for i in r.devices[dev].interfaces):
-            r.p.add(src.at(side), side, f"{dev} already has an interface named {iface}",
-                    f"name another interface, or drop ':{iface}' to number it automatically", "reference")
+            r.p.add(
+                src.at(side),
+                side,
+                f"{dev} already has an interface named {iface}",
+                f"name another interface, or drop ':{iface}' to number it automatically",
+                "reference",
+            )
             ok = False
     return ok
 

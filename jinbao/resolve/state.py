@@ -4,6 +4,7 @@ The stages (sites, devices, links, build) are plain functions over one State, ru
 order by resolve(); the helpers every stage needs (placeholders, for_each, zone lists,
 interfaces) live here.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,11 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 # Interface naming per platform: (pattern, first index). Linux-family nodes keep mgmt0 apart.
 _IFNAME = {
-    "frr": ("eth{}", 1), "linux": ("eth{}", 1), "nftables": ("eth{}", 1),
-    "cisco_ios": ("GigabitEthernet0/{}", 1), "huawei_vrp": ("GigabitEthernet0/0/{}", 1),
+    "frr": ("eth{}", 1),
+    "linux": ("eth{}", 1),
+    "nftables": ("eth{}", 1),
+    "cisco_ios": ("GigabitEthernet0/{}", 1),
+    "huawei_vrp": ("GigabitEthernet0/0/{}", 1),
     "h3c_comware": ("GigabitEthernet1/0/{}", 1),
 }
 
@@ -67,8 +71,7 @@ class Where:
 
     def lost(self, name: str) -> bool:
         """Whether a name that resolves to nothing belongs to something already reported."""
-        return (name in self.unbuilt or name in self.lost_sites
-                or any(name.startswith(f"{s}-") for s in self.lost_sites))
+        return name in self.unbuilt or name in self.lost_sites or any(name.startswith(f"{s}-") for s in self.lost_sites)
 
 
 @dataclass
@@ -127,8 +130,10 @@ class State:
         self.links: list = []
         self.zone_firewalls: dict[tuple[str, str], str] = {}
         self.area_flagged: set[str] = set()  # sites whose area is already reported
-        self.template_zones = {name: self.zone_list(t.zones, sub(src, "zones"), f"template {name}")
-                               for name, (t, src) in raw.site_templates.items()}
+        self.template_zones = {
+            name: self.zone_list(t.zones, sub(src, "zones"), f"template {name}")
+            for name, (t, src) in raw.site_templates.items()
+        }
 
     def subst(self, text, vars_, where: Src | Origin, fieldname):
         """Fill in {placeholders}; where is the entry (or the line) to blame for an unknown one."""
@@ -150,8 +155,12 @@ class State:
             return None
         except KeyError as k:
             origin = where.at(fieldname) if isinstance(where, Src) else where
-            self.p.add(origin, fieldname, f"unknown placeholder {{{k.args[0]}}} in {text!r}",
-                       f"use one of {', '.join('{%s}' % v for v in sorted(vars_))}")
+            self.p.add(
+                origin,
+                fieldname,
+                f"unknown placeholder {{{k.args[0]}}} in {text!r}",
+                f"use one of {', '.join(f'{{{v}}}' for v in sorted(vars_))}",
+            )
             return None
 
     def for_each(self, fe, vars_):
@@ -170,9 +179,13 @@ class State:
         for j, z in enumerate(zones or []):
             zsrc = sub(src, j)
             if z.name in seen:
-                self.p.add(zsrc.at("name"), f"zones.{z.name}.name",
-                           f"{owner} already has a zone named {z.name!r} (at {seen[z.name]})",
-                           "give every zone of a site its own name", "reference")
+                self.p.add(
+                    zsrc.at("name"),
+                    f"zones.{z.name}.name",
+                    f"{owner} already has a zone named {z.name!r} (at {seen[z.name]})",
+                    "give every zone of a site its own name",
+                    "reference",
+                )
                 continue
             seen[z.name] = zsrc.at("name")
             out.append((z, zsrc))

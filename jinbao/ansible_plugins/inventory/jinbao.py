@@ -1,4 +1,5 @@
 """Ansible inventory plugin: reads a jinbao estate, so Ansible and jinbao share one inventory."""
+
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -41,7 +42,7 @@ class InventoryModule(BaseInventoryPlugin):
         try:
             estate = load_estate(near if os.path.isdir(near) else target)
         except InventoryError as e:
-            raise AnsibleParserError("jinbao estate is invalid:\n" + "\n".join(str(p) for p in e.problems))
+            raise AnsibleParserError("jinbao estate is invalid:\n" + "\n".join(str(p) for p in e.problems)) from None
         groups, hostvars = build(estate)
         for g in groups:
             self.inventory.add_group(g)
