@@ -12,7 +12,7 @@ APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputil
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
 BENCH_APT_PACKAGES := apache2-utils
 
-.PHONY: setup apt venv demo demo-down test bench bench-inventory bench-lab bench-pki clean
+.PHONY: setup apt venv demo demo-down test lint bench bench-inventory bench-lab bench-pki clean
 
 setup: apt venv
 
@@ -28,7 +28,7 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,lint]'
 	touch $@
 
 # The demo lab keeps a fixed id so `make demo` twice reuses one lab and `make demo-down` finds it.
@@ -54,6 +54,13 @@ demo-down: venv
 
 test: setup
 	$(PY) -m pytest -q
+
+# ruff (lint and format) on everything, mypy on the core (its config is in pyproject.toml).
+# ansible-lint joins when roles/ has roles.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: bench-inventory bench-pki bench-lab
 bench bench-inventory bench-pki bench-lab: EXTRA_APT = $(BENCH_APT_PACKAGES)

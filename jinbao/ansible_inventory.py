@@ -8,14 +8,7 @@ source of truth.
 from __future__ import annotations
 
 from .model import Estate
-
-# Ansible collections' names for each platform (network_cli needs ansible_network_os).
-NETWORK_OS = {
-    "cisco_ios": "cisco.ios.ios",
-    "huawei_vrp": "community.network.ce",
-    "h3c_comware": "community.network.comware",
-    "frr": "frr.frr.frr",
-}
+from .platforms import facts
 
 
 def group_name(kind: str, *parts: str) -> str:
@@ -57,8 +50,9 @@ def build(e: Estate) -> tuple[dict[str, dict], dict[str, dict]]:
                 for i in d.interfaces
             ],
         }
-        if d.platform in NETWORK_OS:
-            hv["ansible_network_os"] = NETWORK_OS[d.platform]
+        network_os = facts(d.platform).ansible_network_os
+        if network_os:
+            hv["ansible_network_os"] = network_os
             hv["ansible_connection"] = "ansible.netcommon.network_cli"
         hostvars[d.name] = hv
     return groups, hostvars

@@ -40,3 +40,15 @@ def print_problems(problems, as_json: bool) -> None:
             soft_wrap=True,
         )
     err.print(f"[red]{len(problems)} problem(s); nothing was changed.[/]")
+
+
+def print_failures(agg) -> None:
+    """Name every target that failed, and why, on stderr: the summary an operator acts on."""
+    for host, r in sorted(agg.failed_hosts.items()):
+        for why in r.problems or (r.exception or "failed",):
+            err.print(f"[red]✗[/] {shown(host)}: {shown(why)}", soft_wrap=True)
+
+
+def finish(agg) -> None:
+    """Exit as the result says: 0 every target ok, 1 some failed. (2, bad input, never gets here.)"""
+    sys.exit(agg.exit_code())

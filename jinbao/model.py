@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .platforms import Platform
 from .yamlsrc import Origin
 
-Platform = Literal["frr", "cisco_ios", "huawei_vrp", "h3c_comware", "linux", "nftables"]
 SiteKind = Literal["province", "city", "county", "dr"]
 ZoneKind = Literal["core", "production", "exchange", "decision", "public", "management", "lan", "service_hall"]
 LinkType = Literal["wan", "lan", "dr", "uplink"]

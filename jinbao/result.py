@@ -24,6 +24,13 @@ class Result:
     diff: str = ""
     data: Any = None
     exception: str | None = None
+    # Why a target that answered is still not as intended (a check's findings), one line each.
+    problems: tuple[str, ...] = ()
+
+    @property
+    def why(self) -> str:
+        """One line on why this target failed, for summaries."""
+        return "; ".join(self.problems) or self.exception or ""
 
     def as_dict(self) -> dict:
         return {
@@ -34,6 +41,7 @@ class Result:
             "diff": self.diff,
             "data": self.data,
             "exception": self.exception,
+            "problems": list(self.problems),
         }
 
 
@@ -43,6 +51,9 @@ class AggregatedResult:
 
     task: str
     results: dict[str, Result] = field(default_factory=dict)
+
+    def add(self, result: Result) -> None:
+        self.results[result.host] = result
 
     @property
     def failed_hosts(self) -> dict[str, Result]:

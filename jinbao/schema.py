@@ -13,8 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, Strict
 
-from .model import LinkType, Platform, Role, SiteKind, ZoneKind
+from .model import LinkType, Role, SiteKind, ZoneKind
 from .names import MAX_NAME, NAME_RE, PATTERN_NAME_RE
+from .platforms import Platform
 
 _SECRET_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S+|vault:\S+#\S+)$")
 

@@ -1,4 +1,4 @@
-"""Checks on the estate: references, the IP plan, and the design rules of ESTATE.md.
+"""Checks on the estate: references, the IP plan, and the design rules of docs/estate.md.
 
 A pipeline of small checks (jinbao/checks/), each appending to one ProblemList and carrying
 on, so a single run reports everything. Downstream code may rely on all of this holding once

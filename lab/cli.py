@@ -11,7 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from jinbao.console import err, out
+from jinbao.console import err, finish, out, print_failures
 
 from . import health, runtime
 from .runtime import Lab
@@ -60,10 +60,11 @@ def up(estate, lab_id, no_wait, timeout):
 def status(lab_id, as_json):
     """Nodes, daemons, SSH, links, OSPF adjacencies and routes; exit 1 unless all is as intended."""
     lab = Lab.find(lab_id)
-    st = health.status(lab)
+    agg = health.status(lab)
+    st = health.summary(lab, agg)
     if as_json:
-        click.echo(json.dumps({"id": lab.id, "ops_ns": lab.plan.ops_ns, **st}, indent=1))
-        sys.exit(0 if st["healthy"] else 1)
+        click.echo(json.dumps(st, indent=1))
+        finish(agg)
     t = Table(title=f"lab {lab.id} (estate {lab.state['estate']}); reach it with: jinbao lab exec ops -- <cmd>")
     for col in (
         "node",
@@ -101,12 +102,8 @@ def status(lab_id, as_json):
             else "",
         )
     out.print(t)
-    for problem in st["problems"]:
-        err.print(f"[red]✗[/] lab: {escape(problem)}", soft_wrap=True)
-    for r in st["nodes"]:
-        for problem in r["problems"]:
-            err.print(f"[red]✗[/] {r['node']}: {escape(problem)}", soft_wrap=True)
-    sys.exit(0 if st["healthy"] else 1)
+    print_failures(agg)
+    finish(agg)
 
 
 @cli.command()
@@ -195,4 +192,4 @@ def ssh(lab_id, name, cmd):
     """SSH into node NAME as the lab operator, from the operator seat."""
     lab = Lab.find(lab_id)
     cmd = cmd[1:] if cmd[:1] == ("--",) else cmd
-    sys.exit(subprocess.call(["ip", "netns", "exec", lab.plan.ops_ns, *lab.ssh_args(name), *cmd]))
+    sys.exit(subprocess.call(lab.target(name).ssh_command(*cmd)))

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from jinbao.result import AggregatedResult, Result
+
 from . import render
 from .paths import Hop, intended_routes
 from .record import Lab, LabError, NotConverged, ns_exists, ns_pids, sh
@@ -336,12 +338,15 @@ def _switch(lab: Lab) -> list[str]:
     return problems
 
 
-def status(lab: Lab) -> dict:
-    """Every node's health, and the lab's: {'healthy', 'problems' (the lab's own), 'nodes': [...]}."""
+SWITCH = "switch"  # the host name of the lab's own result: its LAN and management bridges
+
+
+def status(lab: Lab) -> AggregatedResult:
+    """Every node's health as a Result (data: the node's row), plus the lab's switch as SWITCH."""
     p = lab.plan
     conv = convergence(lab)
     ssh, snmp = ssh_answers(lab), snmp_answers(lab)
-    rows = []
+    agg = AggregatedResult("lab status")
     for node in p.nodes.values():
         procs, stopped = _processes(node.ns)
         links = json.loads(sh(["ip", "-n", node.ns, "-j", "link", "show"], check=False).stdout or "[]")
@@ -366,25 +371,36 @@ def status(lab: Lab) -> dict:
             problems += _zone_policy(lab, node)
         if c:
             problems += c.missing
-        rows.append(
-            {
-                "node": node.name,
-                "kind": node.kind,
-                "mgmt": str(node.device.mgmt_ip),
-                "running": running,
-                "processes": sorted(procs),
-                "missing_daemons": missing_daemons,
-                "ssh": ssh[node.name],
-                "snmp": snmp[node.name],
-                "links_up": up_,
-                "links": len(data),
-                "ospf_full": c.adjacencies if c else 0,
-                "ospf_expected": c.adjacencies_expected if c else 0,
-                "routes_ok": c.routes if c else 0,
-                "routes_expected": c.routes_expected if c else 0,
-                "healthy": not problems,
-                "problems": problems,
-            }
-        )
+        row = {
+            "node": node.name,
+            "kind": node.kind,
+            "mgmt": str(node.device.mgmt_ip),
+            "running": running,
+            "processes": sorted(procs),
+            "missing_daemons": missing_daemons,
+            "ssh": ssh[node.name],
+            "snmp": snmp[node.name],
+            "links_up": up_,
+            "links": len(data),
+            "ospf_full": c.adjacencies if c else 0,
+            "ospf_expected": c.adjacencies_expected if c else 0,
+            "routes_ok": c.routes if c else 0,
+            "routes_expected": c.routes_expected if c else 0,
+            "healthy": not problems,
+            "problems": problems,
+        }
+        agg.add(Result(node.name, agg.task, failed=bool(problems), data=row, problems=tuple(problems)))
     lab_problems = _switch(lab)
-    return {"healthy": not lab_problems and all(r["healthy"] for r in rows), "problems": lab_problems, "nodes": rows}
+    agg.add(Result(SWITCH, agg.task, failed=bool(lab_problems), problems=tuple(lab_problems)))
+    return agg
+
+
+def summary(lab: Lab, agg: AggregatedResult) -> dict:
+    """The status as `lab status --json` prints it: {'healthy', 'problems' (the lab's own), 'nodes'}."""
+    return {
+        "id": lab.id,
+        "ops_ns": lab.plan.ops_ns,
+        "healthy": not agg.failed,
+        "problems": list(agg.results[SWITCH].problems),
+        "nodes": [r.data for host, r in agg.results.items() if host != SWITCH],
+    }

@@ -13,12 +13,14 @@ import os
 import re
 import secrets
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 from jinbao.errors import JinbaoError, TargetsFailed
 from jinbao.estate import load_estate
 from jinbao.model import Estate
 from jinbao.secrets import resolve
+from jinbao.target import Target
 
 from . import render
 from .topology import LabPlan, Node, plan
@@ -198,24 +200,24 @@ class Lab:
             )
         return out
 
-    def ssh_args(self, node: str, user: str = render.OPERATOR) -> list[str]:
+    def target(self, node: str) -> Target:
+        """How to reach a node as an operator: its management address, from the ops namespace."""
+        d = self.node(node).device
         k = self.dir / "keys"
-        return [
-            "ssh",
-            "-i",
-            str(k / "operator"),
-            "-o",
-            f"UserKnownHostsFile={k / 'known_hosts'}",
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "ConnectTimeout=5",
-            "-o",
-            "LogLevel=ERROR",
-            f"{user}@{self.node(node).device.mgmt_ip}",
-        ]
+        return Target(
+            name=d.name,
+            platform=d.platform,
+            host=str(d.mgmt_ip),
+            user=render.OPERATOR,
+            identity_file=k / "operator",
+            known_hosts=k / "known_hosts",
+            netns=self.plan.ops_ns,
+            snmp_profile=d.snmp_profile,
+        )
+
+    def ssh_args(self, node: str, user: str = render.OPERATOR) -> list[str]:
+        """ssh up to user@host, for a command already running in the ops namespace (lab exec ops)."""
+        return replace(self.target(node), netns=None).ssh_command(user=user)
 
     # -- running commands ----------------------------------------------------------------------
     def in_node(self, name: str, cmd: list[str], check: bool = True, timeout: float = 60):

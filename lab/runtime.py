@@ -17,9 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from jinbao.errors import SecretError
 from jinbao.estate import load_estate
-from jinbao.secrets import resolve
 
 from . import render
 from .health import wait_converged
@@ -224,24 +222,21 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
 
 
 def _snmp_secrets(lab: Lab, p: LabPlan) -> dict[str, tuple[str, str]]:
-    """SNMP keys for each profile: the referenced secret where it is set, else a per-lab value."""
-    out, generated = {}, {}
-    for name, prof in p.estate.snmp_profiles.items():
-        pair = []
+    """SNMP keys for each profile: the referenced secret where it is set, else a per-lab value.
+
+    A lab must come up on a fresh machine where nobody exported the keys, so an unset env:
+    reference gets a random value for this lab only (secrets.env, 0600); Lab.snmp_keys then reads
+    them back the same way for every later use."""
+    generated: dict[str, str] = {}
+    for prof in p.estate.snmp_profiles.values():
         for ref in (prof.auth_key, prof.priv_key):
-            try:
-                pair.append(resolve(ref))
-            except SecretError:
-                if not ref.ref.startswith("env:"):
-                    raise
-                var = ref.ref[4:]
+            kind, _, var = ref.ref.partition(":")
+            if kind == "env" and not os.environ.get(var):
                 generated.setdefault(var, secrets.token_urlsafe(18))
-                pair.append(generated[var])
-        out[name] = tuple(pair)
     f = lab.dir / "secrets.env"
     f.touch(mode=0o600)
     f.write_text("".join(f"{k}={v}\n" for k, v in generated.items()))
-    return out
+    return lab.snmp_keys()
 
 
 def _wire(lab: Lab, p: LabPlan) -> None:

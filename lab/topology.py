@@ -11,15 +11,13 @@ from ipaddress import IPv4Interface
 
 from jinbao.errors import JinbaoError
 from jinbao.model import Device, Estate, Link
-
-# What runs in a node, by platform. Vendor OSes (IOS, VRP, Comware) cannot run here.
-NODE_KIND = {"frr": "router", "nftables": "firewall", "linux": "server"}
+from jinbao.platforms import LabNodeKind, facts, lab_platforms
 
 
 @dataclass(frozen=True)
 class Node:
     device: Device
-    kind: str  # router | firewall | server
+    kind: LabNodeKind
     ns: str
 
     @property
@@ -75,15 +73,22 @@ class LabPlan:
         return next((i.ip.ip for i in fw.interfaces if i.zone == d.zone and i.ip), None)
 
 
+def _kind(d: Device) -> LabNodeKind:
+    kind = facts(d.platform).lab_node_kind
+    assert kind, d.name  # plan() refused the estate before any node is made
+    return kind
+
+
 def plan(estate: Estate, lab_id: str) -> LabPlan:
-    bad = [d.name for d in estate.devices.values() if d.platform not in NODE_KIND]
+    # The platform table says what runs in a node; vendor OSes (IOS, VRP, Comware) cannot run here.
+    bad = [d.name for d in estate.devices.values() if not facts(d.platform).lab_node_kind]
     if bad:
         raise JinbaoError(
             f"estate {estate.name} has devices the lab cannot run ({', '.join(bad[:5])}"
-            f"{' …' if len(bad) > 5 else ''}): only frr, nftables and linux platforms run here; "
+            f"{' …' if len(bad) > 5 else ''}): only {', '.join(lab_platforms())} platforms run here; "
             "use the lab estate (--estate lab)"
         )
-    nodes = {d.name: Node(d, NODE_KIND[d.platform], f"{lab_id}-{d.name}") for d in estate.devices.values()}
+    nodes = {d.name: Node(d, _kind(d), f"{lab_id}-{d.name}") for d in estate.devices.values()}
     segments = []
     for site in estate.sites.values():
         for zone in site.zones.values():

@@ -476,9 +476,10 @@ def _lan_bridge_down(lab):
 def test_status_sees_what_breaks_service_not_only_processes(lab, restore, fault, node, says):
     """Faults that leave every process running but break the service still make the lab unhealthy."""
     restore.append(fault(lab))
-    st = health.status(lab)
-    problems = st["problems"] if node is None else next(n for n in st["nodes"] if n["node"] == node)["problems"]
-    assert not st["healthy"] and any(says in p for p in problems), problems
+    agg = health.status(lab)
+    r = agg.results[health.SWITCH if node is None else node]
+    assert agg.failed and r.failed and any(says in p for p in r.problems), r.problems
+    assert agg.exit_code() == 1
 
 
 def test_a_lab_that_does_not_converge_in_time_is_a_failure_not_bad_input():

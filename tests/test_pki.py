@@ -520,8 +520,14 @@ def test_expiring_per_site_and_renewal(ca, tmp_path):
     assert r.returncode == 0 and short.serial in r.stdout
 
 
-def test_security_officer_story_on_the_lab(lab, tmp_path):
+def test_security_officer_story_on_the_lab(lab, tmp_path, request):
     """README story: init → issue a device certificate → deploy → revoke → OCSP says revoked."""
+
+    def stop_tls_service():  # the shared lab goes back to what other tests expect of prov-db1
+        remote = "test -f tls/server.pid && kill $(cat tls/server.pid); rm -rf tls"
+        lab.in_node("ops", [*lab.ssh_args("prov-db1"), remote], check=False)
+
+    request.addfinalizer(stop_tls_service)
     env = {"JINBAO_PKI_ROOT_PASS": "story root passphrase", "JINBAO_PKI_DIR": str(tmp_path / "ca")}
     ops = tmp_path / "ops"
     ops.mkdir()
@@ -619,3 +625,39 @@ def test_crl_on_schedule(ca):
     assert number(after) > number(before) and len(after) == len(before)
     r = run_cli(*args[:-2], "--as", str(ca.ops / "bob"))
     assert r.returncode == 2 and "may not crl" in r.stderr
+
+
+def test_deploy_to_a_node_that_does_not_answer_is_a_failed_target_not_bad_input(lab, tmp_path):
+    """Exit 1 naming the node when its sshd is down; exit 2 for a node the lab does not have."""
+    from lab import health
+
+    env = {"JINBAO_PKI_ROOT_PASS": "deploy root passphrase", "JINBAO_PKI_DIR": str(tmp_path / "ca")}
+    ops = tmp_path / "ops"
+    ops.mkdir()
+    for args in (
+        ("init", "--estate", "lab", "--admin-out", str(ops / "admin")),
+        ("operator", "add", "--as", str(ops / "admin"), "li", "--role", "officer", "--out", str(ops / "li")),
+        (
+            "issue",
+            "--as",
+            str(ops / "li"),
+            "--profile",
+            "server_tls",
+            "--device",
+            "prov-app1",
+            "--out",
+            str(tmp_path / "a"),
+        ),
+    ):
+        r = run_cli("pki", *args, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+    deploy = ("deploy", "--as", str(ops / "li"), "--cert", str(tmp_path / "a.crt"), "--key", str(tmp_path / "a.key"))
+    assert run_cli("lab", "node", "stop", "--id", lab.id, "prov-app1").returncode == 0
+    try:
+        r = run_cli("pki", *deploy, "--lab", lab.id, "--node", "prov-app1", env=env)
+        assert r.returncode == 1 and "prov-app1" in r.stderr and "writing the certificate" in r.stderr, r.stderr
+    finally:
+        assert run_cli("lab", "node", "start", "--id", lab.id, "prov-app1").returncode == 0
+        health.wait_converged(lab, timeout=120)
+    r = run_cli("pki", *deploy, "--lab", lab.id, "--node", "no-such-node", env=env)
+    assert r.returncode == 2 and "no device 'no-such-node'" in r.stderr, r.stderr

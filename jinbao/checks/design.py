@@ -1,4 +1,4 @@
-"""Design rules on the resolved estate (ESTATE.md, MLPS 2.0 level 3) that need more than one entry."""
+"""Design rules on the resolved estate (docs/estate.md, MLPS 2.0 level 3) that need more than one entry."""
 
 from __future__ import annotations
 

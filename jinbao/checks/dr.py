@@ -88,7 +88,7 @@ def _placement(e: Estate, pair, src, p: ProblemList) -> None:
 
 def _roles(e: Estate, pair, src, p: ProblemList) -> bool:
     """A DR pair replicates data: a database to a database, or a storage array to a storage
-    array (ESTATE.md: "a standby database, replicated storage"). Reported at the pair's own
+    array (docs/estate.md: "a standby database, replicated storage"). Reported at the pair's own
     field, where the engineer named the wrong device."""
     ok = True
     for what in ("primary", "standby"):

@@ -156,7 +156,7 @@ def _subnets(e: Estate, p: ProblemList, where) -> None:
 
     top = [(s.block, f"site {s.name}", site_at(s), "block") for s in e.sites.values() if s.parent is None]
     top.append(link_block)
-    # The management network is out of band (ESTATE.md): its block lies outside the supernet
+    # The management network is out of band (docs/estate.md): its block lies outside the supernet
     # and the link block. An overlap is one problem, at the block whose value lies inside the
     # other's (a link block typed into the management range is the link block's mistake), or
     # at management.block naming both lines.

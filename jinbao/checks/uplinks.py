@@ -1,4 +1,4 @@
-"""Redundant uplinks (ESTATE.md; MLPS 2.0 level 3 asks for redundant key links and devices).
+"""Redundant uplinks (docs/estate.md; MLPS 2.0 level 3 asks for redundant key links and devices).
 
 A city reaches the province on a primary and a backup WAN link, on two different carriers,
 between two different routers at each end. A county reaches its city on a primary and a backup

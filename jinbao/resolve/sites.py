@@ -134,7 +134,7 @@ def _no_prefix(r: State):
 
 
 def _parents(r: State):
-    # ESTATE.md: counties hang off a city; everything else is carved from the supernet. This
+    # docs/estate.md: counties hang off a city; everything else is carved from the supernet. This
     # also rules out parent cycles, which would leave sites without a block.
     for s in r.sites.values():
         if s.kind != "county":

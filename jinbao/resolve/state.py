@@ -14,20 +14,11 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from ..loader import RawEstateFiles, Src
 from ..model import Interface
 from ..names import did_you_mean
+from ..platforms import facts
 from ..problems import ProblemList
 from ..yamlsrc import Origin
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-
-# Interface naming per platform: (pattern, first index). Linux-family nodes keep mgmt0 apart.
-_IFNAME = {
-    "frr": ("eth{}", 1),
-    "linux": ("eth{}", 1),
-    "nftables": ("eth{}", 1),
-    "cisco_ios": ("GigabitEthernet0/{}", 1),
-    "huawei_vrp": ("GigabitEthernet0/0/{}", 1),
-    "h3c_comware": ("GigabitEthernet1/0/{}", 1),
-}
 
 
 def suggest(name: str, options) -> str:
@@ -192,13 +183,13 @@ class State:
         return out
 
     def add_interface(self, d: DevDraft, ip, zone=None, link=None, description="", name=None):
-        pattern, start = _IFNAME[d.raw.platform]
         if name is None:
+            port = facts(d.raw.platform)
             used = {i.name for i in d.interfaces}
-            k = start + len(d.interfaces)
-            while pattern.format(k) in used:  # step around names given by hand on links
+            k = len(d.interfaces)
+            while port.interface_name(k) in used:  # step around names given by hand on links
                 k += 1
-            name = pattern.format(k)
+            name = port.interface_name(k)
         iface = Interface(name=name, ip=ip, zone=zone, link=link, description=description)
         d.interfaces.append(iface)
         return iface

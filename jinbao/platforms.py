@@ -1,0 +1,83 @@
+"""The one table of platform facts. Every domain keys off it instead of keeping a dict of its own.
+
+A platform is what runs on a device: it decides how its interfaces are named, which Ansible
+collection and NAPALM/Netmiko driver speak to it, and what the lab can run for it. Adding a
+platform is one row here (and the `Platform` literal below, which the schema checks input against).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal, get_args
+
+# What the inventory may say in `platform:`. A literal (not built from the table) so that the
+# schema, mypy and editors all know the names; a test keeps it equal to the table's keys.
+Platform = Literal["frr", "cisco_ios", "huawei_vrp", "h3c_comware", "linux", "nftables"]
+
+LabNodeKind = Literal["router", "firewall", "server"]
+
+
+@dataclass(frozen=True)
+class PlatformFacts:
+    """What jinbao knows about one platform."""
+
+    name: str
+    title: str
+    # Data-port naming: the pattern takes a 1-based port index. Linux-family nodes keep mgmt0
+    # (out-of-band management) apart from these.
+    interface_pattern: str
+    first_interface: int
+    # Ansible: network_cli needs ansible_network_os; Linux-family hosts are plain SSH hosts.
+    ansible_network_os: str | None
+    # How NAPALM and Netmiko name the platform (None: they do not speak it).
+    napalm_driver: str | None
+    netmiko_device_type: str | None
+    # What the lab runs for a device of this platform; None: the vendor OS cannot run here.
+    lab_node_kind: LabNodeKind | None
+
+    def interface_name(self, ordinal: int) -> str:
+        """The name of the data port at this 0-based position (0 = the platform's first port)."""
+        return self.interface_pattern.format(self.first_interface + ordinal)
+
+
+PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
+    {
+        f.name: f
+        for f in (
+            PlatformFacts("frr", "FRRouting", "eth{}", 1, "frr.frr.frr", "frr", "linux", "router"),
+            PlatformFacts("nftables", "Linux with nftables", "eth{}", 1, None, None, "linux", "firewall"),
+            PlatformFacts("linux", "Linux server", "eth{}", 1, None, None, "linux", "server"),
+            PlatformFacts(
+                "cisco_ios", "Cisco IOS", "GigabitEthernet0/{}", 1, "cisco.ios.ios", "ios", "cisco_ios", None
+            ),
+            # community.network.ce is Huawei's CloudEngine collection, the one that speaks VRP CLI.
+            PlatformFacts(
+                "huawei_vrp", "Huawei VRP", "GigabitEthernet0/0/{}", 1, "community.network.ce", "ce", "huawei", None
+            ),
+            PlatformFacts(
+                "h3c_comware",
+                "H3C Comware",
+                "GigabitEthernet1/0/{}",
+                1,
+                "community.network.comware",
+                "hp_comware",
+                "hp_comware",
+                None,
+            ),
+        )
+    }
+)
+
+assert set(PLATFORMS) == set(get_args(Platform)), "the Platform literal and the table must name the same platforms"
+
+
+def facts(platform: str) -> PlatformFacts:
+    """The facts of a platform the model accepted (the schema already refused any other name)."""
+    return PLATFORMS[platform]
+
+
+def lab_platforms() -> tuple[str, ...]:
+    """The platforms the lab can run, in table order."""
+    return tuple(name for name, f in PLATFORMS.items() if f.lab_node_kind)
