@@ -41,7 +41,7 @@ def to_dot(e: Estate) -> str:
         'labelloc=t, fontsize=28, fontname="WenQuanYi Micro Hei,sans-serif"];',
         '  node [fontname="WenQuanYi Micro Hei,sans-serif", style=filled];',
     ]
-    per_site = defaultdict(int)
+    per_site: defaultdict[str, int] = defaultdict(int)
     for d in e.devices.values():
         per_site[d.site] += 1
     for s in e.sites.values():

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -17,7 +16,17 @@ from pydantic import ValidationError
 from . import estate_files, secret_fields
 from .errors import InventoryError
 from .problems import Problem, ProblemList
-from .schema import InventoryFile
+from .schema import (
+    InventoryFile,
+    RawDrPair,
+    RawEstate,
+    RawLink,
+    RawPolicy,
+    RawRouting,
+    RawSite,
+    RawSiteTemplate,
+    RawSnmpProfile,
+)
 from .schema_errors import KINDS, fmt_loc, schema_problems, value_at
 from .yaml_errors import syntax_problem
 from .yamlsrc import Origin, Positions, YamlDoc, YamlShapeError, parse
@@ -39,14 +48,14 @@ class Src:
 
 @dataclass
 class RawEstateFiles:
-    estate: tuple[Any, Src] | None = None
-    routing: tuple[Any, Src] | None = None
-    snmp_profiles: dict[str, tuple[Any, Src]] = field(default_factory=dict)
-    site_templates: dict[str, tuple[Any, Src]] = field(default_factory=dict)
-    sites: list[tuple[Any, Src]] = field(default_factory=list)
-    links: list[tuple[Any, Src]] = field(default_factory=list)
-    policies: list[tuple[Any, Src]] = field(default_factory=list)
-    dr_pairs: list[tuple[Any, Src]] = field(default_factory=list)
+    estate: tuple[RawEstate, Src] | None = None
+    routing: tuple[RawRouting, Src] | None = None
+    snmp_profiles: dict[str, tuple[RawSnmpProfile, Src]] = field(default_factory=dict)
+    site_templates: dict[str, tuple[RawSiteTemplate, Src]] = field(default_factory=dict)
+    sites: list[tuple[RawSite, Src]] = field(default_factory=list)
+    links: list[tuple[RawLink, Src]] = field(default_factory=list)
+    policies: list[tuple[RawPolicy, Src]] = field(default_factory=list)
+    dr_pairs: list[tuple[RawDrPair, Src]] = field(default_factory=list)
     root: Path = Path(".")
     # Problems that leave the estate readable (a name defined in two files keeps its first
     # definition, a copied file is skipped): resolve goes on, so the rest is reported too.

@@ -87,16 +87,16 @@ def run_task(
     Result for that host only; the others carry on. on_done is called as each host finishes,
     for progress bars.
     """
-    name = name or getattr(task, "__name__", "task")
-    agg = AggregatedResult(name)
+    task_name = name or str(getattr(task, "__name__", "task"))
+    agg = AggregatedResult(task_name)
 
     def one(host: str) -> Result:
         try:
             out = task(host, **kwargs)
-            res = out if isinstance(out, Result) else Result(host, name, data=out)
+            res = out if isinstance(out, Result) else Result(host, task_name, data=out)
         except Exception as e:
             res = Result(
-                host, name, failed=True, exception=f"{type(e).__name__}: {e}", data=traceback.format_exc(limit=3)
+                host, task_name, failed=True, exception=f"{type(e).__name__}: {e}", data=traceback.format_exc(limit=3)
             )
         if on_done:
             on_done(res)

@@ -46,20 +46,25 @@ def _duration(v):
     return int(m.group(1)) * _DUR_UNITS[m.group(2)]
 
 
-def Int(lo: int, hi: int | None = None):
-    """A whole number in [lo, hi]. Strict: YAML's `yes`, `1.5` or `"10"` are mistakes, not numbers."""
-    return Annotated[int, Strict(), Field(ge=lo, le=hi)]
-
-
 Duration = Annotated[int, BeforeValidator(_duration)]
 # Sites, devices and zones; device and zone names may hold {placeholders}. A device name is
 # checked again as a host name once its placeholders are filled in (resolve/devices.py).
 Name = Annotated[str, Field(pattern=PATTERN_NAME_RE, max_length=MAX_NAME)]
 # Template and SNMP profile names are keys, referenced by name; they hold no placeholders.
 KeyName = Annotated[str, Field(pattern=NAME_RE, max_length=MAX_NAME)]
-Prefix = Int(8, 32)
+# Whole numbers in a range, spelled out as aliases so type checkers can read them. Strict: YAML's
+# `yes`, `1.5` or `"10"` are mistakes, not numbers.
+Prefix = Annotated[int, Strict(), Field(ge=8, le=32)]
 # A subnet that holds hosts needs at least two addresses besides network and broadcast.
-HostPrefix = Int(8, 30)
+HostPrefix = Annotated[int, Strict(), Field(ge=8, le=30)]
+Count = Annotated[int, Strict(), Field(ge=1, le=999)]
+Vlan = Annotated[int, Strict(), Field(ge=1, le=4094)]  # IEEE 802.1Q: 0 and 4095 are reserved
+# Mbit/s, as FRR's interface `bandwidth (1-1000000)` takes it (1 Tbit/s at most).
+Bandwidth = Annotated[int, Strict(), Field(ge=1, le=1_000_000)]
+# OSPF interface costs, process ids and timers are 16 bits (RFC 2328 A.3.2; FRR's ranges).
+NonZero16 = Annotated[int, Strict(), Field(ge=1, le=65535)]
+DrLevel = Annotated[int, Strict(), Field(ge=1, le=6)]
+RefBandwidth = Annotated[int, Strict(), Field(ge=1, le=4_294_967)]
 
 
 def _printable(v: str) -> str:
@@ -90,7 +95,7 @@ def _area(v):
     return v
 
 
-AreaId = Annotated[int | str, PlainValidator(_area)]
+AreaId = Annotated[int | Literal["auto"], PlainValidator(_area)]
 
 
 def _loopback(v):
@@ -128,8 +133,8 @@ def _service(v: str) -> str:
         raise ValueError(f"{v!r} is not a valid service")
     _, _, ports = v.partition("/")
     if ports:
-        lo, _, hi = ports.partition("-")
-        lo, hi = int(lo), int(hi or lo)
+        first, _, last = ports.partition("-")
+        lo, hi = int(first), int(last or first)
         for port in (lo, hi):
             if not 1 <= port <= 65535:
                 raise ValueError(f"{v!r}: port {port} is outside 1-65535")
@@ -169,7 +174,7 @@ class ForEach(_Strict):
 
 class RawDevice(_Strict):
     name: Name
-    count: Int(1, 999) | None = None
+    count: Count | None = None
     for_each: ForEach | None = None
     role: Role
     platform: Platform
@@ -186,7 +191,7 @@ class RawDevice(_Strict):
 class RawZone(_Strict):
     name: Name
     kind: ZoneKind
-    vlan: Int(1, 4094)  # IEEE 802.1Q: 0 and 4095 are reserved
+    vlan: Vlan
     prefix: HostPrefix = 24
     block: IPv4Network | None = None
     firewall: Text | None = None
@@ -222,10 +227,9 @@ class RawLink(_Strict):
     type: LinkType = "wan"
     carrier: Text | None = None
     medium: Text | None = None
-    # Mbit/s, as FRR's interface `bandwidth (1-1000000)` takes it (1 Tbit/s at most).
-    bandwidth: Int(1, 1_000_000)
+    bandwidth: Bandwidth
     role: Literal["primary", "backup"] = "primary"
-    cost: Int(1, 65535) | None = None  # OSPF interface cost is 16 bits (RFC 2328 A.3.2)
+    cost: NonZero16 | None = None
     subnet: IPv4Network | None = None
 
 
@@ -243,7 +247,7 @@ class RawDrPair(_Strict):
     for_each: ForEach | None = None
     primary: Text
     standby: Text
-    level: Int(1, 6) = Field(description="GB/T 20988 disaster-recovery level")
+    level: DrLevel = Field(description="GB/T 20988 disaster-recovery level")
     rto: Duration
     rpo: Duration
     replication: Literal["sync", "async"]
@@ -270,7 +274,7 @@ class RawLinkPlan(_Strict):
 
 
 # The block size of each kind of site when estate.site_prefix is not given at all.
-DEFAULT_SITE_PREFIX = {"province": 19, "dr": 21, "city": 22, "county": 26}
+DEFAULT_SITE_PREFIX: dict[SiteKind, int] = {"province": 19, "dr": 21, "city": 22, "county": 26}
 
 
 class RawEstate(_Strict):
@@ -289,10 +293,10 @@ class RawOspf(_Strict):
     # The ranges FRR's ospfd accepts: `router ospf (1-65535)`, `auto-cost reference-bandwidth
     # (1-4294967)`, `ip ospf hello-interval|dead-interval (1-65535)`. dead > hello is checked
     # with the estate's settings, where both lines are known.
-    process: Int(1, 65535) = 1
-    reference_bandwidth: Int(1, 4_294_967) = 100000
-    hello: Int(1, 65535) = 10
-    dead: Int(1, 65535) = 40
+    process: NonZero16 = 1
+    reference_bandwidth: RefBandwidth = 100000
+    hello: NonZero16 = 10
+    dead: NonZero16 = 40
 
 
 class RawRouting(_Strict):

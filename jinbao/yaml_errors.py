@@ -47,14 +47,14 @@ def syntax_problem(e: yaml.MarkedYAMLError, text: str) -> tuple[int, str, str]:
     what = e.problem or e.context or "cannot be parsed"
     if e.context and e.problem and e.problem.startswith("but "):
         what = f"{e.context} {e.problem}"  # "expected a single document ... but found another"
-    if began:
+    if began and cline is not None:  # began is only looked up with a context line
         line = cline
         where = f" at line {pline}" if pline and pline != cline else ""
         message, fix = f"YAML syntax: {what}{where}, {began[0]}", began[1]
     else:
         line = pline or cline or 1
         message, fix = f"YAML syntax: {what}", _DEFAULT_FIX
-        if cline and line != cline and (e.context or "").startswith("while "):
+        if cline and line != cline and e.context and e.context.startswith("while "):
             # 'while parsing a block mapping' starts where the mapping does, often far above:
             # the line where the parser stopped is the one to look at, and that one is named.
             message += f" (in the {e.context.split(' a ', 1)[-1]} that begins at line {cline})"

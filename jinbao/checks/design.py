@@ -22,12 +22,12 @@ def check(e: Estate, p: ProblemList, where) -> None:
     # A link is a routed /30 in an OSPF area: both ends must be devices that route.
     for link in e.links:
         for side, end in (("a", link.a), ("b", link.b)):
-            d = e.devices.get(end.device)
-            if d is not None and d.role not in ROUTING_ROLES:
+            dev = e.devices.get(end.device)
+            if dev is not None and dev.role not in ROUTING_ROLES:
                 p.add(
                     at(where.links.get(link.id), link.origin, side),
                     side,
-                    f"link {link.id} ends on {d.name}, a {d.role}, which does not route",
+                    f"link {link.id} ends on {dev.name}, a {dev.role}, which does not route",
                     f"end it on a device that routes ({', '.join(sorted(ROUTING_ROLES))})",
                     "design",
                 )

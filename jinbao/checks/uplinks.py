@@ -87,6 +87,8 @@ def _faults(s: Site, ups: list[_Up], where) -> list[tuple]:
             return []
         if best is None or len(faults) < len(best):
             best = faults
+    # Both lists are non-empty here, so the loop ran and set best.
+    assert best is not None
     return best
 
 

@@ -30,6 +30,8 @@ def _cleartext(protocols) -> tuple[list[str], str]:
 
 
 def _settings(raw: RawEstateFiles, p: ProblemList) -> None:
+    # read_estate() raises when no file defines the estate, so a loaded estate has one.
+    assert raw.estate is not None
     est, src = raw.estate
     bad, fix = _cleartext(est.management.protocols)
     if bad:

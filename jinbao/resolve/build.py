@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, cast
+
 from ..model import Device, DrPair, Estate, Ospf, Policy, SecretRef, Service, Site, SnmpProfile, Zone
 from .state import State
 
@@ -13,7 +15,8 @@ def build_estate(r: State) -> Estate:
         zones = {}
         for z, zsrc in s.zones:
             r.where.zones[(s.name, z.name)] = zsrc
-            if s.zone_blocks.get(z.name) is None:
+            block = s.zone_blocks.get(z.name)
+            if block is None:
                 r.where.unbuilt.add(f"{s.name}/{z.name}")
                 continue
             zones[z.name] = Zone(
@@ -21,7 +24,7 @@ def build_estate(r: State) -> Estate:
                 site=s.name,
                 kind=z.kind,
                 vlan=z.vlan,
-                block=s.zone_blocks[z.name],
+                block=block,
                 firewall=r.zone_firewalls.get((s.name, z.name)),
                 origin=zsrc.at(),
             )
@@ -36,6 +39,7 @@ def build_estate(r: State) -> Estate:
                 )
             r.where.unbuilt.add(s.name)
             continue
+        assert s.area != "auto"  # sites._areas numbered every site
         sites[s.name] = Site(
             name=s.name,
             kind=s.kind,
@@ -79,7 +83,8 @@ def build_estate(r: State) -> Estate:
             if ports:
                 lo, _, hi = ports.partition("-")
                 rng = (int(lo), int(hi or lo))
-            services.append(Service(proto=proto, ports=rng))
+            # The schema's service pattern admits only these three protocols; Service checks it again.
+            services.append(Service(proto=cast(Literal["tcp", "udp", "icmp"], proto), ports=rng))
         for vars_ in r.for_each(rp.for_each, {}):
             site = r.subst(rp.site, vars_, src, "site")
             if site is not None:
@@ -94,9 +99,9 @@ def build_estate(r: State) -> Estate:
                     )
                 )
     pairs = []
-    for rd, src in r.raw.dr_pairs:
-        for vars_ in r.for_each(rd.for_each, {}):
-            vals = [r.subst(getattr(rd, f), vars_, src, f) for f in ("name", "primary", "standby")]
+    for rdp, src in r.raw.dr_pairs:
+        for vars_ in r.for_each(rdp.for_each, {}):
+            vals = [r.subst(getattr(rdp, f), vars_, src, f) for f in ("name", "primary", "standby")]
             if None in vals:
                 continue
             pairs.append(
@@ -104,10 +109,10 @@ def build_estate(r: State) -> Estate:
                     name=vals[0],
                     primary=vals[1],
                     standby=vals[2],
-                    level=rd.level,
-                    rto_s=rd.rto,
-                    rpo_s=rd.rpo,
-                    replication=rd.replication,
+                    level=rdp.level,
+                    rto_s=rdp.rto,
+                    rpo_s=rdp.rpo,
+                    replication=rdp.replication,
                     origin=src.at(),
                 )
             )

@@ -100,6 +100,7 @@ def build_links(r: State):
             link_ends.append(LinkEnd(device=dev, interface=made.name, ip=ip))
         site_a, site_b = r.devices[da].site, r.devices[db].site
         area_a, area_b = r.sites[site_a].area, r.sites[site_b].area
+        assert area_a != "auto" and area_b != "auto"  # sites._areas numbered every site
         if area_a and area_b and area_a != area_b and not {site_a, site_b} & r.area_flagged:
             r.p.add(
                 src.at(),

@@ -5,7 +5,8 @@ subnets. A full block is reported once, where its size is set.
 from __future__ import annotations
 
 from ..ipalloc import Pool
-from ..schema import DEFAULT_SITE_PREFIX
+from ..model import SiteKind
+from ..schema import DEFAULT_SITE_PREFIX, RawSiteTemplate
 from .state import SiteDraft, State, sub, suggest
 
 
@@ -13,7 +14,9 @@ def build_sites(r: State):
     r.sites = {}
     templates = r.raw.site_templates
     for rs, src in r.raw.sites:
-        tmpl = tsrc = None
+        # tsrc stands for the entry itself when there is no template; it is read only with tmpl.
+        tmpl: RawSiteTemplate | None = None
+        tsrc = src
         written = rs.names if rs.names else ([rs.name] if rs.name else [])
         if rs.template is not None:
             if rs.template not in templates:
@@ -76,8 +79,10 @@ def build_sites(r: State):
         owner = f"site {'/'.join(names)}"
         if rs.zones is not None:
             zones = r.zone_list(rs.zones, sub(src, "zones"), owner)
-        else:
+        elif rs.template is not None:
             zones = r.template_zones.get(rs.template, [])
+        else:
+            zones = []
         for i, nm in enumerate(names):
             origin = src.at("names", i) if rs.names else src.at("name")
             if nm in r.sites:
@@ -114,7 +119,7 @@ def build_sites(r: State):
 
 def _no_prefix(r: State):
     """A site kind missing from estate.site_prefix, for sites that give no prefix of their own."""
-    unsized: dict[str, list[SiteDraft]] = {}
+    unsized: dict[SiteKind, list[SiteDraft]] = {}
     for s in r.sites.values():
         if s.prefix is None and s.block is None:
             unsized.setdefault(s.kind, []).append(s)
@@ -255,7 +260,12 @@ def carve_sites(r: State):
         for s in sites:
             if s.block is not None:
                 pool.reserve(s.block)
-                if s.block.subnet_of(pool.network) and s.src.path + ("prefix",) in s.src.pos.lines:
+                # A prefix written in the entry is the site's own (an int): see build_sites.
+                if (
+                    s.prefix is not None
+                    and s.block.subnet_of(pool.network)
+                    and s.src.path + ("prefix",) in s.src.pos.lines
+                ):
                     _size_agrees(r, s.block, s.prefix, s.src, "prefix")
         short = []
         for s in sites:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Literal
 
 from ..loader import RawEstateFiles, Src
-from ..model import Interface
+from ..model import Interface, Link, SiteKind
 from ..names import did_you_mean
 from ..platforms import facts
 from ..problems import ProblemList
+from ..schema import RawDevice, RawZone
 from ..yamlsrc import Origin
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -42,7 +44,7 @@ class Where:
     A device or zone made from a template points into the template: that is the line to change.
     """
 
-    estate: Src
+    estate: Src | None  # None when validate() is called without the loader's sources
     routing: Src | None = None
     sites: dict[str, Src] = field(default_factory=dict)
     devices: dict[str, Src] = field(default_factory=dict)
@@ -68,7 +70,7 @@ class Where:
 @dataclass
 class SiteDraft:
     name: str
-    kind: str
+    kind: SiteKind
     title: str
     parent: str | None
     block: IPv4Network | None
@@ -76,12 +78,12 @@ class SiteDraft:
     prefix_at: tuple[Origin, str]  # where the prefix was set: the site, its template or the estate
     loopbacks: int
     loopbacks_at: tuple[Origin, str]
-    area: int | str
-    zones: list  # (RawZone, Src)
-    devices: list  # (RawDevice, origin of the site entry, Src of the device entry)
+    area: int | Literal["auto"]  # every site has a number once sites._areas has run
+    zones: list[tuple[RawZone, Src]]
+    devices: list[tuple[RawDevice, Origin, Src]]  # origin: the site entry; Src: the device entry
     origin: Origin
     src: Src
-    zone_blocks: dict = field(default_factory=dict)
+    zone_blocks: dict[str, IPv4Network | None] = field(default_factory=dict)  # None: no room (reported)
     loop_pool: IPv4Network | None = None
     mgmt_block: IPv4Network | None = None
     parent_lost: bool = False  # its parent was missing or wrong (reported); {parent} is unknown
@@ -95,11 +97,11 @@ class SiteDraft:
 class DevDraft:
     name: str
     site: str
-    raw: object
+    raw: RawDevice
     zone: str | None
     origin: Origin
     src: Src
-    interfaces: list = field(default_factory=list)
+    interfaces: list[Interface] = field(default_factory=list)
     loopback: IPv4Address | None = None
     mgmt_ip: IPv4Address | None = None
 
@@ -114,11 +116,13 @@ class State:
     def __init__(self, raw: RawEstateFiles):
         self.raw = raw
         self.p = ProblemList()
+        # read_estate() raises when no file defines the estate, so a loaded estate has one.
+        assert raw.estate is not None
         self.est, self.est_src = raw.estate
         self.where = Where(estate=self.est_src, routing=raw.routing[1] if raw.routing else None)
         self.sites: dict[str, SiteDraft] = {}  # filled by the stages, in order
         self.devices: dict[str, DevDraft] = {}
-        self.links: list = []
+        self.links: list[Link] = []
         self.zone_firewalls: dict[tuple[str, str], str] = {}
         self.area_flagged: set[str] = set()  # sites whose area is already reported
         self.template_zones = {
@@ -163,10 +167,11 @@ class State:
             if s.kind == fe.kind:
                 yield {**vars_, "each": s.name, "each_parent": s.parent_var(), "each_title": s.title}
 
-    def zone_list(self, zones, src: Src, owner: str) -> list:
+    def zone_list(self, zones, src: Src, owner: str) -> list[tuple[RawZone, Src]]:
         """A site's (or template's) zones, each once: a second zone of the same name is reported,
         never allowed to replace the first silently."""
-        out, seen = [], {}
+        out: list[tuple[RawZone, Src]] = []
+        seen: dict[str, Origin] = {}
         for j, z in enumerate(zones or []):
             zsrc = sub(src, j)
             if z.name in seen:
