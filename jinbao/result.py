@@ -72,27 +72,35 @@ class AggregatedResult:
         return 1 if self.failed else 0
 
 
+def host_of(target: Any) -> str:
+    """The name a target is reported under: a Target or Device's name, or a plain string."""
+    return target if isinstance(target, str) else str(target.name)
+
+
 def run_task(
     task: Callable[..., Any],
-    hosts: Iterable[str],
+    targets: Iterable[Any],
     *,
     name: str | None = None,
     workers: int = 16,
     on_done: Callable[[Result], None] | None = None,
     **kwargs,
 ) -> AggregatedResult:
-    """Run task(host, **kwargs) on every host in a bounded thread pool.
+    """Run task(target, **kwargs) on every target in a bounded thread pool.
 
+    As Nornir's tasks get the host, a task gets the target itself (a Target, a Device, or a
+    name), never just a name to look up again; options such as dry_run travel in kwargs.
     The task returns a Result, or plain data (taken as success). An exception becomes a failed
-    Result for that host only; the others carry on. on_done is called as each host finishes,
-    for progress bars.
+    Result for that target only; the others carry on. on_done is called as each target
+    finishes, for progress bars.
     """
     task_name = name or str(getattr(task, "__name__", "task"))
     agg = AggregatedResult(task_name)
 
-    def one(host: str) -> Result:
+    def one(target: Any) -> Result:
+        host = host_of(target)
         try:
-            out = task(host, **kwargs)
+            out = task(target, **kwargs)
             res = out if isinstance(out, Result) else Result(host, task_name, data=out)
         except Exception as e:
             res = Result(
@@ -102,8 +110,8 @@ def run_task(
             on_done(res)
         return res
 
-    hosts = list(hosts)
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(hosts) or 1))) as pool:
-        for res in pool.map(one, hosts):
+    todo = list(targets)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
+        for res in pool.map(one, todo):
             agg.results[res.host] = res
     return agg

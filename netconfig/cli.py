@@ -1,0 +1,13 @@
+"""`jinbao config …`: render intended configs and read devices."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def cli():
+    """Device configs: render the intent, read what devices run."""
+
+
+cli.name = "config"
