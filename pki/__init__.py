@@ -1,12 +1,17 @@
 """pki: the programme's own certificate authority (CA认证中心).
 
 Split the way step-ca splits it:
-- who may ask: authz.py (operators and their roles, proven by their own key);
-- what is recorded: store.py (the certificate database and the hash-chained audit log), with
-  audit.py keeping the log's head outside the database, seal.py sealing the tables decisions rest
-  on, and replay.py checking them against the log;
-- who signs: signer.py (a key file today, an HSM tomorrow).
-authority.py runs requests through validate → modify → enforce → sign, with checks.py's small
-validators for what people type (and for the small records the CA reads back), config.py checking
-ca.yml, crl.py publishing CRLs and judging those on disk, and files.py writing outputs safely.
+- who may ask: authz.py (operators and their roles, proven by their own key), and gate.py, where
+  every operation is authorized and every refusal logged;
+- what is recorded: the store/ package (the certificate database and the hash-chained audit log,
+  and all of the CA's SQL), with store/seal.py sealing the tables decisions rest on, audit.py
+  keeping the log's head outside the database, and replay.py checking the tables against the log;
+- who signs: signer.py (a key file today, an HSM tomorrow). A signer signs certificates, CRLs, OCSP
+  responses and the log; it never hands out its key, and verifying needs only its certificate.
+authority.py is the public face. A request runs through policy.py (validate → modify → enforce) and
+issuance.py (sign → record); bootstrap.py, renewal.py, revocation.py, operators.py, ocsp_signer.py,
+queries.py and audit_verify.py hold the other operations, over the CA folder context.py opens. Beside
+them: checks.py's small validators for what people type (and for the small records the CA reads
+back), config.py checking ca.yml, crl.py publishing CRLs and judging those on disk, and files.py
+writing outputs safely. cli.py assembles the `jinbao pki` commands from the cli_*.py modules.
 """

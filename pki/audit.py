@@ -1,6 +1,6 @@
 """The audit log's checks beyond the database.
 
-store.py keeps the log hash-chained, signed by the issuing CA and append-only (by triggers) inside
+store/ keeps the log hash-chained, signed by the issuing CA and append-only (by triggers) inside
 SQLite. Whoever can write that file can still drop the triggers and cut the newest entries: a chain
 cut at its end still verifies. So the CA also signs the log's head (seq, hash) into audit.head in the
 same transaction as every entry, and an auditor may keep a checkpoint of the head on their own

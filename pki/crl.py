@@ -1,6 +1,6 @@
 """Signing and publishing CRLs: the issuing CA's (on every revocation and on schedule) and the root's.
 
-The order of publication is the caller's: authority.py signs and publishes while it holds the
+The order of publication is the caller's: revocation.py signs and publishes while it holds the
 database's write lock, so CRLs land in number order, and puts the previous files back if that
 transaction does not commit. This module makes each CRL and replaces the files atomically, so a
 relying party reads the old CRL or the new one, never half of one. A CRL found on disk is believed
@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from . import crl_der, files, keys
+from . import crl_der, files
 from .errors import PkiError
 
 # RFC 5280 5.2.3: a CRLNumber is at most 20 octets, a positive INTEGER: below 2**159.
@@ -93,9 +93,10 @@ def problem(path: Path, issuer: x509.Certificate, last: str | None, fix: str) ->
     return None
 
 
-def sign(issuer: x509.Certificate, key, number: int, this_update: datetime, next_update: datetime, revoked=()) -> bytes:
-    """DER of a CRL by issuer; revoked = (serial hex, revoked_at, reason) rows."""
-    header = (
+def sign(signer, number: int, this_update: datetime, next_update: datetime, revoked=()) -> bytes:
+    """DER of a CRL by signer (signer.py); revoked = (serial hex, revoked_at, reason) rows."""
+    issuer = signer.certificate
+    header = signer.sign_crl(
         x509.CertificateRevocationListBuilder()
         .issuer_name(issuer.subject)
         .last_update(this_update)
@@ -107,9 +108,8 @@ def sign(issuer: x509.Certificate, key, number: int, this_update: datetime, next
             ),
             critical=False,
         )
-        .sign(key, keys.hash_for(key))
     )
-    der = crl_der.build(header, revoked, key)
+    der = crl_der.build(header, revoked, signer.sign)
     if not x509.load_der_x509_crl(der).is_signature_valid(issuer.public_key()):
         raise PkiError("internal error: the new CRL's signature does not verify; the old CRL stays")
     return der

@@ -1,7 +1,7 @@
 """OCSP responder (RFC 6960) over HTTP: POST of a DER request, or GET with it in base64.
 
 It answers from the CA database directly, so a revocation shows the moment its transaction
-commits; but only from a database whose revocations are what the CA sealed (seal.py), checked
+commits; but only from a database whose revocations are what the CA sealed (store/seal.py), checked
 whenever the database changed: an erased revocation is never answered 'good'. Responses are signed
 by the delegated OCSP signer the CA records as in use (EKU OCSPSigning) and carry its certificate;
 the responder switches to a renewed signer by itself and never signs with a revoked one. A request
@@ -29,9 +29,12 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
-from . import der, files, keys, seal, signer
-from .authority import CLOCK_SKEW, REASONS, config
+from . import der, files, signer
+from .clock import CLOCK_SKEW
+from .config import parse as config
 from .errors import PkiError
+from .revocation import REASONS
+from .store import Reader
 
 CACHE_SECONDS = 300  # well inside the response's own validity (ocsp_validity_minutes)
 MAX_HEAD = 8 * 1024  # request line and headers; openssl sends about 200 bytes
@@ -48,7 +51,7 @@ class Responder:
         self.dir = ca_dir
         self.db_path = ca_dir / "ca.db"
         self.issuer = files.load(ca_dir / "issuing" / "issuing.crt", x509.load_pem_x509_certificate, "CA certificate")
-        self.cert, self.key = self._signer()
+        self.signer = self._signer()
         self.validity = timedelta(minutes=cfg["ocsp_validity_minutes"])
         name_der = self.issuer.subject.public_bytes()
         key_der = self.issuer.public_key().public_bytes(
@@ -60,7 +63,7 @@ class Responder:
             name: (hashlib.new(name, name_der).digest(), hashlib.new(name, spki_bits).digest())
             for name in ("sha1", "sha256", "sha384", "sha512")
         }
-        self._conn = None
+        self._reader = Reader(self.db_path)
         self._cache: dict = {}
         self._version = None
         self._revoked: dict = {}
@@ -74,43 +77,36 @@ class Responder:
             raise PkiError(self.problem)  # it does not start on a database it would not answer from
         self._serving = True
 
-    def _signer(self):
+    @property
+    def cert(self) -> x509.Certificate:
+        return self.signer.certificate
+
+    def _signer(self) -> signer.FileSigner:
         """The signer in ocsp/, if it is one: a certificate this CA issued, with its key."""
-        cert = files.load(self.dir / "ocsp" / "ocsp.crt", x509.load_pem_x509_certificate, "OCSP signer certificate")
-        key = keys.load_private(self.dir / "ocsp" / "ocsp.key")
+        ocsp_signer = signer.FileSigner(
+            self.dir / "ocsp" / "ocsp.crt", self.dir / "ocsp" / "ocsp.key", what="OCSP signer certificate"
+        )
         try:
-            cert.verify_directly_issued_by(self.issuer)
+            ocsp_signer.certificate.verify_directly_issued_by(self.issuer)
         except (ValueError, TypeError, InvalidSignature):
             raise PkiError(f"{self.dir / 'ocsp' / 'ocsp.crt'} is not an OCSP signer this CA issued") from None
-        if not keys.same_public_key(key, cert.public_key()):
-            raise PkiError(f"{self.dir / 'ocsp' / 'ocsp.key'} is not the key of {self.dir / 'ocsp' / 'ocsp.crt'}")
-        return cert, key
+        return ocsp_signer
 
     def _refresh(self) -> None:
         """When the database changed (a PRAGMA away otherwise): check the seal, and take the revocations and the
         signer in use from that one snapshot."""
-        db = self._db()
-        version = db.execute("PRAGMA data_version").fetchone()[0]
+        version = self._reader.version()
         if version == self._version:
             return
-        db.execute("BEGIN")
-        try:
-            problems = seal.check(db, lambda sig, data: signer.verify(self.issuer, sig, data)).problems
-            revoked = {
-                r[0]: (r[1], r[2])
-                for r in db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")
-            }
-            in_use = db.execute("SELECT value FROM meta WHERE key = 'ocsp_signer'").fetchone()
-        finally:
-            db.execute("COMMIT")
+        snap = self._reader.snapshot(signer.Verifier(self.issuer).verify)
         self._version, self._cache = version, {}
-        if problems:
-            return self._stop("the CA database is not what the CA sealed (" + "; ".join(problems) + ")")
-        self._revoked = revoked
-        if in_use and in_use[0] != format(self.cert.serial_number, "x"):
-            self._switch(in_use[0])
+        if snap.problems:
+            return self._stop("the CA database is not what the CA sealed (" + "; ".join(snap.problems) + ")")
+        self._revoked = snap.revoked
+        if snap.ocsp_signer and snap.ocsp_signer != format(self.cert.serial_number, "x"):
+            self._switch(snap.ocsp_signer)
         mine = format(self.cert.serial_number, "x")
-        if mine in revoked:
+        if mine in snap.revoked:
             return self._stop(
                 f"the OCSP signer {mine} is revoked; it signs nothing more. Run 'jinbao pki ocsp renew-signer'"
             )
@@ -121,7 +117,7 @@ class Responder:
     def _switch(self, serial: str) -> None:
         """Take up the signer the CA now records as in use, if ocsp/ holds it."""
         try:
-            cert, key = self._signer()
+            renewed = self._signer()
         except PkiError as e:
             print(
                 f"ocsp: the CA's signer is now {serial}, but ocsp/ does not hold it usably ({e})",
@@ -129,8 +125,8 @@ class Responder:
                 flush=True,
             )
             return
-        if format(cert.serial_number, "x") == serial:
-            self.cert, self.key = cert, key
+        if format(renewed.certificate.serial_number, "x") == serial:
+            self.signer = renewed
             if self._serving:
                 print(f"ocsp: now signing with the renewed signer {serial}", file=sys.stderr, flush=True)
 
@@ -138,11 +134,6 @@ class Responder:
         if why != self.problem and self._serving:
             print(f"ocsp: answering internalError: {why}", file=sys.stderr, flush=True)
         self.problem = why
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
-        return self._conn
 
     def respond(self, der: bytes) -> bytes:
         """A DER OCSPResponse for any bytes: never an exception."""
@@ -177,7 +168,7 @@ class Responder:
             return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
         nonce = bool(nonces)
         serial = format(req.serial_number, "x")
-        known = self._db().execute("SELECT 1 FROM certs WHERE serial = ?", (serial,)).fetchone() is not None
+        known = self._reader.known(serial)
         # the revocation as of the last sealed snapshot (_refresh), never a row read on its own
         row = self._revoked.get(serial, (None, None)) if known else None
         key = (algo, req.serial_number, row)
@@ -216,7 +207,7 @@ class Responder:
         for ext in req.extensions:
             if isinstance(ext.value, x509.OCSPNonce):
                 b = b.add_extension(ext.value, critical=False)
-        body = b.sign(self.key, keys.hash_for(self.key)).public_bytes(serialization.Encoding.DER)
+        body = self.signer.sign_ocsp(b).public_bytes(serialization.Encoding.DER)
         if not nonce:
             if len(self._cache) > 100_000:
                 self._cache.clear()

@@ -72,14 +72,11 @@ def _rdn(d: dict, attr: str) -> str | None:
     return m.group(1) if m else None
 
 
-def mismatches(db, rows) -> list[str]:
-    """Every difference between the tables and the log's replay, one line each."""
+def mismatches(tables, rows) -> list[str]:
+    """Every difference between the tables (store.Tables) and the log's replay, one line each."""
     want = expected(rows)
     out = []
-    have = {
-        r["serial"]: r
-        for r in db.execute("SELECT serial, profile, fingerprint, revoked_at, revoke_reason, renewed_from FROM certs")
-    }
+    have = tables.certs
     for serial, row in have.items():
         w = want.certs.get(serial)
         if w is None or w.get("orphan"):
@@ -99,7 +96,7 @@ def mismatches(db, rows) -> list[str]:
     for serial, w in want.certs.items():
         if serial not in have and not w.get("orphan"):
             out.append(f"certificate {serial}, issued at entry {w['seq']}, is missing from ca.db")
-    ops = {r["name"]: (r["role"], r["serial"]) for r in db.execute("SELECT name, role, serial FROM operators")}
+    ops = tables.operators
     for name in sorted(set(ops) | set(want.operators)):
         if name not in want.operators:
             out.append(f"operator {name} ({ops[name][0]}) is in ca.db but the log never added them")
@@ -111,12 +108,7 @@ def mismatches(db, rows) -> list[str]:
                 f"operator {name}: ca.db says {role} with credential {serial}, the log says {w_role} with "
                 f"credential {w_serial}"
             )
-    meta = dict(
-        db.execute(
-            "SELECT key, value FROM meta WHERE key IN ('crl_number', 'crl_next_update', "
-            "'root_crl_number', 'ocsp_signer')"
-        ).fetchall()
-    )
+    meta = tables.meta
     for key in sorted(set(meta) | set(want.meta)):
         if meta.get(key) != want.meta.get(key):
             out.append(f"{key}: ca.db says {meta.get(key)}, the log says {want.meta.get(key)}")

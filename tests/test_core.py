@@ -104,3 +104,14 @@ def test_target_sources_are_entry_points_and_bad_specs_are_bad_input():
         target("lab", "prov-db1")  # no ':'
     with pytest.raises(JinbaoError, match="no lab"):
         targets("lab:jbnosuch")
+
+
+def test_no_module_of_the_core_or_a_domain_is_over_450_lines():
+    """Big files grow more jobs; the seams stay visible when each room stays small."""
+    big = [
+        f"{path.relative_to(REPO)}: {n} lines"
+        for package in ("jinbao", *sorted(DOMAINS))
+        for path in sorted((REPO / package).rglob("*.py"))
+        if (n := len(path.read_text().splitlines())) > 450
+    ]
+    assert not big, big

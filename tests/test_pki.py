@@ -18,7 +18,7 @@ import pytest
 from conftest import JINBAO, REPO, run_cli
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from pki.authority import Authority
@@ -505,6 +505,79 @@ def test_audit_log_tampering_is_detected(ca, tmp_path):
     assert any("does not link" in p for p in problems), problems
     r = run_cli("pki", "audit", "verify", "--ca-dir", str(copy), "--as", str(ca.ops / "bob"))
     assert r.returncode == 1 and "tampered" in r.stdout
+
+
+def _private_keys_handed_out(obj) -> list[str]:
+    """The public attributes of obj that are a private key, or that return one when called without arguments."""
+    private = (
+        ec.EllipticCurvePrivateKey,
+        rsa.RSAPrivateKey,
+        ed25519.Ed25519PrivateKey,
+        ed448.Ed448PrivateKey,
+        dsa.DSAPrivateKey,
+    )
+    found = []
+    for name in dir(obj):
+        if name.startswith("_"):
+            continue
+        value = getattr(obj, name)
+        if callable(value) and not isinstance(value, type):
+            try:
+                value = value()
+            except TypeError:
+                continue  # takes arguments: what it signs, never a key (sign, verify, sign_certificate, ...)
+        if isinstance(value, private):
+            found.append(name)
+    return found
+
+
+def test_the_signer_signs_and_hands_out_no_private_key(ca, tmp_path):
+    from pki import signer
+    from pki.ocsp import Responder
+
+    issuing = ca.ca.issuer
+    deferred = signer.FileSigner(ca.dir / "issuing" / "issuing.crt", ca.dir / "issuing" / "issuing.key", deferred=True)
+    fresh = signer.NewKey("ecdsa-p256")
+    for s in (issuing, deferred, fresh, Responder(ca.dir).signer, signer.Verifier(issuing.certificate)):
+        assert _private_keys_handed_out(s) == [], type(s).__name__
+    assert not any("private" in name for name in dir(signer.Signer)), dir(signer.Signer)
+    assert not any("private" in name for name in dir(ca.ca) if not name.startswith("_"))
+    # what it signs verifies with the certificate alone
+    assert signer.verify(issuing.certificate, issuing.sign(b"data"), b"data")
+    assert deferred.verify(issuing.sign(b"data"), b"data") and not deferred.verify(issuing.sign(b"data"), b"other")
+
+
+def test_audit_verify_needs_no_private_key_and_still_finds_tampering(tmp_path):
+    """An auditor verifies from public material: the issuing CA's key file moved away, verify works and still
+    catches an edited entry and an edited table."""
+    c = new_ca(tmp_path / "own")
+    c.ca.issue(c.officer, "server_tls", device="prov-db1")
+    key = c.dir / "issuing" / "issuing.key"
+    away = tmp_path / "issuing.key.away"
+    key.rename(away)
+    try:
+        with pytest.raises(PkiError, match="issuing.key"):
+            Authority(c.dir)  # the key really is gone: whatever signs cannot open the CA
+        assert Authority(c.dir, signing=False).verify_audit(c.auditor)[1] == []
+        verify = ["pki", "audit", "verify", "--ca-dir", str(c.dir), "--as", str(c.ops / "bob")]
+        r = run_cli(*verify)
+        assert r.returncode == 0 and "audit log intact" in r.stdout, r.stdout + r.stderr
+        db = sqlite3.connect(c.dir / "ca.db")
+        seq = db.execute("SELECT MIN(seq) FROM audit WHERE detail LIKE '%prov-db1%'").fetchone()[0]
+        db.execute("DROP TRIGGER audit_no_update")
+        db.execute("UPDATE audit SET detail = replace(detail, 'prov-db1', 'prov-db2') WHERE seq = ?", (seq,))
+        db.execute("UPDATE operators SET role = 'ca_admin' WHERE name = 'alice'")
+        db.commit()
+        db.close()
+        problems = Authority(c.dir, signing=False).verify_audit(c.auditor)[1]
+        assert any(p.startswith(f"entry {seq} ") and "does not match its hash" in p for p in problems), problems
+        assert any("trigger audit_no_update is missing" in p for p in problems), problems
+        assert any("operator alice" in p and "ca_admin" in p for p in problems), problems
+        r = run_cli(*verify)
+        assert r.returncode == 1 and "tampered" in r.stdout, r.stdout + r.stderr
+        assert not key.exists()
+    finally:
+        away.rename(key)
 
 
 def test_expiring_per_site_and_renewal(ca, tmp_path):

@@ -144,10 +144,12 @@ def test_renewing_a_revoked_or_expired_certificate_is_refused(ca, monkeypatch):
         ca.ca.renew(ca.officer, issued.serial)
     assert _last_audit(ca)[:2] == ("alice", "denied")  # asking to renew a revoked certificate is on the record
     short = ca.ca.issue(ca.officer, "server_tls", device="prov-db1", days=1)
-    import pki.authority as authority
+    from datetime import timedelta
 
-    real_now = authority._now
-    monkeypatch.setattr(authority, "_now", lambda: real_now() + authority.timedelta(days=2))
+    from pki import clock
+
+    real_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: real_now() + timedelta(days=2))
     with pytest.raises(NotAllowed, match="expired"):
         ca.ca.renew(ca.officer, short.serial)
     assert _counts(ca)[0] == certs + 1
@@ -417,15 +419,17 @@ def test_a_cut_tail_stays_visible_after_the_ca_carries_on(ca, tmp_path):
 def test_a_revocation_landing_during_a_renewal_wins(ca, monkeypatch):
     issued = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
     other = Authority(ca.dir)  # another officer's process
-    real_sign = Authority._sign
+    from pki import issuance
 
-    def sign_while_revoked(self, req):
-        cert = real_sign(self, req)
+    real_sign = issuance.sign
+
+    def sign_while_revoked(opened, req):
+        cert = real_sign(opened, req)
         if not other.store.cert(issued.serial)["revoked_at"]:
             other.revoke(ca.officer, issued.serial, "key_compromise")
         return cert
 
-    monkeypatch.setattr(Authority, "_sign", sign_while_revoked)
+    monkeypatch.setattr(issuance, "sign", sign_while_revoked)
     certs, _ = _counts(ca)
     with pytest.raises(NotAllowed, match="revoked meanwhile"):
         ca.ca.renew(ca.officer, issued.serial)

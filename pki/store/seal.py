@@ -16,7 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from . import checks
+from .. import checks
 
 KEY = "seal"
 LIMIT = 4096  # the record is about 600 bytes

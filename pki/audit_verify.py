@@ -1,0 +1,46 @@
+"""'audit verify': is the CA what its log says? Every check here needs only public material: the issuing CA's
+and the root's certificates verify the log's signatures, its head, the seal and the published CRLs. No private
+key is opened, so an auditor can run it where the issuing key is absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import audit, authz, crl, replay
+from .gate import authorize
+from .signer import Verifier
+
+
+def verify_audit(ca, cred, checkpoint: Path | None = None) -> tuple[int, list[str]]:
+    """Recompute the chain, check every signature, the append-only triggers and the head anchored outside
+    the database; check the tables against the CA's seal and against a replay of the log, and the
+    published CRLs against the CA's keys and its record (and the auditor's own checkpoint, if given; it is
+    advanced when all is well). Returns (entries, problems)."""
+    authorize(ca, cred, "audit")
+    issuing = Verifier(ca.issuer.certificate)
+    with ca.store.transaction() as db:  # no writer is between writing the head file and committing
+        rows = ca.store.audit_entries(db)
+        problems = [
+            f"trigger {t} is missing or altered: the audit table is no longer append-only"
+            for t in ca.store.missing_triggers()
+        ]
+        problems += audit.Head(ca.dir, issuing).problems(rows)
+        problems += ca.store.check_seal(db, issuing.verify)
+        problems += replay.mismatches(ca.store.replay_tables(db), rows)
+        problems += published_problems(ca, ca.store.meta(db))
+    problems = audit.chain_problems(rows, issuing.verify) + problems
+    if checkpoint is not None:
+        problems += audit.checkpoint_problems(
+            Path(checkpoint), authz.fingerprint(issuing.certificate), rows, advance=not problems
+        )
+    return len(rows), problems
+
+
+def published_problems(ca, meta: dict) -> list[str]:
+    """Are the CRLs on disk the ones the CA signed last? The next 'jinbao pki crl' (--root) replaces one that
+    is not."""
+    found = (
+        crl.problem(ca.dir / "crl" / "issuing.crl", ca.issuer.certificate, meta.get("crl_number"), "jinbao pki crl"),
+        crl.problem(ca.dir / "crl" / "root.crl", ca.root_cert, meta.get("root_crl_number"), "jinbao pki crl --root"),
+    )
+    return [p for p in found if p]

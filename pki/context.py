@@ -1,0 +1,62 @@
+"""One CA folder, opened: what every operation of the CA works with.
+
+Layout of a CA folder:
+  ca.yml                   configuration (estate, key type, URLs, lifetimes)
+  root/root.crt, root.key  offline root; the key is encrypted with the root passphrase
+  issuing/issuing.crt,.key online issuing CA (0600)
+  ocsp/ocsp.crt, ocsp.key  delegated OCSP signer
+  crl/root.crl, issuing.crl  DER (and .pem)
+  chain.pem                issuing + root
+  ca.db                    certificates, operators, audit log
+  audit.head               the audit log's newest entry, signed: deleting entries from the tail shows
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from cryptography import x509
+
+from jinbao.estate import load_estate
+
+from . import audit, files
+from .config import parse as config
+from .errors import PkiError
+from .signer import FileSigner
+from .store import Store
+
+
+class CA:
+    def __init__(self, ca_dir: str | os.PathLike, signing: bool = True):
+        """signing=False opens no private key now: the issuing key is read the first time something must be
+        signed, so whatever only reads and verifies works from public material alone."""
+        self.dir = Path(ca_dir)
+        if not (self.dir / "ca.yml").is_file() or not (self.dir / "ca.db").is_file():
+            raise PkiError(f"no CA at {self.dir}; create one with 'jinbao pki init --ca-dir {self.dir}'")
+        self.cfg = files.load(self.dir / "ca.yml", config, "CA configuration")
+        self.issuer = FileSigner(
+            self.dir / "issuing" / "issuing.crt", self.dir / "issuing" / "issuing.key", deferred=not signing
+        )
+        try:
+            self.store = Store(self.dir / "ca.db", head=audit.Head(self.dir, self.issuer), signer=self.issuer)
+            self.store.check()
+        except sqlite3.Error as e:
+            raise PkiError(f"CA database {self.dir / 'ca.db'} is damaged ({e}); restore it from a backup") from None
+        self.root_cert = files.load(self.dir / "root" / "root.crt", x509.load_pem_x509_certificate, "CA certificate")
+        self._estate = None
+
+    @property
+    def estate(self):
+        if self._estate is None:
+            self._estate = load_estate(self.cfg["estate"])
+        return self._estate
+
+    def audit(self, db, actor: str, action: str, detail: dict) -> None:
+        """An audit entry signed by the issuing CA, inside the caller's transaction."""
+        self.store.append_audit(db, actor, action, detail, self.issuer.sign)
+
+    def root_signer(self, passphrase: bytes) -> FileSigner:
+        """The offline root's key, proven to be the root's: possession of it is the CA's last word."""
+        return FileSigner(self.dir / "root" / "root.crt", self.dir / "root" / "root.key", passphrase)

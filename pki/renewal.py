@@ -1,0 +1,90 @@
+"""Renewing: a successor with the same profile and names, under exactly the policy that issues that profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from . import authz, clock, issuance, profiles
+from .certparts import common_name
+from .errors import NotAllowed, PkiError
+from .gate import authenticate, refusals_logged
+from .issuance import Issued, Request
+from .ocsp_signer import new_signer
+from .queries import existing
+
+
+def renew(ca, cred, serial: str, *, csr_pem=None, key_type=None, out: Path | None = None) -> Issued:
+    """An operator renews their own credential whatever their role (step-ca's renewal: the current credential
+    is the proof). Someone else's is renewed only by a CA administrator and only with that operator's own
+    CSR: a key the CA made would be the administrator's, who could then act under the operator's name."""
+    with refusals_logged(ca, "renew", serial=serial[:64]):
+        op = authenticate(ca, cred, "renew")
+        old = existing(ca, serial)
+        if not (old["profile"] == "operator" and old["serial"] == op.serial):
+            authz.require(op, authz.action_for("renew", old["profile"]))
+            if old["profile"] == "operator" and csr_pem is None:
+                who = common_name(old["pem"])
+                raise NotAllowed(
+                    f"certificate {old['serial']} is operator {who}'s credential: a key the CA made "
+                    f"for it would be handed to you ({op.name}), not to {who}. Renew it with {who}'s "
+                    f"own request (--csr, made with a key only {who} holds), or let {who} renew it "
+                    "with their current credential",
+                    actor=op.name,
+                )
+        return successor(ca, op, old, csr_pem, key_type, out)
+
+
+def successor(ca, op: authz.Operator, old, csr_pem, key_type, out) -> Issued:
+    cert = x509.load_pem_x509_certificate(old["pem"].encode())
+    # step-ca's authorizeRenewal: a revoked certificate is never renewed, nor an expired one; asking is a
+    # refusal on the record (someone may be holding a compromised key).
+    if old["revoked_at"] is not None:
+        raise NotAllowed(
+            f"certificate {old['serial']} is revoked ({old['revoke_reason']}); it cannot be renewed. "
+            "Issue a new one with 'jinbao pki issue'",
+            actor=op.name,
+        )
+    if cert.not_valid_after_utc <= clock.now():
+        raise NotAllowed(
+            f"certificate {old['serial']} expired on {cert.not_valid_after_utc.isoformat()}; it "
+            "cannot be renewed. Issue a new one with 'jinbao pki issue'",
+            actor=op.name,
+        )
+    prof = profiles.get(old["profile"])
+    if prof.name == "ocsp_signer":
+        return new_signer(ca, op.name, "renew", renewed_from=old["serial"])
+    req = Request(prof, device=old["device"], csr_pem=csr_pem, key_type=key_type)
+    operator = None
+    if prof.subject == "person":
+        req.person = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        req.email = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value[0].value
+    elif prof.subject == "operator":
+        operator = ca.store.operator(old["serial"])
+        if operator is None:
+            raise PkiError(
+                f"certificate {old['serial']} is no longer an operator's credential (it was renewed); "
+                "renew the current one"
+            )
+        # name and role as the CA signed them into the credential, not as a row says
+        req.name = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        req.role = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value
+
+    def then(db, new):
+        # Checked again under the lock: a revocation that landed while the successor was signed wins.
+        if ca.store.is_revoked(db, old["serial"]):
+            raise NotAllowed(f"certificate {old['serial']} was revoked meanwhile; it cannot be renewed", actor=op.name)
+        if operator and not ca.store.replace_credential(db, old["serial"], new):
+            raise PkiError(f"operator {operator['name']}'s credential was renewed meanwhile; nothing was issued")
+
+    return issuance.issue(
+        ca,
+        req,
+        op.name,
+        action="renew",
+        renewed_from=old["serial"],
+        out=issuance.outputs(out, csr_pem is None),
+        then=then,
+    )

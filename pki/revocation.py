@@ -1,0 +1,176 @@
+"""Revoking, and the CRLs that publish revocations: the issuing CA's (on every revocation and on schedule)
+and the offline root's."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography import x509
+
+from . import authz, checks, clock, crl
+from .certparts import common_name
+from .errors import NotAllowed, PkiError
+from .gate import authenticate, authorize, refusals_logged
+from .queries import existing
+
+REASONS = {r.name: r for r in x509.ReasonFlags}
+# What an operator may give: a revocation is final, so no certificate_hold (which promises a release the CA
+# never makes, and CA/B Forum forbids) and no remove_from_crl.
+REVOCABLE = [r for r in REASONS if r not in ("certificate_hold", "remove_from_crl")]
+
+
+@dataclass
+class Revoked:
+    """What a revocation did: the serials revoked, whose operator credentials they were, and the credential that
+    operator still acts with when it was not among them (a superseded credential was revoked)."""
+
+    serials: list
+    operator: str | None = None
+    still_active: str | None = None
+
+
+def revoke(ca, cred, serial: str, reason: str = "unspecified") -> Revoked:
+    """Revoke and publish the CRL in one transaction: two revocations of one serial have one winner,
+    and the CRL on disk lists the serial before this returns."""
+    with refusals_logged(ca, "revoke", serial=serial[:64]):
+        op = authenticate(ca, cred, "revoke")
+        reason = _reason(reason)
+        row = existing(ca, serial)  # its profile never changes: safe to authorize on it before the lock
+        authz.require(op, authz.action_for("revoke", row["profile"]))
+        return revoke_serials(ca, op, [row["serial"]], reason)
+
+
+def revoke_operator(ca, cred, name: str, reason: str = "unspecified") -> Revoked:
+    """Revoke every unrevoked credential an operator ever held (the current one and those it was renewed
+    from): the operator can act no more, whichever of them they still have."""
+    with refusals_logged(ca, "revoke_operator", operator=name[:64]):
+        op = authorize(ca, cred, "revoke_operator")
+        reason = _reason(reason)
+        target = ca.store.operator_by_name(ca.store.db, name)
+        if target is None:
+            raise PkiError(f"no operator named {checks.shown(name)!r}; 'jinbao pki list --profile operator' shows them")
+        serials = [
+            s for s in ca.store.credentials(ca.store.db, target["serial"]) if ca.store.cert(s)["revoked_at"] is None
+        ]
+        if not serials:
+            raise PkiError(f"every credential of operator {target['name']} is already revoked")
+        return revoke_serials(ca, op, serials, reason)
+
+
+def revoke_serials(ca, op: authz.Operator, serials: list[str], reason: str) -> Revoked:
+    with ca.store.transaction(intact=True) as db:
+        admins = ca.store.active_admins(db, time.time())
+        if admins and set(admins) <= set(serials):
+            raise NotAllowed(
+                f"certificate {admins[0]} is the last active ca_admin's credential; it cannot be "
+                "revoked. Add another CA administrator first (or recover one with 'jinbao pki "
+                "operator recover-admin')",
+                actor=op.name,
+            )
+        signer = ca.store.ocsp_signer(db)
+        if signer in serials:
+            raise NotAllowed(
+                f"certificate {signer} is the OCSP signer in use; revoked, it would go on signing "
+                "answers. Run 'jinbao pki ocsp renew-signer' first (a running 'ocsp serve' switches "
+                f"to the new signer), then revoke {signer}",
+                actor=op.name,
+            )
+        now = time.time()
+        for serial in serials:
+            if not ca.store.mark_revoked(db, serial, reason, now):
+                why = ca.store.cert(serial)["revoke_reason"]
+                raise PkiError(f"certificate {serial} is already revoked ({why})")
+            owner = _operator_of(ca.store.cert(serial))
+            ca.audit(
+                db,
+                op.name,
+                "revoke",
+                {"serial": serial, "reason": reason, "revoked_at": now, **({"operator": owner} if owner else {})},
+            )
+        publish_crl(ca, db, op.name)
+        return _revoked(ca, db, serials)
+
+
+def _revoked(ca, db, serials: list[str]) -> Revoked:
+    """What a revocation did to an operator: a superseded credential revoked leaves its operator active."""
+    owner = _operator_of(ca.store.cert(serials[0]))
+    current = ca.store.operator_by_name(db, owner) if owner else None
+    still = (
+        current["serial"]
+        if current and current["serial"] not in serials and ca.store.cert(current["serial"])["revoked_at"] is None
+        else None
+    )
+    return Revoked(serials, owner, still)
+
+
+# -- CRLs ------------------------------------------------------------------------------------------
+def write_crl(ca, actor: str) -> x509.CertificateRevocationList:
+    """Regenerate the issuing CA's CRL (on schedule via 'pki crl'; revoke publishes its own)."""
+    with ca.store.transaction(intact=True) as db:
+        return publish_crl(ca, db, actor)
+
+
+def publish_crl(ca, db, actor: str) -> x509.CertificateRevocationList:
+    """Sign and publish the CRL inside the caller's transaction. Under that lock CRLs are published in
+    number order. The number is the CA's own counter (sealed in the database), and above the CRL on disk
+    only if this CA signed that one: a planted file cannot push the counter. The files are put back if the
+    transaction does not commit, so the CRL never lists what the database does not."""
+    now = clock.now()
+    f = ca.dir / "crl" / "issuing.crl"
+    number = ca.store.next_crl_number(db, at_least=crl.published_number(f, ca.issuer.certificate) + 1)
+    if number > crl.MAX_NUMBER:
+        raise PkiError(
+            f"the CRL number {number} would not fit in 20 octets (RFC 5280 5.2.3); the CA's counter in "
+            "ca.db is damaged: restore it from a backup"
+        )
+    next_update = now + timedelta(hours=ca.cfg["crl_validity_hours"])
+    der = crl.sign(ca.issuer, number, now - clock.CLOCK_SKEW, next_update, ca.store.revoked_entries(db))
+    published = x509.load_der_x509_crl(der)
+    ca.store.set_crl_next_update(db, published.next_update_utc.isoformat())
+    ca.audit(
+        db,
+        actor,
+        "crl",
+        {"crl_number": number, "revoked": len(published), "next_update": published.next_update_utc.isoformat()},
+    )
+    ca.store.on_abort(crl.publish(f, der))
+    return published
+
+
+def crl_due(ca, within_hours: float) -> bool:
+    """Whether the CRL needs signing again: from the CA's own record of what it published last (sealed in the
+    database), and the file on disk only once its signature is the issuing CA's."""
+    within = timedelta(hours=checks.hours(within_hours, "--if-due"))
+    return crl.due(ca.dir / "crl" / "issuing.crl", ca.issuer.certificate, ca.store.crl_record(), clock.now() + within)
+
+
+def root_crl(ca, cred, root_passphrase: bytes) -> None:
+    op = authorize(ca, cred, "root_crl")
+    write_root_crl(ca, ca.root_signer(root_passphrase), op.name)
+
+
+def write_root_crl(ca, root, actor: str) -> None:
+    """The root's CRL, signed by root (its signer: the offline key, opened with the passphrase)."""
+    now = clock.now()
+    f = ca.dir / "crl" / "root.crl"
+    with ca.store.transaction(intact=True) as db:
+        published = crl.published_number(f, root.certificate)
+        number = ca.store.next_root_crl_number(db, at_least=max(int(time.time()), published + 1))
+        next_update = now + timedelta(days=365)
+        ca.audit(db, actor, "root_crl", {"crl_number": number, "next_update": next_update.isoformat()})
+        ca.store.on_abort(crl.publish(f, crl.sign(root, number, now - clock.CLOCK_SKEW, next_update)))
+
+
+def _reason(reason: str) -> str:
+    if reason not in REVOCABLE:
+        raise PkiError(
+            f"--reason {checks.shown(reason)}: not a revocation reason here; use one of: " + ", ".join(REVOCABLE)
+        )
+    return reason
+
+
+def _operator_of(row) -> str | None:
+    """The operator a credential was issued to (its signed CN); None for any other certificate."""
+    return common_name(row["pem"]) if row["profile"] == "operator" else None

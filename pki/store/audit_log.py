@@ -1,0 +1,46 @@
+"""The audit log inside the database: appending a hash-chained, signed entry, and reading the log back.
+
+The audit table refuses UPDATE and DELETE; its entries are hash-chained and each is signed by the
+issuing CA, so editing the file behind the CA's back shows up in `jinbao pki audit verify`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from .schema import AUDIT_TRIGGERS, GENESIS, TRIGGER_SQL, entry_hash
+
+
+class AuditLog:
+    def append_audit(self, db, actor: str, action: str, detail: dict, sign) -> None:
+        """Append an entry; call inside transaction(). sign(bytes) -> signature by the issuing CA."""
+        row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (row["seq"] + 1, row["hash"]) if row else (1, GENESIS)
+        if self.head and self._head is None and row:
+            # First entry of this transaction: never reuse the number of an entry cut from the tail, and if the
+            # head record itself is lost, skip one number, so either way 'audit verify' finds the gap.
+            anchored = self.head.seq()
+            seq = max(seq, anchored + 1 if anchored is not None else seq + 1)
+        ts = time.time()
+        text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+        h = entry_hash(prev, seq, ts, actor, action, text)
+        db.execute(
+            "INSERT INTO audit (seq, ts, actor, action, detail, prev, hash, sig) VALUES (?,?,?,?,?,?,?,?)",
+            (seq, ts, actor, action, text, prev, h, sign(bytes.fromhex(h))),
+        )
+        self._head = (seq, h)
+
+    def audit_entries(self, db=None):
+        """Every entry in order; pass the transaction's db to read the log in the same snapshot as the tables."""
+        return (db or self.db).execute("SELECT * FROM audit ORDER BY seq").fetchall()
+
+    def missing_triggers(self) -> list[str]:
+        """The append-only triggers someone has dropped (or replaced with ones that no longer refuse)."""
+        have = {
+            r["name"]: " ".join((r["sql"] or "").split())
+            for r in self.db.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
+            )
+        }
+        return [t for t in AUDIT_TRIGGERS if have.get(t) != TRIGGER_SQL[t]]

@@ -1,0 +1,151 @@
+"""What is recorded about certificates and operators, and the counters the CA keeps: named reads and writes.
+
+Methods that take `db` run inside the caller's transaction (Store.transaction); the others read on their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Tables:
+    """The rows 'audit verify' replays the log against (replay.py)."""
+
+    certs: dict  # serial -> row (serial, profile, fingerprint, revoked_at, revoke_reason, renewed_from)
+    operators: dict  # name -> (role, serial)
+    meta: dict  # crl_number, crl_next_update, root_crl_number, ocsp_signer
+
+
+class Certificates:
+    def record_issued(self, db, **row) -> None:
+        """Record an issued certificate; sqlite3.IntegrityError when its serial (or fingerprint) is taken."""
+        db.execute(
+            "INSERT INTO certs (serial, profile, subject, device, site, not_before, not_after, fingerprint, pem, "
+            "issued_by, renewed_from) VALUES (:serial, :profile, :subject, :device, :site, :not_before, "
+            ":not_after, :fingerprint, :pem, :issued_by, :renewed_from)",
+            row,
+        )
+
+    def cert(self, serial: str):
+        return self.db.execute("SELECT * FROM certs WHERE serial = ?", (serial.lower(),)).fetchone()
+
+    def certs(self):
+        return self.db.execute("SELECT * FROM certs ORDER BY not_after").fetchall()
+
+    def expiring_between(self, start: float, end: float):
+        """Unrevoked certificates whose not_after falls in [start, end]."""
+        return self.db.execute(
+            "SELECT * FROM certs WHERE revoked_at IS NULL AND not_after >= ? AND not_after <= ? ORDER BY not_after",
+            (start, end),
+        ).fetchall()
+
+    def is_revoked(self, db, serial: str) -> bool:
+        return db.execute("SELECT revoked_at FROM certs WHERE serial = ?", (serial,)).fetchone()[0] is not None
+
+    def mark_revoked(self, db, serial: str, reason: str, ts: float) -> bool:
+        """Mark a certificate revoked unless it already is; False when another revocation got there first."""
+        return (
+            db.execute(
+                "UPDATE certs SET revoked_at = ?, revoke_reason = ? WHERE serial = ? AND revoked_at IS NULL",
+                (ts, reason, serial),
+            ).rowcount
+            == 1
+        )
+
+    def revoked_entries(self, db):
+        """(serial, revoked_at, revoke_reason) of every revocation, for the CRL."""
+        return db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")
+
+    # -- counters and settings (meta) ------------------------------------------------------------
+    def next_crl_number(self, db, at_least: int = 1) -> int:
+        """The next CRL number: above the last one recorded and at least `at_least` (above the one published)."""
+        return self._next_number(db, "crl_number", at_least)
+
+    def next_root_crl_number(self, db, at_least: int = 1) -> int:
+        return self._next_number(db, "root_crl_number", at_least)
+
+    def _next_number(self, db, key: str, at_least: int) -> int:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        n = max(int(row[0]) + 1 if row else 1, at_least)
+        self._set(db, key, str(n))
+        return n
+
+    def set_crl_next_update(self, db, when: str) -> None:
+        self._set(db, "crl_next_update", when)
+
+    def crl_record(self) -> dict:
+        """What the CA recorded of the issuing CRL it published last: crl_number and crl_next_update."""
+        return dict(
+            self.db.execute("SELECT key, value FROM meta WHERE key IN ('crl_number', 'crl_next_update')").fetchall()
+        )
+
+    def ocsp_signer(self, db) -> str | None:
+        """The serial of the OCSP signer in use."""
+        row = db.execute("SELECT value FROM meta WHERE key = 'ocsp_signer'").fetchone()
+        return row[0] if row else None
+
+    def set_ocsp_signer(self, db, serial: str) -> None:
+        self._set(db, "ocsp_signer", serial)
+
+    def meta(self, db) -> dict:
+        return dict(db.execute("SELECT key, value FROM meta").fetchall())
+
+    def _set(self, db, key: str, value: str) -> None:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def replay_tables(self, db) -> Tables:
+        return Tables(
+            certs={
+                r["serial"]: r
+                for r in db.execute(
+                    "SELECT serial, profile, fingerprint, revoked_at, revoke_reason, renewed_from FROM certs"
+                )
+            },
+            operators={
+                r["name"]: (r["role"], r["serial"]) for r in db.execute("SELECT name, role, serial FROM operators")
+            },
+            meta=dict(
+                db.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('crl_number', 'crl_next_update', "
+                    "'root_crl_number', 'ocsp_signer')"
+                ).fetchall()
+            ),
+        )
+
+
+class Operators:
+    def operator(self, serial: str):
+        return self.db.execute("SELECT name, role, serial FROM operators WHERE serial = ?", (serial,)).fetchone()
+
+    def operator_by_name(self, db, name: str):
+        """Names are unique regardless of case: 'Alice' is 'alice'."""
+        return db.execute("SELECT name, role, serial FROM operators WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
+
+    def add_operator(self, db, name: str, role: str, serial: str) -> None:
+        db.execute("INSERT INTO operators (name, role, serial) VALUES (?,?,?)", (name, role, serial))
+
+    def credentials(self, db, serial: str) -> list[str]:
+        """An operator credential and every one it was renewed from, newest first."""
+        out = []
+        while serial and serial not in out:
+            out.append(serial)
+            row = db.execute(
+                "SELECT renewed_from FROM certs WHERE serial = ? AND profile = 'operator'", (serial,)
+            ).fetchone()
+            serial = row["renewed_from"] if row else None
+        return out
+
+    def replace_credential(self, db, old_serial: str, new_serial: str) -> bool:
+        """Point an operator at a renewed credential; False when it no longer holds old_serial."""
+        return db.execute("UPDATE operators SET serial = ? WHERE serial = ?", (new_serial, old_serial)).rowcount == 1
+
+    def active_admins(self, db, now: float) -> list[str]:
+        return [
+            r["serial"]
+            for r in db.execute(
+                "SELECT c.serial FROM operators o JOIN certs c ON c.serial = o.serial WHERE o.role = 'ca_admin' "
+                "AND c.revoked_at IS NULL AND c.not_before <= ? AND c.not_after > ?",
+                (now, now),
+            )
+        ]

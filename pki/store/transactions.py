@@ -1,0 +1,141 @@
+"""The CA database's connection and transactions.
+
+Every change and its audit entry are written in one transaction (BEGIN IMMEDIATE), so several
+issuing processes serialise cleanly, a serial is never reused (UNIQUE), and the log never
+misses an operation that happened. A transaction checks the CA's seal over the tables before its
+body runs and seals what it changed before it commits (seal.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from ..errors import PkiError, Tampered
+from . import seal
+from .schema import GENESIS, SCHEMA
+
+
+class Transactions:
+    """The connection, one-writer transactions, and the seal checked before and written after each."""
+
+    def __init__(self, path: Path, head=None, signer=None):
+        """head (audit.Head), if given, records the log's newest entry outside the database: written inside
+        every transaction that appended to the log, just before it commits, and read before appending.
+        signer (the issuing CA), if given, seals the tables at the end of every transaction that changed them
+        (seal.py) and checks the seal at the start of each."""
+        self.path = Path(path)
+        self.head = head
+        self.signer = signer
+        self._head = None
+        self._undo = None
+        self._verified = None  # (PRAGMA data_version, digests) of tables last found or left as sealed
+        self._watching = False
+        # One connection, shareable by threads: a transaction holds it until it commits or rolls back.
+        self._lock = threading.RLock()
+        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA busy_timeout=60000")
+
+    def create(self) -> None:
+        self.db.executescript(SCHEMA)
+
+    def check(self) -> None:
+        """Raise sqlite3.DatabaseError unless this is a CA database (an empty or foreign SQLite file is not)."""
+        have = {r["name"] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if missing := {"certs", "operators", "meta", "audit"} - have:
+            raise sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}")
+
+    @contextmanager
+    def transaction(self, intact: bool = False):
+        """One writer at a time across processes and threads; everything inside lands or nothing does, on disk
+        too: what the body published through on_abort() is put back if the commit does not happen.
+
+        intact: refuse (Tampered) unless the tables are as the CA sealed them, checked under the write lock, so
+        nothing the CA signs is built on an edited row."""
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._head, self._undo = None, []
+            try:
+                before = self._check() if self.signer else None
+                if intact and before and before.problems:
+                    raise Tampered(before.problems)
+                yield self.db
+                sealed = self._seal(before) if before is not None else None
+                if self._head and self.head:
+                    try:
+                        self._undo.append(self.head.write(*self._head))
+                    except PkiError as e:
+                        raise PkiError(f"the audit log's head: {e}; nothing was recorded or published") from None
+                self.db.execute("COMMIT")
+                if sealed is not None:
+                    self._verified = (self._version(), sealed)
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                for undo in reversed(self._undo):
+                    # best effort: the caller sees the error that stopped the commit
+                    with suppress(OSError, PkiError):
+                        undo()
+                raise
+            finally:
+                self._head, self._undo = None, None
+
+    def on_abort(self, undo) -> None:
+        """Inside transaction(): run undo() if this transaction does not commit (a file published too early)."""
+        self._undo.append(undo)
+
+    def _version(self) -> int:
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    def _check(self) -> seal.Check:
+        """seal.check, skipped when no other connection has committed since this one last found or left the tables
+        as sealed (PRAGMA data_version changes with every commit by anyone else: the sqlite3 shell included), and
+        this one changed nothing sealed outside a transaction (the temp triggers would have noted it)."""
+        if not self._watching:
+            for statement in seal.WATCH:
+                self.db.execute(statement)
+            self._watching = True
+        version = self._version()
+        if (
+            self._verified
+            and self._verified[0] == version
+            and not self.db.execute("SELECT 1 FROM temp.touched LIMIT 1").fetchone()
+        ):
+            return seal.Check([], digests=self._verified[1])
+        checked = seal.check(self.db, self.signer.verify)
+        self._verified = (version, checked.digests) if not checked.problems else None
+        return checked
+
+    def _seal(self, before: seal.Check) -> dict | None:
+        """Seal what this transaction left (the digests sealed), or carry the last seal forward past an edit."""
+        changed = seal.touched(self.db)
+        if not (self._head or changed):
+            return before.digests  # nothing sealed changed, and the log's newest entry is the same
+        if before.problems and before.vouched is None:
+            return None  # nothing the CA signed to carry forward: the seal stays broken for 'audit verify' to show
+        tail = self._head or tuple(
+            self.db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone() or (0, GENESIS)
+        )
+        if before.problems:
+            seal.write(self.db, self.signer.sign, tail[0], tail[1], before.vouched)
+            return None
+        digests = {**before.digests, **seal.digests(self.db, only=changed)}
+        seal.write(self.db, self.signer.sign, tail[0], tail[1], digests)
+        return digests
+
+    def seal_problems(self) -> list[str]:
+        """What is wrong with the seal over the tables, read in one snapshot; [] when they are as the CA left them."""
+        with self._lock:
+            self.db.execute("BEGIN")
+            try:
+                return self._check().problems
+            finally:
+                self.db.execute("COMMIT")
+
+    def check_seal(self, db, verify) -> list[str]:
+        """seal.check in full, inside the caller's transaction: what 'audit verify' reports, never a cached answer."""
+        return seal.check(db, verify).problems
