@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from .errors import PkiError
+from .profiles import KEY_USAGES
 
 
 def hexserial(n: int) -> str:
@@ -35,20 +36,7 @@ def names(what: str, rdns: list, sans: list) -> tuple[x509.Name, tuple]:
 
 
 def key_usage(usages) -> x509.KeyUsage:
-    flags = {
-        n: (n in usages)
-        for n in (
-            "digital_signature",
-            "content_commitment",
-            "key_encipherment",
-            "data_encipherment",
-            "key_agreement",
-            "key_cert_sign",
-            "crl_sign",
-            "encipher_only",
-            "decipher_only",
-        )
-    }
+    flags = {n: (n in usages) for n in KEY_USAGES}
     return x509.KeyUsage(**flags)
 
 

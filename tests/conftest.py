@@ -1,25 +1,8 @@
+"""Fixtures and hooks only; helpers the tests import are in tests/support."""
+
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-JINBAO = [sys.executable, "-m", "jinbao.cli"]
-
-
-def run_cli(*args, check=False, env=None, timeout=300):
-    """Run the real `jinbao` CLI in a subprocess, from the repo root, as an operator would."""
-    return subprocess.run(
-        [*JINBAO, *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=check,
-        env={**os.environ, **(env or {})},
-        timeout=timeout,
-    )
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +19,8 @@ def lab_estate():
     return load_estate("lab")
 
 
+# tryfirst: `-m "not lab"` deselects in pytest's own hook of this name, which must see the marker.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Every test that uses the live lab carries the `lab` marker, whether or not it says so."""
     for item in items:

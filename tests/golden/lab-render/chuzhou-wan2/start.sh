@@ -1,0 +1,15 @@
+#!/bin/bash
+# The node's own world: private mounts and hostname, a private /run, then daemons and an anchor
+# process that holds the namespaces so 'nsenter -t <anchor>' can enter them later.
+set -eu
+hostname chuzhou-wan2
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/sshd
+export VTYSH_HISTFILE=/dev/null  # not the host's /root/.history_frr
+mkdir -p /run/frr && chown frr:frr /run/frr
+mount -t tmpfs -o mode=0700 tmpfs /var/tmp/frr && chown frr:frr /var/tmp/frr
+sysctl -qw net.ipv4.igmp_max_memberships=1024
+bash /var/tmp/jinbao-lab/jbgold/nodes/chuzhou-wan2/daemons.sh
+stat -L -c %i /proc/self/ns/mnt /proc/self/ns/uts | tr '\n' ' ' > /var/tmp/jinbao-lab/jbgold/nodes/chuzhou-wan2/anchor.ns
+echo $$ > /var/tmp/jinbao-lab/jbgold/nodes/chuzhou-wan2/anchor.pid
+exec sleep infinity
