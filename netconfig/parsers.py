@@ -13,8 +13,8 @@ import importlib
 import re
 from pathlib import Path
 
-import textfsm
-from ntc_templates.parse import parse_output
+import textfsm  # type: ignore[import-untyped]
+from ntc_templates.parse import parse_output  # type: ignore[import-untyped]
 
 from netconfig.checks.diff import dialect
 

@@ -179,14 +179,14 @@ def _duplicate_interfaces(loaded: Loaded) -> Iterator[tuple[Line | None, str]]:
 
 def _duplicate_addresses(loaded: Loaded) -> Iterator[tuple[Line | None, str]]:
     pat = re.compile(rf"^ip address (?P<ip>{IPV4})\b")
-    seen: dict[str, Line] = {}
+    seen: dict[str, Line] = {}  # address -> the interface line that holds it
     for line in loaded.lines:
         m = pat.search(line.text)
         if m and line.parent is not None:
             ip = m.group("ip")
-            if ip in seen and seen[ip].parent is not line.parent:
-                yield line, f"{ip} is already on {seen[ip].parent.text if seen[ip].parent else '?'}"
-            seen.setdefault(ip, line)
+            if ip in seen and seen[ip] is not line.parent:
+                yield line, f"{ip} is already on {seen[ip].text}"
+            seen.setdefault(ip, line.parent)
 
 
 def _repeated_lines(loaded: Loaded) -> Iterator[tuple[Line | None, str]]:
