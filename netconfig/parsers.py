@@ -9,13 +9,13 @@ vendors' documented output layout. Configs are not parsed here: hier_config read
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
 import textfsm  # type: ignore[import-untyped]
 from ntc_templates.parse import parse_output  # type: ignore[import-untyped]
 
+from jinbao.platforms import facts
 from netconfig.checks.diff import dialect
 
 TEMPLATES = Path(__file__).parent / "textfsm"
@@ -43,7 +43,9 @@ class ParseError(ValueError):
 def ntc_platform(platform: str) -> str:
     """The name ntc-templates uses for a jinbao vendor platform (h3c_comware → hp_comware)."""
     dialect(platform)  # a vendor platform, or ValueError
-    return str(importlib.import_module(f"netconfig.checks.{platform}").NTC_PLATFORM)
+    name = facts(platform).textfsm_platform
+    assert name, platform  # every vendor platform has one in the table
+    return name
 
 
 def _own_template(ntc: str, command: str) -> Path | None:

@@ -19,8 +19,6 @@ from netconfig.checks.loader import Dialect, load
 from netconfig.checks.rules import IPV4, Forbid, Require, Rule, SectionNeeds, Valid, run, shared_rules, valid_ipv4
 from netconfig.checks.structure import View, check_structure
 
-NTC_PLATFORM = "cisco_ios"  # ntc-templates' name for the platform
-
 
 def _driver() -> HConfigDriverBase:
     # hier_config's own IOS driver fits as it is: '!' separators, 'exit' closers, banners.

@@ -20,8 +20,6 @@ from netconfig.checks.loader import Dialect, load
 from netconfig.checks.rules import IPV4, Forbid, Require, Rule, SectionNeeds, Valid, run, shared_rules, valid_ipv4
 from netconfig.checks.structure import View, check_structure
 
-NTC_PLATFORM = "hp_comware"  # ntc-templates' name for the platform
-
 
 def dedent_global_blocks(text: str) -> str:
     """Comware prints global commands one space in (` sysname prov-fw-dec`) between `#` lines,

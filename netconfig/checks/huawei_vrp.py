@@ -19,8 +19,6 @@ from netconfig.checks.loader import Dialect, load
 from netconfig.checks.rules import IPV4, Forbid, Require, Rule, SectionNeeds, Valid, run, shared_rules, valid_ipv4
 from netconfig.checks.structure import View, check_structure
 
-NTC_PLATFORM = "huawei_vrp"  # ntc-templates' name for the platform
-
 
 class VrpDriver(HConfigDriverHuaweiVrp):
     """hier_config's VRP driver, printing VRP's one-space indent and ignoring the closing `return`
