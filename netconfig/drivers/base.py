@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Protocol, TypedDict, runtime_checkable
 
 from jinbao.errors import JinbaoError
+from jinbao.target import Target
 
 
 class DriverError(JinbaoError):
@@ -100,6 +101,7 @@ class Getters(Protocol):
     """Reading a device. Every registered driver implements this."""
 
     name: str  # the target's name, for results and messages
+    target: Target
 
     def open(self) -> None:
         """Connect and log in; raises ConnectionFailed."""
@@ -136,7 +138,7 @@ class ConfigLifecycle(Protocol):
     def compare_config(self) -> str:
         """What commit would change, as +/- lines; "" when nothing (or nothing loaded)."""
 
-    def commit_config(self, revert_in: int | None = None) -> None:
+    def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         """Apply the candidate. With revert_in, the device itself restores the previous config
         after that many seconds unless confirm_commit() comes first, even if jinbao dies."""
 

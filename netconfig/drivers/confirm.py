@@ -104,7 +104,7 @@ if [ -f pending ] && kill -0 "$(cat pending)" 2>/dev/null; then
   echo "a commit awaits confirmation: confirm or roll it back first" >&2; exit 3; fi
 if [ -f reverting ]; then echo "the device is reverting a commit right now" >&2; exit 3; fi
 rm -f pending
-{self.SAVE} > rollback.new || {{ echo "could not save the running config" >&2; exit 4; }}
+{{ {self.SAVE}; }} > rollback.new || {{ echo "could not save the running config" >&2; exit 4; }}
 mv rollback.new rollback.conf
 if ! {self._apply("candidate.conf")} > apply.log 2>&1; then
   {restore} > restore.log 2>&1 && echo "restored the previous config" >&2

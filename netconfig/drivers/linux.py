@@ -21,7 +21,7 @@ from .ssh import Shell, q
 # One round trip for every fact; key=value lines, so a missing DMI file only leaves a value empty.
 FACTS_SCRIPT = r"""
 echo "hostname=$(hostname)"
-echo "fqdn=$(hostname -f 2>/dev/null || hostname)"
+echo "fqdn=$(cat /proc/sys/kernel/hostname).$(cat /proc/sys/kernel/domainname)"
 echo "uptime=$(cut -d' ' -f1 /proc/uptime)"
 . /etc/os-release 2>/dev/null; echo "os=$PRETTY_NAME"
 echo "kernel=$(uname -r)"
@@ -43,7 +43,8 @@ def facts(sh: Shell, vendor: str = "", os_version: str = "") -> Facts:
     f = read_facts(sh)
     return Facts(
         hostname=f.get("hostname", ""),
-        fqdn=f.get("fqdn", ""),
+        # The kernel's names, not `hostname -f`: that asks DNS, which may take seconds to fail.
+        fqdn=f.get("fqdn", "").removesuffix(".(none)").rstrip("."),
         vendor=vendor or f.get("vendor", "") or "Linux",
         model=f.get("model", ""),
         os_version=os_version or f"{f.get('os', '')} (Linux {f.get('kernel', '')})",
