@@ -43,7 +43,6 @@ __all__ = [
 # -- up --------------------------------------------------------------------------------------------
 
 
-
 def _grant_nft(home: Path) -> None:
     """Let the operator account change its firewall's ruleset, as `sudo nft` would on a real one
     (sudo is not installed here): a root-owned copy of nft in ~/bin carrying CAP_NET_ADMIN,
@@ -55,6 +54,7 @@ def _grant_nft(home: Path) -> None:
     os.chown(bin_dir / "nft", 0, render.OPERATOR_UID)
     (bin_dir / "nft").chmod(0o750)
     sh(["setcap", "cap_net_admin+ep", str(bin_dir / "nft")])
+
 
 def up(estate: str = "lab", lab_id: str | None = None, wait: bool = True, timeout: float = 90, progress=None) -> Lab:
     """Build the lab and start every node. On any failure, what was built is removed again."""
