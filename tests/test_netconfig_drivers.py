@@ -339,3 +339,28 @@ def test_every_error_derives_from_the_one_root():
 
     for e in (base.ConnectionFailed, base.NotSupported, base.CandidateInvalid, base.CommitFailed):
         assert issubclass(e, base.DriverError) and issubclass(e, JinbaoError)
+
+
+def test_frr_reload_report_without_its_log_lines():
+    from napalm_frr.frr import reload_diff
+
+    out = (
+        "2026-01-01 10:00:00,000  INFO: Called via ...\n"
+        "vtysh_pam: Failed in account validation\n"
+        "\nLines To Delete\n===============\nno hostname old\n\nLines To Add\n============\nhostname new\n"
+    )
+    assert (
+        reload_diff(out)
+        == "Lines To Delete\n===============\nno hostname old\nLines To Add\n============\nhostname new\n"
+    )
+    assert reload_diff("2026-01-01 10:00:00,000  INFO: Loading Config object\n") == ""
+
+
+def test_an_nftables_replace_starts_from_an_empty_ruleset():
+    from jinbao.target import Target
+    from netconfig.drivers.nftables import NftablesDriver
+
+    d = NftablesDriver(Target("fw", "nftables", "192.0.2.1", "jinbao"))
+    assert d._prepare("table inet t {\n}\n", "replace").startswith("flush ruleset\n")
+    assert d._prepare("flush ruleset\ntable inet t {\n}\n", "replace").count("flush ruleset") == 1
+    assert "flush" not in d._prepare("add rule inet t c accept\n", "merge")
