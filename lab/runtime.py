@@ -43,6 +43,19 @@ __all__ = [
 # -- up --------------------------------------------------------------------------------------------
 
 
+def _grant_nft(home: Path) -> None:
+    """Let the operator account change its firewall's ruleset, as `sudo nft` would on a real one
+    (sudo is not installed here): a root-owned copy of nft in ~/bin carrying CAP_NET_ADMIN,
+    runnable only by the operator's group. Every node shares uid 2600, so a server's operator
+    could run it too, but only on its own namespace; the copy goes with the lab dir."""
+    bin_dir = home / "bin"
+    bin_dir.mkdir(mode=0o755)
+    shutil.copy("/usr/sbin/nft", bin_dir / "nft")
+    os.chown(bin_dir / "nft", 0, render.OPERATOR_UID)
+    (bin_dir / "nft").chmod(0o750)
+    sh(["setcap", "cap_net_admin+ep", str(bin_dir / "nft")])
+
+
 def up(estate: str = "lab", lab_id: str | None = None, wait: bool = True, timeout: float = 90, progress=None) -> Lab:
     """Build the lab and start every node. On any failure, what was built is removed again."""
     lab_id = lab_id or new_id()
@@ -125,6 +138,8 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
             for path in (home, home / ".ssh", home / ".ssh" / "authorized_keys"):
                 os.chown(path, uid, render.OPERATOR_UID)
             home.chmod(0o700)
+        if node.device.platform == "nftables":
+            _grant_nft(nd / "home" / render.OPERATOR)
         (etc / "passwd").write_text(render.passwd(host_passwd, node, str(nd)))
         (etc / "group").write_text(render.group(host_group, node))
         (etc / "ssh" / "sshd_config").write_text(render.sshd_config(node))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .cli_get import get
+
 
 @click.group()
 def cli():
@@ -11,3 +13,4 @@ def cli():
 
 
 cli.name = "config"
+cli.add_command(get)

@@ -1,0 +1,62 @@
+"""Reading FRR through vtysh: OSPF neighbours and routes, as JSON.
+
+Shared by the FRR driver and the nftables driver (the lab's firewalls run FRR to advertise the
+zones they guard).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .base import OspfNeighbor, RouteEntry, Routes
+from .ssh import Shell, q
+
+
+def vtysh_json(sh: Shell, command: str) -> Any:
+    out = sh.check(f"vtysh -c {q(command)} 2>/dev/null", what=f"vtysh -c {command!r}")
+    return json.loads(out or "{}")
+
+
+def ospf_neighbors(sh: Shell) -> list[OspfNeighbor]:
+    """FRR's OSPF adjacencies (shared with the nftables driver: the lab's firewalls run FRR too)."""
+    data = vtysh_json(sh, "show ip ospf neighbor json")
+    found = []
+    for rid, entries in data.get("neighbors", {}).items():
+        for n in entries:
+            found.append(
+                OspfNeighbor(
+                    router_id=rid,
+                    address=n.get("ifaceAddress") or n.get("address", ""),
+                    interface=n.get("ifaceName", "").split(":")[0],
+                    state=n.get("nbrState") or n.get("state", ""),
+                )
+            )
+    return sorted(found, key=lambda n: (n["interface"], n["router_id"]))
+
+
+def route_to(sh: Shell, destination: str) -> Routes:
+    data = vtysh_json(sh, f"show ip route {destination} json")
+    routes: Routes = {}
+    for prefix, entries in data.items():
+        for e in entries:
+            for nh in e.get("nexthops", []) or [{}]:
+                routes.setdefault(prefix, []).append(
+                    RouteEntry(
+                        protocol=e.get("protocol", ""),
+                        current_active=bool(e.get("selected")) and bool(nh.get("active", True)),
+                        next_hop=nh.get("ip", ""),
+                        outgoing_interface=nh.get("interfaceName", ""),
+                        preference=int(e.get("distance", 0)),
+                        age=_seconds(e.get("uptime", "")),
+                        routing_table=e.get("vrfName", "default"),
+                    )
+                )
+    return routes
+
+
+def _seconds(uptime: str) -> int:
+    # FRR prints hh:mm:ss under a day, then forms like "1d02h03m"; the latter is left unknown.
+    m = re.fullmatch(r"(\d+):(\d\d):(\d\d)", uptime)
+    return int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]) if m else -1
