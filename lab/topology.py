@@ -73,6 +73,10 @@ class LabPlan:
         return next((i.ip.ip for i in fw.interfaces if i.zone == d.zone and i.ip), None)
 
 
+def _spoken(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
 def _kind(d: Device) -> LabNodeKind:
     kind = facts(d.platform).lab_node_kind
     assert kind, d.name  # plan() refused the estate before any node is made
@@ -85,7 +89,7 @@ def plan(estate: Estate, lab_id: str) -> LabPlan:
     if bad:
         raise JinbaoError(
             f"estate {estate.name} has devices the lab cannot run ({', '.join(bad[:5])}"
-            f"{' …' if len(bad) > 5 else ''}): only {', '.join(lab_platforms())} platforms run here; "
+            f"{' …' if len(bad) > 5 else ''}): only {_spoken(lab_platforms())} platforms run here; "
             "use the lab estate (--estate lab)"
         )
     nodes = {d.name: Node(d, _kind(d), f"{lab_id}-{d.name}") for d in estate.devices.values()}
