@@ -36,6 +36,9 @@ class PlatformFacts:
     netmiko_device_type: str | None
     # What the lab runs for a device of this platform; None: the vendor OS cannot run here.
     lab_node_kind: LabNodeKind | None
+    # The out-of-band management port (docs/estate.md: management is out of band); the lab
+    # names it mgmt0 on every Linux-family node.
+    mgmt_interface: str = "mgmt0"
 
     def interface_name(self, ordinal: int) -> str:
         """The name of the data port at this 0-based position (0 = the platform's first port)."""
@@ -50,11 +53,27 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
             PlatformFacts("nftables", "Linux with nftables", "eth{}", 1, None, None, "linux", "firewall"),
             PlatformFacts("linux", "Linux server", "eth{}", 1, None, None, "linux", "server"),
             PlatformFacts(
-                "cisco_ios", "Cisco IOS", "GigabitEthernet0/{}", 1, "cisco.ios.ios", "ios", "cisco_ios", None
+                "cisco_ios",
+                "Cisco IOS",
+                "GigabitEthernet0/{}",
+                1,
+                "cisco.ios.ios",
+                "ios",
+                "cisco_ios",
+                None,
+                mgmt_interface="GigabitEthernet0/0",
             ),
             # community.network.ce is Huawei's CloudEngine collection, the one that speaks VRP CLI.
             PlatformFacts(
-                "huawei_vrp", "Huawei VRP", "GigabitEthernet0/0/{}", 1, "community.network.ce", "ce", "huawei", None
+                "huawei_vrp",
+                "Huawei VRP",
+                "GigabitEthernet0/0/{}",
+                1,
+                "community.network.ce",
+                "ce",
+                "huawei",
+                None,
+                mgmt_interface="MEth0/0/1",
             ),
             PlatformFacts(
                 "h3c_comware",
@@ -65,6 +84,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 "hp_comware",
                 "hp_comware",
                 None,
+                mgmt_interface="M-GigabitEthernet0/0/0",
             ),
         )
     }

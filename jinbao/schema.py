@@ -335,7 +335,9 @@ class RawManagementPlane(_Strict):
 
     ntp: Annotated[list[Text], Field(min_length=1)]
     syslog: Annotated[list[Text], Field(min_length=1)]
-    banner: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_printable), AfterValidator(_ascii_banner)]
+    banner: Annotated[
+        str, Field(min_length=1, max_length=500), AfterValidator(_printable), AfterValidator(_ascii_banner)
+    ]
     login: RawLogin = RawLogin()
     users: Annotated[list[RawAdmin], Field(min_length=1)]
     ospf_auth_key: SecretRefStr | None = None

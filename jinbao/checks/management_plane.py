@@ -23,7 +23,9 @@ def check(e: Estate, p: ProblemList, where) -> None:
     mgmt_hosts = [
         d.name
         for d in e.devices.values()
-        if d.zone and d.site in e.sites and e.sites[d.site].zones.get(d.zone, None) is not None
+        if d.zone
+        and d.site in e.sites
+        and e.sites[d.site].zones.get(d.zone, None) is not None
         and e.sites[d.site].zones[d.zone].kind == "management"
     ]
     for fieldname in ("ntp", "syslog"):
