@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import SecretError
-from .model import SecretRef
+from .model import Estate, SecretRef
 
 
 def resolve(ref: SecretRef | str) -> str:
@@ -70,3 +70,13 @@ def resolve_secrets(text: str, lookup: Callable[[str], str] = resolve) -> str:
     """The text with every secret marker replaced by its value (lookup(ref); by default the
     reference is resolved). Call it only on the way to a device, never before writing a file."""
     return _MARKER.sub(lambda m: lookup(m.group(1)), text)
+
+
+def estate_refs(estate: Estate) -> list[str]:
+    """Every secret reference the estate holds (SNMP keys, administrator passwords, the OSPF key)."""
+    refs = [r.ref for p in estate.snmp_profiles.values() for r in (p.auth_key, p.priv_key)]
+    mp = estate.management_plane
+    if mp is not None:
+        refs += [u.password.ref for u in mp.users]
+        refs += [mp.ospf_auth_key.ref] if mp.ospf_auth_key else []
+    return list(dict.fromkeys(refs))

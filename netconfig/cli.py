@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .render_cli import render
+
 
 @click.group()
 def cli():
@@ -11,3 +13,5 @@ def cli():
 
 
 cli.name = "config"
+
+cli.add_command(render)

@@ -12,6 +12,7 @@ to disk holds a value; jinbao.secrets.resolve_secrets() fills them in on the way
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Iterator, Mapping
 from functools import cache
@@ -24,7 +25,11 @@ from jinbao.intent import DeviceIntent, device_intent, intents
 from jinbao.model import Device, Estate
 from jinbao.secrets import marker
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+# JINBAO_NETCONFIG_TEMPLATES points at another template tree: to try a template change (or a
+# broken one, in the tests) without touching the installed one.
+TEMPLATES = Path(
+    os.environ.get("JINBAO_NETCONFIG_TEMPLATES") or Path(__file__).resolve().parent / "templates"
+).resolve()
 
 
 class TemplateError(JinbaoError):
