@@ -21,6 +21,7 @@ from .schema import (
     RawDrPair,
     RawEstate,
     RawLink,
+    RawManagementPlane,
     RawPolicy,
     RawRouting,
     RawSite,
@@ -50,6 +51,7 @@ class Src:
 class RawEstateFiles:
     estate: tuple[RawEstate, Src] | None = None
     routing: tuple[RawRouting, Src] | None = None
+    management_plane: tuple[RawManagementPlane, Src] | None = None
     snmp_profiles: dict[str, tuple[RawSnmpProfile, Src]] = field(default_factory=dict)
     site_templates: dict[str, tuple[RawSiteTemplate, Src]] = field(default_factory=dict)
     sites: list[tuple[RawSite, Src]] = field(default_factory=list)
@@ -202,7 +204,7 @@ def _parse(text: str, shown: str, problems: ProblemList) -> YamlDoc | None:
 
 
 def _merge(raw: RawEstateFiles, parsed: InventoryFile, pos: Positions, problems: ProblemList) -> None:
-    for single in ("estate", "routing"):
+    for single in ("estate", "routing", "management_plane"):
         val = getattr(parsed, single)
         if val is None:
             continue

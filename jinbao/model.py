@@ -194,6 +194,32 @@ class Ospf(_Frozen):
     dead_s: int = 40
 
 
+class AdminUser(_Frozen):
+    """A local administrator account; its password is a reference, resolved on the way to a device."""
+
+    name: str
+    role: Literal["system", "security", "audit"]
+    password: SecretRef
+
+
+class LoginPolicy(_Frozen):
+    max_failures: int
+    lockout_minutes: int
+    idle_timeout_minutes: int
+
+
+class ManagementPlane(_Frozen):
+    """The estate's management-plane intent (MLPS 2.0 level 3): every managed device follows it."""
+
+    ntp: tuple[str, ...]  # devices in a management zone
+    syslog: tuple[str, ...]
+    banner: str
+    login: LoginPolicy
+    users: tuple[AdminUser, ...]
+    ospf_auth_key: SecretRef | None = None
+    origin: Origin | None = Field(default=None, exclude=True)
+
+
 class Estate(_Frozen):
     name: str
     title: str = ""
@@ -208,6 +234,7 @@ class Estate(_Frozen):
     dr_pairs: tuple[DrPair, ...]
     snmp_profiles: dict[str, SnmpProfile]
     ospf: Ospf
+    management_plane: ManagementPlane | None = None
     source: str = Field(default="", exclude=True)
 
     def site_of(self, device: str) -> Site:

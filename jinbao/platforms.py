@@ -38,6 +38,9 @@ class PlatformFacts:
     lab_node_kind: LabNodeKind | None
     # ntc-templates' name for the platform's CLI output (it differs from Netmiko's for VRP).
     textfsm_platform: str | None = None
+    # The out-of-band management port (docs/estate.md: management is out of band); the lab
+    # names it mgmt0 on every Linux-family node.
+    mgmt_interface: str = "mgmt0"
 
     def interface_name(self, ordinal: int) -> str:
         """The name of the data port at this 0-based position (0 = the platform's first port)."""
@@ -61,6 +64,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 "cisco_ios",
                 None,
                 "cisco_ios",
+                mgmt_interface="GigabitEthernet0/0",
             ),
             # community.network.ce is Huawei's CloudEngine collection, the one that speaks VRP CLI.
             PlatformFacts(
@@ -73,6 +77,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 "huawei",
                 None,
                 "huawei_vrp",
+                mgmt_interface="MEth0/0/1",
             ),
             PlatformFacts(
                 "h3c_comware",
@@ -84,6 +89,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 "hp_comware",
                 None,
                 "hp_comware",
+                mgmt_interface="M-GigabitEthernet0/0/0",
             ),
         )
     }

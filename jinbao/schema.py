@@ -303,11 +303,52 @@ class RawRouting(_Strict):
     ospf: RawOspf = RawOspf()
 
 
+# MLPS 2.0 level 3 asks for separated administrator roles (8.1.4.2 c): one who runs the system,
+# one who sets security policy, one who reads the audit trail.
+AdminRole = Literal["system", "security", "audit"]
+UserName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
+
+
+class RawLogin(_Strict):
+    # MLPS 2.0 level 3 (8.1.4.1 b): lock out after repeated failures, log out an idle session.
+    max_failures: Annotated[int, Strict(), Field(ge=1, le=10)] = 5
+    lockout_minutes: Annotated[int, Strict(), Field(ge=1, le=1440)] = 10
+    idle_timeout_minutes: Annotated[int, Strict(), Field(ge=1, le=60)] = 10
+
+
+class RawAdmin(_Strict):
+    name: UserName
+    role: AdminRole
+    password: SecretRefStr
+
+
+def _ascii_banner(v: str) -> str:
+    # Vendor CLIs differ in what they accept beyond ASCII (VRP and Comware take the banner in the
+    # console's code page); a banner that reaches one device garbled says nothing.
+    if not v.isascii():
+        raise ValueError("a login banner must be plain ASCII: devices differ in how they store other characters")
+    return v
+
+
+class RawManagementPlane(_Strict):
+    """What every device's management plane says: where it sends time and logs, who may log in."""
+
+    ntp: Annotated[list[Text], Field(min_length=1)]
+    syslog: Annotated[list[Text], Field(min_length=1)]
+    banner: Annotated[
+        str, Field(min_length=1, max_length=500), AfterValidator(_printable), AfterValidator(_ascii_banner)
+    ]
+    login: RawLogin = RawLogin()
+    users: Annotated[list[RawAdmin], Field(min_length=1)]
+    ospf_auth_key: SecretRefStr | None = None
+
+
 class InventoryFile(_Strict):
     """One YAML file of an estate. Any section may be in any file; lists from files concatenate."""
 
     estate: RawEstate | None = None
     routing: RawRouting | None = None
+    management_plane: RawManagementPlane | None = None
     snmp_profiles: dict[KeyName, RawSnmpProfile] | None = None
     site_templates: dict[KeyName, RawSiteTemplate] | None = None
     sites: list[RawSite] | None = None

@@ -7,10 +7,12 @@ an Ansible Vault. Nothing here logs or stores a value.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import SecretError
-from .model import SecretRef
+from .model import Estate, SecretRef
 
 
 def resolve(ref: SecretRef | str) -> str:
@@ -47,3 +49,34 @@ def _from_vault(text: str, path: str, key: str) -> str:
     if not isinstance(data, dict) or key not in data:
         raise SecretError(f"secret {text}: the vault has no key {key!r}")
     return str(data[key])
+
+
+# How a rendered config holds a secret: the reference, never the value. Files on disk, goldens and
+# diffs carry these; resolve_secrets() fills them in only on the way to a device.
+_MARKER = re.compile(r"<secret ((?:env|file|vault):[^\s<>]+)>")
+
+
+def marker(ref: SecretRef | str) -> str:
+    """The placeholder a rendered config carries for a secret."""
+    return f"<secret {ref.ref if isinstance(ref, SecretRef) else ref}>"
+
+
+def markers(text: str) -> list[str]:
+    """The references a rendered text holds, in order of first use."""
+    return list(dict.fromkeys(_MARKER.findall(text)))
+
+
+def resolve_secrets(text: str, lookup: Callable[[str], str] = resolve) -> str:
+    """The text with every secret marker replaced by its value (lookup(ref); by default the
+    reference is resolved). Call it only on the way to a device, never before writing a file."""
+    return _MARKER.sub(lambda m: lookup(m.group(1)), text)
+
+
+def estate_refs(estate: Estate) -> list[str]:
+    """Every secret reference the estate holds (SNMP keys, administrator passwords, the OSPF key)."""
+    refs = [r.ref for p in estate.snmp_profiles.values() for r in (p.auth_key, p.priv_key)]
+    mp = estate.management_plane
+    if mp is not None:
+        refs += [u.password.ref for u in mp.users]
+        refs += [mp.ospf_auth_key.ref] if mp.ospf_auth_key else []
+    return list(dict.fromkeys(refs))

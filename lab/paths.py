@@ -19,15 +19,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from jinbao.intent import interface_cost
+
 from .topology import LabPlan
-
-# The lab's LANs are bridges of veths; the estate states no LAN speed, so the intent is a 10GE
-# LAN. render.frr_conf writes this cost explicitly, so FRR never guesses it from a veth.
-LAN_BANDWIDTH_MBPS = 10_000
-
-
-def lan_cost(reference_bandwidth_mbps: int) -> int:
-    return max(1, reference_bandwidth_mbps // LAN_BANDWIDTH_MBPS)
 
 
 @dataclass(frozen=True)
@@ -51,11 +45,20 @@ def _edges(p: LabPlan) -> dict[str, list[_Edge]]:
     e = p.estate
     out: dict[str, list[_Edge]] = defaultdict(list)
     frr = {n for n, node in p.nodes.items() if node.runs_frr}
+    links = {l.id: l for l in e.links}
+
+    def cost(device: str, iface: str) -> int:
+        # The cost the rendered config gives this interface (one function for both).
+        return interface_cost(e.devices[device].interface(iface), links, e.ospf)
+
     for l in p.links:
         if l.a.device in frr and l.b.device in frr:
-            out[l.a.device].append(_Edge(l.b.device, l.cost, Hop(l.a.interface, l.b.ip.ip), l.ospf_area))
-            out[l.b.device].append(_Edge(l.a.device, l.cost, Hop(l.b.interface, l.a.ip.ip), l.ospf_area))
-    cost = lan_cost(e.ospf.reference_bandwidth_mbps)
+            out[l.a.device].append(
+                _Edge(l.b.device, cost(l.a.device, l.a.interface), Hop(l.a.interface, l.b.ip.ip), l.ospf_area)
+            )
+            out[l.b.device].append(
+                _Edge(l.a.device, cost(l.b.device, l.b.interface), Hop(l.b.interface, l.a.ip.ip), l.ospf_area)
+            )
     for seg in p.segments:
         zone = e.sites[seg.site].zones[seg.zone]
         if zone.kind != "core":
@@ -65,7 +68,7 @@ def _edges(p: LabPlan) -> dict[str, list[_Edge]]:
         for a in ports:
             for b in ports:
                 if a.node != b.node:
-                    out[a.node].append(_Edge(b.node, cost, Hop(a.iface, b.ip.ip), area))
+                    out[a.node].append(_Edge(b.node, cost(a.node, a.iface), Hop(a.iface, b.ip.ip), area))
     return out
 
 

@@ -182,7 +182,7 @@ class Lab:
 
     # -- environment for tools that talk to the lab ----------------------------------------------
     def secrets_env(self) -> dict[str, str]:
-        """Per-lab secret values (SNMP keys) behind the estate's env: references."""
+        """Per-lab secret values (SNMP keys, passwords, the OSPF key) behind the estate's env: references."""
         f = self.dir / "secrets.env"
         if not f.exists():
             return {}
@@ -191,14 +191,17 @@ class Lab:
     def snmp_keys(self) -> dict[str, tuple[str, str]]:
         """Each SNMP profile's (auth, priv) keys as this lab's agents were given them: the per-lab
         value where 'up' generated one, else the referenced secret."""
+        return {
+            name: (self.secret(prof.auth_key.ref), self.secret(prof.priv_key.ref))
+            for name, prof in self.plan.estate.snmp_profiles.items()
+        }
+
+    def secret(self, ref: str) -> str:
+        """A secret as this lab's nodes were given it: the per-lab value where 'up' generated one,
+        else the referenced secret."""
         generated = self.secrets_env()
-        out = {}
-        for name, prof in self.plan.estate.snmp_profiles.items():
-            out[name] = tuple(
-                generated[r.ref[4:]] if r.ref.startswith("env:") and r.ref[4:] in generated else resolve(r)
-                for r in (prof.auth_key, prof.priv_key)
-            )
-        return out
+        kind, _, var = ref.partition(":")
+        return generated[var] if kind == "env" and var in generated else resolve(ref)
 
     def target(self, node: str) -> Target:
         """How to reach a node as an operator: its management address, from the ops namespace."""

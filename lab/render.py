@@ -1,14 +1,13 @@
-"""Config files for each lab node: FRR, sshd, snmpd, nftables, users and the start scripts.
+"""Files only the lab needs in each node: FRR's daemons file, sshd, snmpd, users and the start scripts.
 
-The FRR config here is the lab's initial one: just enough for OSPF to converge from the
-estate's routing intent. netconfig owns the full device config once it lands.
+The device configs themselves (FRR, the nftables ruleset) are netconfig's renderings, reached
+through jinbao.rendering (lab.runtime writes them), so the lab runs what production gets.
 """
 
 from __future__ import annotations
 
-from jinbao.model import Estate, SnmpProfile
+from jinbao.model import SnmpProfile
 
-from .paths import lan_cost
 from .topology import LabPlan, Node
 
 OPERATOR = "jinbao"  # key-login account on every node (normal shell)
@@ -35,49 +34,6 @@ def expected_processes(node: Node) -> set[str]:
     """The daemons a healthy node runs (process names, as /proc/<pid>/comm shows them)."""
     frr = {line.split("=")[0] for line in FRR_DAEMONS.splitlines() if line.endswith("=yes")} - {"vtysh_enable"}
     return {"sshd", "snmpd"} | ({"watchfrr", *frr} if node.runs_frr else set())
-
-
-def frr_conf(p: LabPlan, node: Node) -> str:
-    e: Estate = p.estate
-    d = node.device
-    area = e.sites[d.site].ospf_area
-    o = e.ospf
-    lines = [
-        "! Written by jinbao lab from the estate's routing intent.",
-        "frr defaults traditional",
-        f"hostname {d.name}",
-        "ip forwarding",
-        "no ipv6 forwarding",
-        "service integrated-vtysh-config",
-        "!",
-    ]
-    networks, passive = [], []
-    if d.loopback:
-        networks.append((f"{d.loopback}/32", area))
-    links = {l.id: l for l in e.links}
-    for i in d.interfaces:
-        if i.ip is None:
-            continue
-        lines.append(f"interface {i.name}")
-        if i.link:
-            l = links[i.link]
-            lines += [" ip ospf network point-to-point", f" ip ospf cost {l.cost}"]
-            networks.append((str(i.ip.network), l.ospf_area))
-        else:
-            zone = e.sites[d.site].zones[i.zone]
-            networks.append((str(i.ip.network), area))
-            lines.append(f" ip ospf cost {lan_cost(o.reference_bandwidth_mbps)}")
-            if zone.kind != "core":
-                passive.append(i.name)  # a guarded zone's hosts speak no OSPF
-        lines += [f" ip ospf hello-interval {o.hello_s}", f" ip ospf dead-interval {o.dead_s}", "exit", "!"]
-    lines += ["router ospf"]
-    if d.loopback:
-        lines.append(f" ospf router-id {d.loopback}")
-    lines.append(f" auto-cost reference-bandwidth {o.reference_bandwidth_mbps}")
-    lines += [f" passive-interface {name}" for name in passive]
-    lines += [f" network {net} area {a}" for net, a in networks]
-    lines += ["exit", "!", "end", ""]
-    return "\n".join(lines)
 
 
 def frr_expect(conf: str) -> str:
@@ -135,39 +91,6 @@ master agentx
 # Per-namespace AgentX socket: the default /var/agentx/master would be shared by every node.
 agentXSocket tcp:127.0.0.1:705
 dontLogTCPWrappersConnects yes
-"""
-
-
-def nft_ruleset(p: LabPlan, node: Node) -> str:
-    """Zone policy of a firewall node: default deny between zones, the estate's flows allowed."""
-    d = node.device
-    iface_of = {i.zone: i.name for i in d.interfaces if i.zone}
-    rules = []
-    for pol in p.estate.policies:
-        if pol.site != d.site or pol.from_zone not in iface_of or pol.to_zone not in iface_of:
-            continue
-        match = f'iifname "{iface_of[pol.from_zone]}" oifname "{iface_of[pol.to_zone]}"'
-        rules.append(f"    # {pol.from_zone} -> {pol.to_zone}: {pol.why}")
-        for s in pol.services:
-            if s.proto == "icmp":
-                rules.append(f"    {match} icmp type echo-request accept")
-            else:
-                lo, hi = s.ports
-                ports = str(lo) if lo == hi else f"{lo}-{hi}"
-                rules.append(f"    {match} {s.proto} dport {ports} accept")
-    body = "\n".join(rules)
-    return f"""\
-# Written by jinbao lab for {d.name}: zone borders are default-deny (MLPS 2.0 level 3).
-table inet jinbao_zones
-delete table inet jinbao_zones
-table inet jinbao_zones {{
-  chain forward {{
-    type filter hook forward priority filter; policy drop;
-    ct state established,related accept
-    ct state invalid drop
-{body}
-  }}
-}}
 """
 
 

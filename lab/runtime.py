@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 from jinbao.estate import load_estate
+from jinbao.rendering import rendered
+from jinbao.secrets import estate_refs, resolve_secrets
 
 from . import render
 from .health import wait_converged
@@ -110,7 +112,8 @@ def _step(progress, msg):
 
 def _build(lab: Lab, p: LabPlan, progress) -> None:
     _step(progress, "secrets and keys")
-    snmp_values = _snmp_secrets(lab, p)
+    _lab_secrets(lab, p)
+    snmp_values = lab.snmp_keys()
     keys = lab.dir / "keys"
     keys.mkdir(mode=0o700)
     sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"jinbao-lab-{lab.id}", "-f", str(keys / "operator")])
@@ -163,9 +166,12 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
         conf = etc / "snmp" / "snmpd.conf"
         conf.write_text(render.snmpd_conf(p, node, profile, *snmp_values[profile.name]))
         conf.chmod(0o600)
+        # netconfig's rendering, as production gets it; its secret references are filled in here,
+        # on the way into the node, with this lab's values.
+        files = rendered(p.estate, node.device) if node.runs_frr else {}
         if node.runs_frr:
             (etc / "frr" / "daemons").write_text(render.FRR_DAEMONS)
-            conf = render.frr_conf(p, node)
+            conf = resolve_secrets(files["frr"], lab.secret)
             (etc / "frr" / "frr.conf").write_text(conf)
             (nd / "frr-expect").write_text(render.frr_expect(conf))
             (etc / "frr" / "vtysh.conf").write_text("service integrated-vtysh-config\n")
@@ -174,7 +180,7 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
                 shutil.chown(f, "frr", "frr")
                 f.chmod(0o640)
         if node.kind == "firewall":
-            (nd / "zones.nft").write_text(render.nft_ruleset(p, node))
+            (nd / "zones.nft").write_text(resolve_secrets(files["nftables"], lab.secret))
         (nd / "daemons.sh").write_text(render.daemons_script(node, str(nd)))
         (nd / "start.sh").write_text(render.start_script(node, str(nd)))
         link = ETC_NETNS / node.ns
@@ -236,22 +242,21 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
             sh(["ip", "netns", "exec", node.ns, "nft", "-f", str(lab.node_dir(node.name) / "zones.nft")])
 
 
-def _snmp_secrets(lab: Lab, p: LabPlan) -> dict[str, tuple[str, str]]:
-    """SNMP keys for each profile: the referenced secret where it is set, else a per-lab value.
+def _lab_secrets(lab: Lab, p: LabPlan) -> None:
+    """A per-lab value for every env: reference of the estate that is not set (SNMP keys,
+    administrator passwords, the OSPF key).
 
-    A lab must come up on a fresh machine where nobody exported the keys, so an unset env:
-    reference gets a random value for this lab only (secrets.env, 0600); Lab.snmp_keys then reads
-    them back the same way for every later use."""
+    A lab must come up on a fresh machine where nobody exported them, so an unset env: reference
+    gets a random value for this lab only (secrets.env, 0600); Lab.secret then reads each back
+    the same way for every later use. 16 characters: FRR's OSPF MD5 key takes no more."""
     generated: dict[str, str] = {}
-    for prof in p.estate.snmp_profiles.values():
-        for ref in (prof.auth_key, prof.priv_key):
-            kind, _, var = ref.ref.partition(":")
-            if kind == "env" and not os.environ.get(var):
-                generated.setdefault(var, secrets.token_urlsafe(18))
+    for ref in estate_refs(p.estate):
+        kind, _, var = ref.partition(":")
+        if kind == "env" and not os.environ.get(var):
+            generated.setdefault(var, secrets.token_urlsafe(12))
     f = lab.dir / "secrets.env"
     f.touch(mode=0o600)
     f.write_text("".join(f"{k}={v}\n" for k, v in generated.items()))
-    return lab.snmp_keys()
 
 
 def _wire(lab: Lab, p: LabPlan) -> None:

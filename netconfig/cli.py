@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .cli_get import get
+from .render_cli import render
 
 
 @click.group()
@@ -14,3 +15,4 @@ def cli():
 
 cli.name = "config"
 cli.add_command(get)
+cli.add_command(render)

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import Literal, cast
 
-from ..model import Device, DrPair, Estate, Ospf, Policy, SecretRef, Service, Site, SnmpProfile, Zone
+from ..model import (
+    AdminUser,
+    Device,
+    DrPair,
+    Estate,
+    LoginPolicy,
+    ManagementPlane,
+    Ospf,
+    Policy,
+    SecretRef,
+    Service,
+    Site,
+    SnmpProfile,
+    Zone,
+)
 from .state import State
 
 
@@ -150,5 +164,25 @@ def build_estate(r: State) -> Estate:
         dr_pairs=tuple(pairs),
         snmp_profiles=profiles,
         ospf=ospf,
+        management_plane=_management_plane(r),
         source=str(r.raw.root),
+    )
+
+
+def _management_plane(r: State) -> ManagementPlane | None:
+    if r.raw.management_plane is None:
+        return None
+    mp, src = r.raw.management_plane
+    return ManagementPlane(
+        ntp=tuple(mp.ntp),
+        syslog=tuple(mp.syslog),
+        banner=mp.banner,
+        login=LoginPolicy(
+            max_failures=mp.login.max_failures,
+            lockout_minutes=mp.login.lockout_minutes,
+            idle_timeout_minutes=mp.login.idle_timeout_minutes,
+        ),
+        users=tuple(AdminUser(name=u.name, role=u.role, password=SecretRef(ref=u.password)) for u in mp.users),
+        ospf_auth_key=SecretRef(ref=mp.ospf_auth_key) if mp.ospf_auth_key else None,
+        origin=src.at(),
     )

@@ -46,6 +46,7 @@ class Where:
 
     estate: Src | None  # None when validate() is called without the loader's sources
     routing: Src | None = None
+    management_plane: Src | None = None
     sites: dict[str, Src] = field(default_factory=dict)
     devices: dict[str, Src] = field(default_factory=dict)
     zones: dict[tuple[str, str], Src] = field(default_factory=dict)
@@ -119,7 +120,11 @@ class State:
         # read_estate() raises when no file defines the estate, so a loaded estate has one.
         assert raw.estate is not None
         self.est, self.est_src = raw.estate
-        self.where = Where(estate=self.est_src, routing=raw.routing[1] if raw.routing else None)
+        self.where = Where(
+            estate=self.est_src,
+            routing=raw.routing[1] if raw.routing else None,
+            management_plane=raw.management_plane[1] if raw.management_plane else None,
+        )
         self.sites: dict[str, SiteDraft] = {}  # filled by the stages, in order
         self.devices: dict[str, DevDraft] = {}
         self.links: list[Link] = []

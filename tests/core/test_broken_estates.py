@@ -474,6 +474,7 @@ def test_names_may_be_as_long_as_a_dns_label(tmp_path):
     assert len(long) == 63
     sites = (est / "sites.yml").read_text()
     (est / "sites.yml").write_text(sites.replace("{name: prov-mon1,", f"{{name: {long},"))
+    (est / "management.yml").unlink()  # it names prov-mon1
     r = _validate(est)
     assert r.returncode == 0, r.stderr
     (est / "sites.yml").write_text(sites.replace("{name: prov-mon1,", f"{{name: {long}y,"))

@@ -23,6 +23,7 @@ import pytest
 
 from jinbao.errors import SecretError
 from jinbao.estate import load_estate
+from jinbao.rendering import rendered
 from jinbao.secrets import resolve
 from lab import record, render
 from lab.record import Lab
@@ -64,7 +65,7 @@ def snmp_keys(monkeypatch) -> dict[str, tuple[str, str]]:
 
 
 def _node_files(p: LabPlan, node: Node, keys: tuple[str, str]) -> dict[str, str]:
-    """What lab.runtime._build writes from lab.render for one node, by path in the node's folder."""
+    """What lab.runtime._build writes for one node, by path in the node's folder."""
     nd = str(Lab(GOLD_ID).node_dir(node.name))
     profile = p.estate.snmp_profiles[node.device.snmp_profile]
     files = {
@@ -75,13 +76,15 @@ def _node_files(p: LabPlan, node: Node, keys: tuple[str, str]) -> dict[str, str]
         "daemons.sh": render.daemons_script(node, nd),
         "start.sh": render.start_script(node, nd),
     }
+    # FRR and nftables come from netconfig through the core's renderer seam, as the runtime gets
+    # them; their secret references stay markers here (the runtime fills them in on the node).
+    netconfig = rendered(p.estate, node.device) if node.runs_frr else {}
     if node.runs_frr:
-        conf = render.frr_conf(p, node)
         files["etc/frr/daemons"] = render.FRR_DAEMONS
-        files["etc/frr/frr.conf"] = conf
-        files["frr-expect"] = render.frr_expect(conf)
+        files["etc/frr/frr.conf"] = netconfig["frr"]
+        files["frr-expect"] = render.frr_expect(netconfig["frr"])
     if node.kind == "firewall":
-        files["zones.nft"] = render.nft_ruleset(p, node)
+        files["zones.nft"] = netconfig["nftables"]
     return files
 
 
