@@ -43,6 +43,14 @@ demo: setup
 	 else $(JINBAO) lab down --id $(DEMO_LAB) >/dev/null 2>&1 || true; $(JINBAO) lab up --id $(DEMO_LAB); fi
 	$(JINBAO) lab status --id $(DEMO_LAB)
 	@echo
+	@echo "== netconfig: every device's intended config, rendered from the inventory and checked =="
+	$(JINBAO) config render --out out/config
+	$(JINBAO) --estate lab config render --out out/config-lab
+	@echo "-- prov-wan1's intended FRR config (out/config-lab/prov-wan1.frr.conf), secrets as references:"
+	@sed -n '1,30p' out/config-lab/prov-wan1.frr.conf
+	@echo "-- and what the lab's routers run, read live through the drivers:"
+	$(JINBAO) config get --lab $(DEMO_LAB) --all ospf
+	@echo
 	@echo "The lab is running. Try:"
 	@echo "  $(JINBAO) lab exec --id $(DEMO_LAB) chuzhou-wan1 vtysh -c 'show ip ospf neighbor'"
 	@echo "  $(JINBAO) lab ssh --id $(DEMO_LAB) prov-db1 hostname"

@@ -66,6 +66,21 @@ def markers(text: str) -> list[str]:
     return list(dict.fromkeys(_MARKER.findall(text)))
 
 
+def resolve_from(ref: str, env_file: Path | None) -> str:
+    """Resolve ref, where an env: reference may also be answered by an env-style file of values.
+
+    A lab gives unset env: references values of its own without exporting them into every
+    process: the file holds NAME=value lines, root-only, and is itself only a path. The file
+    wins over the environment: it holds what the devices were actually given."""
+    kind, _, var = ref.partition(":")
+    if kind == "env" and env_file is not None and env_file.is_file():
+        for line in env_file.read_text().splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name == var:
+                return value
+    return resolve(ref)
+
+
 def resolve_secrets(text: str, lookup: Callable[[str], str] = resolve) -> str:
     """The text with every secret marker replaced by its value (lookup(ref); by default the
     reference is resolved). Call it only on the way to a device, never before writing a file."""

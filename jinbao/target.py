@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .errors import JinbaoError
 from .platforms import PlatformFacts, facts
+from .secrets import resolve_from
 
 TARGET_SOURCES = "jinbao.targets"
 
@@ -40,11 +41,18 @@ class Target:
     known_hosts: Path | None = None  # pinned host keys; with it, an unknown key is refused
     netns: str | None = None  # network namespace the management network is reachable from
     snmp_profile: str | None = None
+    # Values for env: secret references that are not exported (the lab's per-run secrets.env);
+    # a path, like identity_file, never the values.
+    secrets_file: Path | None = None
     options: Mapping[str, str] = field(default_factory=dict)  # extra ssh -o options
 
     @property
     def facts(self) -> PlatformFacts:
         return facts(self.platform)
+
+    def secret(self, ref: str) -> str:
+        """A secret reference resolved for this device (secrets_file first for env: references)."""
+        return resolve_from(ref, self.secrets_file)
 
     @property
     def via(self) -> tuple[str, ...]:

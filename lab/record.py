@@ -19,7 +19,7 @@ from pathlib import Path
 from jinbao.errors import JinbaoError, TargetsFailed
 from jinbao.estate import load_estate
 from jinbao.model import Estate
-from jinbao.secrets import resolve
+from jinbao.secrets import resolve_from
 from jinbao.target import Target
 
 from . import render
@@ -199,9 +199,7 @@ class Lab:
     def secret(self, ref: str) -> str:
         """A secret as this lab's nodes were given it: the per-lab value where 'up' generated one,
         else the referenced secret."""
-        generated = self.secrets_env()
-        kind, _, var = ref.partition(":")
-        return generated[var] if kind == "env" and var in generated else resolve(ref)
+        return resolve_from(ref, self.dir / "secrets.env")
 
     def target(self, node: str) -> Target:
         """How to reach a node as an operator: its management address, from the ops namespace."""
@@ -216,6 +214,7 @@ class Lab:
             known_hosts=k / "known_hosts",
             netns=self.plan.ops_ns,
             snmp_profile=d.snmp_profile,
+            secrets_file=self.dir / "secrets.env",
         )
 
     def ssh_args(self, node: str, user: str = render.OPERATOR) -> list[str]:

@@ -20,6 +20,10 @@ restores), APPLY, MERGE and CHECK (each with {file}), and its own compare.
 
 from __future__ import annotations
 
+from jinbao.secrets import marker as secret_marker
+from jinbao.secrets import resolve_secrets
+from jinbao.target import Target
+
 from .base import CandidateInvalid, CommitFailed, DriverError
 from .ssh import Shell, q
 
@@ -33,6 +37,7 @@ class ShellLifecycle:
 
     sh: Shell
     name: str
+    target: Target
     PRELUDE = ""  # e.g. a PATH for the platform's tools
     SAVE = ""
     APPLY = ""
@@ -52,6 +57,9 @@ class ShellLifecycle:
                 raise DriverError(f"{self.name}: give config= or filename=")
             with open(filename) as f:
                 config = f.read()
+        # A rendered config carries secrets as references; they become values only here, on the
+        # way into the device, and every value is remembered so diffs can show the reference.
+        config = resolve_secrets(config, self._secret)
         config = self._prepare(config, mode)
         check = (self.MERGE_CHECK or self.CHECK) if mode == "merge" else self.CHECK
         r = self.sh.run(self._script(f"cat > candidate.conf && {check.format(file='candidate.conf')}"), stdin=config)
@@ -59,6 +67,17 @@ class ShellLifecycle:
             self.sh.run(self._script("rm -f candidate.conf"))
             raise CandidateInvalid(f"{self.name}: the device refused the candidate: {(r.err or r.out).strip()[-800:]}")
         self._candidate, self._mode = config, mode
+
+    def _secret(self, ref: str) -> str:
+        value = self.target.secret(ref)
+        self._shown_as = {**getattr(self, "_shown_as", {}), value: secret_marker(ref)}
+        return value
+
+    def masked(self, text: str) -> str:
+        """text with every secret this session sent replaced by its reference (for diffs, logs)."""
+        for value, marker in sorted(getattr(self, "_shown_as", {}).items(), key=lambda kv: -len(kv[0])):
+            text = text.replace(value, marker)
+        return text
 
     def _prepare(self, config: str, mode: str) -> str:
         """Hook: a platform may frame its candidate (nftables prepends `flush ruleset`)."""

@@ -11,9 +11,11 @@ nft needs CAP_NET_ADMIN. The driver runs it from the account's `~/bin` first, th
 folders: on a real firewall `~/bin/nft` is a one-line `exec sudo -n /usr/sbin/nft "$@"`; the lab
 puts a root-owned copy with that one capability there (sudo is not installed).
 
-compare_config is textual: the running ruleset as nft prints it against the candidate, both
-without comments, blank lines and indentation. nft cannot print a candidate it has not applied,
-so a candidate written in another style (e.g. `ip saddr` spelled differently) shows as changed.
+compare_config compares what nft itself prints: nft prints only what it has applied, so the
+candidate is applied in a scratch network namespace of an unprivileged user namespace on the
+device (`unshare -rn`, which touches nothing of the firewall's own) and listed there. Two
+spellings of one rule therefore compare equal. Where the device forbids user namespaces, the
+compare falls back to the candidate's text (then a rule written in another style shows as changed).
 """
 
 from __future__ import annotations
@@ -69,10 +71,20 @@ class NftablesDriver(ShellLifecycle):
         if self._candidate is None:
             return ""
         if self._mode == "merge":
-            return "".join(f"+ {line}\n" for line in _norm(self._candidate))
+            return self.masked("".join(f"+ {line}\n" for line in _norm(self._candidate)))
         running = _norm(self._nft("list ruleset"))
-        diff = difflib.unified_diff(running, _norm(self._candidate), "running", "candidate", lineterm="", n=2)
-        return "\n".join(diff) + "\n" if running != _norm(self._candidate) else ""
+        candidate = _norm(self._as_listed() or self._candidate)
+        diff = difflib.unified_diff(running, candidate, "running", "candidate", lineterm="", n=2)
+        return self.masked("\n".join(diff) + "\n") if running != candidate else ""
+
+    def _as_listed(self) -> str | None:
+        """The candidate as nft lists it once applied, from a throwaway namespace; None if the
+        device cannot make one. /usr/sbin/nft, not ~/bin's: a user namespace grants it every
+        capability it needs there, and file capabilities do not carry into one."""
+        r = self.sh.run(
+            self._script("unshare -rn sh -c '/usr/sbin/nft -f candidate.conf && /usr/sbin/nft list ruleset'")
+        )
+        return r.out if r.rc == 0 else None
 
     # -- getters ------------------------------------------------------------------------------------
     def get_facts(self) -> Facts:

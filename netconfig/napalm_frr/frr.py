@@ -35,10 +35,22 @@ RUNNING = "set -o pipefail; vtysh -c 'show running-config' 2>/dev/null | sed -n 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|^vtysh_pam:")
 
 
+# Lines FRR applies but never shows in its running config, so frr-reload lists them "to add" on
+# every compare: `ip forwarding` (only its negation is shown) and the vty banner (FRR 8.4 keeps
+# it out of `show running-config`). They are not a difference between intent and device.
+NEVER_SHOWN = re.compile(r"^(ip forwarding|banner motd line .*)$")
+
+
 def reload_diff(output: str) -> str:
-    """frr-reload's 'Lines To Delete' / 'Lines To Add' report, without its log lines."""
-    lines = [line for line in output.splitlines() if line.strip() and not LOG_LINE.match(line)]
-    return "\n".join(lines) + "\n" if any(line.startswith("Lines To") for line in lines) else ""
+    """frr-reload's 'Lines To Delete' / 'Lines To Add' report, without its log lines and without
+    the lines FRR never shows; empty when nothing else differs."""
+    lines = [
+        line
+        for line in output.splitlines()
+        if line.strip() and not LOG_LINE.match(line) and not NEVER_SHOWN.match(line)
+    ]
+    changes = [line for line in lines if not line.startswith(("Lines To", "====="))]
+    return "\n".join(lines) + "\n" if changes else ""
 
 
 class FRRDriver(ShellLifecycle, NetworkDriver):
@@ -103,9 +115,9 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
             return ""
         if self._mode == "merge":
             # A merge adds exactly its lines; vtysh has no "what would this change" for a merge.
-            return "".join(f"+ {line}\n" for line in self._candidate.splitlines() if line.strip())
+            return self.masked("".join(f"+ {line}\n" for line in self._candidate.splitlines() if line.strip()))
         r = self.sh.run(self._script(RELOAD + " --test candidate.conf 2>&1"))
-        return reload_diff(r.out)
+        return self.masked(reload_diff(r.out))
 
     # -- getters ------------------------------------------------------------------------------------
     def get_facts(self) -> Facts:
