@@ -110,7 +110,7 @@ VIOLATIONS = [
         " snmp-agent sys-info version v3\n snmp-agent community read simple public\n",
     ),
     ("h3c_comware", "comware.local-user-class", "local-user auditor class manage", "local-user auditor class network"),
-    ("h3c_comware", "comware.password-hash", " password hash $h$6$Gm3s", " password simple $h$6$Gm3s"),
+    ("h3c_comware", "comware.password-hash", " password hash $h$6$Gm3s", " password cipher $c$3$Gm3s"),
     ("h3c_comware", "comware.user-role", " authorization-attribute user-role security-audit\n", ""),
     ("h3c_comware", "comware.password-control", " password-control enable\n", ""),
     ("h3c_comware", "comware.login-lockout", " password-control login-attempt 3 exceed lock-time 15\n", ""),
