@@ -16,6 +16,7 @@ import os
 import traceback
 from collections.abc import Iterator, Mapping
 from functools import cache
+from ipaddress import IPv4Address
 from pathlib import Path
 
 import jinja2
@@ -51,6 +52,8 @@ def _env() -> jinja2.Environment:
         autoescape=False,  # configs, not HTML
     )
     env.globals["secret"] = marker
+    # VRP and Comware print OSPF areas dotted (`area 0.0.0.10`); the intent keeps them numbers.
+    env.filters["dotted"] = lambda n: str(IPv4Address(int(n)))
     return env
 
 

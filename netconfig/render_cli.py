@@ -16,6 +16,7 @@ from jinbao.names import did_you_mean
 from jinbao.result import AggregatedResult, Result
 
 from . import checks
+from .checks.finding import Finding
 from .render import file_name, render_estate
 
 
@@ -36,10 +37,12 @@ def _selected(e, sites: tuple[str, ...], devices: tuple[str, ...]) -> list[str]:
 
 
 def _checked(name: str, files: dict[str, str], paths: dict[str, Path]) -> Result:
+    # Every checker speaks Finding (line, text, rule, message, fix); the result carries each one
+    # as a sentence prefixed with the file it is in.
     problems = []
     for syntax, text in files.items():
-        for p in checks.check(syntax, text) or ():
-            problems.append(f"{paths[syntax].name}: {p}")
+        found: list[Finding] = checks.check(syntax, text) or []
+        problems += [f"{paths[syntax].name}: {f}" for f in found]
     return Result(
         name, "render", data=[str(p) for p in paths.values()], failed=bool(problems), problems=tuple(problems)
     )

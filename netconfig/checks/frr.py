@@ -8,12 +8,12 @@ import re
 import subprocess
 import tempfile
 
-from . import CheckProblem
+from .finding import Finding, line_text
 
 _LINE = re.compile(r"^line (\d+): (.*)$")
 
 
-def check(text: str) -> list[CheckProblem]:
+def check(text: str) -> list[Finding]:
     with tempfile.NamedTemporaryFile("w", suffix=".conf", prefix="jinbao-frr-") as f:
         f.write(text)
         f.flush()
@@ -30,7 +30,10 @@ def check(text: str) -> list[CheckProblem]:
     for raw in out.splitlines():
         m = _LINE.match(raw.strip())
         if m:
-            problems.append(CheckProblem(int(m.group(1)), m.group(2).strip()))
+            n = int(m.group(1))
+            problems.append(Finding(n, line_text(text, n), "frr.vtysh", m.group(2).strip()))
     if r.returncode != 0 and not problems:
-        problems.append(CheckProblem(None, f"vtysh --dryrun exited {r.returncode}: {out[-300:] or 'no output'}"))
+        problems.append(
+            Finding(0, "", "frr.vtysh", f"vtysh --dryrun exited {r.returncode}: {out[-300:] or 'no output'}")
+        )
     return problems

@@ -119,7 +119,9 @@ VIEWS: tuple[View, ...] = (
                     r"^action (pass|drop)$",
                     r"^(source|destination)-zone ",
                     r"^(source|destination)-ip(-subnet|-host)? ",
-                    r"^service ",
+                    # `service-port tcp destination eq 22`: a port match without an object group
+                    # (Comware 7 security-policy rule view).
+                    r"^service(-port)? ",
                     r"^logging enable$",
                     r"^description ",
                 ),
@@ -127,6 +129,8 @@ VIEWS: tuple[View, ...] = (
         ),
     ),
     View(r"^domain ", (r"^authentication ", r"^authorization ", r"^accounting ")),
+    # The management VPN instance the out-of-band port is bound to (docs/netconfig.md).
+    View(r"^ip vpn-instance \S+$", (r"^description ", r"^route-distinguisher ", r"^vpn-target ")),
 )
 
 
@@ -193,7 +197,8 @@ RULES: tuple[Rule, ...] = (
         "comware.loghost",
         "no syslog collector: MLPS level 3 needs audit logs sent off the device",
         "add `info-center loghost <log collector>`",
-        pattern=rf"^info-center loghost {IPV4}",
+        # Comware names the VPN instance before the address: `info-center loghost vpn-instance mgmt 10.35.0.125`.
+        pattern=rf"^info-center loghost (vpn-instance \S+ )?{IPV4}",
     ),
     Valid(
         "comware.snmp-version",
@@ -216,11 +221,14 @@ RULES: tuple[Rule, ...] = (
         ok=lambda m: m.group("rest").strip() == "class manage",
     ),
     Valid(
+        # A management user's password is given `hash` (as the device shows it) or `simple` (as
+        # typed, which Comware 7 stores only hashed: H3C's security command reference, `password`
+        # in device management user view). `cipher` is the reversible form of network-access users.
         "comware.password-hash",
-        "a local user's password is plain or reversibly encrypted",
-        "use `password hash`",
+        "a local user's password is stored reversibly",
+        "use `password simple <value>` (stored hashed) or `password hash <hash>`",
         pattern=r"^password (?P<kind>\S+)",
-        ok=lambda m: m.group("kind") == "hash",
+        ok=lambda m: m.group("kind") in ("hash", "simple"),
         within=r"^local-user ",
     ),
     SectionNeeds(

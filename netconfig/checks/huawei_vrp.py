@@ -82,6 +82,12 @@ VIEWS: tuple[View, ...] = (
     View(r"^vlan \d+$", (r"^description ", r"^name ")),
     View(r"^acl (number |name )?\S+", (r"^rule ", r"^description ")),
     View(r"^bfd$", (r"^default-", r"^multi-hop ")),
+    # The management VPN instance the out-of-band port is bound to (docs/netconfig.md).
+    View(
+        r"^ip vpn-instance \S+$",
+        (r"^description ",),
+        (View(r"^ipv4-family$", (r"^route-distinguisher \S+:\d+$", r"^vpn-target ")),),
+    ),
     # USG firewalls: zones and the interzone policy the render puts at each zone border.
     View(r"^firewall zone ", (r"^set priority \d+$", r"^add interface ", r"^description ")),
     View(
@@ -136,7 +142,7 @@ RULES: tuple[Rule, ...] = (
         pattern=r"^interface (?P<name>.+)$",
         ok=lambda m: (
             re.fullmatch(
-                r"(GigabitEthernet|XGigabitEthernet|Ethernet)\d+/\d+/\d+(\.\d+)?|LoopBack\d+|Vlanif\d+|Eth-Trunk\d+(\.\d+)?|NULL0|Tunnel\d+/\d+/\d+",
+                r"(GigabitEthernet|XGigabitEthernet|Ethernet|MEth)\d+/\d+/\d+(\.\d+)?|LoopBack\d+|Vlanif\d+|Eth-Trunk\d+(\.\d+)?|NULL0|Tunnel\d+/\d+/\d+",
                 m.group("name"),
             )
             is not None

@@ -110,7 +110,7 @@ VIOLATIONS = [
         " snmp-agent sys-info version v3\n snmp-agent community read simple public\n",
     ),
     ("h3c_comware", "comware.local-user-class", "local-user auditor class manage", "local-user auditor class network"),
-    ("h3c_comware", "comware.password-hash", " password hash $h$6$Gm3s", " password simple $h$6$Gm3s"),
+    ("h3c_comware", "comware.password-hash", " password hash $h$6$Gm3s", " password cipher $c$3$Gm3s"),
     ("h3c_comware", "comware.user-role", " authorization-attribute user-role security-audit\n", ""),
     ("h3c_comware", "comware.password-control", " password-control enable\n", ""),
     ("h3c_comware", "comware.login-lockout", " password-control login-attempt 3 exceed lock-time 15\n", ""),
@@ -326,3 +326,37 @@ def test_remediation_of_equal_configs_is_empty_and_unknown_platforms_are_refused
         assert remediation(platform, config(platform), config(platform)) == ""
     with pytest.raises(ValueError, match="no vendor CLI"):
         remediation("frr", "", "")
+
+
+# Real syntax the rule tables first refused (each fix is explained beside its rule or view).
+REAL_SYNTAX = [
+    # VRP's out-of-band management port, bound to a management VPN instance.
+    (
+        "huawei_vrp",
+        "#\ninterface NULL0\n",
+        "#\nip vpn-instance mgmt\n ipv4-family\n  route-distinguisher 10.35.10.2:1\n#\n"
+        "interface MEth0/0/1\n ip binding vpn-instance mgmt\n ip address 10.35.10.9 255.255.255.0\n#\ninterface NULL0\n",
+    ),
+    # Comware writes the VPN instance before the loghost's address.
+    (
+        "h3c_comware",
+        " info-center loghost 10.35.0.125\n info-center loghost 10.35.0.126\n",
+        " info-center loghost vpn-instance mgmt 10.35.0.125\n",
+    ),
+    # A management user's password typed in clear is stored hashed by Comware 7.
+    ("h3c_comware", " password hash $h$6$Gm3s", " password simple $h$6$Gm3s"),
+    # A security-policy rule matching a port without an object group.
+    (
+        "h3c_comware",
+        "  destination-zone decision\n",
+        "  destination-zone decision\n  service-port tcp destination eq 1521\n",
+    ),
+    ("h3c_comware", "#\ndomain system\n", "#\nip vpn-instance mgmt\n description oob\n#\ndomain system\n"),
+]
+
+
+@pytest.mark.parametrize(("platform", "old", "new"), REAL_SYNTAX)
+def test_real_vendor_syntax_passes(platform, old, new):
+    text = config(platform)
+    assert old in text
+    assert check(platform, text.replace(old, new, 1)) == []
