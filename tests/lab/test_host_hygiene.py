@@ -17,31 +17,32 @@ import pytest
 
 from lab import runtime
 from lab.host import HOST_DIRS
-from lab.record import Lab
 from tests.support import JINBAO, REPO, run_cli
-from tests.support.hostcheck import diff, settled_snapshot, snapshot
+from tests.support.hostcheck import Foreign, diff, settled_snapshot, snapshot
 
 pytestmark = pytest.mark.lab
 
 
 @pytest.fixture
 def others():
-    """Labs already up when the test began (a developer's demo lab): left out of every snapshot,
-    given by id, so a leftover of the labs under test can never hide behind them."""
+    """Labs not under test (a developer's demo, another checkout's tests), up before or during
+    the test: left out of every snapshot by id (hostcheck.Foreign)."""
     if os.geteuid() != 0:
         pytest.skip("the lab needs root (network namespaces)")
-    return set(Lab.all_ids())
+    return Foreign()
 
 
-def _up():
-    return runtime.up("lab", runtime.new_id(), wait=False)
+def _up(others: Foreign):
+    lab_id = runtime.new_id()
+    others.mine.add(lab_id)
+    return runtime.up("lab", lab_id, wait=False)
 
 
 @pytest.mark.slow
 def test_five_up_down_cycles_leave_the_host_as_it_was(others):
     before = settled_snapshot(others)
     for i in range(5):
-        lab = _up()
+        lab = _up(others)
         try:
             # the daemons really ran: FRR wrote its per-daemon folders (into the node's tmpfs)
             r = lab.in_node("prov-wan1", ["bash", "-c", "ls /var/tmp/frr | wc -l"])
@@ -56,9 +57,9 @@ def test_five_up_down_cycles_leave_the_host_as_it_was(others):
 def test_two_overlapping_labs_leave_the_host_as_it_was(others):
     """The lab that made the shared host folders goes down first; the last one out removes them."""
     before = settled_snapshot(others)
-    first = _up()
+    first = _up(others)
     try:
-        second = _up()
+        second = _up(others)
         try:
             # with several labs up, a bare 'down' removes none of them
             r = run_cli("lab", "down", env={"JINBAO_LAB_ID": ""})
@@ -95,6 +96,7 @@ def _lab_namespaces(lab_id):
 @pytest.mark.slow
 def test_down_after_a_killed_up_leaves_nothing_and_up_works_again(others):
     lab_id = runtime.new_id()
+    others.mine.add(lab_id)
     before = settled_snapshot(others)
     # an 'up' killed part-way: after some namespaces and nodes exist
     proc = subprocess.Popen(

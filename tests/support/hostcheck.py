@@ -15,7 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab.record import Lab
+from lab.host import HOST_DIRS
+from lab.record import LAB_ROOT, Lab
 
 # Counters the kernel changes by itself; anything else that changes is something a lab did.
 VOLATILE_SYSCTL = re.compile(
@@ -84,13 +85,34 @@ def _orphan_netns_processes() -> set[int]:
     return out
 
 
-def snapshot(exclude_ids: set[str] | None = None) -> dict:
-    """The machine as labs could change it, minus what belongs to labs in exclude_ids
-    (default: every lab up now, so labs started after the snapshot show as differences)."""
-    others = set(Lab.all_ids()) if exclude_ids is None else exclude_ids
+class Foreign:
+    """The labs not under test: every lab seen up at any snapshot, minus those the test made.
+
+    Another checkout's tests or a developer's demo may bring a lab up or down at any moment on a
+    shared machine; its resources carry its own id, so leaving them out by id keeps the check
+    about the labs under test, and a leftover of those can never hide behind another lab."""
+
+    def __init__(self) -> None:
+        self.mine: set[str] = set()
+        self.seen: set[str] = set(Lab.all_ids())
+
+    def ids(self) -> set[str]:
+        self.seen |= set(Lab.all_ids())
+        return self.seen - self.mine
+
+
+def snapshot(exclude: set[str] | Foreign | None = None) -> dict:
+    """The machine as labs could change it, minus what belongs to labs in exclude (ids, or a
+    Foreign; default: every lab up now, so labs started after the snapshot show as differences)."""
+    others = set(Lab.all_ids()) if exclude is None else exclude.ids() if isinstance(exclude, Foreign) else exclude
     other = re.compile("|".join(map(re.escape, sorted(others)))) if others else None
+    # The folders labs share (and their markers) come and go with whichever lab is first up and
+    # last down; with another lab around, their presence says nothing about the labs under test.
+    shared = {str(d) for d in HOST_DIRS} | {str(LAB_ROOT)}
 
     def theirs(text: str) -> bool:
+        if other and (text in shared or any(text.startswith(f"{d}/.") for d in shared)):
+            return True
         return bool(other and other.search(text))
 
     def lines(text: str) -> list[str]:
@@ -98,8 +120,6 @@ def snapshot(exclude_ids: set[str] | None = None) -> dict:
 
     mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
     etc = {k: v for k, v in _etc().items() if not theirs(k)}
-    if others:  # other labs add and remove their own entries under /etc/netns as they run
-        etc = {k: v for k, v in etc.items() if k != "/etc/netns"}
     return {
         "links": lines(_run("ip", "-o", "link")),
         "addrs": lines(_run("ip", "-o", "addr")),
@@ -120,11 +140,11 @@ def snapshot(exclude_ids: set[str] | None = None) -> dict:
     }
 
 
-def settled_snapshot(exclude_ids: set[str] | None = None) -> dict:
+def settled_snapshot(exclude: set[str] | Foreign | None = None) -> dict:
     """A baseline: two snapshots a moment apart, keeping only what held still in both."""
-    a = snapshot(exclude_ids)
+    a = snapshot(exclude)
     time.sleep(0.5)
-    b = snapshot(exclude_ids)
+    b = snapshot(exclude)
     b["sysctl"] = {k: v for k, v in b["sysctl"].items() if a["sysctl"].get(k) == v}
     return b
 
