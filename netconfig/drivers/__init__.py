@@ -58,14 +58,21 @@ def registry() -> dict[str, Entry]:
     """Every platform jinbao has a driver for, checked against the contract once."""
     import napalm
 
+    from .comware import ComwareDriver
+    from .ios import IosDriver
     from .linux import LinuxDriver
     from .nftables import NftablesDriver
+    from .vrp import VrpDriver
 
     frr = napalm.get_network_driver(PLATFORMS["frr"].napalm_driver or "frr")
     classes: dict[str, tuple[type, Callable[[Target], Getters]]] = {
         "frr": (frr, frr.from_target),  # type: ignore[attr-defined]
         "nftables": (NftablesDriver, NftablesDriver),
         "linux": (LinuxDriver, LinuxDriver),
+        # The vendor platforms: netmiko underneath, each platform's own commit-confirm.
+        "huawei_vrp": (VrpDriver, VrpDriver),
+        "h3c_comware": (ComwareDriver, ComwareDriver),
+        "cisco_ios": (IosDriver, IosDriver),
     }
     out = {}
     for platform, (cls, make) in classes.items():
