@@ -69,11 +69,10 @@ def registry() -> dict[str, Entry]:
         "frr": (frr, frr.from_target),  # type: ignore[attr-defined]
         "nftables": (NftablesDriver, NftablesDriver),
         "linux": (LinuxDriver, LinuxDriver),
-        # The vendor platforms: netmiko underneath, each platform's own commit-confirm.
-        "huawei_vrp": (VrpDriver, VrpDriver),
-        "h3c_comware": (ComwareDriver, ComwareDriver),
-        "cisco_ios": (IosDriver, IosDriver),
     }
+    # The vendor platforms (netmiko underneath, each platform's own commit-confirm) name theirs.
+    for vendor in (VrpDriver, ComwareDriver, IosDriver):
+        classes[vendor.platform] = (vendor, vendor)
     out = {}
     for platform, (cls, make) in classes.items():
         assert platform in PLATFORMS, f"driver for unknown platform {platform}"

@@ -44,6 +44,7 @@ class ComwareDriver(VendorDriver):
     SHOW_OSPF = "display ospf peer"
     SHOW_ROUTE = "display ip routing-table {destination}"
     HOSTNAME = r"\s*sysname"  # Comware indents its global commands by one space
+    PROMPT = r"<[\w.-]+>|\[[\w./:-]+\]"
     ERROR = re.compile(r"^\s*(% )?(Unrecognized command|Incomplete command|Wrong parameter|Too many parameters|Error:)")
 
     _deadline: float | None = None

@@ -27,6 +27,7 @@ class IosDriver(VendorDriver):
     SHOW_OSPF = "show ip ospf neighbor"
     SHOW_ROUTE = "show ip route {destination}"
     HOSTNAME = "hostname"
+    PROMPT = r"[\w.-]+(?:\([\w-]+\))?#"
     ERROR = re.compile(r"^\s*%\s*(Invalid input|Incomplete command|Ambiguous command|.*[Ff]ailed)|^\s*%[A-Z]")
 
     _archived: str | None = None

@@ -30,13 +30,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# What a typed line starts with: the platform's prompts, or a question the device asked.
+# What a typed line starts with: the platform's prompt (its driver's PROMPT), or a question.
 QUESTION = r".*\[(?:Y/N|y/n)\]:\s?"
-PROMPTS = {
-    "huawei_vrp": rf"<[\w.-]+>|\[[~*]?[\w./:-]+\]|{QUESTION}",
-    "h3c_comware": rf"<[\w.-]+>|\[[\w./:-]+\]|{QUESTION}",
-    "cisco_ios": rf"[\w.-]+(?:\([\w-]+\))?#|{QUESTION}",
-}
 
 
 class ReplayMismatch(AssertionError):
@@ -59,9 +54,9 @@ class Dialogue:
     state_command: str | None = None
 
 
-def load(path: Path, platform: str) -> Dialogue:
-    """Read a dialogue file; FILE references are relative to it."""
-    typed = re.compile(rf"^({PROMPTS[platform]})(.*)$")
+def load(path: Path, prompt: str) -> Dialogue:
+    """Read a dialogue file whose typed lines start with `prompt`; FILE references are relative to it."""
+    typed = re.compile(rf"^({prompt}|{QUESTION})(.*)$")
     d = Dialogue()
     out: list[str] = []
 
@@ -100,13 +95,13 @@ def load(path: Path, platform: str) -> Dialogue:
 class Replay:
     """A Transport (netconfig.drivers.cli) that answers from recorded dialogues."""
 
-    def __init__(self, platform: str, sessions: Path, scenario: str | None = None):
+    def __init__(self, platform: str, prompt: str, sessions: Path, scenario: str | None = None):
         self.platform = platform
-        reads = load(sessions / "reads.txt", platform)
+        reads = load(sessions / "reads.txt", prompt)
         self._reads = {s.command: s for s in reads.steps}
         self._state_command = reads.state_command
         self.running = self._reads[self._state_command].output if self._state_command else ""
-        self._script = load(sessions / f"{scenario}.txt", platform).steps if scenario else []
+        self._script = load(sessions / f"{scenario}.txt", prompt).steps if scenario else []
         self._at = 0
         self.sent: list[str] = []  # every line the driver sent, in order
         self.files: dict[str, str] = {}

@@ -80,6 +80,7 @@ class VendorDriver:
     SHOW_OSPF: ClassVar[str]
     SHOW_ROUTE: ClassVar[str]  # with {destination}
     HOSTNAME: ClassVar[str]  # the config line naming the device
+    PROMPT: ClassVar[str]  # a regex for the CLI prompt in every view (what a recorded session shows)
     VENDOR: ClassVar[str]
     # A line of device output that means the command was refused (VRP/Comware `Error: …`,
     # IOS `% Invalid input …`).

@@ -28,6 +28,7 @@ class VrpDriver(VendorDriver):
     SHOW_OSPF = "display ospf peer"
     SHOW_ROUTE = "display ip routing-table {destination}"
     HOSTNAME = "sysname"
+    PROMPT = r"<[\w.-]+>|\[[~*]?[\w./:-]+\]"  # two-stage: [~host] nothing staged, [*host] staged
     ERROR = re.compile(r"^\s*Error:")
 
     _rollback_to: str | None = None

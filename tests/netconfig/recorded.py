@@ -47,9 +47,10 @@ RECORDED = {
 def recorded_case(case: type, platform: str, scenario: str):
     name, host, mgmt, probe, bad, says = RECORDED[platform]
     sessions = RECORDINGS / platform / "sessions"
-    replay = Replay(platform, sessions, scenario if (sessions / f"{scenario}.txt").exists() else None)
-    target = Target(name, platform, host, "jinbao")
     make_driver = registry()[platform].make
+    prompt = make_driver.PROMPT  # type: ignore[attr-defined]
+    replay = Replay(platform, prompt, sessions, scenario if (sessions / f"{scenario}.txt").exists() else None)
+    target = Target(name, platform, host, "jinbao")
 
     def make():
         d = make_driver(target)
