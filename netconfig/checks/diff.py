@@ -43,3 +43,9 @@ def rollback(platform: str, running: str, intended: str) -> str:
     d = dialect(platform)
     workflow = WorkflowRemediation(hierarchy(d, running), hierarchy(d, intended))
     return "\n".join(workflow.rollback_config.lines(sectional_exiting=True))
+
+
+def unified(platform: str, running: str, intended: str) -> str:
+    """What differs, as hier_config's +/- lines under their sections (a driver's compare_config)."""
+    d = dialect(platform)
+    return "\n".join(hierarchy(d, running).unified_diff(hierarchy(d, intended)))

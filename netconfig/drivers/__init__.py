@@ -58,8 +58,11 @@ def registry() -> dict[str, Entry]:
     """Every platform jinbao has a driver for, checked against the contract once."""
     import napalm
 
+    from .comware import ComwareDriver
+    from .ios import IosDriver
     from .linux import LinuxDriver
     from .nftables import NftablesDriver
+    from .vrp import VrpDriver
 
     frr = napalm.get_network_driver(PLATFORMS["frr"].napalm_driver or "frr")
     classes: dict[str, tuple[type, Callable[[Target], Getters]]] = {
@@ -67,6 +70,9 @@ def registry() -> dict[str, Entry]:
         "nftables": (NftablesDriver, NftablesDriver),
         "linux": (LinuxDriver, LinuxDriver),
     }
+    # The vendor platforms (netmiko underneath, each platform's own commit-confirm) name theirs.
+    for vendor in (VrpDriver, ComwareDriver, IosDriver):
+        classes[vendor.platform] = (vendor, vendor)
     out = {}
     for platform, (cls, make) in classes.items():
         assert platform in PLATFORMS, f"driver for unknown platform {platform}"
