@@ -16,7 +16,18 @@ from hier_config.platforms.driver_base import HConfigDriverBase
 
 from netconfig.checks.finding import Finding
 from netconfig.checks.loader import Dialect, load
-from netconfig.checks.rules import IPV4, Forbid, Require, Rule, SectionNeeds, Valid, run, shared_rules, valid_ipv4
+from netconfig.checks.rules import (
+    IPV4,
+    Forbid,
+    Require,
+    Rule,
+    SectionNeeds,
+    Valid,
+    idle_timeout_ok,
+    run,
+    shared_rules,
+    valid_ipv4,
+)
 from netconfig.checks.structure import View, check_structure
 
 
@@ -86,13 +97,6 @@ VIEWS: tuple[View, ...] = (
 )
 
 
-def _exec_timeout_ok(m: re.Match[str]) -> bool | str:
-    minutes, seconds = int(m.group("min")), int(m.group("sec") or 0)
-    if minutes == 0 and seconds == 0:
-        return "0 0 turns the timeout off"
-    return True if minutes <= 15 else f"{minutes} minutes is longer than the estate's 15"
-
-
 RULES: tuple[Rule, ...] = (
     *shared_rules("ios", r"^(vlan|switchport access vlan|switchport trunk allowed vlan) (?P<vlans>[\d ,-]+)$"),
     Valid(
@@ -156,7 +160,7 @@ RULES: tuple[Rule, ...] = (
         "an exec-timeout that does not log an idle session out",
         "use `exec-timeout 5 0` (at most 15 minutes)",
         pattern=r"^exec-timeout (?P<min>\d+)(?: (?P<sec>\d+))?$",
-        ok=_exec_timeout_ok,
+        ok=idle_timeout_ok,
     ),
     Require(
         "ios.snmp-v3-priv",

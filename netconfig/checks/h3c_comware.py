@@ -17,7 +17,19 @@ from hier_config.platforms.hp_comware5.driver import HConfigDriverHPComware5
 
 from netconfig.checks.finding import Finding
 from netconfig.checks.loader import Dialect, load
-from netconfig.checks.rules import IPV4, Forbid, Require, Rule, SectionNeeds, Valid, run, shared_rules, valid_ipv4
+from netconfig.checks.rules import (
+    IPV4,
+    Forbid,
+    Require,
+    Rule,
+    SectionNeeds,
+    Valid,
+    idle_timeout_ok,
+    run,
+    shared_rules,
+    valid_ipv4,
+    vty_range_ok,
+)
 from netconfig.checks.structure import View, check_structure
 
 
@@ -141,18 +153,6 @@ def _router_id_ok(m: re.Match[str]) -> bool | str:
     return True if valid_ipv4(rid) else f"{rid} is not an IPv4 address"
 
 
-def _vty_ok(m: re.Match[str]) -> bool | str:
-    first, last = int(m.group("first")), int(m.group("last") or m.group("first"))
-    return True if 0 <= first <= last <= 63 else f"vty {first} {last} is beyond 0-63"
-
-
-def _idle_ok(m: re.Match[str]) -> bool | str:
-    minutes, seconds = int(m.group("min")), int(m.group("sec") or 0)
-    if minutes == 0 and seconds == 0:
-        return "0 0 turns the timeout off"
-    return True if minutes <= 15 else f"{minutes} minutes is longer than the estate's 15"
-
-
 RULES: tuple[Rule, ...] = (
     *shared_rules(
         "comware", r"^(vlan|port access vlan|port trunk permit vlan|port trunk pvid vlan) (?P<vlans>[\d ,to-]+)$"
@@ -255,7 +255,7 @@ RULES: tuple[Rule, ...] = (
         "VTY lines beyond 0-63",
         "use `line vty 0 63`",
         pattern=r"^line vty (?P<first>\d+)(?: (?P<last>\d+))?$",
-        ok=_vty_ok,
+        ok=vty_range_ok(63),
     ),
     SectionNeeds(
         "comware.vty-scheme",
@@ -283,7 +283,7 @@ RULES: tuple[Rule, ...] = (
         "an idle timeout that does not log an idle session out",
         "use `idle-timeout 5 0` (at most 15 minutes)",
         pattern=r"^idle-timeout (?P<min>\d+)(?: (?P<sec>\d+))?$",
-        ok=_idle_ok,
+        ok=idle_timeout_ok,
     ),
     Require(
         "comware.ntp-enable",

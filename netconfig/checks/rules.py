@@ -158,6 +158,28 @@ def wildcard_ok(m: re.Match[str]) -> bool | str:
     return True if mask_length(inverted) is not None else f"wildcard {wildcard} is not contiguous"
 
 
+# The estate's idle timeout bound for every vty line (MLPS asks for one; 15 minutes is ours).
+MAX_IDLE_MINUTES = 15
+
+
+def idle_timeout_ok(m: re.Match[str]) -> bool | str:
+    """`idle-timeout`/`exec-timeout` MIN [SEC]: set, and no longer than the estate allows."""
+    minutes, seconds = int(m.group("min")), int(m.group("sec") or 0)
+    if minutes == 0 and seconds == 0:
+        return "0 0 turns the timeout off"
+    return True if minutes <= MAX_IDLE_MINUTES else f"{minutes} minutes is longer than the estate's {MAX_IDLE_MINUTES}"
+
+
+def vty_range_ok(highest: int) -> Callable[[re.Match[str]], bool | str]:
+    """A vty range FIRST [LAST] within the lines the platform has (0..highest)."""
+
+    def ok(m: re.Match[str]) -> bool | str:
+        first, last = int(m.group("first")), int(m.group("last") or m.group("first"))
+        return True if 0 <= first <= last <= highest else f"vty {first} {last} is beyond 0-{highest}"
+
+    return ok
+
+
 def vlan_ids_ok(m: re.Match[str]) -> bool | str:
     """VLAN ids and ranges ('10', '10 to 20', '10-20', '10,20') within 1–4094: 0 and 4095 are reserved."""
     for n in re.findall(r"\d+", m.group("vlans")):
