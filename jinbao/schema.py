@@ -17,7 +17,8 @@ from .model import LinkType, Role, SiteKind, ZoneKind
 from .names import MAX_NAME, NAME_RE, PATTERN_NAME_RE
 from .platforms import Platform
 
-_SECRET_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S+|vault:\S+#\S+)$")
+# '<' and '>' are refused in paths too: a reference travels inside a `<secret REF>` marker.
+_SECRET_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:[^\s<>]+|vault:[^\s<>#]+#[^\s<>]+)$")
 
 
 def _secret_ref(v: str) -> str:
@@ -327,6 +328,14 @@ def _ascii_banner(v: str) -> str:
     # console's code page); a banner that reaches one device garbled says nothing.
     if not v.isascii():
         raise ValueError("a login banner must be plain ASCII: devices differ in how they store other characters")
+    # Each platform ends its banner at one of these (VRP's quotes, Comware's %, IOS's ^C
+    # delimiter), and a line starting with # is a file header in the Linux rendering's bundle.
+    bad = sorted({c for c in v if c in '"%^\\'})
+    if bad or v.lstrip().startswith("#"):
+        raise ValueError(
+            "a login banner may not hold " + " ".join(repr(c) for c in bad or ["#"]) + ": devices end their banner "
+            "at it (VRP's quotes, Comware's %, IOS's ^); reword the banner without it"
+        )
     return v
 
 

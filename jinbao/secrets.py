@@ -66,6 +66,24 @@ def markers(text: str) -> list[str]:
     return list(dict.fromkeys(_MARKER.findall(text)))
 
 
+# Where a device's own config syntax carries a secret value: the token after one of these
+# keywords. Longer keywords come first, so `password irreversible-cipher KEY` hides KEY, not the
+# keyword. A `<secret …>` marker is already a reference and stays.
+_SECRET_SYNTAX = re.compile(
+    r"(?<!\S)(?P<k>(?:password(?: (?:irreversible-cipher|cipher|simple|hash|\d))?|irreversible-cipher|cipher"
+    r"|secret(?: \d)?|md5|authentication-mode sha[\w-]*|privacy-mode aes[\w-]*|(?:sha|aes)(?:-?\d+)?(?: \d+)?)) "
+    r"(?P<v>\"[^\"]*\"|(?!<secret |(?:irreversible-cipher|cipher|simple|hash)(?!\S))\S+)",
+    re.IGNORECASE,
+)
+REDACTED = "<redacted>"
+
+
+def redact(text: str) -> str:
+    """Config text (running configs, diffs, device errors) with every secret value its syntax
+    reveals replaced: keys, passwords, SNMP auth/priv keys, whatever jinbao sent or not."""
+    return _SECRET_SYNTAX.sub(lambda m: f"{m['k']} {REDACTED}", text)
+
+
 def resolve_from(ref: str, env_file: Path | None) -> str:
     """Resolve ref, where an env: reference may also be answered by an env-style file of values.
 
@@ -83,8 +101,21 @@ def resolve_from(ref: str, env_file: Path | None) -> str:
 
 def resolve_secrets(text: str, lookup: Callable[[str], str] = resolve) -> str:
     """The text with every secret marker replaced by its value (lookup(ref); by default the
-    reference is resolved). Call it only on the way to a device, never before writing a file."""
-    return _MARKER.sub(lambda m: lookup(m.group(1)), text)
+    reference is resolved). Call it only on the way to a device, never before writing a file.
+
+    A value with whitespace or a control character is refused: in a config it would end the
+    line or the token and smuggle in commands of its own (a newline starts a new one)."""
+
+    def value(m: re.Match[str]) -> str:
+        v = lookup(m.group(1))
+        if not v or any(c.isspace() or not c.isprintable() for c in v):
+            raise SecretError(
+                f"secret {m.group(1)}: its value is empty or holds whitespace or a control character, "
+                "which a device config cannot carry; set a value of printable characters without spaces"
+            )
+        return v
+
+    return _MARKER.sub(value, text)
 
 
 def estate_refs(estate: Estate) -> list[str]:

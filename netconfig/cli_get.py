@@ -16,9 +16,12 @@ from rich.table import Table
 from jinbao.console import err, finish, out, print_failures, shown
 from jinbao.errors import JinbaoError
 from jinbao.result import AggregatedResult, Result
+from jinbao.secrets import redact
 from jinbao.target import Target, targets
 
 from .drivers import driver_for, session
+from .drivers.base import DriverError
+from .drivers.base import destination as checked_destination
 
 WHAT = ("facts", "interfaces", "ospf", "config", "routes")
 
@@ -33,7 +36,8 @@ def read(target: Target, what: str, destination: str | None = None) -> Result:
         elif what == "ospf":
             data = d.get_ospf_neighbors()
         elif what == "config":
-            data = d.get_config("running")["running"]
+            # Shown redacted: a running config holds the device's keys and password hashes.
+            data = redact(d.get_config("running")["running"])
         else:
             data = d.get_route_to(destination or "0.0.0.0")
     return Result(target.name, f"get {what}", data=data)
@@ -114,6 +118,11 @@ def get(args, lab_id, source, all_, site, estate, destination, workers, as_json)
     if lab_id and source:
         raise click.UsageError("give --lab or --targets, not both")
     source = source or f"lab:{lab_id or ''}"
+    if destination is not None:  # bad input is refused before any device is contacted
+        try:
+            destination = checked_destination(destination)
+        except DriverError as e:
+            raise click.BadParameter(str(e), param_hint="--to") from None
     chosen = _select(source, tuple(args), all_, site, estate)
 
     columns = (TextColumn("[bold]get {task.fields[what]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -17,7 +17,7 @@ from jinbao.result import AggregatedResult, Result
 
 from . import checks
 from .checks.finding import Finding
-from .render import file_name, render_estate
+from .render import TEMPLATES, file_name, render_estate
 
 
 def _selected(e, sites: tuple[str, ...], devices: tuple[str, ...]) -> list[str]:
@@ -31,9 +31,30 @@ def _selected(e, sites: tuple[str, ...], devices: tuple[str, ...]) -> list[str]:
             raise JinbaoError(
                 f"no device {d!r} in estate {e.name}; {did_you_mean(d, e.devices, 'see jinbao inventory show')}"
             )
-    return [
+    chosen = [
         name for name, d in e.devices.items() if (not sites or d.site in sites) and (not devices or name in devices)
     ]
+    if not chosen:
+        raise JinbaoError("the selection matches no device: --device names a device outside every --site given")
+    return chosen
+
+
+def _templates_present() -> None:
+    if not TEMPLATES.is_dir() or not any(TEMPLATES.glob("*/*.j2")):
+        raise JinbaoError(
+            f"no templates in {TEMPLATES} (JINBAO_NETCONFIG_TEMPLATES?): point it at a copy of "
+            "netconfig/templates, or unset it"
+        )
+
+
+def _prepare_out(out_path: Path) -> None:
+    try:
+        out_path.mkdir(parents=True, exist_ok=True)
+        probe = out_path / ".jinbao-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise JinbaoError(f"cannot write into --out {out_path}: {e.strerror}; choose a folder you can write") from None
 
 
 def _checked(name: str, files: dict[str, str], paths: dict[str, Path]) -> Result:
@@ -60,8 +81,12 @@ def render(ctx, sites, devices, out_dir, check):
     Exit 2 on a template error (naming template:line and device), 1 when a rendering fails its check."""
     e = load_estate(ctx.find_root().obj["estate"])
     names = _selected(e, sites, devices)
+    _templates_present()
     out_path = Path(out_dir)
-    out_path.mkdir(parents=True, exist_ok=True)
+    _prepare_out(out_path)
+    # Every device renders before any file is written: a template error (exit 2) leaves the
+    # folder as it was, never half old and half new.
+    renderings = list(render_estate(e, names))
     agg = AggregatedResult("render")
     untemplated: Counter[str] = Counter()
     unchecked: Counter[str] = Counter()
@@ -72,14 +97,17 @@ def render(ctx, sites, devices, out_dir, check):
     with progress, ThreadPoolExecutor(max_workers=4) as pool:
         bar = progress.add_task("render", total=len(names))
         pending = []
-        for name, files in render_estate(e, names):
+        for name, files in renderings:
             if files is None:
                 untemplated[e.devices[name].platform] += 1
                 progress.advance(bar)
                 continue
             paths = {syntax: out_path / file_name(name, syntax) for syntax in files}
             for syntax, text in files.items():
-                paths[syntax].write_text(text)
+                try:
+                    paths[syntax].write_text(text)
+                except OSError as err_:
+                    raise JinbaoError(f"cannot write {paths[syntax]}: {err_.strerror}") from None
                 written += 1
                 if check and not checks.has_checker(syntax):
                     unchecked[syntax] += 1

@@ -16,6 +16,7 @@ Every error a driver raises on purpose derives from `DriverError`, itself a
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol, TypedDict, runtime_checkable
@@ -34,6 +35,19 @@ class ConnectionFailed(DriverError):
 
 class NotSupported(DriverError):
     """The platform has no driver, or its driver lacks what was asked (e.g. config on a server)."""
+
+
+class BadDestination(DriverError):
+    """get_route_to was given something that is not an IPv4 address or prefix."""
+
+
+def destination(text: str) -> str:
+    """An IPv4 address or prefix, normalised, or BadDestination. Checked before it reaches a
+    device: vtysh runs every line of a -c argument, so an unchecked newline would be a command."""
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=False) if "/" in text else ipaddress.ip_address(text))
+    except ValueError:
+        raise BadDestination(f"{text!r} is not an IPv4 address or prefix (e.g. 10.90.0.1 or 10.90.0.0/16)") from None
 
 
 class CandidateInvalid(DriverError):

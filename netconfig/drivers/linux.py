@@ -16,6 +16,7 @@ import json
 from jinbao.target import Target
 
 from .base import Configs, Facts, Interface, OspfNeighbor, RouteEntry, Routes
+from .base import destination as checked
 from .ssh import Shell, q
 
 # One round trip for every fact; key=value lines, so a missing DMI file only leaves a value empty.
@@ -81,7 +82,7 @@ def interfaces(sh: Shell) -> dict[str, Interface]:
 
 def route_to(sh: Shell, destination: str) -> Routes:
     """The kernel's choice (`ip route get`) and the prefix it came from (`ip route show match`)."""
-    addr = destination.split("/")[0]
+    addr = checked(destination).split("/")[0]
     got = json.loads(sh.check(f"ip -j route get {q(addr)}", what=f"ip route get {addr}") or "[]")
     if not got:
         return {}

@@ -82,7 +82,7 @@ class NftablesDriver(ShellLifecycle):
         device cannot make one. /usr/sbin/nft, not ~/bin's: a user namespace grants it every
         capability it needs there, and file capabilities do not carry into one."""
         r = self.sh.run(
-            self._script("unshare -rn sh -c '/usr/sbin/nft -f candidate.conf && /usr/sbin/nft list ruleset'")
+            self._script(f"unshare -rn sh -c '/usr/sbin/nft -f {self.candidate_file} && /usr/sbin/nft list ruleset'")
         )
         return r.out if r.rc == 0 else None
 

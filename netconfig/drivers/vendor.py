@@ -26,6 +26,7 @@ from netconfig.checks.diff import remediation, unified
 from netconfig.parsers import ParseError, parse
 
 from .base import CandidateInvalid, CommitFailed, Configs, DriverError, Facts, Interface, OspfNeighbor, Routes
+from .base import destination as checked
 from .cli import NetmikoTransport, Transport
 
 TransportFactory = Callable[[Target], Transport]
@@ -207,7 +208,7 @@ class VendorDriver:
 
     def get_route_to(self, destination: str) -> Routes:
         routes: Routes = {}
-        for r in self._records(self.SHOW_ROUTE.format(destination=destination.split("/")[0])):
+        for r in self._records(self.SHOW_ROUTE.format(destination=checked(destination).split("/")[0])):
             routes.setdefault(f"{r['network']}/{r['prefix_length']}", []).append(
                 {
                     "protocol": self._route_protocol(r),

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from .base import OspfNeighbor, RouteEntry, Routes
+from .base import OspfNeighbor, RouteEntry, Routes, destination
 from .ssh import Shell, q
 
 
@@ -36,8 +36,8 @@ def ospf_neighbors(sh: Shell) -> list[OspfNeighbor]:
     return sorted(found, key=lambda n: (n["interface"], n["router_id"]))
 
 
-def route_to(sh: Shell, destination: str) -> Routes:
-    data = vtysh_json(sh, f"show ip route {destination} json")
+def route_to(sh: Shell, to: str) -> Routes:
+    data = vtysh_json(sh, f"show ip route {destination(to)} json")
     routes: Routes = {}
     for prefix, entries in data.items():
         for e in entries:

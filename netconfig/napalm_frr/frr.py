@@ -116,7 +116,7 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
         if self._mode == "merge":
             # A merge adds exactly its lines; vtysh has no "what would this change" for a merge.
             return self.masked("".join(f"+ {line}\n" for line in self._candidate.splitlines() if line.strip()))
-        r = self.sh.run(self._script(RELOAD + " --test candidate.conf 2>&1"))
+        r = self.sh.run(self._script(RELOAD + f" --test {self.candidate_file} 2>&1"))
         return self.masked(reload_diff(r.out))
 
     # -- getters ------------------------------------------------------------------------------------
