@@ -50,7 +50,7 @@ def test_every_lab_device_renders_and_passes_its_platforms_check(lab_renderings)
             found = checks.check(syntax, text)
             assert not found, (name, syntax, [str(p) for p in found])
             checked += found is not None
-    assert checked == 13  # 9 routers' FRR, 2 firewalls' FRR and their 2 rulesets
+    assert checked == 17  # 9 routers' FRR, 2 firewalls' FRR and their 2 rulesets, 4 Linux servers' bundles
 
 
 def test_the_whole_province_renders_and_every_checked_rendering_passes(province_renderings, province):
@@ -64,7 +64,7 @@ def test_the_whole_province_renders_and_every_checked_rendering_passes(province_
             found = checks.check(syntax, text)
             assert not found, (name, syntax, [str(f) for f in found or ()])
             checked += found is not None
-    assert checked == 505  # every IOS, VRP and Comware device; Linux has no checker yet
+    assert checked == 1211  # every device: IOS, VRP, Comware and the Linux servers' bundles
 
 
 def _golden_cases(estate_name, renderings, estate):
@@ -186,7 +186,7 @@ def test_the_checks_catch_what_the_parsers_reject_and_leave_the_machine_alone():
     bad_frr = checks.check("frr", "hostname x\ninterface eth1\n ip ospf cost 0\nexit\n")
     assert bad_frr and bad_frr[0].line == 3
     assert checks.check("frr", "hostname x\n") == []
-    assert checks.check("linux", "anything") is None  # no checker: said, not passed silently
+    assert checks.check("junos", "anything") is None  # no checker: said, not passed silently
     # secret markers are checked with a dummy value, which FRR's 16-character MD5 key takes
     ok = "interface eth1\n ip ospf message-digest-key 1 md5 <secret env:NOT_SET_ANYWHERE>\nexit\n"
     assert checks.check("frr", ok) == []
