@@ -335,6 +335,29 @@ CHILD = textwrap.dedent(
 
 
 @pytest.mark.parametrize("changing", LIVE_CONFIG_CASES, indirect=True)
+def test_two_sessions_of_one_device_keep_their_own_candidates(changing):
+    """Another operator's session on the same device (here: one whose candidate is refused and
+    removed) never touches this session's candidate: it still compares and commits as loaded."""
+    case, before = changing
+    with session(case.make()) as a:
+        _load(a, case, before)
+        with session(case.make()) as b, pytest.raises(base.CandidateInvalid):
+            b.load_replace_candidate(config="this is not a config {\n")
+        assert case.has_marker(a.compare_config())
+        a.commit_config()
+        assert case.has_marker(case.out_of_band())
+        a.rollback()
+    assert case.out_of_band() == before
+
+
+def test_a_route_lookup_refuses_anything_but_an_address_before_any_device():
+    assert base.destination("10.90.0.1") == "10.90.0.1" and base.destination("10.90.0.0/16") == "10.90.0.0/16"
+    for bad in ("10.90.20.2\nconfigure terminal", "not-an-ip", "10.0.0.1; reboot", ""):
+        with pytest.raises(base.BadDestination):
+            base.destination(bad)
+
+
+@pytest.mark.parametrize("changing", LIVE_CONFIG_CASES, indirect=True)
 def test_an_unconfirmed_commit_reverts_on_the_device_after_jinbao_is_killed(changing, lab):
     case, before = changing
     revert_in = 10

@@ -231,3 +231,17 @@ def test_the_lab_paths_use_the_intents_costs(lab_estate):
 def test_no_netconfig_module_is_over_450_lines():
     for path in Path(REPO / "netconfig").rglob("*.py"):
         assert len(path.read_text().splitlines()) <= 450, path
+
+
+def test_secret_values_that_would_break_a_config_line_are_refused():
+    from jinbao.errors import SecretError
+    from jinbao.secrets import redact, resolve_secrets
+
+    text = "ip ospf message-digest-key 1 md5 <secret env:K>\n"
+    assert resolve_secrets(text, lambda ref: "k1") == "ip ospf message-digest-key 1 md5 k1\n"
+    for bad in ("k1\nrouter bgp 65066", "two words", "", "tab\there"):
+        with pytest.raises(SecretError, match="whitespace or a control character"):
+            resolve_secrets(text, lambda ref, v=bad: v)
+    # what a device shows of its own secrets is redacted, markers stay markers
+    shown = redact("no ip ospf message-digest-key 1 md5 OLDKEY\n password simple <secret env:P>")
+    assert "OLDKEY" not in shown and "<secret env:P>" in shown
