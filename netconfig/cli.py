@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .cli_backup import backup
 from .cli_get import get
 from .cli_plan import drift, plan
 from .render_cli import render
@@ -19,3 +20,4 @@ cli.add_command(get)
 cli.add_command(render)
 cli.add_command(plan)
 cli.add_command(drift)
+cli.add_command(backup)
