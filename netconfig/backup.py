@@ -1,0 +1,83 @@
+"""Running configs into a git repository: one file per device, one commit per run.
+
+Each device is read once per run (one login, one `get_config`), many at once through
+`run_task`, and redacted before its text leaves the task (`netconfig.redact`): the repository
+never holds a secret value, only `<secret REF>` markers and `<redacted>`.
+
+A device that does not answer keeps its previous file: a backup never deletes what it could not
+replace. The commit's subject names the devices whose file changed; no commit when none did.
+git runs with its identity on the command line (`-c user.name=jinbao ...`), so the user's git
+config is never written.
+
+Where: `--dir`, else `$JINBAO_STATE_DIR/backups/<source>`, else
+`${XDG_STATE_HOME:-~/.local/state}/jinbao/backups/<source>`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from jinbao.errors import JinbaoError
+from jinbao.model import Estate
+from jinbao.result import AggregatedResult, Result
+from jinbao.target import Target
+
+from .drivers import driver_for, session
+from .redact import Redactor
+
+GIT = ["git", "-c", "user.name=jinbao", "-c", "user.email=jinbao@localhost", "-c", "commit.gpgsign=false"]
+
+
+def default_dir(source: str) -> Path:
+    """The state folder a source's backups go to when --dir is not given."""
+    state = os.environ.get("JINBAO_STATE_DIR")
+    base = Path(state) if state else Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state") / "jinbao"
+    return base / "backups" / re.sub(r"[^A-Za-z0-9._-]", "-", source).strip("-")
+
+
+def file_of(device: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", device) + ".cfg"
+
+
+def read_running(target: Target, estate: Estate) -> Result:
+    """One device's running config, already redacted (a task for run_task)."""
+    redact = Redactor.for_target(estate, target)
+    with session(driver_for(target)) as d:
+        running = d.get_config("running")["running"]
+    return Result(target.name, "backup", data=redact(running))
+
+
+def _git(repo: Path, *args: str) -> str:
+    r = subprocess.run([*GIT, "-C", str(repo), *args], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise JinbaoError(f"git {' '.join(args)} in {repo} failed: {(r.stderr or r.stdout).strip()[-400:]}")
+    return r.stdout
+
+
+def commit(repo: Path, agg: AggregatedResult, source: str) -> tuple[str | None, list[str]]:
+    """Write every answered device's file and commit them; (commit id or None, changed devices)."""
+    repo.mkdir(parents=True, exist_ok=True)
+    if not (repo / ".git").exists():
+        _git(repo, "init", "-q")
+    written = {}
+    for host, r in sorted(agg.results.items()):
+        if r.failed:
+            continue  # its previous file stays as it was
+        text = str(r.data)
+        (repo / file_of(host)).write_text(text if text.endswith("\n") else text + "\n")
+        written[file_of(host)] = host
+    if not written:
+        return None, []
+    _git(repo, "add", "--", *written)
+    staged = _git(repo, "diff", "--cached", "--name-only", "-z").split("\0")
+    changed = sorted(written[f] for f in staged if f in written)
+    if not changed:
+        return None, []
+    failed = sorted(agg.failed_hosts)
+    subject = f"backup {source}: {len(changed)} changed: {', '.join(changed)}"
+    body = "\n".join([f"changed: {h}" for h in changed] + [f"not reachable, previous file kept: {h}" for h in failed])
+    _git(repo, "commit", "-q", "-m", subject, "-m", body)
+    return _git(repo, "rev-parse", "--short", "HEAD").strip(), changed

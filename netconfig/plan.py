@@ -1,0 +1,62 @@
+"""What applying the intent would change on one device, computed by the device's own driver.
+
+`plan_device` loads the intended rendering as a replace candidate and returns the driver's
+`compare_config()`; the session discards the candidate on the way out, so nothing changes.
+
+Which rendering a driver takes: the one named after the device's platform. An FRR router's
+`frr`, a firewall's `nftables` (its routing daemon's `frr` rendering is read, not written, for
+now), a vendor router's own CLI. A Linux server has no config driver (its config is Ansible's):
+it is reported as not managed, never as a failure.
+"""
+
+from __future__ import annotations
+
+from jinbao.errors import JinbaoError
+from jinbao.model import Estate
+from jinbao.rendering import rendered
+from jinbao.result import Result
+from jinbao.target import Target
+
+from .drivers import NotSupported, config_driver_for, session
+from .redact import Redactor
+
+CHANGE, UNCHANGED, NOT_MANAGED = "to change", "unchanged", "not managed"
+
+
+def intended(estate: Estate, target: Target) -> str:
+    """The rendering target's config driver takes, secrets as `<secret REF>` markers."""
+    files = rendered(estate, estate.devices[target.name])
+    if target.platform not in files:
+        have = ", ".join(sorted(files)) or "nothing"
+        raise JinbaoError(f"{target.name}: no {target.platform} rendering (rendered: {have})")
+    return files[target.platform]
+
+
+def unmanaged(target: Target, estate: Estate, task: str) -> Result | None:
+    """A Result saying why jinbao does not manage target's config, or None when it does."""
+    if target.name not in estate.devices:
+        why = f"not a device of estate {estate.name}"
+    else:
+        try:
+            config_driver_for(target)
+            return None
+        except NotSupported as e:
+            why = str(e)
+    return Result(target.name, task, data={"status": NOT_MANAGED, "why": why})
+
+
+def driver_diff(target: Target, estate: Estate, redact: Redactor) -> str:
+    """The driver's diff from target's running config to the intent (nothing is changed)."""
+    with session(config_driver_for(target)) as d:
+        d.load_replace_candidate(config=intended(estate, target))  # type: ignore[attr-defined]
+        # The driver masks the secrets it sent; redacting again also covers any it did not send.
+        return redact(d.compare_config())  # type: ignore[attr-defined]
+
+
+def plan_device(target: Target, estate: Estate) -> Result:
+    """One device's plan: the lines applying the intent would change (a task for run_task)."""
+    skipped = unmanaged(target, estate, "plan")
+    if skipped:
+        return skipped
+    diff = driver_diff(target, estate, Redactor.for_target(estate, target))
+    return Result(target.name, "plan", changed=bool(diff), diff=diff, data={"status": CHANGE if diff else UNCHANGED})
