@@ -66,24 +66,6 @@ def markers(text: str) -> list[str]:
     return list(dict.fromkeys(_MARKER.findall(text)))
 
 
-# Where a device's own config syntax carries a secret value: the token after one of these
-# keywords. Longer keywords come first, so `password irreversible-cipher KEY` hides KEY, not the
-# keyword. A `<secret …>` marker is already a reference and stays.
-_SECRET_SYNTAX = re.compile(
-    r"(?<!\S)(?P<k>(?:password(?: (?:irreversible-cipher|cipher|simple|hash|\d))?|irreversible-cipher|cipher"
-    r"|secret(?: \d)?|md5|authentication-mode sha[\w-]*|privacy-mode aes[\w-]*|(?:sha|aes)(?:-?\d+)?(?: \d+)?)) "
-    r"(?P<v>\"[^\"]*\"|(?!<secret |(?:irreversible-cipher|cipher|simple|hash)(?!\S))\S+)",
-    re.IGNORECASE,
-)
-REDACTED = "<redacted>"
-
-
-def redact(text: str) -> str:
-    """Config text (running configs, diffs, device errors) with every secret value its syntax
-    reveals replaced: keys, passwords, SNMP auth/priv keys, whatever jinbao sent or not."""
-    return _SECRET_SYNTAX.sub(lambda m: f"{m['k']} {REDACTED}", text)
-
-
 def resolve_from(ref: str, env_file: Path | None) -> str:
     """Resolve ref, where an env: reference may also be answered by an env-style file of values.
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from jinbao.errors import JinbaoError
 from jinbao.model import Estate
+from jinbao.redact import Redactor
 from jinbao.result import AggregatedResult, Result
 from jinbao.target import Target
 
 from .drivers import driver_for, session
-from .redact import Redactor
 
 GIT = ["git", "-c", "user.name=jinbao", "-c", "user.email=jinbao@localhost", "-c", "commit.gpgsign=false"]
 

@@ -15,8 +15,8 @@ from rich.table import Table
 
 from jinbao.console import err, finish, out, print_failures, shown
 from jinbao.errors import JinbaoError
+from jinbao.redact import redact
 from jinbao.result import AggregatedResult, Result
-from jinbao.secrets import redact
 from jinbao.target import Target, targets
 
 from .drivers import driver_for, session

@@ -14,13 +14,13 @@ difference is reported with `recorded: null` ("unknown: no change log yet"). The
 from __future__ import annotations
 
 from jinbao.model import Estate
+from jinbao.redact import Redactor
 from jinbao.result import Result
 from jinbao.target import Target
 
 from .checks.diff import dialect, remediation
 from .drivers import driver_for, session
 from .plan import driver_diff, intended, unmanaged
-from .redact import Redactor
 
 DRIFTED, IN_SYNC = "drifted", "in sync"
 NO_CHANGE_LOG = "unknown: no change log yet"

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from jinbao.errors import JinbaoError
 from jinbao.model import Estate
+from jinbao.redact import Redactor
 from jinbao.rendering import rendered
 from jinbao.result import Result
 from jinbao.target import Target
 
 from .drivers import NotSupported, config_driver_for, session
-from .redact import Redactor
 
 CHANGE, UNCHANGED, NOT_MANAGED = "to change", "unchanged", "not managed"
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 from secrets import token_hex
 
+from jinbao.redact import redact
 from jinbao.secrets import marker as secret_marker
-from jinbao.secrets import redact, resolve_secrets
+from jinbao.secrets import resolve_secrets
 from jinbao.target import Target
 
 from .base import CandidateInvalid, CommitFailed, DriverError

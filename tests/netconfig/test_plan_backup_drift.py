@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from jinbao.redact import REDACTED, Redactor
 from jinbao.result import AggregatedResult, Result
 from netconfig.backup import commit, default_dir
-from netconfig.redact import REDACTED, Redactor
 from tests.support import run_cli
 
 ROUTER = "prov-wan1"

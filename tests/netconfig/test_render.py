@@ -235,7 +235,8 @@ def test_no_netconfig_module_is_over_450_lines():
 
 def test_secret_values_that_would_break_a_config_line_are_refused():
     from jinbao.errors import SecretError
-    from jinbao.secrets import redact, resolve_secrets
+    from jinbao.redact import redact
+    from jinbao.secrets import resolve_secrets
 
     text = "ip ospf message-digest-key 1 md5 <secret env:K>\n"
     assert resolve_secrets(text, lambda ref: "k1") == "ip ospf message-digest-key 1 md5 k1\n"

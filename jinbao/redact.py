@@ -1,4 +1,5 @@
-"""Secrets out of everything jinbao stores or prints from a device: backups, plans, drift reports.
+"""Secrets out of everything jinbao stores or prints from a device: backups, plans, drift reports,
+driver diffs and errors, `config get … config`.
 
 Two passes, in this order:
 1. **Known values.** Every secret reference the estate holds (`jinbao.secrets.estate_refs`),
@@ -8,7 +9,9 @@ Two passes, in this order:
 2. **Patterns.** A secret nobody referenced (typed by hand on a device, or a rotated key whose
    old value still runs) is caught by the shape of its line: FRR/IOS `message-digest-key N md5
    X`, `authentication-key X`, `password X`, `secret X`, SNMP `community`, net-snmp `createUser`
-   keys, VRP/Comware `cipher X`. Its value becomes `<redacted>`.
+   keys, VRP/Comware `cipher X`, SNMPv3 user keys after `auth sha`/`priv aes` or `authentication-mode`/
+   `privacy-mode`. Its value becomes `<redacted>`. `redact(text)` is this pass alone, for text of
+   a device whose estate is not at hand (a driver's diff).
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ PATTERNS = [
     re.compile(
         rf"((?<![<\w-])snmp-agent community[ \t]+(?:read|write)[ \t]+(?:cipher[ \t]+|simple[ \t]+)?)({_VALUE})", re.I
     ),
+    # SNMPv3 users: IOS `auth sha K priv aes 128 K`, VRP/Comware `authentication-mode sha2-256 K privacy-mode aes128 K`
+    # (VRP's OSPF `authentication-mode md5 1 cipher K` is the cipher pattern's: its 1 is a key id)
+    re.compile(rf"((?<![<\w-])(?:auth[ \t]+(?:sha|md5)|authentication-mode[ \t]+sha)\S*[ \t]+)({_VALUE})", re.I),
+    re.compile(rf"((?<![<\w-])(?:priv|privacy-mode)[ \t]+(?:aes|des|3des)\S*[ \t]+(?:\d+[ \t]+)?)({_VALUE})", re.I),
 ]
 # net-snmp: createUser NAME SHA AUTHKEY AES PRIVKEY (each key optional after the first)
 CREATE_USER = re.compile(
@@ -71,10 +78,16 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         for value, mark in self._values:
-            text = text.replace(value, mark)
-        for pattern in PATTERNS:
-            text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
-        return CREATE_USER.sub(_create_user, text)
+            # whole tokens only: a short key must not garble (and so give away) other words
+            text = re.sub(rf"(?<![^\s\"]){re.escape(value)}(?![^\s\"])", mark, text)
+        return redact(text)
+
+
+def redact(text: str) -> str:
+    """Pass 2 alone: every secret value the text's own syntax reveals becomes <redacted>."""
+    for pattern in PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+    return CREATE_USER.sub(_create_user, text)
 
 
 def _create_user(m: re.Match) -> str:
