@@ -120,7 +120,8 @@ def render(ctx, sites, devices, out_dir, check):
         for f in pending:
             r = f.result()
             agg.add(r)
-    out.print(f"[green]✓[/] rendered {written} file(s) for {len(agg.results)} device(s) into {shown(str(out_path))}")
+    mark = f"[red]✗[/] {len(agg.failed_hosts)} failed their check; " if agg.failed else "[green]✓[/] "
+    out.print(f"{mark}rendered {written} file(s) for {len(agg.results)} device(s) into {shown(str(out_path))}")
     if untemplated:
         out.print(
             "  not rendered (no templates yet): " + ", ".join(f"{n} {shown(p)}" for p, n in sorted(untemplated.items()))
