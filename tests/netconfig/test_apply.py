@@ -6,6 +6,10 @@ and restore it (re-apply `inventory/lab`, restart a stopped node) even when they
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 
 from jinbao.estate import load_estate
@@ -14,7 +18,7 @@ from netconfig import apply as apply_mod
 from netconfig import changelog
 from netconfig.statecheck import State, blame, losses, verify
 from netconfig.waves import waves
-from tests.support import run_cli
+from tests.support import REPO, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +147,116 @@ def test_apply_refuses_bad_input_before_touching_anything(tmp_path):
     assert r.returncode == 2 and "--confirm province" in r.stderr, r.stderr
     r = run_cli("config", "apply", "--targets", "lab:", "--estate", "lab")  # no terminal, no --yes
     assert r.returncode == 2 and "--yes" in r.stderr, r.stderr
+
+
+# -- against the lab -----------------------------------------------------------------------------
+DR_LINK = "{a: prov-wan1, b: dr-wan1, type: dr,"
+
+
+def _estate_copy(tmp_path: Path, cost: int = 50) -> Path:
+    """inventory/lab with the province↔DR link's OSPF cost changed (the only path, so no route moves)."""
+    copy = tmp_path / "estate"
+    shutil.copytree(REPO / "inventory" / "lab", copy)
+    links = (copy / "links.yml").read_text()
+    assert DR_LINK in links
+    (copy / "links.yml").write_text(links.replace(DR_LINK, f"{DR_LINK} cost: {cost},"))
+    return copy
+
+
+def _apply(lab, *args: str, env: dict | None = None):
+    r = run_cli("config", "apply", "--lab", lab.id, "--yes", "--json", "--revert-in", "90", "--check-timeout", "20",
+                *args, env=env)  # fmt: skip
+    return r, (json.loads(r.stdout) if r.stdout.strip().startswith("{") else {})
+
+
+def _restore(lab, env: dict | None = None) -> None:
+    """Put the lab back as it was built: the intent of inventory/lab, converged."""
+    from lab import health
+
+    health.wait_converged(lab, timeout=120)
+    r, _ = _apply(lab, "--estate", "lab", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    health.wait_converged(lab, timeout=120)
+
+
+def _plan(lab, estate: str) -> dict:
+    r = run_cli("config", "plan", "--lab", lab.id, "--estate", estate, "--json")
+    return json.loads(r.stdout)
+
+
+@pytest.mark.lab
+def test_a_cost_change_is_applied_verified_and_logged(lab, tmp_path):
+    env = {"JINBAO_STATE_DIR": str(tmp_path / "state")}
+    copy = _estate_copy(tmp_path)
+    try:
+        planned = _plan(lab, str(copy))
+        assert planned["summary"]["to change"] == ["dr-wan1", "prov-wan1"], planned["summary"]
+        for host in ("dr-wan1", "prov-wan1"):
+            diff = planned["devices"][host]["diff"]  # frr-reload's lines to delete, then to add
+            body = [ln.strip() for ln in diff.splitlines() if not ln.startswith(("Lines To", "====="))]
+            assert "ip ospf cost 50" in body, diff
+            assert all(
+                ln.startswith(("ip ospf cost", "no ip ospf cost", "interface eth")) or ln == "exit" for ln in body
+            ), diff
+        r, got = _apply(lab, "--estate", str(copy), env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert got["summary"]["applied"] == ["dr-wan1", "prov-wan1"]
+        assert _plan(lab, str(copy))["summary"].get("to change") is None
+        log = [json.loads(line) for line in (tmp_path / "state" / "changes.jsonl").read_text().splitlines()]
+        assert [e["event"] for e in log] == ["started", "finished"] and log[0]["id"] == got["id"]
+        assert log[1]["devices"]["prov-wan1"]["status"] == "applied"
+        assert lab.secret("env:JINBAO_OSPF_KEY") not in json.dumps(log) + r.stdout
+    finally:
+        _restore(lab, env)
+    assert _plan(lab, "lab")["summary"].get("to change") is None
+
+
+@pytest.mark.lab
+def test_a_lost_adjacency_fails_its_check_and_is_rolled_back(lab, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from lab import health
+    from netconfig import plan as plan_mod
+    from netconfig.cli import cli
+
+    monkeypatch.setenv("JINBAO_STATE_DIR", str(tmp_path / "state"))
+    original = plan_mod.intended
+
+    def broken(estate, target):
+        text = original(estate, target)
+        if target.name != "dr-wan1":
+            return text
+        head, wan = text.split("interface eth2\n", 1)  # dr-wan1's end of the DR link only
+        return head + "interface eth2\n" + wan.replace("ip ospf hello-interval 1", "ip ospf hello-interval 3", 1)
+
+    monkeypatch.setattr(plan_mod, "intended", broken)
+    monkeypatch.setattr(apply_mod, "intended", broken)
+    try:
+        args = ["apply", "--lab", lab.id, "--yes", "--json", "--revert-in", "90", "--check-timeout", "20"]
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 1, r.output
+        got = json.loads(r.stdout[r.stdout.index("{") :])
+        assert got["devices"]["dr-wan1"]["status"] == "reverted", got
+        assert "adjacency" in got["devices"]["dr-wan1"]["why"]
+        health.wait_converged(lab, timeout=120)  # the rollback brought the adjacency back
+    finally:
+        monkeypatch.undo()
+        _restore(lab, {"JINBAO_STATE_DIR": str(tmp_path / "state")})
+
+
+@pytest.mark.lab
+def test_an_unreachable_device_is_named_and_the_others_are_applied(lab, tmp_path):
+    from lab import health
+
+    env = {"JINBAO_STATE_DIR": str(tmp_path / "state")}
+    copy = _estate_copy(tmp_path, cost=60)
+    assert run_cli("lab", "node", "stop", "--id", lab.id, "dr-wan1").returncode == 0
+    try:
+        r, got = _apply(lab, "--estate", str(copy), env=env)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert got["summary"]["applied"] == ["prov-wan1"] and got["summary"]["unreachable"] == ["dr-wan1"], got
+        assert "dr-wan1" in r.stderr
+    finally:
+        run_cli("lab", "node", "start", "--id", lab.id, "dr-wan1", check=True)
+        health.wait_converged(lab, timeout=120)
+        _restore(lab, env)
