@@ -235,7 +235,7 @@ def test_a_lost_adjacency_fails_its_check_and_is_rolled_back(lab, tmp_path, monk
         args = ["apply", "--lab", lab.id, "--yes", "--json", "--revert-in", "90", "--check-timeout", "20"]
         r = CliRunner().invoke(cli, args)
         assert r.exit_code == 1, r.output
-        got = json.loads(r.stdout[r.stdout.index("{") :])
+        got, _ = json.JSONDecoder().raw_decode(r.output[r.output.index("{") :])  # stderr follows it
         assert got["devices"]["dr-wan1"]["status"] == "reverted", got
         assert "adjacency" in got["devices"]["dr-wan1"]["why"]
         health.wait_converged(lab, timeout=120)  # the rollback brought the adjacency back
