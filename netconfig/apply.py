@@ -2,7 +2,8 @@
 
 Per wave (`netconfig.waves`): snapshot the routing state of every router of the selection
 (`netconfig.statecheck`), then on each changed device of the wave, in parallel: load the intended
-rendering as a replace candidate and `commit_config(revert_in=S)`, which starts a timer ON the
+rendering as a replace candidate, check it still makes the change the plan showed, and
+`commit_config(revert_in=S)`, which starts a timer ON the
 device that restores its previous config unless confirmed. Then poll the state until it holds.
 
 - The wave verifies: every device of it is confirmed; the next wave starts.
@@ -21,7 +22,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from jinbao.errors import JinbaoError
 from jinbao.model import Estate
+from jinbao.redact import Redactor
 from jinbao.result import AggregatedResult, Result, run_task
 from jinbao.target import Target
 
@@ -42,10 +45,15 @@ class Options:
     hold_s: float | None = None  # how long it must then hold; default two OSPF dead intervals
 
 
-def commit(target: Target, estate: Estate, revert_in: int) -> Result:
-    """Load target's intended rendering as a replace candidate and commit it with a revert timer."""
+def commit(target: Target, estate: Estate, revert_in: int, planned: dict[str, str]) -> Result:
+    """Load target's intended rendering as a replace candidate and commit it with a revert timer,
+    only if it still changes what the operator was shown (planned): a device someone changed
+    since the plan is left alone (the session discards the candidate)."""
     with session(config_driver_for(target)) as d:
         d.load_replace_candidate(config=intended(estate, target))  # type: ignore[attr-defined]
+        now = Redactor.for_target(estate, target)(d.compare_config())  # type: ignore[attr-defined]
+        if now != planned[target.name]:
+            raise JinbaoError(f"{target.name}: its config changed since the plan; nothing committed, plan again")
         d.commit_config(revert_in=revert_in)  # type: ignore[attr-defined]
     return Result(target.name, "commit", changed=True)
 
@@ -118,7 +126,8 @@ class Run:
         t0 = time.monotonic()
         self.say(f"wave {name}: {', '.join(hosts)}")
         before = statecheck.snapshot(self.routers, self.estate, workers=self.opts.concurrency)
-        committed = self._parallel(commit, hosts, estate=self.estate, revert_in=self.opts.revert_in)
+        planned = {h: self.plans.results[h].diff for h in hosts}
+        committed = self._parallel(commit, hosts, estate=self.estate, revert_in=self.opts.revert_in, planned=planned)
         ok = [h for h in hosts if not committed.results[h].failed]
         for h in hosts:
             self.timings[h] = {"commit_s": round(time.monotonic() - t0, 1)}

@@ -6,12 +6,14 @@ and restore it (re-apply `inventory/lab`, restart a stopped node) even when they
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from jinbao.errors import JinbaoError
 from jinbao.estate import load_estate
 from jinbao.result import AggregatedResult, Result
 from netconfig import apply as apply_mod
@@ -138,6 +140,30 @@ def test_a_failed_check_reverts_that_device_and_no_later_wave_starts(estate, mon
     assert ("rollback", "dr-wan1") in done and ("confirm", "dr-wan1") not in done
     assert not any(h in ("hefei-wan1", "wuhu-wan1") for _, h in done)
     assert agg.exit_code() == 1 and "lost it" in agg.results["dr-wan1"].why
+
+
+def test_a_device_changed_since_the_plan_is_not_committed(estate, monkeypatch):
+    class Driver:
+        committed = False
+
+        def load_replace_candidate(self, config):
+            pass
+
+        def compare_config(self):
+            return "interface eth2\n ip ospf cost 7\n"
+
+        def commit_config(self, revert_in):
+            Driver.committed = True
+
+    monkeypatch.setattr(apply_mod, "config_driver_for", lambda t: Driver())
+    monkeypatch.setattr(apply_mod, "session", contextlib.nullcontext)
+    monkeypatch.setattr(apply_mod, "intended", lambda e, t: "")
+    monkeypatch.setattr(apply_mod.Redactor, "for_target", classmethod(lambda cls, e, t: lambda text: text))
+    with pytest.raises(JinbaoError, match="changed since the plan"):
+        apply_mod.commit(_T("prov-wan1"), estate, 60, planned={"prov-wan1": "interface eth2\n ip ospf cost 50\n"})
+    assert not Driver.committed
+    apply_mod.commit(_T("prov-wan1"), estate, 60, planned={"prov-wan1": "interface eth2\n ip ospf cost 7\n"})
+    assert Driver.committed
 
 
 def test_apply_refuses_bad_input_before_touching_anything(tmp_path):
