@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .cli_apply import apply
 from .cli_backup import backup
 from .cli_get import get
 from .cli_plan import drift, plan
@@ -21,3 +22,4 @@ cli.add_command(render)
 cli.add_command(plan)
 cli.add_command(drift)
 cli.add_command(backup)
+cli.add_command(apply)

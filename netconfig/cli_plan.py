@@ -114,6 +114,6 @@ def drift(ctx, lab_id, spec, estate, sites, devices, roles, workers, as_json):
     source = source_of(lab_id, spec)
     chosen = select(source, estate_for(ctx, source, estate), sites, devices, roles)
     agg = run(drift_device, chosen, workers, "drift", as_json)
-    note = f"drift vs recorded change: {NO_CHANGE_LOG} (apply's change log will tell them apart)"
+    note = f"a difference is drift when {NO_CHANGE_LOG}; `recorded` names an apply in progress"
     report(agg, "drift", (DRIFTED, IN_SYNC, UNREACHABLE, NOT_MANAGED), as_json, note)
     finish(agg)

@@ -6,9 +6,9 @@ hier_config (`netconfig.checks.diff.remediation`) from the running config, read 
 so a drift report never opens a candidate on those devices.
 
 Drift versus change: a difference a recorded change explains (an apply in progress, or one not yet
-in the inventory) is not drift. That needs apply's change log, which does not exist yet, so every
-difference is reported with `recorded: null` ("unknown: no change log yet"). The seam is
-`recorded_change()`: once the log exists it looks the device and its diff up there.
+in the inventory) is not drift. `recorded_change()` looks the device up in apply's change log
+(`netconfig.changelog`): a difference on a device with an apply in progress is reported with
+that change's id in `recorded`; every other difference is drift (`recorded: null`).
 """
 
 from __future__ import annotations
@@ -18,20 +18,23 @@ from jinbao.redact import Redactor
 from jinbao.result import Result
 from jinbao.target import Target
 
+from .changelog import open_change
 from .checks.diff import dialect, remediation
 from .drivers import driver_for, session
 from .plan import driver_diff, intended, unmanaged
 
 DRIFTED, IN_SYNC = "drifted", "in sync"
-NO_CHANGE_LOG = "unknown: no change log yet"
+NO_CHANGE_LOG = "no apply in progress on it (see the change log)"
 
 
 def recorded_change(host: str, diff: str) -> str | None:
     """The id of the recorded change that explains diff on host, or None if none does.
 
-    Seam for apply's append-only change log (issue 10). Until it exists nothing is recorded, so
-    this returns None and the report says it cannot tell recorded change from drift."""
-    return None
+    From apply's append-only change log (`netconfig.changelog`): an apply that started on host
+    and has not finished (in progress, or its jinbao died and the device's timer decides)
+    explains any difference. A finished apply explains nothing: its device should match its
+    intent again, so a difference after it is drift."""
+    return open_change(host)
 
 
 def _offline(platform: str) -> bool:
@@ -55,9 +58,10 @@ def drift_device(target: Target, estate: Estate) -> Result:
         diff = lines + "\n" if lines else ""
     else:
         diff = driver_diff(target, estate, redact)
+    recorded = recorded_change(target.name, diff) if diff else None
     data = {
         "status": DRIFTED if diff else IN_SYNC,
-        "recorded": recorded_change(target.name, diff) if diff else None,
-        "explained": NO_CHANGE_LOG if diff else "",
+        "recorded": recorded,
+        "explained": (f"by change {recorded}, in progress" if recorded else NO_CHANGE_LOG) if diff else "",
     }
     return Result(target.name, "drift", changed=bool(diff), diff=diff, data=data)

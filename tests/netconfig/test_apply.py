@@ -1,0 +1,288 @@
+"""`jinbao config apply`: waves, state checks, the change log, and the lab end to end.
+
+The unit tests need no lab. The lab tests change the session's live lab through an estate copy
+and restore it (re-apply `inventory/lab`, restart a stopped node) even when they fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jinbao.errors import JinbaoError
+from jinbao.estate import load_estate
+from jinbao.result import AggregatedResult, Result
+from netconfig import apply as apply_mod
+from netconfig import changelog
+from netconfig.statecheck import State, blame, losses, verify
+from netconfig.waves import waves
+from tests.support import REPO, run_cli
+
+
+@pytest.fixture(scope="module")
+def estate():
+    return load_estate("lab")
+
+
+# -- without a lab -------------------------------------------------------------------------------
+def test_waves_go_province_then_dr_then_cities(estate):
+    got = waves(estate, ["hefei-wan1", "dr-wan1", "prov-wan2", "wuhu-wan2", "prov-fw1", "nosuch"])
+    assert got == [
+        ("province", ["prov-fw1", "prov-wan2"]),
+        ("dr", ["dr-wan1"]),
+        ("city", ["hefei-wan1", "wuhu-wan2"]),
+        ("other", ["nosuch"]),
+    ]
+
+
+def test_change_log_is_append_only_and_knows_open_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("JINBAO_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("SUDO_USER", "alice")
+    assert changelog.log_path() == tmp_path / "changes.jsonl"
+    assert changelog.who() == "alice"
+    changelog.append({"id": "c1", "event": "started", "devices": {"prov-wan1": "diff"}})
+    assert changelog.open_change("prov-wan1") == "c1" and changelog.open_change("hefei-wan1") is None
+    changelog.append({"id": "c1", "event": "finished", "devices": {"prov-wan1": {"status": "applied"}}})
+    assert changelog.open_change("prov-wan1") is None
+    with changelog.log_path().open("a") as f:
+        f.write('{"torn')  # a crash mid-line loses that line only
+    assert [r["event"] for r in changelog.records()] == ["started", "finished"]
+    assert all("at" in r for r in changelog.records())
+
+
+def _state(adj=(), routes=(), up=()):
+    return State(frozenset(adj), frozenset(routes), frozenset(up))
+
+
+def test_a_lost_adjacency_or_route_is_a_loss_unless_the_intent_removes_it(estate):
+    prov = str(estate.devices["prov-wan1"].loopback)
+    before = _state([("eth1", prov), ("eth1", "10.99.99.99")], [prov, "10.99.99.98"])
+    after = _state()
+    found = losses("hefei-wan1", before, after, estate)
+    assert [w for _, w in found] == ["prov-wan1", "prov-wan1"]  # the unknown router id and loopback: gone by intent
+    assert blame({"hefei-wan1": found}, {"prov-wan1"}) == {"prov-wan1": [f"hefei-wan1 {what}" for what, _ in found]}
+    assert blame({"x": [("lost y", None)]}, {"a", "b"}).keys() == {"a", "b"}
+
+
+def test_verify_waits_for_the_state_to_hold_and_gives_up_at_the_deadline(estate):
+    class Clock:
+        t = 0.0
+
+    def pause(s):
+        Clock.t += s
+
+    prov = str(estate.devices["prov-wan1"].loopback)
+    before = {"hefei-wan1": _state([("eth1", prov)])}
+    T = type("T", (), {"name": "hefei-wan1"})
+    states = iter([_state([("eth1", prov)])] * 3 + [_state()] * 100)
+    got = verify([T()], before, {"hefei-wan1"}, estate, deadline_s=10, hold_s=5,
+                 read=lambda ts, e: {"hefei-wan1": next(states)}, clock=lambda: Clock.t, pause=pause)  # fmt: skip
+    assert got == {"hefei-wan1": [f"lost OSPF adjacency with prov-wan1 ({prov}) on eth1"]} and Clock.t >= 10
+    Clock.t = 0.0
+    ok = verify([T()], before, {"hefei-wan1"}, estate, deadline_s=10, hold_s=5,
+                read=lambda ts, e: before, clock=lambda: Clock.t, pause=pause)  # fmt: skip
+    assert ok == {} and 5 <= Clock.t < 7
+
+
+def _plans(**status):
+    agg = AggregatedResult("plan")
+    for h, s in status.items():
+        agg.add(Result(h, "plan", failed=True, exception="ConnectionFailed: x") if s == "down" else
+                Result(h, "plan", changed=s == "to change", diff="+x\n" if s == "to change" else "", data={"status": s}))  # fmt: skip
+    return agg
+
+
+class _T:
+    def __init__(self, name):
+        self.name = name
+
+
+def _run(estate, monkeypatch, plans, check):
+    done = []
+    monkeypatch.setattr(apply_mod.statecheck, "snapshot", lambda ts, e, workers=8: {})
+    for step in ("commit", "confirm", "rollback"):
+
+        def fake(target, step=step, **kw):
+            if step == "commit" and target.name == "wuhu-wan1":
+                raise ConnectionError("ConnectionFailed: no route to host")
+            done.append((step, target.name))
+            return Result(target.name, step)
+
+        monkeypatch.setattr(apply_mod, step, fake)
+    targets = [_T(h) for h in plans.results]
+    agg = apply_mod.Run(targets, estate, plans, apply_mod.Options(), say=lambda s: None).run(check)
+    return {h: r.data["status"] for h, r in agg.results.items()}, done, agg
+
+
+PLANS = {"prov-wan1": "to change", "prov-wan2": "unchanged", "dr-wan1": "to change",
+         "hefei-wan1": "to change", "wuhu-wan1": "to change", "chuzhou-wan1": "down"}  # fmt: skip
+
+
+def test_an_unreachable_device_stops_nothing_and_is_named(estate, monkeypatch):
+    got, done, agg = _run(estate, monkeypatch, _plans(**PLANS), lambda *a, **kw: {})
+    assert got == {"prov-wan1": "applied", "prov-wan2": "unchanged", "dr-wan1": "applied",
+                   "hefei-wan1": "applied", "wuhu-wan1": "unreachable", "chuzhou-wan1": "unreachable"}  # fmt: skip
+    assert [s for s, _ in done] == ["commit", "confirm"] * 3  # wave by wave
+    assert agg.exit_code() == 1 and "no route to host" in agg.results["wuhu-wan1"].why
+
+
+def test_a_failed_check_reverts_that_device_and_no_later_wave_starts(estate, monkeypatch):
+    def check(routers, before, wave, estate, **kw):
+        return {"dr-wan1": ["lost it"]} if "dr-wan1" in wave else {}
+
+    got, done, agg = _run(estate, monkeypatch, _plans(**PLANS), check)
+    assert got["prov-wan1"] == "applied" and got["dr-wan1"] == "reverted"
+    assert got["hefei-wan1"] == got["wuhu-wan1"] == "not started"
+    assert ("rollback", "dr-wan1") in done and ("confirm", "dr-wan1") not in done
+    assert not any(h in ("hefei-wan1", "wuhu-wan1") for _, h in done)
+    assert agg.exit_code() == 1 and "lost it" in agg.results["dr-wan1"].why
+
+
+def test_a_device_changed_since_the_plan_is_not_committed(estate, monkeypatch):
+    class Driver:
+        committed = False
+
+        def load_replace_candidate(self, config):
+            pass
+
+        def compare_config(self):
+            return "interface eth2\n ip ospf cost 7\n"
+
+        def commit_config(self, revert_in):
+            Driver.committed = True
+
+    monkeypatch.setattr(apply_mod, "config_driver_for", lambda t: Driver())
+    monkeypatch.setattr(apply_mod, "session", contextlib.nullcontext)
+    monkeypatch.setattr(apply_mod, "intended", lambda e, t: "")
+    monkeypatch.setattr(apply_mod.Redactor, "for_target", classmethod(lambda cls, e, t: lambda text: text))
+    with pytest.raises(JinbaoError, match="changed since the plan"):
+        apply_mod.commit(_T("prov-wan1"), estate, 60, planned={"prov-wan1": "interface eth2\n ip ospf cost 50\n"})
+    assert not Driver.committed
+    apply_mod.commit(_T("prov-wan1"), estate, 60, planned={"prov-wan1": "interface eth2\n ip ospf cost 7\n"})
+    assert Driver.committed
+
+
+def test_apply_refuses_bad_input_before_touching_anything(tmp_path):
+    r = run_cli("config", "apply", "--targets", "nosuch:x", "--estate", "lab", "--yes")
+    assert r.returncode == 2, r.stderr
+    r = run_cli("config", "apply", "--targets", "lab:", "--estate", "province", "--yes")
+    assert r.returncode == 2 and "--confirm province" in r.stderr, r.stderr
+    r = run_cli("config", "apply", "--targets", "lab:", "--estate", "lab")  # no terminal, no --yes
+    assert r.returncode == 2 and "--yes" in r.stderr, r.stderr
+
+
+# -- against the lab -----------------------------------------------------------------------------
+DR_LINK = "{a: prov-wan1, b: dr-wan1, type: dr,"
+
+
+def _estate_copy(tmp_path: Path, cost: int = 50) -> Path:
+    """inventory/lab with the province↔DR link's OSPF cost changed (the only path, so no route moves)."""
+    copy = tmp_path / "estate"
+    shutil.copytree(REPO / "inventory" / "lab", copy)
+    links = (copy / "links.yml").read_text()
+    assert DR_LINK in links
+    (copy / "links.yml").write_text(links.replace(DR_LINK, f"{DR_LINK} cost: {cost},"))
+    return copy
+
+
+def _apply(lab, *args: str, env: dict | None = None):
+    r = run_cli("config", "apply", "--lab", lab.id, "--yes", "--json", "--revert-in", "90", "--check-timeout", "20",
+                *args, env=env)  # fmt: skip
+    return r, (json.loads(r.stdout) if r.stdout.strip().startswith("{") else {})
+
+
+def _restore(lab, env: dict | None = None) -> None:
+    """Put the lab back as it was built: the intent of inventory/lab, converged."""
+    from lab import health
+
+    health.wait_converged(lab, timeout=120)
+    r, _ = _apply(lab, "--estate", "lab", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    health.wait_converged(lab, timeout=120)
+
+
+def _plan(lab, estate: str) -> dict:
+    r = run_cli("config", "plan", "--lab", lab.id, "--estate", estate, "--json")
+    return json.loads(r.stdout)
+
+
+@pytest.mark.lab
+def test_a_cost_change_is_applied_verified_and_logged(lab, tmp_path):
+    env = {"JINBAO_STATE_DIR": str(tmp_path / "state")}
+    copy = _estate_copy(tmp_path)
+    try:
+        planned = _plan(lab, str(copy))
+        assert planned["summary"]["to change"] == ["dr-wan1", "prov-wan1"], planned["summary"]
+        for host in ("dr-wan1", "prov-wan1"):
+            diff = planned["devices"][host]["diff"]  # frr-reload's lines to delete, then to add
+            body = [ln.strip() for ln in diff.splitlines() if not ln.startswith(("Lines To", "====="))]
+            assert "ip ospf cost 50" in body, diff
+            assert all(
+                ln.startswith(("ip ospf cost", "no ip ospf cost", "interface eth")) or ln == "exit" for ln in body
+            ), diff
+        r, got = _apply(lab, "--estate", str(copy), env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert got["summary"]["applied"] == ["dr-wan1", "prov-wan1"]
+        assert _plan(lab, str(copy))["summary"].get("to change") is None
+        log = [json.loads(line) for line in (tmp_path / "state" / "changes.jsonl").read_text().splitlines()]
+        assert [e["event"] for e in log] == ["started", "finished"] and log[0]["id"] == got["id"]
+        assert log[1]["devices"]["prov-wan1"]["status"] == "applied"
+        assert lab.secret("env:JINBAO_OSPF_KEY") not in json.dumps(log) + r.stdout
+    finally:
+        _restore(lab, env)
+    assert _plan(lab, "lab")["summary"].get("to change") is None
+
+
+@pytest.mark.lab
+def test_a_lost_adjacency_fails_its_check_and_is_rolled_back(lab, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from lab import health
+    from netconfig import plan as plan_mod
+    from netconfig.cli import cli
+
+    monkeypatch.setenv("JINBAO_STATE_DIR", str(tmp_path / "state"))
+    original = plan_mod.intended
+
+    def broken(estate, target):
+        text = original(estate, target)
+        if target.name != "dr-wan1":
+            return text
+        head, wan = text.split("interface eth2\n", 1)  # dr-wan1's end of the DR link only
+        return head + "interface eth2\n" + wan.replace("ip ospf hello-interval 1", "ip ospf hello-interval 3", 1)
+
+    monkeypatch.setattr(plan_mod, "intended", broken)
+    monkeypatch.setattr(apply_mod, "intended", broken)
+    try:
+        args = ["apply", "--lab", lab.id, "--yes", "--json", "--revert-in", "90", "--check-timeout", "20"]
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 1, r.output
+        got, _ = json.JSONDecoder().raw_decode(r.output[r.output.index("{") :])  # stderr follows it
+        assert got["devices"]["dr-wan1"]["status"] == "reverted", got
+        assert "adjacency" in got["devices"]["dr-wan1"]["why"]
+        health.wait_converged(lab, timeout=120)  # the rollback brought the adjacency back
+    finally:
+        monkeypatch.undo()
+        _restore(lab, {"JINBAO_STATE_DIR": str(tmp_path / "state")})
+
+
+@pytest.mark.lab
+def test_an_unreachable_device_is_named_and_the_others_are_applied(lab, tmp_path):
+    from lab import health
+
+    env = {"JINBAO_STATE_DIR": str(tmp_path / "state")}
+    copy = _estate_copy(tmp_path, cost=60)
+    assert run_cli("lab", "node", "stop", "--id", lab.id, "dr-wan1").returncode == 0
+    try:
+        r, got = _apply(lab, "--estate", str(copy), env=env)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert got["summary"]["applied"] == ["prov-wan1"] and got["summary"]["unreachable"] == ["dr-wan1"], got
+        assert "dr-wan1" in r.stderr
+    finally:
+        run_cli("lab", "node", "start", "--id", lab.id, "dr-wan1", check=True)
+        health.wait_converged(lab, timeout=120)
+        _restore(lab, env)
