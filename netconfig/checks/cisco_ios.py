@@ -15,7 +15,7 @@ from hier_config import Platform, get_hconfig_driver
 from hier_config.platforms.driver_base import HConfigDriverBase
 
 from netconfig.checks.finding import Finding
-from netconfig.checks.loader import Dialect, load
+from netconfig.checks.loader import Dialect
 from netconfig.checks.rules import (
     IPV4,
     Forbid,
@@ -23,12 +23,12 @@ from netconfig.checks.rules import (
     Rule,
     SectionNeeds,
     Valid,
+    check_config,
     idle_timeout_ok,
-    run,
     shared_rules,
     valid_ipv4,
 )
-from netconfig.checks.structure import View, check_structure
+from netconfig.checks.structure import View
 
 
 def _driver() -> HConfigDriverBase:
@@ -216,5 +216,4 @@ RULES: tuple[Rule, ...] = (
 
 def check(text: str) -> list[Finding]:
     """Every structure and syntax finding for an IOS config, in line order."""
-    loaded = load(DIALECT, text)
-    return sorted(check_structure(loaded, VIEWS) + run(RULES, loaded), key=lambda f: (f.line, f.rule))
+    return check_config(DIALECT, VIEWS, RULES, text)

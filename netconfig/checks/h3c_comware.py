@@ -16,7 +16,7 @@ from hier_config.platforms.driver_base import HConfigDriverRules
 from hier_config.platforms.hp_comware5.driver import HConfigDriverHPComware5
 
 from netconfig.checks.finding import Finding
-from netconfig.checks.loader import Dialect, load
+from netconfig.checks.loader import Dialect
 from netconfig.checks.rules import (
     IPV4,
     Forbid,
@@ -24,13 +24,14 @@ from netconfig.checks.rules import (
     Rule,
     SectionNeeds,
     Valid,
+    check_config,
     idle_timeout_ok,
-    run,
+    ntp_and_name_rules,
     shared_rules,
     valid_ipv4,
     vty_range_ok,
 )
-from netconfig.checks.structure import View, check_structure
+from netconfig.checks.structure import View
 
 
 def dedent_global_blocks(text: str) -> str:
@@ -291,17 +292,10 @@ RULES: tuple[Rule, ...] = (
         "add `ntp-service enable`",
         pattern=r"^ntp-service enable$",
     ),
-    Require(
-        "comware.ntp",
-        "no NTP server: log timestamps from this device cannot be correlated",
-        "add `ntp-service unicast-server <ntp server>`",
-        pattern=rf"^ntp-service unicast-server {IPV4}",
-    ),
-    Require("comware.sysname", "no sysname", "add `sysname <device name>`", pattern=r"^sysname \S+$"),
+    *ntp_and_name_rules("comware"),
 )
 
 
 def check(text: str) -> list[Finding]:
     """Every structure and syntax finding for a Comware 7 config, in line order."""
-    loaded = load(DIALECT, text)
-    return sorted(check_structure(loaded, VIEWS) + run(RULES, loaded), key=lambda f: (f.line, f.rule))
+    return check_config(DIALECT, VIEWS, RULES, text)

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from netconfig.checks.finding import Finding
-from netconfig.checks.loader import Line, Loaded
+from netconfig.checks.loader import Dialect, Line, Loaded, load
+from netconfig.checks.structure import View, check_structure
 
 IPV4 = r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
 
@@ -276,3 +277,22 @@ def run(rules: tuple[Rule, ...], loaded: Loaded) -> list[Finding]:
     """Every finding of every rule, in line order."""
     found = [f for rule in rules for f in rule.run(loaded)]
     return sorted(found, key=lambda f: (f.line, f.rule))
+
+
+def check_config(dialect: Dialect, views: tuple[View, ...], rules: tuple[Rule, ...], text: str) -> list[Finding]:
+    """Every structure and syntax finding for one platform's config, in line order."""
+    loaded = load(dialect, text)
+    return sorted(check_structure(loaded, views) + run(rules, loaded), key=lambda f: (f.line, f.rule))
+
+
+def ntp_and_name_rules(prefix: str) -> tuple[Rule, ...]:
+    """VRP and Comware share these two: `ntp-service unicast-server` and `sysname`."""
+    return (
+        Require(
+            f"{prefix}.ntp",
+            "no NTP server: log timestamps from this device cannot be correlated",
+            "add `ntp-service unicast-server <ntp server>`",
+            pattern=rf"^ntp-service unicast-server {IPV4}",
+        ),
+        Require(f"{prefix}.sysname", "no sysname", "add `sysname <device name>`", pattern=r"^sysname \S+$"),
+    )
