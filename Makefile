@@ -51,6 +51,15 @@ demo: setup
 	@echo "-- and what the lab's routers run, read live through the drivers:"
 	$(JINBAO) config get --lab $(DEMO_LAB) --all ospf
 	@echo
+	@echo "== netconfig: a change to the intent, planned, applied in checked waves, then rolled back =="
+	rm -rf out/demo-estate && cp -r inventory/lab out/demo-estate
+	sed -i 's/type: dr,/type: dr, cost: 40,/' out/demo-estate/links.yml
+	$(JINBAO) config plan --lab $(DEMO_LAB) --estate out/demo-estate
+	$(JINBAO) config apply --lab $(DEMO_LAB) --estate out/demo-estate --yes
+	$(JINBAO) config drift --lab $(DEMO_LAB) --estate out/demo-estate
+	$(JINBAO) config rollback --lab $(DEMO_LAB) --yes
+	$(JINBAO) config changes --lab $(DEMO_LAB) --last 2
+	@echo
 	@echo "The lab is running. Try:"
 	@echo "  $(JINBAO) lab exec --id $(DEMO_LAB) chuzhou-wan1 vtysh -c 'show ip ospf neighbor'"
 	@echo "  $(JINBAO) lab ssh --id $(DEMO_LAB) prov-db1 hostname"

@@ -28,7 +28,7 @@ from jinbao.redact import Redactor
 from jinbao.result import AggregatedResult, Result, run_task
 from jinbao.target import Target
 
-from . import statecheck
+from . import changelog, statecheck
 from .drivers import config_driver_for, session
 from .plan import CHANGE, intended
 from .waves import waves
@@ -45,22 +45,34 @@ class Options:
     hold_s: float | None = None  # how long it must then hold; default two OSPF dead intervals
 
 
-def commit(target: Target, estate: Estate, revert_in: int, planned: dict[str, str]) -> Result:
-    """Load target's intended rendering as a replace candidate and commit it with a revert timer,
-    only if it still changes what the operator was shown (planned): a device someone changed
-    since the plan is left alone (the session discards the candidate)."""
+def commit(target: Target, estate: Estate, revert_in: int, planned: dict[str, str],
+           wanted: dict[str, str] | None = None, change: str | None = None) -> Result:  # fmt: skip
+    """Load target's wanted config as a replace candidate and commit it with a revert timer, only
+    if it still changes what the operator was shown (planned): a device someone changed since the
+    plan is left alone (the session discards the candidate). Its running config is recorded in
+    the change log (redacted) before the commit, so `config rollback` can bring it back."""
+    redact = Redactor.for_target(estate, target)
     with session(config_driver_for(target)) as d:
-        d.load_replace_candidate(config=intended(estate, target))  # type: ignore[attr-defined]
-        now = Redactor.for_target(estate, target)(d.compare_config())  # type: ignore[attr-defined]
+        before = redact(d.get_config("running")["running"])
+        config = wanted[target.name] if wanted else intended(estate, target)
+        d.load_replace_candidate(config=config)  # type: ignore[attr-defined]
+        now = redact(d.compare_config())  # type: ignore[attr-defined]
         if now != planned[target.name]:
             raise JinbaoError(f"{target.name}: its config changed since the plan; nothing committed, plan again")
+        if change:
+            changelog.append({"id": change, "event": "before", "device": target.name, "config": before})
         d.commit_config(revert_in=revert_in)  # type: ignore[attr-defined]
     return Result(target.name, "commit", changed=True)
 
 
-def confirm(target: Target) -> Result:
+def confirm(target: Target, estate: Estate, change: str | None = None) -> Result:
+    """Stop target's revert timer, then record what it runs now (the digest `drift` recognises)."""
     with session(config_driver_for(target)) as d:
         d.confirm_commit()  # type: ignore[attr-defined]
+        if change:
+            running = Redactor.for_target(estate, target)(d.get_config("running")["running"])
+            after = {"id": change, "event": "after", "device": target.name, "digest": changelog.digest(running)}
+            changelog.append(after)
     return Result(target.name, "confirm")
 
 
@@ -77,9 +89,15 @@ def _why(r: Result) -> str:
 class Run:
     """One apply: the plan's changed devices, wave by wave; results keyed by device."""
 
-    def __init__(self, targets: list[Target], estate: Estate, plans: AggregatedResult, opts: Options, say=print):
+    def __init__(self, targets: list[Target], estate: Estate, plans: AggregatedResult, opts: Options, say=print,
+                 change: str | None = None, wanted: dict[str, str] | None = None,
+                 on_status: Callable[[str, str], None] = lambda host, status: None):  # fmt: skip
+        """wanted: the config to commit per device (default: its intended rendering); change: the
+        change log id to record `before`/`after` under; on_status(host, status) as a device moves."""
         self.targets = {t.name: t for t in targets}
         self.estate, self.plans, self.opts, self.say = estate, plans, opts, say
+        self.change, self.on_status = change, on_status
+        self.wanted = wanted
         self.results = AggregatedResult("apply")
         self.timings: dict[str, dict[str, float]] = {}
         self._wave: dict[str, str] = {}
@@ -95,6 +113,7 @@ class Run:
         failed = status not in (APPLIED, UNCHANGED, "not managed")
         if status == FAILED and "ConnectionFailed" in (exception or ""):
             status = "unreachable"
+        self.on_status(host, status)
         self.results.add(
             Result(host, "apply", changed=status == APPLIED, failed=failed, diff=plan.diff,
                    data={"status": status, "wave": self._wave.get(host, "")}, exception=exception, problems=problems)
@@ -125,9 +144,15 @@ class Run:
         """Apply one wave; False when its checks failed (no later wave may start)."""
         t0 = time.monotonic()
         self.say(f"wave {name}: {', '.join(hosts)}")
+        for h in hosts:
+            self.on_status(h, "reading state")
         before = statecheck.snapshot(self.routers, self.estate, workers=self.opts.concurrency)
+        self.say(f"wave {name}: state before: {statecheck.describe(before)}")
         planned = {h: self.plans.results[h].diff for h in hosts}
-        committed = self._parallel(commit, hosts, estate=self.estate, revert_in=self.opts.revert_in, planned=planned)
+        for h in hosts:
+            self.on_status(h, "committing")
+        committed = self._parallel(commit, hosts, estate=self.estate, revert_in=self.opts.revert_in, planned=planned,
+                                   wanted=self.wanted, change=self.change)  # fmt: skip
         ok = [h for h in hosts if not committed.results[h].failed]
         for h in hosts:
             self.timings[h] = {"commit_s": round(time.monotonic() - t0, 1)}
@@ -135,9 +160,15 @@ class Run:
                 self._set(h, FAILED, exception=_why(committed.results[h]))
         if not ok:
             return True
+        for h in ok:
+            self.on_status(h, "checking state")
         hold = self.opts.hold_s if self.opts.hold_s is not None else 2.0 * self.estate.ospf.dead_s
         problems = check(self.routers, before, set(ok), self.estate, deadline_s=self.opts.check_s, hold_s=hold)
         t_checked = time.monotonic()
+        if problems:
+            self.say(f"wave {name}: state check FAILED on {', '.join(sorted(problems))}")
+        else:
+            self.say(f"wave {name}: state check passed: nothing lost, and it held {hold:.0f}s")
         for h in ok:
             self.timings[h]["checked_s"] = round(t_checked - t0, 1)
         back = sorted(problems) if not self.opts.rollback_wave or not problems else ok
@@ -153,7 +184,9 @@ class Run:
             self._set(h, REVERTED, *why, how)
             self.timings[h]["total_s"] = round(time.monotonic() - t0, 1)
         keep = [h for h in ok if h not in back]
-        confirmed = self._parallel(confirm, keep) if keep else AggregatedResult("confirm")
+        confirmed = AggregatedResult("confirm")
+        if keep:
+            confirmed = self._parallel(confirm, keep, estate=self.estate, change=self.change)
         for h in keep:
             r = confirmed.results[h]
             if r.failed:

@@ -6,8 +6,10 @@ import click
 
 from .cli_apply import apply
 from .cli_backup import backup
+from .cli_changes import changes
 from .cli_get import get
 from .cli_plan import drift, plan
+from .cli_rollback import rollback
 from .render_cli import render
 
 
@@ -23,3 +25,5 @@ cli.add_command(plan)
 cli.add_command(drift)
 cli.add_command(backup)
 cli.add_command(apply)
+cli.add_command(rollback)
+cli.add_command(changes)

@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from jinbao.console import err, finish, out, print_failures, shown
 from jinbao.result import AggregatedResult, Result, run_task
 
-from .drift import DRIFTED, IN_SYNC, NO_CHANGE_LOG, drift_device
-from .plan import CHANGE, NOT_MANAGED, UNCHANGED, plan_device
+from .drift import DRIFTED, IN_SYNC, drift_device
+from .plan import CHANGE, NOT_MANAGED, PENDING, UNCHANGED, plan_device
 from .selection import Selection, estate_for, select, selectors, source_of
 
 UNREACHABLE = "unreachable"
@@ -37,7 +37,9 @@ def summary(agg: AggregatedResult) -> dict[str, list[str]]:
     return by
 
 
-def run(task: Callable[..., Result], chosen: Selection, workers: int, label: str, quiet: bool) -> AggregatedResult:
+def run(
+    task: Callable[..., Result], chosen: Selection, workers: int, label: str, quiet: bool, **kw
+) -> AggregatedResult:
     columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True, disable=quiet) as progress:
         bar = progress.add_task(label, total=len(chosen.targets))
@@ -48,6 +50,7 @@ def run(task: Callable[..., Result], chosen: Selection, workers: int, label: str
             workers=workers,
             on_done=lambda _r: progress.advance(bar),
             estate=chosen.estate,
+            **kw,
         )
     # A traceback is for debugging, not for the operator's JSON or table: keep the one-line why.
     for h, r in agg.results.items():
@@ -75,6 +78,13 @@ def report(agg: AggregatedResult, label: str, order: tuple[str, ...], as_json: b
             hosts = by.get(name, [])
             colour = "red" if name in (UNREACHABLE, "failed") else "yellow" if name in (CHANGE, DRIFTED) else "default"
             out.print(f"[{colour}]{len(hosts):4d} {name}[/]" + (f": {shown(', '.join(hosts))}" if hosts else ""))
+        pending = sorted(h for h, r in agg.results.items() if (r.data or {}).get("pending") and not r.failed)
+        if pending:
+            out.print(f"[yellow]{len(pending):4d} awaiting confirmation[/]: {shown(', '.join(pending))}")
+            out.print(f"     [dim]({PENDING})[/]")
+        recorded = {h: r.data["explained"] for h, r in agg.results.items() if (r.data or {}).get("recorded")}
+        for h, how in sorted(recorded.items()):
+            out.print(f"     [dim]{shown(h)}: explained {shown(how)}[/]")
         if NOT_MANAGED in by:
             out.print("     [dim](not managed: no config driver for the platform, e.g. Linux servers; see docs)[/]")
         if note:
@@ -114,6 +124,6 @@ def drift(ctx, lab_id, spec, estate, sites, devices, roles, workers, as_json):
     source = source_of(lab_id, spec)
     chosen = select(source, estate_for(ctx, source, estate), sites, devices, roles)
     agg = run(drift_device, chosen, workers, "drift", as_json)
-    note = f"a difference is drift when {NO_CHANGE_LOG}; `recorded` names an apply in progress"
+    note = "a difference is drift when no recorded change explains it; `recorded` names the change that does"
     report(agg, "drift", (DRIFTED, IN_SYNC, UNREACHABLE, NOT_MANAGED), as_json, note)
     finish(agg)

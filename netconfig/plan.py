@@ -45,18 +45,28 @@ def unmanaged(target: Target, estate: Estate, task: str) -> Result | None:
     return Result(target.name, task, data={"status": NOT_MANAGED, "why": why})
 
 
-def driver_diff(target: Target, estate: Estate, redact: Redactor) -> str:
-    """The driver's diff from target's running config to the intent (nothing is changed)."""
+def driver_diff(target: Target, estate: Estate, redact: Redactor, config: str | None = None) -> tuple[str, bool]:
+    """The driver's diff from target's running config to config (default: the intent), and
+    whether a commit awaits confirmation on it (its revert timer runs). Nothing is changed."""
     with session(config_driver_for(target)) as d:
-        d.load_replace_candidate(config=intended(estate, target))  # type: ignore[attr-defined]
+        d.load_replace_candidate(config=intended(estate, target) if config is None else config)  # type: ignore[attr-defined]
         # The driver masks the secrets it sent; redacting again also covers any it did not send.
-        return redact(d.compare_config())  # type: ignore[attr-defined]
+        diff = redact(d.compare_config())  # type: ignore[attr-defined]
+        return diff, bool(d.has_pending_commit())  # type: ignore[attr-defined]
 
 
-def plan_device(target: Target, estate: Estate) -> Result:
-    """One device's plan: the lines applying the intent would change (a task for run_task)."""
+PENDING = "a commit awaits confirmation on it: its own timer reverts it unless an apply confirms it"
+
+
+def plan_device(target: Target, estate: Estate, config: dict[str, str] | None = None) -> Result:
+    """One device's plan: the lines applying the intent (or config[device], for a rollback) would
+    change (a task for run_task). A device whose last commit awaits confirmation says so: what
+    it runs now is not yet what it keeps."""
     skipped = unmanaged(target, estate, "plan")
     if skipped:
         return skipped
-    diff = driver_diff(target, estate, Redactor.for_target(estate, target))
-    return Result(target.name, "plan", changed=bool(diff), diff=diff, data={"status": CHANGE if diff else UNCHANGED})
+    diff, pending = driver_diff(target, estate, Redactor.for_target(estate, target), (config or {}).get(target.name))
+    data: dict = {"status": CHANGE if diff else UNCHANGED}
+    if pending:
+        data["pending"] = PENDING
+    return Result(target.name, "plan", changed=bool(diff), diff=diff, data=data)

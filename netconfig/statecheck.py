@@ -90,6 +90,14 @@ def blame(seen: dict[str, list[tuple[str, str | None]]], wave: set[str]) -> dict
     return out
 
 
+def describe(states: dict[str, State]) -> str:
+    """One line an operator reads: what the check will hold the wave to."""
+    adj = sum(len(s.adjacencies) for s in states.values())
+    routes = sum(len(s.routes) for s in states.values())
+    up = sum(len(s.interfaces) for s in states.values())
+    return f"{adj} OSPF adjacencies, {routes} loopback routes, {up} interfaces up, on {len(states)} routers"
+
+
 def snapshot(targets: list[Target], estate: Estate, workers: int = 8) -> dict[str, State]:
     """The state of every target that answers (one that does not is left out: nothing to lose)."""
     to = sorted(loopbacks(estate))

@@ -152,6 +152,9 @@ def test_a_device_changed_since_the_plan_is_not_committed(estate, monkeypatch):
         def compare_config(self):
             return "interface eth2\n ip ospf cost 7\n"
 
+        def get_config(self, retrieve):
+            return {"running": "hostname prov-wan1\n"}
+
         def commit_config(self, revert_in):
             Driver.committed = True
 
@@ -229,8 +232,12 @@ def test_a_cost_change_is_applied_verified_and_logged(lab, tmp_path):
         assert got["summary"]["applied"] == ["dr-wan1", "prov-wan1"]
         assert _plan(lab, str(copy))["summary"].get("to change") is None
         log = [json.loads(line) for line in (tmp_path / "state" / "changes.jsonl").read_text().splitlines()]
-        assert [e["event"] for e in log] == ["started", "finished"] and log[0]["id"] == got["id"]
-        assert log[1]["devices"]["prov-wan1"]["status"] == "applied"
+        events = [(e["event"], e.get("device")) for e in log]  # wave by wave: province, then dr
+        assert events == [("started", None), ("before", "prov-wan1"), ("after", "prov-wan1"),
+                          ("before", "dr-wan1"), ("after", "dr-wan1"), ("finished", None)], events  # fmt: skip
+        assert {e["id"] for e in log} == {got["id"]}
+        assert log[-1]["devices"]["prov-wan1"]["status"] == "applied"
+        assert "ip ospf cost 50" not in log[1]["config"] and "router ospf" in log[1]["config"]
         assert lab.secret("env:JINBAO_OSPF_KEY") not in json.dumps(log) + r.stdout
     finally:
         _restore(lab, env)

@@ -44,7 +44,7 @@ def _agg(**configs: str | None) -> AggregatedResult:
         agg.add(
             Result(host, "backup", failed=True, exception="ConnectionFailed")
             if text is None
-            else Result(host, "backup", data=text)
+            else Result(host, "backup", data={"": text})
         )
     return agg
 
@@ -55,6 +55,10 @@ def _log(repo: Path) -> list[str]:
 
 
 def test_backup_commits_once_per_run_and_keeps_an_unreachable_devices_file(tmp_path):
+    agg = _agg(fw="table inet x {}\n")
+    agg.results["fw"].data["frr"] = "router ospf\n"
+    assert commit(tmp_path / "fw", agg, "lab:x")[1] == ["fw"]  # one device, two files
+    assert (tmp_path / "fw" / "fw.frr.cfg").read_text() == "router ospf\n"
     rev, changed = commit(tmp_path, _agg(a="one\n", b="two\n"), "lab:x")
     assert rev and changed == ["a", "b"]
     assert commit(tmp_path, _agg(a="one\n", b="two\n"), "lab:x") == (None, [])  # nothing changed: no commit
@@ -162,7 +166,11 @@ def test_a_stopped_node_keeps_its_backup_and_is_named(lab, tmp_path):
         assert f"✗ {node}" in r.stderr and node in r.stdout
         assert f"backup of {len(lab.plan.nodes) - 1} device(s)" in r.stdout
         assert (repo / f"{node}.cfg").read_text() == old
-        assert len(list(repo.glob("*.cfg"))) == len(lab.plan.nodes)
+        firewalls = [n for n, node in lab.plan.nodes.items() if node.device.platform == "nftables"]
+        assert firewalls and len(list(repo.glob("*.cfg"))) == len(lab.plan.nodes) + len(firewalls)
+        for fw in firewalls:  # a firewall's backup holds its ruleset and, beside it, its FRR
+            assert "table inet jinbao_zones" in (repo / f"{fw}.cfg").read_text()
+            assert "router ospf" in (repo / f"{fw}.frr.cfg").read_text()
         rc, got, _ = _cli_json("plan", "--lab", lab.id)
         assert rc == 1 and got["summary"]["unreachable"] == [node]
     finally:
