@@ -151,7 +151,7 @@ def apply(ctx, lab_id, spec, estate, sites, devices, roles, workers, yes, concur
 
     \b
     jinbao config apply --lab jb1a2b
-    jinbao config apply --targets ssh:prod.yml --estate province --confirm province --yes
+    jinbao config apply --targets estate:province --confirm province --yes
     """
     source = source_of(lab_id, spec)
     opts = Options(revert_in=revert_in, concurrency=concurrency, rollback_wave=rollback_wave, check_s=check_timeout)

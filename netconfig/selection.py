@@ -33,11 +33,14 @@ def source_of(lab_id: str | None, spec: str | None) -> str:
 
 
 def estate_for(ctx: click.Context, source: str, estate: str | None) -> str:
-    """--estate if given; else the lab estate for a lab source, else jinbao's --estate."""
+    """--estate if given; else the lab estate for a lab source, the estate of an `estate:` source,
+    else jinbao's --estate."""
     if estate:
         return estate
     if source.startswith("lab:"):
         return "lab"
+    if source.startswith("estate:") and source != "estate:":
+        return source.split(":", 1)[1]  # the devices and their intent are the same estate
     root = ctx.find_root().obj or {}
     return str(root.get("estate", "province"))
 

@@ -39,6 +39,12 @@ def lab():
     _root_or_skip()
     from lab import runtime
 
+    reuse = os.environ.get("JINBAO_TEST_LAB")
+    if reuse:  # a lab you brought up yourself, for a quick loop on one test: left up afterwards
+        from lab.record import Lab
+
+        yield Lab.find(reuse)
+        return
     lab = runtime.up("lab", runtime.new_id(), wait=True, timeout=180)
     try:
         yield lab

@@ -161,7 +161,8 @@ def test_a_change_that_cuts_management_is_reverted_by_the_device_itself(lab, tmp
     again = json.loads(
         run_cli("config", "backup", "--lab", lab.id, "--device", "prov-fw1", "--dir", str(backups), "--json").stdout
     )
-    assert again["commit"] is None and again["saved"] == ["prov-fw1"], again  # identical to the pre-change backup
+    changed = subprocess.run(["git", "-C", str(backups), "log", "-p", "-1"], capture_output=True, text=True).stdout
+    assert again["commit"] is None and again["saved"] == ["prov-fw1"], changed  # identical to the pre-change backup
     print(f"prov-fw1 restored itself {restored_after:.1f}s after a commit with revert_in={revert_in}")
 
 
