@@ -27,6 +27,7 @@ from .schema import (
     RawSite,
     RawSiteTemplate,
     RawSnmpProfile,
+    RawWave,
 )
 from .schema_errors import KINDS, fmt_loc, schema_problems, value_at
 from .yaml_errors import syntax_problem
@@ -58,6 +59,7 @@ class RawEstateFiles:
     links: list[tuple[RawLink, Src]] = field(default_factory=list)
     policies: list[tuple[RawPolicy, Src]] = field(default_factory=list)
     dr_pairs: list[tuple[RawDrPair, Src]] = field(default_factory=list)
+    change_waves: list[tuple[RawWave, Src]] = field(default_factory=list)
     root: Path = Path(".")
     # Problems that leave the estate readable (a name defined in two files keeps its first
     # definition, a copied file is skipped): resolve goes on, so the rest is reported too.
@@ -234,6 +236,6 @@ def _merge(raw: RawEstateFiles, parsed: InventoryFile, pos: Positions, problems:
                 continue
             target[name] = (val, Src(pos, (mapping, name)))
             folded[name.casefold()] = name
-    for seq in ("sites", "links", "policies", "dr_pairs"):
+    for seq in ("sites", "links", "policies", "dr_pairs", "change_waves"):
         for i, val in enumerate(getattr(parsed, seq) or []):
             getattr(raw, seq).append((val, Src(pos, (seq, i))))

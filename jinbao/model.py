@@ -187,6 +187,19 @@ class DrPair(_Frozen):
     origin: Origin | None = Field(default=None, exclude=True)
 
 
+class ChangeWave(_Frozen):
+    """A wave of config apply: the devices of these site kinds, sites or roles (any matches)."""
+
+    name: str
+    kinds: tuple[SiteKind, ...] = ()
+    sites: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    origin: Origin | None = Field(default=None, exclude=True)
+
+    def matches(self, site: str, kind: str, role: str) -> bool:
+        return site in self.sites or kind in self.kinds or role in self.roles
+
+
 class Ospf(_Frozen):
     process: int = 1
     reference_bandwidth_mbps: int = 100000
@@ -235,6 +248,7 @@ class Estate(_Frozen):
     snmp_profiles: dict[str, SnmpProfile]
     ospf: Ospf
     management_plane: ManagementPlane | None = None
+    change_waves: tuple[ChangeWave, ...] = ()
     source: str = Field(default="", exclude=True)
 
     def site_of(self, device: str) -> Site:

@@ -352,6 +352,15 @@ class RawManagementPlane(_Strict):
     ospf_auth_key: SecretRefStr | None = None
 
 
+class RawWave(_Strict):
+    """One wave of `jinbao config apply`: every changed device matching any of its selectors."""
+
+    name: Name
+    kinds: list[SiteKind] = []
+    sites: list[Name] = []
+    roles: list[Role] = []
+
+
 class InventoryFile(_Strict):
     """One YAML file of an estate. Any section may be in any file; lists from files concatenate."""
 
@@ -364,3 +373,6 @@ class InventoryFile(_Strict):
     links: list[RawLink] | None = None
     policies: list[RawPolicy] | None = None
     dr_pairs: list[RawDrPair] | None = None
+    # The order config apply changes devices in, first wave first (default: province, dr, city,
+    # county, by site kind). A device no wave matches goes in a last wave, "other".
+    change_waves: list[RawWave] | None = None

@@ -6,6 +6,7 @@ from typing import Literal, cast
 
 from ..model import (
     AdminUser,
+    ChangeWave,
     Device,
     DrPair,
     Estate,
@@ -19,6 +20,7 @@ from ..model import (
     SnmpProfile,
     Zone,
 )
+from ..names import did_you_mean
 from .state import State
 
 
@@ -165,8 +167,28 @@ def build_estate(r: State) -> Estate:
         snmp_profiles=profiles,
         ospf=ospf,
         management_plane=_management_plane(r),
+        change_waves=_change_waves(r, sites),
         source=str(r.raw.root),
     )
+
+
+def _change_waves(r: State, sites: dict) -> tuple[ChangeWave, ...]:
+    waves, seen = [], set()
+    for w, src in r.raw.change_waves:
+        if not (w.kinds or w.sites or w.roles):
+            r.p.add(src.at(), "change_waves", f"wave {w.name} selects no device", "give it kinds:, sites: or roles:")
+            continue
+        if w.name in seen or w.name == "other":
+            r.p.add(src.at("name"), "change_waves.name", f"wave {w.name} is named twice (or is the reserved name"
+                    " 'other', for devices no wave matches)", "give each wave its own name")  # fmt: skip
+        seen.add(w.name)
+        for i, site in enumerate(w.sites):
+            if site not in sites:
+                r.p.add(src.at("sites", i), "change_waves.sites", f"wave {w.name} names site {site!r}, which the"
+                        f" estate does not have; {did_you_mean(site, sites)}", "name a site of the estate")  # fmt: skip
+        waves.append(ChangeWave(name=w.name, kinds=tuple(w.kinds), sites=tuple(w.sites), roles=tuple(w.roles),
+                                origin=src.at()))  # fmt: skip
+    return tuple(waves)
 
 
 def _management_plane(r: State) -> ManagementPlane | None:

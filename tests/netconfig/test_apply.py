@@ -39,6 +39,21 @@ def test_waves_go_province_then_dr_then_cities(estate):
     ]
 
 
+def test_an_estate_may_define_its_own_waves_such_as_a_canary_city_first(tmp_path):
+    copy = tmp_path / "estate"
+    shutil.copytree(REPO / "inventory" / "lab", copy)
+    (copy / "waves.yml").write_text(
+        "change_waves:\n"
+        "  - {name: canary, sites: [chuzhou]}\n"
+        "  - {name: core, kinds: [province, dr]}\n"
+        "  - {name: edge, kinds: [city]}\n"
+    )
+    est = load_estate(str(copy))
+    got = waves(est, ["hefei-wan1", "dr-wan1", "chuzhou-wan2", "prov-wan2", "nosuch"])
+    assert got == [("canary", ["chuzhou-wan2"]), ("core", ["dr-wan1", "prov-wan2"]), ("edge", ["hefei-wan1"]),
+                   ("other", ["nosuch"])]  # fmt: skip
+
+
 def test_change_log_is_append_only_and_knows_open_changes(tmp_path, monkeypatch):
     monkeypatch.setenv("JINBAO_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("SUDO_USER", "alice")
