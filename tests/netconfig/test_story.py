@@ -42,7 +42,8 @@ def test_the_readme_story_runs_as_written(lab, tmp_path):
         assert re.search(r"\b2 applied\b.*dr-wan1, prov-wan1", out), out  # the apply
         assert "state check passed" in r.stderr, r.stderr
         assert re.search(r"\b0 drifted\b", out), out  # the drift report
-        assert "rollback of " in out  # the change log
+        assert re.search(r"Z-\w+\s+apply\s+by \S+ at .*: 2 applied", out), out  # the change log
+        assert re.search(r"rollback \d{8}T\d{6}Z-", out), out  # the rollback's own summary
         assert _plan(lab, "lab")["summary"].get("to change") is None  # the rollback restored the lab
     finally:
         _restore(lab, {"JINBAO_STATE_DIR": str(tmp_path / "state")})
