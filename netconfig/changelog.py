@@ -24,6 +24,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pwd
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,7 +51,8 @@ def log_path() -> Path:
 
 def who() -> str:
     """The person behind the run: the sudoer when run with sudo, else the login user."""
-    return os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown"
+    # The account itself when neither is set (cron, systemd): never "unknown" in an audit trail.
+    return os.environ.get("SUDO_USER") or os.environ.get("USER") or pwd.getpwuid(os.getuid()).pw_name
 
 
 def new_id() -> str:
