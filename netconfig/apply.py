@@ -18,6 +18,7 @@ device that restores its previous config unless confirmed. Then poll the state u
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,10 @@ class Run:
         self.estate, self.plans, self.opts, self.say = estate, plans, opts, say
         self.change, self.on_status = change, on_status
         self.wanted = wanted
+        # Devices committed and neither confirmed nor rolled back yet: what an interrupted run
+        # rolls back at once, rather than leave to their timers.
+        self._unconfirmed: set[str] = set()
+        self._lock = threading.Lock()
         self.results = AggregatedResult("apply")
         self.timings: dict[str, dict[str, float]] = {}
         self._wave: dict[str, str] = {}
@@ -130,15 +135,41 @@ class Run:
                 self._set(host, str(plan.data.get("status", UNCHANGED)))
         todo = [h for h, p in self.plans.results.items() if not p.failed and p.data.get("status") == CHANGE]
         stopped_by = ""
-        for name, hosts in waves(self.estate, todo):
-            self._wave.update(dict.fromkeys(hosts, name))
-            if stopped_by:
-                for h in hosts:
-                    self._set(h, NOT_STARTED, f"not started: wave {stopped_by} failed its checks")
-                continue
-            if not self._one_wave(name, hosts, check):
-                stopped_by = name
+        try:
+            for name, hosts in waves(self.estate, todo):
+                self._wave.update(dict.fromkeys(hosts, name))
+                if stopped_by:
+                    for h in hosts:
+                        self._set(h, NOT_STARTED, f"not started: wave {stopped_by} failed its checks")
+                    continue
+                if not self._one_wave(name, hosts, check):
+                    stopped_by = name
+        except KeyboardInterrupt:
+            self._interrupted(todo)
         return self.results
+
+    def _interrupted(self, todo: list[str]) -> None:
+        """Ctrl-C: roll back the wave in flight now (its devices' timers would, later), and name
+        every device the run did not finish. A second Ctrl-C leaves the rest to the timers."""
+        self.say("interrupted: rolling back the commits not yet confirmed")
+        back = sorted(self._unconfirmed)
+        try:
+            rolled = self._parallel(rollback, back) if back else AggregatedResult("rollback")
+        except KeyboardInterrupt:
+            rolled = AggregatedResult("rollback")
+        for h in back:
+            r = rolled.results.get(h)
+            how = "rolled back" if r and not r.failed else f"its timer reverts it within {self.opts.revert_in}s"
+            self._set(h, REVERTED, f"interrupted: {how}")
+        for h in todo:
+            if h not in self.results.results:
+                self._set(h, NOT_STARTED, "not started: the run was interrupted")
+
+    def _commit(self, target: Target, **kw) -> Result:
+        r = commit(target, **kw)
+        with self._lock:
+            self._unconfirmed.add(target.name)
+        return r
 
     def _one_wave(self, name: str, hosts: list[str], check) -> bool:
         """Apply one wave; False when its checks failed (no later wave may start)."""
@@ -151,8 +182,8 @@ class Run:
         planned = {h: self.plans.results[h].diff for h in hosts}
         for h in hosts:
             self.on_status(h, "committing")
-        committed = self._parallel(commit, hosts, estate=self.estate, revert_in=self.opts.revert_in, planned=planned,
-                                   wanted=self.wanted, change=self.change)  # fmt: skip
+        kw = {"estate": self.estate, "revert_in": self.opts.revert_in, "wanted": self.wanted, "change": self.change}
+        committed = self._parallel(self._commit, hosts, planned=planned, **kw)
         ok = [h for h in hosts if not committed.results[h].failed]
         for h in hosts:
             self.timings[h] = {"commit_s": round(time.monotonic() - t0, 1)}
@@ -173,6 +204,7 @@ class Run:
             self.timings[h]["checked_s"] = round(t_checked - t0, 1)
         back = sorted(problems) if not self.opts.rollback_wave or not problems else ok
         rolled = self._parallel(rollback, back) if back else AggregatedResult("rollback")
+        self._unconfirmed -= set(back)
         for h in back:
             r = rolled.results[h]
             how = (
@@ -187,6 +219,7 @@ class Run:
         confirmed = AggregatedResult("confirm")
         if keep:
             confirmed = self._parallel(confirm, keep, estate=self.estate, change=self.change)
+        self._unconfirmed -= set(keep)
         for h in keep:
             r = confirmed.results[h]
             if r.failed:

@@ -157,6 +157,20 @@ def test_a_failed_check_reverts_that_device_and_no_later_wave_starts(estate, mon
     assert agg.exit_code() == 1 and "lost it" in agg.results["dr-wan1"].why
 
 
+def test_ctrl_c_rolls_back_the_wave_in_flight_and_names_what_never_started(estate, monkeypatch):
+    def check(routers, before, wave, estate, **kw):
+        if "dr-wan1" in wave:
+            raise KeyboardInterrupt  # the operator gives up while the DR wave is being checked
+        return {}
+
+    got, done, agg = _run(estate, monkeypatch, _plans(**PLANS), check)
+    assert got["prov-wan1"] == "applied"  # confirmed in an earlier wave: it keeps the change
+    assert got["dr-wan1"] == "reverted" and "interrupted: rolled back" in agg.results["dr-wan1"].why
+    assert ("rollback", "dr-wan1") in done and ("confirm", "dr-wan1") not in done
+    assert got["hefei-wan1"] == "not started" and "interrupted" in agg.results["hefei-wan1"].why
+    assert agg.exit_code() == 1
+
+
 def test_a_device_changed_since_the_plan_is_not_committed(estate, monkeypatch):
     class Driver:
         committed = False
