@@ -30,7 +30,7 @@ IF_DYNAMIC = [
 ]
 IF_STATIC = [O.ifDescr, O.ifName, O.ifAlias, O.ifHighSpeed]
 IF_STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
-OSPF_STATE = {1: "down", 2: "attempt", 3: "init", 4: "twoWay", 5: "exchangeStart", 6: "exchange", 7: "loading", 8: "full"}
+OSPF_STATE = dict(enumerate(("down", "attempt", "init", "twoWay", "exchangeStart", "exchange", "loading", "full"), 1))
 UPS_BATTERY = {1: "unknown", 2: "normal", 3: "low", 4: "depleted"}
 UPS_SOURCE = {1: "other", 2: "none", 3: "normal", 4: "bypass", 5: "battery", 6: "booster", 7: "reducer"}
 SENSOR_KIND = {8: "temperature_c", 9: "humidity_pct"}
@@ -84,8 +84,9 @@ async def system(s: Session, st: dict, want_interfaces: bool) -> dict:
     }
     st["uptime_ticks"], st["polled_at"] = ticks, now
     if want_interfaces:
-        out["if_number"] = number(got[O.ifNumber], "ifNumber") if got[O.ifNumber] is not None else None
-        out["if_last_change"] = number(got[O.ifTableLastChange], "ifTableLastChange") if got[O.ifTableLastChange] is not None else None
+        # Both may be absent on a minimal agent; the static cache is then re-read only on reboot.
+        for key, o, what in (("if_number", O.ifNumber, "ifNumber"), ("if_last_change", O.ifTableLastChange, "ifLast")):
+            out[key] = number(got[o], what) if got[o] is not None else None
     return out
 
 
@@ -181,7 +182,11 @@ async def health(s: Session, mib: str) -> dict:
         mems = [float(number(v, "memory")) for v in t[mem_col].values()]
     else:
         used, free = t[O.cpmCPUMemoryUsed], t[O.cpmCPUMemoryFree]
-        mems = [100.0 * number(used[i], "memory") / max(1, number(used[i], "m") + number(free[i], "m")) for i in used if i in free]
+        mems = [
+            100.0 * number(used[i], "cpmCPUMemoryUsed") / max(1, number(used[i], "m") + number(free[i], "m"))
+            for i in used
+            if i in free
+        ]
     # Entities without a CPU report 0 in these MIBs; only those with a load say anything.
     return {"cpu_pct": max(cpus) if cpus else None, "memory_pct": max(mems) if mems else None, "disks": []}
 
@@ -193,14 +198,24 @@ async def ospf(s: Session) -> dict:
         if router_id is None:
             return {"exposed": False, "neighbours": []}
     nbrs = [
-        {"neighbour": _name(i[:4]), "router_id": text(t[O.ospfNbrRtrId].get(i)), "state": OSPF_STATE.get(number(v, "ospfNbrState"), "?")}
+        {
+            "neighbour": _name(i[:4]),
+            "router_id": text(t[O.ospfNbrRtrId].get(i)),
+            "state": OSPF_STATE.get(number(v, "ospfNbrState"), "?"),
+        }
         for i, v in t[O.ospfNbrState].items()
     ]
     return {"exposed": True, "neighbours": nbrs}
 
 
 async def ups(s: Session) -> dict:
-    got = await s.get(O.upsBatteryStatus, O.upsSecondsOnBattery, O.upsEstimatedMinutesRemaining, O.upsEstimatedChargeRemaining, O.upsOutputSource)
+    got = await s.get(
+        O.upsBatteryStatus,
+        O.upsSecondsOnBattery,
+        O.upsEstimatedMinutesRemaining,
+        O.upsEstimatedChargeRemaining,
+        O.upsOutputSource,
+    )
     if all(v is None for v in got.values()):
         raise SnmpFailure("malformed", "UPS-MIB: the agent does not implement it (no upsBattery or upsOutput objects)")
     load = await s.columns([O.upsOutputPercentLoad], 4)
@@ -228,7 +243,13 @@ def sensor_value(raw: int, scale: int, precision: int) -> float:
 
 
 async def sensors(s: Session) -> dict:
-    cols = [O.entPhySensorType, O.entPhySensorScale, O.entPhySensorPrecision, O.entPhySensorValue, O.entPhySensorOperStatus]
+    cols = [
+        O.entPhySensorType,
+        O.entPhySensorScale,
+        O.entPhySensorPrecision,
+        O.entPhySensorValue,
+        O.entPhySensorOperStatus,
+    ]
     t = await s.columns(cols, reps_for(8, len(cols)))
     out: dict[str, list[float]] = {"temperature_c": [], "humidity_pct": []}
     for i, kind in t[O.entPhySensorType].items():
@@ -242,4 +263,8 @@ async def sensors(s: Session) -> dict:
                 number(t[O.entPhySensorPrecision].get(i, 0), "entPhySensorPrecision"),
             )
         )
-    return {"temperature_c": max(out["temperature_c"], default=None), "humidity_pct": max(out["humidity_pct"], default=None), "sensors": sum(map(len, out.values()))}
+    return {
+        "temperature_c": max(out["temperature_c"], default=None),
+        "humidity_pct": max(out["humidity_pct"], default=None),
+        "sensors": sum(map(len, out.values())),
+    }

@@ -75,7 +75,8 @@ def credentials(estate: Estate, target: Target) -> Credentials:
             f"SNMP profile {name}: auth {p.auth_protocol}/priv {p.priv_protocol} is not supported "
             f"(auth: {', '.join(AUTH)}; priv: {', '.join(PRIV)})"
         )
-    return Credentials(p.user, p.auth_protocol, p.priv_protocol, target.secret(p.auth_key.ref), target.secret(p.priv_key.ref))
+    auth, priv = target.secret(p.auth_key.ref), target.secret(p.priv_key.ref)
+    return Credentials(p.user, p.auth_protocol, p.priv_protocol, auth, priv)
 
 
 def jobs(estate: Estate, found: dict[str, Target]) -> list[Job]:

@@ -197,7 +197,7 @@ class Session:
                     done.add(col)
                     continue
                 if name <= cursor[col]:
-                    raise SnmpFailure("malformed", f"getbulk: OID {_dotted(name)} does not follow {_dotted(cursor[col])}")
+                    raise SnmpFailure("malformed", f"getbulk: {_dotted(name)} does not follow {_dotted(cursor[col])}")
                 out[col][name[len(col) :]] = value
                 cursor[col] = name
             active = [c for c in active if c not in done]
