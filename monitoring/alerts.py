@@ -89,7 +89,10 @@ def conditions(r: Result, th: Thresholds, active: set[str]) -> list[Condition] |
     if d.get("system", {}).get("rebooted"):
         out.append(Condition("reboot", f"sysUpTime went back to {d['system']['uptime_s']:.0f} s: restarted"))
     for i in d.get("interfaces", []):
-        if i["admin"] == "up" and i["oper"] in ("down", "lowerLayerDown", "notPresent"):
+        if i.get("link") and i["oper"] != "up":
+            why = f"interface {i['name']} (link {i['link']}) is {i['oper']} (admin {i['admin']})"
+            out.append(Condition(f"if_down:{i['name']}", why))
+        elif i["admin"] == "up" and i["oper"] in ("down", "lowerLayerDown", "notPresent"):
             out.append(Condition(f"if_down:{i['name']}", f"interface {i['name']} is {i['oper']} (admin up)"))
         key = f"link_utilisation:{i['name']}"
         out.append(

@@ -116,6 +116,11 @@ async def poll_one(job: Job, eng: Engine, st: dict, opt: Options) -> Result:
         data["system"] = sysinfo
         if "interfaces" in prof.collect:
             data["interfaces"] = await collect.interfaces(s, st, sysinfo)
+            # The estate's intent: an interface that carries a link must be up, whatever its
+            # admin status says (a link taken down by hand is still a link down).
+            links = {i.name: i.link for i in d.interfaces if i.link}
+            for row in data["interfaces"]:
+                row["link"] = links.get(row["name"])
             data["interfaces_static_read"] = st.get("if_static_read", False)
         if "health" in prof.collect:
             data["health"] = await collect.health(s, health_mib(d))
