@@ -38,11 +38,17 @@ def utilisation_pct(bps: float | None, speed_mbps: int | None) -> float | None:
 
 
 def rebooted(previous_ticks: int | None, current_ticks: int, seconds: float) -> bool:
-    """Whether sysUpTime went back since the last poll: the agent (or the device) restarted.
+    """Whether the agent (or the device) restarted since the last poll, `seconds` ago.
 
-    A sysUpTime that wrapped at 2^32 ticks also goes back; it is told apart by arithmetic: after
-    a wrap, the wrapped delta matches the time that passed between the polls (within a minute)."""
-    if previous_ticks is None or current_ticks >= previous_ticks:
+    It did when sysUpTime went back, or when it grew by clearly less than the time that passed
+    (it restarted between the polls and has been up longer than it was at the last one). A
+    sysUpTime that wrapped at 2^32 ticks also goes back; it is told apart by arithmetic: after a
+    wrap, the wrapped delta matches the time that passed."""
+    if previous_ticks is None:
         return False
-    wrapped = delta(previous_ticks, current_ticks, TIMETICKS) / 100.0
-    return abs(wrapped - seconds) > max(60.0, seconds * 0.1)
+    grew = delta(previous_ticks, current_ticks, TIMETICKS) / 100.0
+    # Slack for the poll's own latency and the agent's clock against ours.
+    slack = max(10.0, seconds * 0.05)
+    if current_ticks < previous_ticks:
+        return abs(grew - seconds) > slack  # a wrap grows by the time that passed; a restart does not
+    return seconds - grew > slack

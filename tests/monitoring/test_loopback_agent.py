@@ -85,6 +85,7 @@ def _job(lab_estate, a: Agent, name: str = "loopback-agent") -> poller.Job:
 def test_an_agent_restart_is_a_reboot_and_its_reset_counters_give_no_rate(agent, lab_estate):
     a = agent()
     job, state = _job(lab_estate, a), PollState()
+    time.sleep(4)  # up a while: after the restart its sysUpTime is clearly lower
     first = poller.poll([job], state).results["loopback-agent"]
     assert not first.failed, first.why
     assert first.data["system"]["sys_name"] == "loopback-agent" and not first.data["system"]["rebooted"]

@@ -49,6 +49,9 @@ def test_uptime_going_back_is_a_reboot_but_a_timeticks_wrap_is_not():
     assert rebooted(900_000, 1_200, 60)
     # 2^32 ticks is 497 days: 30 s before the top, then 30 s after it, one minute apart.
     assert not rebooted(TIMETICKS - 3000, 3000, 60)
+    # Up 60 s at the last poll, up 70 s now, 300 s later: it restarted in between.
+    assert rebooted(6_000, 7_000, 300)
+    assert not rebooted(6_000, 40_000, 300)  # up more than the time that passed: the agent's clock, not a restart
 
 
 def test_values_of_the_wrong_type_are_malformed_not_crashes():
