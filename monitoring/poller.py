@@ -105,9 +105,8 @@ async def _diagnose(s: Session, eng: Engine, job: Job) -> str:
     return "garbage" if max(before, eng.received_from(job.target.host, job.port)) else "unreachable"
 
 
-async def poll_one(job: Job, eng: Engine, st: dict, opt: Options) -> Result:
-    d, prof = job.device, job.profile
-    s = Session(eng, job.target.host, job.port, job.creds, opt.timeout, opt.retries)
+async def poll_one(job: Job, s: Session, st: dict) -> Result:
+    d, prof, eng = job.device, job.profile, s.engine
     data: dict = {"class": prof.class_, "platform": d.platform, "address": job.target.host, "status": "ok"}
     started = time.monotonic()
     notes: list[str] = []
@@ -147,16 +146,22 @@ def _stats(data: dict, s: Session, started: float) -> dict:
 
 
 async def _bounded(job: Job, eng: Engine, st: dict, opt: Options) -> Result:
+    s = Session(eng, job.target.host, job.port, job.creds, opt.timeout, opt.retries)
+    started = time.monotonic()
     try:
-        return await asyncio.wait_for(poll_one(job, eng, st, opt), opt.deadline)
+        return await asyncio.wait_for(poll_one(job, s, st), opt.deadline)
     except TimeoutError:
-        return Result(
-            job.device.name,
-            TASK,
-            failed=True,
-            data={"status": "deadline", "class": job.profile.class_, "address": job.target.host},
-            problems=(f"no complete answer within its deadline of {opt.deadline:g} s",),
+        # Cut off before its own diagnosis ended (a loaded machine stretches every timeout):
+        # still say what was seen. Answers to some requests: slow. Datagrams but no answer:
+        # garbage. Nothing at all: unreachable.
+        status = (
+            "deadline" if s.answered else "garbage" if eng.received_from(job.target.host, job.port) else "unreachable"
         )
+        why = (
+            f"{WHY.get(status, 'answered, but not all of its profile')} (cut off at its deadline of {opt.deadline:g} s)"
+        )
+        data = {"status": status, "class": job.profile.class_, "address": job.target.host}
+        return Result(job.device.name, TASK, failed=True, data=_stats(data, s, started), problems=(why,))
     except Exception as e:
         # Whatever one device does to the poller, it is that device's failed result.
         return Result(

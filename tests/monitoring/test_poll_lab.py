@@ -146,7 +146,7 @@ def _at(job, name, port):
 def test_garbage_and_silent_agents_are_named_and_do_not_hold_up_the_others(jobs):
     garbage, silent = _Responder(garbage=True), _Responder(garbage=False)
     try:
-        opt = poller.Options(timeout=1, retries=1, deadline=8)
+        opt = poller.Options(timeout=1, retries=1, deadline=15)
         todo = [
             *jobs.values(),
             _at(jobs["prov-mon1"], "garbage-1", garbage.port),
@@ -184,16 +184,21 @@ def test_a_link_taken_down_raises_interface_down_on_both_ends_and_clears(mlab, t
         } <= raised
     finally:
         run_cli("lab", "link", "up", "--id", mlab.id, "prov-wan1", "chuzhou-wan1", check=True)
-    r = run_cli("monitor", "poll", "--lab", mlab.id, *ends, "--json", env=env)
-    cleared = {(e["device"], e["key"]) for e in json.loads(r.stdout)["alerts"] if e["event"] == "clear"}
-    assert (link.a.device, f"if_down:{link.a.interface}") in cleared
+    cleared: set = set()
+    for _ in range(10):  # on a loaded machine a poll may not see the link back at once
+        r = run_cli("monitor", "poll", "--lab", mlab.id, *ends, "--json", env=env)
+        cleared |= {(e["device"], e["key"]) for e in json.loads(r.stdout)["alerts"] if e["event"] == "clear"}
+        if (link.a.device, f"if_down:{link.a.interface}") in cleared:
+            break
+        time.sleep(1)
+    assert (link.a.device, f"if_down:{link.a.interface}") in cleared, r.stdout[-2000:]
     log = [json.loads(x) for x in (tmp_path / "monitoring" / "alerts.jsonl").read_text().splitlines()]
     assert [e["event"] for e in log if e["key"] == f"if_down:{link.a.interface}"] == ["raise", "clear"]
 
 
 def test_a_stopped_node_is_named_exit_1_and_clears_when_it_returns(mlab, tmp_path):
     env = {"JINBAO_STATE_DIR": str(tmp_path)}
-    args = ("monitor", "poll", "--lab", mlab.id, "--timeout", "1", "--retries", "1", "--deadline", "8")
+    args = ("monitor", "poll", "--lab", mlab.id, "--timeout", "1", "--retries", "1", "--deadline", "15")
     assert run_cli(*args, "--device", "nosuch", env=env).returncode == 2
     run_cli("lab", "node", "stop", "--id", mlab.id, "prov-app1", check=True)
     try:
@@ -204,7 +209,7 @@ def test_a_stopped_node_is_named_exit_1_and_clears_when_it_returns(mlab, tmp_pat
         assert results["prov-app1"]["data"]["status"] == "unreachable"
         others = {h: x for h, x in results.items() if h != "prov-app1"}
         assert all(not x["failed"] for x in others.values())
-        assert max(x["data"]["seconds"] for x in others.values()) < 8
+        assert max(x["data"]["seconds"] for x in others.values()) < 15
         assert ("raise", "prov-app1", "unreachable") in {(e["event"], e["device"], e["key"]) for e in doc["alerts"]}
     finally:
         run_cli("lab", "node", "start", "--id", mlab.id, "prov-app1", check=True)
