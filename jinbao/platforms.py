@@ -41,6 +41,9 @@ class PlatformFacts:
     # The out-of-band management port (docs/estate.md: management is out of band); the lab
     # names it mgmt0 on every Linux-family node.
     mgmt_interface: str = "mgmt0"
+    # Where the platform's SNMP agent reports CPU and memory: net-snmp on Linux-family nodes
+    # implements HOST-RESOURCES-MIB, the vendor OSes report them in their own entity MIBs.
+    snmp_health_mib: str = "HOST-RESOURCES-MIB"
 
     def interface_name(self, ordinal: int) -> str:
         """The name of the data port at this 0-based position (0 = the platform's first port)."""
@@ -65,6 +68,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 None,
                 "cisco_ios",
                 mgmt_interface="GigabitEthernet0/0",
+                snmp_health_mib="CISCO-PROCESS-MIB",
             ),
             # community.network.ce is Huawei's CloudEngine collection, the one that speaks VRP CLI.
             PlatformFacts(
@@ -78,6 +82,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 None,
                 "huawei_vrp",
                 mgmt_interface="MEth0/0/1",
+                snmp_health_mib="HUAWEI-ENTITY-EXTENT-MIB",
             ),
             PlatformFacts(
                 "h3c_comware",
@@ -90,6 +95,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 None,
                 "hp_comware",
                 mgmt_interface="M-GigabitEthernet0/0/0",
+                snmp_health_mib="HH3C-ENTITY-EXT-MIB",
             ),
         )
     }
