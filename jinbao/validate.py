@@ -7,7 +7,7 @@ load_estate() returns.
 
 from __future__ import annotations
 
-from .checks import design, dr, ip_plan, management_plane, references, uplinks, written
+from .checks import design, dr, ip_plan, management_plane, references, routes, uplinks, written
 from .checks.dr import LEVEL_BEST_RPO, LEVEL_MAX_RPO, LEVEL_RPO, LEVEL_RTO
 from .checks.written import CLEARTEXT_MANAGEMENT
 from .loader import RawEstateFiles
@@ -18,7 +18,15 @@ from .resolve import Where
 __all__ = ["CLEARTEXT_MANAGEMENT", "LEVEL_BEST_RPO", "LEVEL_MAX_RPO", "LEVEL_RPO", "LEVEL_RTO", "STEPS", "validate"]
 
 # Checks of the resolved estate, in the order their problems read best.
-STEPS = (references.check, ip_plan.check, design.check, uplinks.check, dr.check, management_plane.check)
+STEPS = (
+    references.check,
+    ip_plan.check,
+    design.check,
+    uplinks.check,
+    dr.check,
+    management_plane.check,
+    routes.check,
+)
 
 
 def validate(
