@@ -19,7 +19,7 @@ from jinbao.estate import load_estate
 from jinbao.result import AggregatedResult, Result
 from netconfig import apply as apply_mod
 from netconfig import changelog
-from netconfig.statecheck import State, _routed, blame, lookups, losses, verify
+from netconfig.statecheck import State, _routed, blame, lookups, losses, route_lookup, verify
 from netconfig.waves import waves
 from tests.support import REPO, run_cli
 
@@ -124,6 +124,32 @@ def test_an_announced_prefix_must_appear_everywhere_and_may_go_once_the_intent_d
     assert losses("hefei-wan1", routed, _state(), announcing) == [
         ("lost its route to 10.200.1.0/24, announced by prov-wan2", "prov-wan2")
     ]
+
+
+def test_a_napalm_driver_is_read_whole_and_matched_longest_prefix_first():
+    table = {
+        "0.0.0.0/0": [{"current_active": True}],
+        "10.90.0.0/16": [{"current_active": False}],
+        "10.90.16.1/32": [{"current_active": True}],
+    }
+
+    calls = []
+
+    class Napalm:  # NAPALM's signature: one call for the whole table
+        def get_route_to(self, destination="", protocol="", longer=False):
+            calls.append((destination, longer))
+            return table
+
+    class PerAddress:
+        def get_route_to(self, destination):
+            return {"asked": destination}
+
+    look = route_lookup(Napalm())
+    assert look("10.90.16.1") == {"10.90.16.1/32": table["10.90.16.1/32"]}
+    assert look("10.90.16.2") == {"10.90.0.0/16": table["10.90.0.0/16"]}  # longest match, inactive
+    assert look("192.0.2.1") == {"0.0.0.0/0": table["0.0.0.0/0"]}
+    assert calls == [("0.0.0.0/0", True)]
+    assert route_lookup(PerAddress())("10.90.16.1") == {"asked": "10.90.16.1"}
 
 
 def _plans(**status):
