@@ -245,18 +245,31 @@ def floor(routers: list[Target], lines, changed: Path, sample: int = 3) -> dict[
 
 # -- the run ----------------------------------------------------------------------------------------
 def phases_report(j: dict) -> list[str]:
-    """jinbao's time, phase by phase, from apply_phases.py's record."""
-    out = [f"    python start and imports {j['import_s']:6.1f} s"]
-    for p in j["phases"]:
-        if p["phase"] != "wave":
-            out.append(f"    {p['phase']:<27} {p['end'] - p['start']:6.1f} s  (at {p['start']:.1f}-{p['end']:.1f} s)")
-    for k, p in enumerate(w for w in j["phases"] if w["phase"] == "wave"):
+    """jinbao's time by phase, from apply_phases.py's record: each wave's state read before its
+    commits, the commits, the state check after them (the rest of the wave: polls until the
+    state has held two OSPF dead intervals) and the confirms; then the same, wave by wave."""
+    waves, parts = [p for p in j["phases"] if p["phase"] == "wave"], [p for p in j["phases"] if p["phase"] != "wave"]
+    took = {}
+    for w in waves:
+        inside = [p for p in parts if w["start"] <= p["start"] < w["end"]]
+        for p in inside:
+            took.setdefault(p["phase"].split(" (")[0], []).append(p["end"] - p["start"])
+        took.setdefault("state check after the wave", []).append(
+            (w["end"] - w["start"]) - sum(p["end"] - p["start"] for p in inside)
+        )
+    plan = sum(p["end"] - p["start"] for p in parts if p["phase"] == "plan")
+    total = j["total"]
+    out = [
+        f"    {'python start and imports':<30} {j['import_s']:6.1f} s",
+        f"    {'plan':<30} {plan:6.1f} s {plan / total:4.0%}",
+    ]
+    for name, ts in took.items():
         out.append(
-            f"    {f'wave {k + 1} in all':<27} {p['end'] - p['start']:6.1f} s  (at {p['start']:.1f}-{p['end']:.1f} s)"
+            f"    {name:<30} {sum(ts):6.1f} s {sum(ts) / total:4.0%}  (per wave: {', '.join(f'{t:.1f}' for t in ts)})"
         )
     c = j["counts"]
-    out.append(f"    state reads: {c['state reads']} device sessions, {c['route lookups']} route lookups, "
-               f"{c['state read s']:.0f} s summed over the parallel reads")  # fmt: skip
+    out.append(f"    {len(waves)} waves; {c['state reads']} state reads of a router ({c['state read s']:.0f} s summed "
+               f"over the parallel reads); {j['total']:.1f} s in the apply process")  # fmt: skip
     return out
 
 

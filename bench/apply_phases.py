@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 T0 = time.monotonic()
 OUT = Path(sys.argv[1])
 phases: list[dict] = []
-counts = {"state reads": 0, "state read s": 0.0, "route lookups": 0}
+counts = {"state reads": 0, "state read s": 0.0}
 lock = threading.Lock()
 
 
@@ -48,7 +48,7 @@ def main() -> None:
     cli_apply.run = timed("plan", cli_apply.run)
     # apply calls statecheck.snapshot by attribute (the snapshot before each wave); verify's polls
     # use the function it was defined with, so they are not counted here but in the wave's rest.
-    statecheck.snapshot = timed("snapshot before the wave", statecheck.snapshot)
+    statecheck.snapshot = timed("state read before the wave", statecheck.snapshot)
     apply.Run._one_wave = timed("wave", apply.Run._one_wave)
     parallel = apply.Run._parallel
 
@@ -66,7 +66,6 @@ def main() -> None:
             with lock:
                 counts["state reads"] += 1
                 counts["state read s"] += time.monotonic() - t
-                counts["route lookups"] += len(to)
 
     statecheck.read_state = counted_read
 
