@@ -12,7 +12,7 @@ APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputil
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
 BENCH_APT_PACKAGES := apache2-utils
 
-.PHONY: setup apt venv demo demo-down test lint bench bench-inventory bench-lab bench-pki bench-netconfig clean
+.PHONY: setup apt venv demo demo-down test lint bench bench-inventory bench-lab bench-pki bench-netconfig bench-apply clean
 
 setup: apt venv
 
@@ -79,7 +79,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: bench-inventory bench-pki bench-lab bench-netconfig
+bench: bench-inventory bench-pki bench-lab bench-netconfig bench-apply
 bench bench-inventory bench-pki bench-lab: EXTRA_APT = $(BENCH_APT_PACKAGES)
 
 bench-inventory: setup
@@ -94,6 +94,11 @@ bench-pki: setup
 # Brings up its own lab (root); netmiko and ansible-playbook are the venv's.
 bench-netconfig: setup
 	$(PY) bench/netconfig_bench.py
+
+# Brings up its own 61-node lab (root); jinbao, ansible-playbook and netmiko push the same change.
+# Nornir is installed into a scratch folder for the run, never into the venv.
+bench-apply: setup
+	$(PY) bench/apply_bench.py
 
 clean:
 	rm -rf out .pytest_cache

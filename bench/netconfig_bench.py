@@ -125,25 +125,30 @@ def run_jinbao(routers: list[Target], workers: int = 16) -> dict:
     return {h: r.data for h, r in agg.results.items()}
 
 
+def netmiko_connect(t: Target) -> ConnectHandler:
+    """A netmiko session to one lab node, as an operator in the ops namespace would open it."""
+    return ConnectHandler(
+        device_type=t.facts.netmiko_device_type,
+        host=t.host,
+        port=t.port,
+        username=t.user,
+        use_keys=True,
+        key_file=str(t.identity_file),
+        allow_agent=False,
+        # The lab's pinned host keys, as jinbao's driver and Ansible use them.
+        ssh_strict=True,
+        system_host_keys=False,
+        alt_host_keys=True,
+        alt_key_file=str(t.known_hosts),
+        # The management network is reachable only from the ops namespace.
+        sock=connect(t.host, t.port, t.netns),
+    )
+
+
 def run_netmiko(routers: list[Target]) -> dict:
     seen = {}
     for t in routers:
-        conn = ConnectHandler(
-            device_type=t.facts.netmiko_device_type,
-            host=t.host,
-            port=t.port,
-            username=t.user,
-            use_keys=True,
-            key_file=str(t.identity_file),
-            allow_agent=False,
-            # The lab's pinned host keys, as jinbao's driver and Ansible use them.
-            ssh_strict=True,
-            system_host_keys=False,
-            alt_host_keys=True,
-            alt_key_file=str(t.known_hosts),
-            # The management network is reachable only from the ops namespace.
-            sock=connect(t.host, t.port, t.netns),
-        )
+        conn = netmiko_connect(t)
         try:
             outputs = [conn.send_command(f"vtysh -c '{c}' 2>/dev/null") for c in COMMANDS]
         finally:
@@ -177,7 +182,7 @@ class Ansible:
     """ansible-playbook from this venv, run in the ops namespace, with every file it writes
     (local temp, control sockets, its home) under tmp: the machine is not a managed node."""
 
-    def __init__(self, routers: list[Target], tmp: Path):
+    def __init__(self, routers: list[Target], tmp: Path, host_vars: dict[str, dict] | None = None):
         (netns,) = {t.netns for t in routers}
         self.via = ("ip", "netns", "exec", netns) if netns else ()
         self.tmp = tmp
@@ -198,6 +203,7 @@ class Ansible:
                 "ansible_ssh_common_args": f"-o UserKnownHostsFile={t.known_hosts} -o StrictHostKeyChecking=yes",
                 # Set, as a seasoned user would: interpreter discovery costs a round trip per host.
                 "ansible_python_interpreter": "/usr/bin/python3",
+                **(host_vars or {}).get(t.name, {}),
             }
             for t in routers
         }
@@ -219,8 +225,8 @@ class Ansible:
         }
         self.playbook = Path(sys.executable).parent / "ansible-playbook"
 
-    def run(self, *extra: str) -> str:
-        cmd = [*self.via, str(self.playbook), "-i", str(self.tmp / "inventory.yml"), str(self.tmp / "read.yml"), *extra]
+    def run(self, *extra: str, playbook: str = "read.yml") -> str:
+        cmd = [*self.via, str(self.playbook), "-i", str(self.tmp / "inventory.yml"), str(self.tmp / playbook), *extra]
         r = subprocess.run(cmd, cwd=self.tmp, env=self.env, capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
             raise SystemExit(f"ansible-playbook failed ({r.returncode}):\n{(r.stdout + r.stderr)[-2000:]}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from .platforms import Platform
 from .yamlsrc import Origin
@@ -107,6 +107,24 @@ class Interface(_Frozen):
     description: str = ""
 
 
+class StaticRoute(_Frozen):
+    """A static route: to prefix via a next hop on a connected subnet, or discarded (null0)."""
+
+    prefix: IPv4Network
+    via: IPv4Address | Literal["null0"]
+    distance: int | None = None  # None: the platform's default for static routes (1)
+
+
+def _without_unused(handler: SerializerFunctionWrapHandler, obj: BaseModel, fields: tuple[str, ...]) -> dict:
+    # Fields added after the estates' JSON was settled are shown only when they are used, so an
+    # estate that uses none of them reads as it always did (tests/golden/estate).
+    out = handler(obj)
+    for f in fields:
+        if not out.get(f):
+            out.pop(f, None)
+    return out
+
+
 class Device(_Frozen):
     name: str
     site: str
@@ -121,7 +139,14 @@ class Device(_Frozen):
     interfaces: tuple[Interface, ...] = ()
     snmp_profile: str
     management: tuple[str, ...]
+    static_routes: tuple[StaticRoute, ...] = ()
+    # Prefixes the device originates into OSPF from a loopback address (their first host).
+    announce: tuple[IPv4Network, ...] = ()
     origin: Origin | None = Field(default=None, exclude=True)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict:
+        return _without_unused(handler, self, ("static_routes", "announce"))
 
     def interface(self, name: str) -> Interface:
         for i in self.interfaces:
@@ -148,7 +173,12 @@ class Link(_Frozen):
     subnet: IPv4Network
     ospf_area: int
     cost: int
+    description: str = ""  # appended to both ends' interface descriptions (a circuit id)
     origin: Origin | None = Field(default=None, exclude=True)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict:
+        return _without_unused(handler, self, ("description",))
 
     def ends(self) -> tuple[LinkEnd, LinkEnd]:
         return (self.a, self.b)

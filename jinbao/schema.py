@@ -77,6 +77,20 @@ def _printable(v: str) -> str:
 
 Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
 
+
+def _circuit_text(v: str) -> str:
+    # It lands in interface descriptions on every vendor: plain ASCII, since devices differ in how
+    # they store other characters, and short, so the description the link already has plus this
+    # stays within the shortest limit (IOS: 240 characters).
+    if not v.isascii():
+        raise ValueError("a link description must be plain ASCII: devices differ in how they store other characters")
+    return v
+
+
+CircuitText = Annotated[
+    str, Field(min_length=1, max_length=80), AfterValidator(_printable), AfterValidator(_circuit_text)
+]
+
 # RFC 2328 area ids are 32-bit; people write them as a number or dotted (0.0.0.1).
 MAX_AREA = 2**32 - 1
 
@@ -126,6 +140,46 @@ def _usable(net: IPv4Network) -> IPv4Network:
 
 Block = Annotated[IPv4Network, AfterValidator(_usable)]
 
+
+def _route_prefix(v) -> IPv4Network:
+    # pydantic's IPv4Network says only "not a valid IPv4 network" for 10.250.1.1/24; a prefix
+    # with host bits set is the commonest slip, and the network meant is known, so say it.
+    if not isinstance(v, str) or isinstance(v, bool):
+        raise ValueError(f"{v!r} is not a prefix: write a network and its length, such as 10.250.1.0/24")
+    try:
+        loose = IPv4Network(v.strip(), strict=False)
+    except ValueError:
+        raise ValueError(
+            f"{v!r} is not an IPv4 prefix: write a network and its length, such as 10.250.1.0/24"
+        ) from None
+    if "/" not in v:
+        raise ValueError(f"{v!r} has no prefix length: write it with one, such as {loose.network_address}/24")
+    if str(loose) != v.strip():
+        raise ValueError(f"{v} has host bits set: the network of that length is {loose}")
+    return loose
+
+
+RoutePrefix = Annotated[IPv4Network, PlainValidator(_route_prefix)]
+# An announced prefix is originated into OSPF: it must be space routers can use (RFC 6890).
+AnnouncePrefix = Annotated[IPv4Network, PlainValidator(_route_prefix), AfterValidator(_usable)]
+
+
+def _next_hop(v):
+    # Vendors spell the discard interface Null0 (IOS, FRR) or NULL0 (VRP, Comware); any case is it.
+    if isinstance(v, str) and v.strip().lower() == "null0":
+        return "null0"
+    if isinstance(v, str):
+        try:
+            return IPv4Address(v.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{v!r} is not a next hop: write an IPv4 address such as 10.90.16.18, or null0 to discard")
+
+
+NextHop = Annotated[IPv4Address | Literal["null0"], PlainValidator(_next_hop)]
+# Administrative distance, as every platform takes it (FRR, IOS: 1-255; VRP/Comware preference 1-255).
+Distance = Annotated[int, Strict(), Field(ge=1, le=255)]
+
 _PORT_RE = re.compile(r"^(icmp|(tcp|udp)/\d{1,5}(-\d{1,5})?)$")
 
 
@@ -173,6 +227,12 @@ class ForEach(_Strict):
     kind: SiteKind
 
 
+class RawStaticRoute(_Strict):
+    prefix: RoutePrefix
+    via: NextHop
+    distance: Distance | None = None
+
+
 class RawDevice(_Strict):
     name: Name
     count: Count | None = None
@@ -187,6 +247,8 @@ class RawDevice(_Strict):
     loopback: Loopback = False
     snmp_profile: Text | None = None
     management: Protocols | None = None
+    static_routes: list[RawStaticRoute] = []
+    announce: list[AnnouncePrefix] = []
 
 
 class RawZone(_Strict):
@@ -232,6 +294,8 @@ class RawLink(_Strict):
     role: Literal["primary", "backup"] = "primary"
     cost: NonZero16 | None = None
     subnet: IPv4Network | None = None
+    # A circuit id, say: appended to both ends' interface descriptions (see _circuit_text).
+    description: CircuitText | None = None
 
 
 class RawPolicy(_Strict):

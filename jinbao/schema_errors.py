@@ -59,6 +59,10 @@ _FIELD_FIXES = {
     "loopback": "write true, false or an address of the site's loopback pool",
     "supernet": "use a private block (RFC 1918) such as 10.34.0.0/16",
     "block": "use a private block (RFC 1918) such as 10.35.0.0/16",
+    "prefix": "write the network address and its length, such as 10.250.1.0/24",
+    "announce": "write the network address and its length, such as 10.200.1.0/24, outside the estate's blocks",
+    "via": "write the next hop's IPv4 address (on a subnet the device is connected to), or null0",
+    "description": "write plain ASCII, such as a circuit id: AH-HF-0001",
     "auth_key": "write a reference: env:NAME, file:PATH or vault:FILE#KEY",
     "priv_key": "write a reference: env:NAME, file:PATH or vault:FILE#KEY",
 }

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
 
-from .checks import design, dr, ip_plan, management_plane, references, uplinks, written
+from .checks import design, dr, ip_plan, management_plane, references, routes, uplinks, written
 from .checks.dr import LEVEL_BEST_RPO, LEVEL_MAX_RPO, LEVEL_RPO, LEVEL_RTO
 from .checks.written import CLEARTEXT_MANAGEMENT
 from .loader import RawEstateFiles
@@ -25,7 +25,15 @@ from .resolve import Where
 __all__ = ["CLEARTEXT_MANAGEMENT", "LEVEL_BEST_RPO", "LEVEL_MAX_RPO", "LEVEL_RPO", "LEVEL_RTO", "STEPS", "validate"]
 
 # Checks of the resolved estate, in the order their problems read best.
-STEPS = (references.check, ip_plan.check, design.check, uplinks.check, dr.check, management_plane.check)
+STEPS = (
+    references.check,
+    ip_plan.check,
+    design.check,
+    uplinks.check,
+    dr.check,
+    management_plane.check,
+    routes.check,
+)
 
 DOMAIN_CHECKS = "jinbao.checks"
 Check = Callable[[Estate, ProblemList, Where], None]

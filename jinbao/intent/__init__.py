@@ -6,7 +6,7 @@ same costs (costs.py). Frozen dataclasses (types.py), built by build.py.
 
 from __future__ import annotations
 
-from .build import device_intent, intents
+from .build import announced_address, device_intent, intents
 from .costs import LAN_BANDWIDTH_MBPS, bandwidth_cost, interface_cost
 from .types import (
     AdminIntent,
@@ -18,6 +18,7 @@ from .types import (
     OspfInterface,
     Peer,
     SnmpIntent,
+    StaticRouteIntent,
     ZoneRule,
 )
 
@@ -32,7 +33,9 @@ __all__ = [
     "OspfInterface",
     "Peer",
     "SnmpIntent",
+    "StaticRouteIntent",
     "ZoneRule",
+    "announced_address",
     "bandwidth_cost",
     "device_intent",
     "intents",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from ..model import ROUTING_ROLES, Device, Estate, Interface, Link
 from ..platforms import facts
@@ -18,6 +18,7 @@ from .types import (
     OspfInterface,
     Peer,
     SnmpIntent,
+    StaticRouteIntent,
     ZoneRule,
 )
 
@@ -57,7 +58,19 @@ def _device(ix: _Index, d: Device) -> DeviceIntent:
         ospf=_ospf(ix, d, interfaces) if routes else None,
         management=_management(ix.estate, d),
         firewall=_firewall(ix.estate, d) if d.role == "firewall" else None,
+        static_routes=tuple(
+            StaticRouteIntent(r.prefix, None if r.via == "null0" else IPv4Address(r.via), r.distance)
+            for r in d.static_routes
+        ),
+        announce=tuple(announced_address(n) for n in d.announce) if routes else (),
     )
+
+
+def announced_address(prefix: IPv4Network) -> IPv4Interface:
+    """The loopback address that originates an announced prefix: its first host, with its length
+    (a /31 or /32 has no network address to skip)."""
+    first = prefix.network_address + (1 if prefix.prefixlen < 31 else 0)
+    return IPv4Interface((int(first), prefix.prefixlen))
 
 
 def _interface(ix: _Index, d: Device, i: Interface, routes: bool) -> InterfaceIntent:
@@ -100,7 +113,11 @@ def _interface(ix: _Index, d: Device, i: Interface, routes: bool) -> InterfaceIn
 def _description(e: Estate, d: Device, i: Interface, link: Link | None, peer: Peer | None) -> str:
     if link is not None and peer is not None:
         how = ", ".join(x for x in (peer.carrier, peer.medium, f"{peer.bandwidth_mbps}M", peer.role) if x)
-        return f"{link.type} to {peer.device} {peer.interface} [{how}]"
+        # The link's own description (a circuit id) goes last, on both ends: what the carrier's
+        # fault desk asks for is then on the interface an engineer is looking at.
+        return f"{link.type} to {peer.device} {peer.interface} [{how}]" + (
+            f" {link.description}" if link.description else ""
+        )
     if i.zone:
         z = e.sites[d.site].zones[i.zone]
         return f"zone {d.site}/{z.name} ({z.kind}, vlan {z.vlan})"
@@ -113,6 +130,7 @@ def _ospf(ix: _Index, d: Device, interfaces: tuple[InterfaceIntent, ...]) -> Osp
     area = e.sites[d.site].ospf_area
     nets = [(IPv4Interface((int(d.loopback), 32)).network, area)]
     nets += [(i.address.network, i.ospf.area) for i in interfaces if i.address is not None and i.ospf is not None]
+    nets += [(prefix, area) for prefix in d.announce]  # from a loopback address, in the device's own area
     return OspfIntent(
         process=e.ospf.process,
         router_id=d.loopback,

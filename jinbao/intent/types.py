@@ -119,6 +119,13 @@ class FirewallIntent:
 
 
 @dataclass(frozen=True)
+class StaticRouteIntent:
+    prefix: IPv4Network
+    via: IPv4Address | None  # None: discard (Null0)
+    distance: int | None  # None: the platform's default (1)
+
+
+@dataclass(frozen=True)
 class DeviceIntent:
     name: str
     fqdn: str
@@ -132,3 +139,8 @@ class DeviceIntent:
     ospf: OspfIntent | None
     management: ManagementIntent
     firewall: FirewallIntent | None
+    static_routes: tuple[StaticRouteIntent, ...] = ()
+    # Announced prefixes as loopback addresses: each prefix's first host with the prefix's length.
+    # OSPF advertises a loopback address as a /32 host route (RFC 2328 9.1; FRR, IOS, VRP and
+    # Comware alike), so what the far routers learn is that first host, not the whole prefix.
+    announce: tuple[IPv4Interface, ...] = ()

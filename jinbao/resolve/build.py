@@ -18,6 +18,7 @@ from ..model import (
     Service,
     Site,
     SnmpProfile,
+    StaticRoute,
     Zone,
 )
 from ..names import did_you_mean
@@ -88,6 +89,10 @@ def build_estate(r: State) -> Estate:
             interfaces=tuple(d.interfaces),
             snmp_profile=rd.snmp_profile or est.snmp_profile,
             management=tuple(rd.management or est.management.protocols),
+            static_routes=tuple(
+                StaticRoute(prefix=sr.prefix, via=sr.via, distance=sr.distance) for sr in rd.static_routes
+            ),
+            announce=tuple(rd.announce),
             origin=d.origin,
         )
     policies = []

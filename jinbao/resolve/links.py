@@ -122,6 +122,7 @@ def build_links(r: State):
                 subnet=subnet,
                 ospf_area=area_a or area_b or 0,
                 cost=rl.cost or _DEFAULT_COST[rl.role],
+                description=rl.description or "",
                 origin=src.at(),
             )
         )

@@ -181,6 +181,32 @@ def vty_range_ok(highest: int) -> Callable[[re.Match[str]], bool | str]:
     return ok
 
 
+def static_route_ok(m: re.Match[str]) -> bool | str:
+    """A static route: a network with no host bits under a contiguous mask, a next hop that is an
+    address or the discard interface, a distance (preference) 1-255."""
+    net, mask, via, distance = m.group("net"), m.group("mask"), m.group("via"), m.group("distance")
+    length = mask_length(mask)
+    if not valid_ipv4(net) or length is None:
+        return f"{net} {mask} is not a network and a contiguous mask"
+    if str(ipaddress.IPv4Network(f"{net}/{length}", strict=False).network_address) != net:
+        return f"{net} has host bits set under /{length}"
+    if via.lower() != "null0" and not valid_ipv4(via):
+        return f"next hop {via} is neither an IPv4 address nor Null0"
+    if distance is not None and not 1 <= int(distance) <= 255:
+        return f"distance {distance} is outside 1-255"
+    return True
+
+
+# Global-table static routes per platform (the management VRF's own route is left alone): IOS
+# `ip route NET MASK NH [DISTANCE]`, VRP and Comware `ip route-static NET MASK|LEN NH [preference N]`.
+_ROUTE_TAIL = r"(?P<net>\S+) (?P<mask>\S+) (?P<via>\S+)"
+_STATIC_ROUTE = {
+    "ios": rf"^ip route (?!vrf ){_ROUTE_TAIL}(?: (?P<distance>\d+))?$",
+    "vrp": rf"^ip route-static (?!vpn-instance ){_ROUTE_TAIL}(?: preference (?P<distance>\d+))?$",
+    "comware": rf"^ip route-static (?!vpn-instance ){_ROUTE_TAIL}(?: preference (?P<distance>\d+))?$",
+}
+
+
 def vlan_ids_ok(m: re.Match[str]) -> bool | str:
     """VLAN ids and ranges ('10', '10 to 20', '10-20', '10,20') within 1–4094: 0 and 4095 are reserved."""
     for n in re.findall(r"\d+", m.group("vlans")):
@@ -269,6 +295,13 @@ def shared_rules(prefix: str, vlan_lines: str) -> tuple[Rule, ...]:
             "a line repeats an earlier one in the same section",
             "keep one copy",
             find=_repeated_lines,
+        ),
+        Valid(
+            f"{prefix}.static-route",
+            "a static route the device would refuse",
+            "write the network address, a contiguous mask, a next-hop address or Null0, a distance 1-255",
+            pattern=_STATIC_ROUTE.get(prefix, r"(?!)"),
+            ok=static_route_ok,
         ),
     )
 

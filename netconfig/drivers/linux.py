@@ -15,7 +15,7 @@ import json
 
 from jinbao.target import Target
 
-from .base import Configs, Facts, Interface, OspfNeighbor, RouteEntry, Routes
+from .base import Configs, DriverError, Facts, Interface, OspfNeighbor, RouteEntry, Routes
 from .base import destination as checked
 from .ssh import Shell, q
 
@@ -83,7 +83,16 @@ def interfaces(sh: Shell) -> dict[str, Interface]:
 def route_to(sh: Shell, destination: str) -> Routes:
     """The kernel's choice (`ip route get`) and the prefix it came from (`ip route show match`)."""
     addr = checked(destination).split("/")[0]
-    got = json.loads(sh.check(f"ip -j route get {q(addr)}", what=f"ip route get {addr}") or "[]")
+    ran = sh.run(f"ip -j route get {q(addr)}")
+    if ran.rc != 0 and "unreachable" in ran.err:
+        # No route at all (a host without a default route): NAPALM's answer is an empty dict,
+        # and a state check asking about a prefix not yet announced must not see a failed device.
+        return {}
+    if ran.rc != 0:
+        raise DriverError(
+            f"{sh.target.name}: ip route get {addr} failed ({ran.rc}): {(ran.err or ran.out).strip()[-500:]}"
+        )
+    got = json.loads(ran.out or "[]")
     if not got:
         return {}
     chosen = got[0]

@@ -36,8 +36,13 @@ def ospf_neighbors(sh: Shell) -> list[OspfNeighbor]:
     return sorted(found, key=lambda n: (n["interface"], n["router_id"]))
 
 
-def route_to(sh: Shell, to: str) -> Routes:
-    data = vtysh_json(sh, f"show ip route {destination(to)} json")
+def route_to(sh: Shell, to: str, longer: bool = False) -> Routes:
+    """The route FRR would use to reach `to` (an address: longest match; a prefix: that prefix),
+    or with longer (NAPALM's meaning) every route within the prefix, in one call."""
+    dest = destination(to)
+    if longer:
+        dest = (dest if "/" in dest else f"{dest}/32") + " longer-prefixes"
+    data = vtysh_json(sh, f"show ip route {dest} json")
     routes: Routes = {}
     for prefix, entries in data.items():
         for e in entries:

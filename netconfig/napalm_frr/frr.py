@@ -142,4 +142,4 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
         return ospf_neighbors(self.sh)
 
     def get_route_to(self, destination: str = "", protocol: str = "", longer: bool = False) -> Routes:  # type: ignore[override]
-        return route_to(self.sh, destination)
+        return route_to(self.sh, destination, longer)

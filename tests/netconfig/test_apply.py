@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+from ipaddress import IPv4Network
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from jinbao.estate import load_estate
 from jinbao.result import AggregatedResult, Result
 from netconfig import apply as apply_mod
 from netconfig import changelog
-from netconfig.statecheck import State, blame, losses, verify
+from netconfig.statecheck import State, _routed, blame, lookups, losses, route_lookup, verify
 from netconfig.waves import waves
 from tests.support import REPO, run_cli
 
@@ -101,6 +102,69 @@ def test_verify_waits_for_the_state_to_hold_and_gives_up_at_the_deadline(estate)
     ok = verify([T()], before, {"hefei-wan1"}, estate, deadline_s=10, hold_s=5,
                 read=lambda ts, e: before, clock=lambda: Clock.t, pause=pause)  # fmt: skip
     assert ok == {} and 5 <= Clock.t < 7
+
+
+def _announcing(estate, device="prov-wan2", prefix="10.200.1.0/24"):
+    d = estate.devices[device]
+    devices = {**estate.devices, device: d.model_copy(update={"announce": (IPv4Network(prefix),)})}
+    return estate.model_copy(update={"devices": devices})
+
+
+def test_an_announced_prefix_must_appear_everywhere_and_may_go_once_the_intent_drops_it(estate):
+    announcing = _announcing(estate)
+    # looked up by the first host, the /32 OSPF advertises for a loopback address
+    assert lookups(announcing)["10.200.1.0/24"] == ("10.200.1.1", IPv4Network("10.200.1.0/24"))
+    assert _routed({"10.200.1.1/32": [{"current_active": True}]}, IPv4Network("10.200.1.0/24"))
+    assert not _routed({"0.0.0.0/0": [{"current_active": True}]}, IPv4Network("10.200.1.0/24"))  # a default is not it
+
+    class Clock:
+        t = 0.0
+
+    def pause(s):
+        Clock.t += s
+
+    T = type("T", (), {"name": "hefei-wan1"})
+    before = {"hefei-wan1": _state()}
+    kw = dict(deadline_s=5, hold_s=2, clock=lambda: Clock.t, pause=pause)
+    missing = verify([T()], before, {"prov-wan2"}, announcing, read=lambda ts, e: {"hefei-wan1": _state()}, **kw)
+    assert missing == {"prov-wan2": ["hefei-wan1 does not route 10.200.1.0/24, which prov-wan2 now announces"]}
+    seen = iter([_state()] * 2 + [_state(routes=["10.200.1.0/24"])] * 10)  # OSPF takes a moment
+    Clock.t = 0.0
+    assert verify([T()], before, {"prov-wan2"}, announcing, read=lambda ts, e: {"hefei-wan1": next(seen)}, **kw) == {}
+    # a wave without the announcer does not wait for it (a later wave announces it)
+    Clock.t = 0.0
+    assert verify([T()], before, {"dr-wan1"}, announcing, read=lambda ts, e: {"hefei-wan1": _state()}, **kw) == {}
+    routed = _state(routes=["10.200.1.0/24"])
+    assert losses("hefei-wan1", routed, _state(), estate) == []  # the intent no longer announces it
+    assert losses("hefei-wan1", routed, _state(), announcing) == [
+        ("lost its route to 10.200.1.0/24, announced by prov-wan2", "prov-wan2")
+    ]
+
+
+def test_a_napalm_driver_is_read_whole_and_matched_longest_prefix_first():
+    table = {
+        "0.0.0.0/0": [{"current_active": True}],
+        "10.90.0.0/16": [{"current_active": False}],
+        "10.90.16.1/32": [{"current_active": True}],
+    }
+
+    calls = []
+
+    class Napalm:  # NAPALM's signature: one call for the whole table
+        def get_route_to(self, destination="", protocol="", longer=False):
+            calls.append((destination, longer))
+            return table
+
+    class PerAddress:
+        def get_route_to(self, destination):
+            return {"asked": destination}
+
+    look = route_lookup(Napalm())
+    assert look("10.90.16.1") == {"10.90.16.1/32": table["10.90.16.1/32"]}
+    assert look("10.90.16.2") == {"10.90.0.0/16": table["10.90.0.0/16"]}  # longest match, inactive
+    assert look("192.0.2.1") == {"0.0.0.0/0": table["0.0.0.0/0"]}
+    assert calls == [("0.0.0.0/0", True)]
+    assert route_lookup(PerAddress())("10.90.16.1") == {"asked": "10.90.16.1"}
 
 
 def _plans(**status):
@@ -211,14 +275,29 @@ def test_apply_refuses_bad_input_before_touching_anything(tmp_path):
 DR_LINK = "{a: prov-wan1, b: dr-wan1, type: dr,"
 
 
-def _estate_copy(tmp_path: Path, cost: int = 50) -> Path:
-    """inventory/lab with the province↔DR link's OSPF cost changed (the only path, so no route moves)."""
+PROV_WAN2 = "      - {name: prov-wan2, role: wan_router, platform: frr, vendor: FRRouting, model: frr, zone: core, loopback: true"
+ANNOUNCED = "10.200.1.0/24"
+
+
+def _estate_copy(tmp_path: Path, cost: int = 50, announce: bool = False) -> Path:
+    """inventory/lab with the province↔DR link's OSPF cost changed (the only path, so no route moves),
+    and with announce, prov-wan2 announcing ANNOUNCED."""
     copy = tmp_path / "estate"
     shutil.copytree(REPO / "inventory" / "lab", copy)
     links = (copy / "links.yml").read_text()
     assert DR_LINK in links
     (copy / "links.yml").write_text(links.replace(DR_LINK, f"{DR_LINK} cost: {cost},"))
+    if announce:
+        sites = (copy / "sites.yml").read_text()
+        assert PROV_WAN2 in sites
+        (copy / "sites.yml").write_text(sites.replace(PROV_WAN2, f"{PROV_WAN2}, announce: [{ANNOUNCED}]"))
     return copy
+
+
+def _routes(lab, node: str) -> dict:
+    """The node's whole routing table, as FRR's zebra has it."""
+    r = run_cli("lab", "exec", "--id", lab.id, node, "--", "vtysh", "-c", "show ip route json", check=True)
+    return json.loads(r.stdout)
 
 
 def _apply(lab, *args: str, env: dict | None = None):
@@ -245,10 +324,13 @@ def _plan(lab, estate: str) -> dict:
 @pytest.mark.lab
 def test_a_cost_change_is_applied_verified_and_logged(lab, tmp_path):
     env = {"JINBAO_STATE_DIR": str(tmp_path / "state")}
-    copy = _estate_copy(tmp_path)
+    copy = _estate_copy(tmp_path, announce=True)
+    host_route = "10.200.1.1/32"  # what ospfd advertises for prov-wan2's lo address 10.200.1.1/24
+    far = "chuzhou-wan1"  # another area, behind the province
+    assert host_route not in _routes(lab, far)
     try:
         planned = _plan(lab, str(copy))
-        assert planned["summary"]["to change"] == ["dr-wan1", "prov-wan1"], planned["summary"]
+        assert planned["summary"]["to change"] == ["dr-wan1", "prov-wan1", "prov-wan2"], planned["summary"]
         for host in ("dr-wan1", "prov-wan1"):
             diff = planned["devices"][host]["diff"]  # frr-reload's lines to delete, then to add
             body = [ln.strip() for ln in diff.splitlines() if not ln.startswith(("Lines To", "====="))]
@@ -256,9 +338,17 @@ def test_a_cost_change_is_applied_verified_and_logged(lab, tmp_path):
             assert all(
                 ln.startswith(("ip ospf cost", "no ip ospf cost", "interface eth")) or ln == "exit" for ln in body
             ), diff
+        diff = planned["devices"]["prov-wan2"]["diff"]
+        body = [ln.strip() for ln in diff.splitlines() if not ln.startswith(("Lines To", "====="))]
+        assert sorted(ln for ln in body if ln not in ("", "exit")) == sorted(
+            ["interface lo", "ip address 10.200.1.1/24", "router ospf", f"network {ANNOUNCED} area 0"]
+        ), diff
         r, got = _apply(lab, "--estate", str(copy), env=env)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert got["summary"]["applied"] == ["dr-wan1", "prov-wan1"]
+        assert got["summary"]["applied"] == ["dr-wan1", "prov-wan1", "prov-wan2"]
+        # the intended effect, read on the far router itself (apply's own check also waited for it)
+        entry = _routes(lab, far)[host_route][0]
+        assert entry["protocol"] == "ospf" and entry["selected"], entry
         assert _plan(lab, str(copy))["summary"].get("to change") is None
         log = [json.loads(line) for line in (tmp_path / "state" / "changes.jsonl").read_text().splitlines()]
         events = [(e["event"], e.get("device")) for e in log]  # wave by wave: province, then dr
@@ -271,6 +361,7 @@ def test_a_cost_change_is_applied_verified_and_logged(lab, tmp_path):
     finally:
         _restore(lab, env)
     assert _plan(lab, "lab")["summary"].get("to change") is None
+    assert host_route not in _routes(lab, far)  # the intent no longer announces it: it went, unflagged
 
 
 @pytest.mark.lab

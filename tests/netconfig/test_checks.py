@@ -42,6 +42,12 @@ VIOLATIONS = [
         "ntp-service unicast-server 10.35.0.128",
         "ntp-service unicast-server 10.35.0.127",
     ),
+    (
+        "huawei_vrp",
+        "vrp.static-route",
+        "sysname chuzhou-wan1\n",
+        "sysname chuzhou-wan1\nip route-static 10.250.0.1 255.255.255.0 NULL0 preference 250\n",
+    ),
     ("huawei_vrp", "vrp.interface-name", "interface GigabitEthernet0/0/4", "interface GigabitEthernet0/4"),
     ("huawei_vrp", "vrp.ospf-router-id", "ospf 1 router-id 10.34.68.1", "ospf 1"),
     ("huawei_vrp", "vrp.ospf-area-dotted", "area 0.0.0.10", "area 10"),
@@ -96,6 +102,12 @@ VIOLATIONS = [
     ),
     ("h3c_comware", "comware.duplicate-ip", "10.34.2.129 255.255.255.128", "10.34.0.74 255.255.255.128"),
     ("h3c_comware", "comware.repeated-line", " info-center loghost 10.35.0.126", " info-center loghost 10.35.0.125"),
+    (
+        "h3c_comware",
+        "comware.static-route",
+        " ntp-service enable\n",
+        " ntp-service enable\n ip route-static 10.250.0.0 24 bogus\n",
+    ),
     ("h3c_comware", "comware.interface-name", "\ninterface GigabitEthernet1/0/2", "\ninterface GigabitEthernet0/2"),
     ("h3c_comware", "comware.ospf-router-id", "ospf 1 router-id 10.34.0.8", "ospf 1 router-id 10.34.0.256"),
     ("h3c_comware", "comware.ospf-area-dotted", "area 0.0.0.0", "area 0"),
@@ -141,6 +153,12 @@ VIOLATIONS = [
     ("cisco_ios", "ios.ip-address", "10.34.0.65 255.255.255.192", "10.34.0.127 255.255.255.192"),
     ("cisco_ios", "ios.ospf-network", "network 10.34.0.64 0.0.0.63 area 0", "network 10.34.0.64 0.0.0.300 area 0"),
     ("cisco_ios", "ios.vlan-range", "vlan 10\n", "vlan 5000\n"),
+    (
+        "cisco_ios",
+        "ios.static-route",
+        "hostname prov-core1\n",
+        "hostname prov-core1\nip route 10.250.0.0 255.0.255.0 Null0\n",
+    ),
     ("cisco_ios", "ios.duplicate-interface", "interface GigabitEthernet0/2", "interface GigabitEthernet0/1"),
     ("cisco_ios", "ios.duplicate-ip", "ip address 10.34.0.65 255.255.255.192", "ip address 10.34.0.1 255.255.255.192"),
     (
