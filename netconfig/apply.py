@@ -34,6 +34,9 @@ from .drivers import config_driver_for, session
 from .plan import CHANGE, intended
 from .waves import waves
 
+# Seconds kept free at the end of a wave's revert window for its confirms to land.
+CONFIRM_MARGIN_S = 15
+
 APPLIED, UNCHANGED, REVERTED, NOT_STARTED, FAILED = "applied", "unchanged", "reverted", "not started", "failed"
 
 
@@ -183,6 +186,7 @@ class Run:
         for h in hosts:
             self.on_status(h, "committing")
         kw = {"estate": self.estate, "revert_in": self.opts.revert_in, "wanted": self.wanted, "change": self.change}
+        t_commits = time.monotonic()
         committed = self._parallel(self._commit, hosts, planned=planned, **kw)
         ok = [h for h in hosts if not committed.results[h].failed]
         for h in hosts:
@@ -194,7 +198,17 @@ class Run:
         for h in ok:
             self.on_status(h, "checking state")
         hold = self.opts.hold_s if self.opts.hold_s is not None else 2.0 * self.estate.ospf.dead_s
-        problems = check(self.routers, before, set(ok), self.estate, deadline_s=self.opts.check_s, hold_s=hold)
+        # The first commit's timer started when the wave's commits did: the check and the confirms
+        # must fit in what is left of its window, or every device reverts under jinbao's feet.
+        left = self.opts.revert_in - (time.monotonic() - t_commits) - CONFIRM_MARGIN_S
+        if left < hold:
+            took = time.monotonic() - t_commits
+            why = (f"the wave's commits took {took:.0f}s of the {self.opts.revert_in}s revert window, too little "
+                   "left to verify it before the first timer fires; raise --revert-in")  # fmt: skip
+            problems = {h: [why] for h in ok}
+        else:
+            problems = check(self.routers, before, set(ok), self.estate, deadline_s=min(self.opts.check_s, left - hold),
+                             hold_s=hold)  # fmt: skip
         t_checked = time.monotonic()
         if problems:
             self.say(f"wave {name}: state check FAILED on {', '.join(sorted(problems))}")

@@ -10,7 +10,6 @@ import contextlib
 import json
 import shutil
 from ipaddress import IPv4Network
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +21,8 @@ from netconfig import changelog
 from netconfig.statecheck import State, _routed, blame, lookups, losses, route_lookup, verify
 from netconfig.waves import waves
 from tests.support import REPO, run_cli
+
+from .labchange import ANNOUNCED, _apply, _estate_copy, _plan, _restore, _routes
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +181,7 @@ class _T:
         self.name = name
 
 
-def _run(estate, monkeypatch, plans, check):
+def _run(estate, monkeypatch, plans, check, opts=None):
     done = []
     monkeypatch.setattr(apply_mod.statecheck, "snapshot", lambda ts, e, workers=8: {})
     for step in ("commit", "confirm", "rollback"):
@@ -193,7 +194,7 @@ def _run(estate, monkeypatch, plans, check):
 
         monkeypatch.setattr(apply_mod, step, fake)
     targets = [_T(h) for h in plans.results]
-    agg = apply_mod.Run(targets, estate, plans, apply_mod.Options(), say=lambda s: None).run(check)
+    agg = apply_mod.Run(targets, estate, plans, opts or apply_mod.Options(), say=lambda s: None).run(check)
     return {h: r.data["status"] for h, r in agg.results.items()}, done, agg
 
 
@@ -219,6 +220,15 @@ def test_a_failed_check_reverts_that_device_and_no_later_wave_starts(estate, mon
     assert ("rollback", "dr-wan1") in done and ("confirm", "dr-wan1") not in done
     assert not any(h in ("hefei-wan1", "wuhu-wan1") for _, h in done)
     assert agg.exit_code() == 1 and "lost it" in agg.results["dr-wan1"].why
+
+
+def test_a_wave_whose_commits_used_up_the_revert_window_is_rolled_back_not_left_to_race_its_timers(estate, monkeypatch):
+    checked = []
+    opts = apply_mod.Options(revert_in=apply_mod.CONFIRM_MARGIN_S + 5, hold_s=10)  # 5 s left < 10 s to hold
+    got, done, agg = _run(estate, monkeypatch, _plans(**PLANS), lambda *a, **kw: checked.append(a) or {}, opts)
+    assert not checked and got["prov-wan1"] == "reverted" and ("confirm", "prov-wan1") not in done
+    assert "raise --revert-in" in agg.results["prov-wan1"].why
+    assert got["dr-wan1"] == "not started"
 
 
 def test_ctrl_c_rolls_back_the_wave_in_flight_and_names_what_never_started(estate, monkeypatch):
@@ -272,55 +282,6 @@ def test_apply_refuses_bad_input_before_touching_anything(tmp_path):
 
 
 # -- against the lab -----------------------------------------------------------------------------
-DR_LINK = "{a: prov-wan1, b: dr-wan1, type: dr,"
-
-
-PROV_WAN2 = "      - {name: prov-wan2, role: wan_router, platform: frr, vendor: FRRouting, model: frr, zone: core, loopback: true"
-ANNOUNCED = "10.200.1.0/24"
-
-
-def _estate_copy(tmp_path: Path, cost: int = 50, announce: bool = False) -> Path:
-    """inventory/lab with the province↔DR link's OSPF cost changed (the only path, so no route moves),
-    and with announce, prov-wan2 announcing ANNOUNCED."""
-    copy = tmp_path / "estate"
-    shutil.copytree(REPO / "inventory" / "lab", copy)
-    links = (copy / "links.yml").read_text()
-    assert DR_LINK in links
-    (copy / "links.yml").write_text(links.replace(DR_LINK, f"{DR_LINK} cost: {cost},"))
-    if announce:
-        sites = (copy / "sites.yml").read_text()
-        assert PROV_WAN2 in sites
-        (copy / "sites.yml").write_text(sites.replace(PROV_WAN2, f"{PROV_WAN2}, announce: [{ANNOUNCED}]"))
-    return copy
-
-
-def _routes(lab, node: str) -> dict:
-    """The node's whole routing table, as FRR's zebra has it."""
-    r = run_cli("lab", "exec", "--id", lab.id, node, "--", "vtysh", "-c", "show ip route json", check=True)
-    return json.loads(r.stdout)
-
-
-def _apply(lab, *args: str, env: dict | None = None):
-    r = run_cli("config", "apply", "--lab", lab.id, "--yes", "--json", "--revert-in", "90", "--check-timeout", "20",
-                *args, env=env)  # fmt: skip
-    return r, (json.loads(r.stdout) if r.stdout.strip().startswith("{") else {})
-
-
-def _restore(lab, env: dict | None = None) -> None:
-    """Put the lab back as it was built: the intent of inventory/lab, converged."""
-    from lab import health
-
-    health.wait_converged(lab, timeout=120)
-    r, _ = _apply(lab, "--estate", "lab", env=env)
-    assert r.returncode == 0, r.stdout + r.stderr
-    health.wait_converged(lab, timeout=120)
-
-
-def _plan(lab, estate: str) -> dict:
-    r = run_cli("config", "plan", "--lab", lab.id, "--estate", estate, "--json")
-    return json.loads(r.stdout)
-
-
 @pytest.mark.lab
 def test_a_cost_change_is_applied_verified_and_logged(lab, tmp_path):
     env = {"JINBAO_STATE_DIR": str(tmp_path / "state")}

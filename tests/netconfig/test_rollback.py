@@ -18,7 +18,7 @@ import pytest
 from netconfig import changelog
 from tests.support import JINBAO, REPO, run_cli
 
-from .test_apply import _apply, _estate_copy, _plan, _restore
+from .labchange import _apply, _estate_copy, _plan, _restore
 
 
 def _at(**delta) -> str:

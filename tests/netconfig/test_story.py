@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import REPO
 
-from .test_apply import _plan, _restore
+from .labchange import _plan, _restore
 
 
 def story() -> str:
