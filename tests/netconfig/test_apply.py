@@ -181,9 +181,9 @@ class _T:
         self.name = name
 
 
-def _run(estate, monkeypatch, plans, check, opts=None):
+def _run(estate, monkeypatch, plans, check, opts=None, snapshot=None):
     done = []
-    monkeypatch.setattr(apply_mod.statecheck, "snapshot", lambda ts, e, workers=8: {})
+    monkeypatch.setattr(apply_mod.statecheck, "snapshot", snapshot or (lambda ts, e, workers=8: {}))
     for step in ("commit", "confirm", "rollback"):
 
         def fake(target, step=step, **kw):
@@ -229,6 +229,23 @@ def test_a_wave_whose_commits_used_up_the_revert_window_is_rolled_back_not_left_
     assert not checked and got["prov-wan1"] == "reverted" and ("confirm", "prov-wan1") not in done
     assert "raise --revert-in" in agg.results["prov-wan1"].why
     assert got["dr-wan1"] == "not started"
+
+
+def test_a_verified_waves_final_state_is_the_next_waves_starting_state(estate, monkeypatch):
+    reads = []
+
+    def snapshot(targets, est, workers=8):
+        reads.append(len(reads))
+        return {t.name: _state(up=["eth1"]) for t in targets}
+
+    def check(routers, before, wave, est, read, **kw):
+        assert before.keys() == {t.name for t in routers}
+        read([t for t in routers if t.name in before], est)  # the settled state the wave ends in
+        return {}
+
+    got, _, _ = _run(estate, monkeypatch, _plans(**PLANS), check, snapshot=snapshot)
+    assert got["hefei-wan1"] == "applied"
+    assert len(reads) == 1 + 3  # one read before the first wave, then one per wave's check
 
 
 def test_ctrl_c_rolls_back_the_wave_in_flight_and_names_what_never_started(estate, monkeypatch):
