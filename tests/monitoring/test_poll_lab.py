@@ -175,13 +175,16 @@ def test_a_link_taken_down_raises_interface_down_on_both_ends_and_clears(mlab, t
     assert run_cli("monitor", "poll", "--lab", mlab.id, *ends, env=env).returncode == 0
     run_cli("lab", "link", "down", "--id", mlab.id, "prov-wan1", "chuzhou-wan1", check=True)
     try:
-        r = run_cli("monitor", "poll", "--lab", mlab.id, *ends, "--json", env=env)
-        assert r.returncode == 0, r.stderr  # every device answered: the alert is not a poll failure
-        raised = {(e["device"], e["key"]) for e in json.loads(r.stdout)["alerts"] if e["event"] == "raise"}
-        assert {
-            (link.a.device, f"if_down:{link.a.interface}"),
-            (link.b.device, f"if_down:{link.b.interface}"),
-        } <= raised
+        want = {(link.a.device, f"if_down:{link.a.interface}"), (link.b.device, f"if_down:{link.b.interface}")}
+        raised: set = set()
+        for _ in range(15):  # net-snmp caches its interface table for a few seconds: poll until it tells
+            r = run_cli("monitor", "poll", "--lab", mlab.id, *ends, "--json", env=env)
+            assert r.returncode == 0, r.stderr  # every device answered: the alert is not a poll failure
+            raised |= {(e["device"], e["key"]) for e in json.loads(r.stdout)["alerts"] if e["event"] == "raise"}
+            if want <= raised:
+                break
+            time.sleep(1)
+        assert want <= raised, r.stdout[-2000:]
     finally:
         run_cli("lab", "link", "up", "--id", mlab.id, "prov-wan1", "chuzhou-wan1", check=True)
     cleared: set = set()
