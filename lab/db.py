@@ -94,6 +94,7 @@ def pairs(lab: Lab) -> list[dict]:
                 "service_address": str(service_address(lab, p.primary)),
                 "port": PORT,
                 "pg_bin": PG_BIN,
+                "estate": lab.state.get("estate"),
                 "user": _user(),
                 "application_name": p.standby.replace("-", "_"),
                 "metrics": {"primary": PRIMARY_METRIC, "standby": STANDBY_METRIC},
@@ -108,7 +109,9 @@ def _as_operator(lab: Lab, node: str, cmd: list[str], check: bool = True, timeou
 
 
 def psql(lab: Lab, node: str, sql: str, check: bool = True) -> str:
-    r = _as_operator(lab, node, [f"{PG_BIN}/psql", "-XAtq", "-h", "/run/postgresql", "-d", "postgres", "-c", sql], check)
+    r = _as_operator(
+        lab, node, [f"{PG_BIN}/psql", "-XAtq", "-h", "/run/postgresql", "-d", "postgres", "-c", sql], check
+    )
     return r.stdout.strip()
 
 
@@ -162,12 +165,17 @@ def _start(lab: Lab, node: str) -> None:
     deadline = time.time() + 30
     while True:
         r = _as_operator(
-            lab, node, [f"{PG_BIN}/pg_ctl", "-D", str(nd / "data"), "-l", str(nd / "postgres.log"), "-w", "-t", "60", "start"], check=False
+            lab,
+            node,
+            [f"{PG_BIN}/pg_ctl", "-D", str(nd / "data"), "-l", str(nd / "postgres.log"), "-w", "-t", "60", "start"],
+            check=False,
         )
         if r.returncode == 0:
             return
         if time.time() > deadline or "lock file" not in (r.stderr + r.stdout + _tail(nd / "postgres.log")):
-            raise LabError(f"PostgreSQL on {node} did not start: {(r.stderr or r.stdout)[-300:]} {_tail(nd / 'postgres.log')}")
+            raise LabError(
+                f"PostgreSQL on {node} did not start: {(r.stderr or r.stdout)[-300:]} {_tail(nd / 'postgres.log')}"
+            )
         time.sleep(0.2)
 
 
@@ -189,32 +197,26 @@ def _wait(what: str, check, timeout: float = 60, every: float = 0.2):
         time.sleep(every)
 
 
-def _route(lab: Lab, fw: str, addr: str, via: str, metric: int) -> None:
+def route_map(addr: str) -> list[str]:
+    """vtysh lines for the redistribution of the service address: the metric follows the static
+    route's tag, so moving the address is re-adding the route with another tag, which FRR
+    redistributes at once (a changed route-map waits for its 5 s delay-timer)."""
     name = "jinbao-dr-" + addr.replace(".", "-")
-    lab.in_node(
-        fw,
-        [
-            "vtysh",
-            "-c",
-            "configure terminal",
-            "-c",
-            f"ip prefix-list {name} seq 5 permit {addr}/32",
-            "-c",
-            f"route-map {name} permit 10",
-            "-c",
+    lines = [f"ip prefix-list {name} seq 5 permit {addr}/32"]
+    for seq, metric in ((10, PRIMARY_METRIC), (20, STANDBY_METRIC)):
+        lines += [
+            f"route-map {name} permit {seq}",
             f"match ip address prefix-list {name}",
-            "-c",
+            f"match tag {metric}",
             f"set metric {metric}",
-            "-c",
             "exit",
-            "-c",
-            f"ip route {addr}/32 {via}",
-            "-c",
-            "router ospf",
-            "-c",
-            f"redistribute static route-map {name}",
-        ],
-    )
+        ]
+    return [*lines, "router ospf", f"redistribute static route-map {name}", "exit"]
+
+
+def _route(lab: Lab, fw: str, addr: str, via: str, metric: int) -> None:
+    cmds = ["configure terminal", *route_map(addr), f"ip route {addr}/32 {via} tag {metric}"]
+    lab.in_node(fw, ["vtysh", *(x for c in cmds for x in ("-c", c))])
 
 
 def prepare(lab: Lab, progress=None) -> list[dict]:
@@ -248,11 +250,22 @@ def prepare(lab: Lab, progress=None) -> list[dict]:
         if progress:
             progress(f"{pair['name']}: base backup to {s['node']} over the WAN")
         conninfo = f"host={p['ip']} port={PORT} user={_user()} application_name={pair['application_name']}"
-        _as_operator(lab, s["node"], [f"{PG_BIN}/pg_basebackup", "-d", conninfo, "-D", s["pgdata"], "-R", "-X", "stream", "--no-sync"])
+        _as_operator(
+            lab,
+            s["node"],
+            [f"{PG_BIN}/pg_basebackup", "-d", conninfo, "-D", s["pgdata"], "-R", "-X", "stream", "--no-sync"],
+        )
         _start(lab, s["node"])
         _wait(
             f"{s['node']} to stream from {p['node']}",
-            lambda p=p, pair=pair: psql(lab, p["node"], f"select state from pg_stat_replication where application_name = '{pair['application_name']}'") == "streaming",
+            lambda p=p, pair=pair: (
+                psql(
+                    lab,
+                    p["node"],
+                    f"select state from pg_stat_replication where application_name = '{pair['application_name']}'",
+                )
+                == "streaming"
+            ),
         )
         # Only now: set before the standby streams, it would block every commit (LAB-NOTES).
         if pair["replication"] == "sync":
