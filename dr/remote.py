@@ -198,6 +198,10 @@ class Pair:
         )
         how = "pg_rewind"
         if not base_backup:
+            # A just-promoted source's control file still names its old timeline until its first
+            # checkpoint; pg_rewind reads it there (PostgreSQL's pg_rewind docs). Seen here: a
+            # rewind that said "Done!" and a standby that then refused to start.
+            self.psql(of, "checkpoint")
             r = self.run(
                 s["node"],
                 f"{self.pg('pg_rewind')} -D {s['pgdata']} "
@@ -205,22 +209,29 @@ class Pair:
                 check=False,
                 timeout=300,
             )
-            if "Done!" not in r and "no rewind required" not in r:
-                base_backup = True
-        if base_backup:
-            how = "base backup"
+            base_backup = "Done!" not in r and "no rewind required" not in r
+        for _copy in ("rewound", "fresh"):
+            if base_backup:
+                how = "base backup"
+                self.run(
+                    s["node"],
+                    f"rm -rf {s['pgdata']} && {self.pg('pg_basebackup')} -d {shlex.quote(conninfo)} -D "
+                    f"{s['pgdata']} -X stream --no-sync",
+                    timeout=600,
+                )
             self.run(
                 s["node"],
-                f"rm -rf {s['pgdata']} && {self.pg('pg_basebackup')} -d {shlex.quote(conninfo)} -D "
-                f"{s['pgdata']} -X stream --no-sync",
-                timeout=600,
+                f"touch {s['pgdata']}/standby.signal && echo "
+                f"{shlex.quote(f'primary_conninfo = {chr(39)}{conninfo}{chr(39)}')} "
+                f">> {s['pgdata']}/postgresql.auto.conf",
             )
-        self.run(
-            s["node"],
-            f"touch {s['pgdata']}/standby.signal && echo "
-            f"{shlex.quote(f'primary_conninfo = {chr(39)}{conninfo}{chr(39)}')} >> {s['pgdata']}/postgresql.auto.conf",
-        )
-        self.start(side)
+            try:
+                self.start(side)
+                break
+            except DrError:
+                if base_backup:  # a fresh copy that does not start: nothing left to try
+                    raise
+                base_backup = True  # the rewound copy did not start: fall back to a base backup
         wait_for(f"{s['node']} streaming from {src['node']}", lambda: self.streaming(of, side), 60)
         if self.facts["replication"] == "sync":
             self.psql(of, f"alter system set synchronous_standby_names = '\"{self.app_name(side)}\"'")
