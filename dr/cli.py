@@ -96,7 +96,11 @@ def run(ctx, drill, lab_id, confirm):
         if d.changed:
             err.print("[yellow]drill aborted; restoring the starting state[/]")
             before = len(pair.log)
-            rep["restored"] = restore(pair, say=lambda m: err.print(shown(m)))
+            try:
+                rep["restored"] = restore(pair, say=lambda m: err.print(shown(m)))
+            except BaseException as r:  # say so in the report, loudly; the drill's error stays the error
+                rep["restore_error"] = str(r) or type(r).__name__
+                err.print(f"[red]restore failed:[/] {shown(rep['restore_error'])}")
             rep["restore_commands"] = pair.log[before:]
     finally:
         d.stop_probes()
@@ -113,5 +117,21 @@ def run(ctx, drill, lab_id, confirm):
     out.print(f"drill {rb.drill}: {rep['outcome']}, verdict {rep['verdict']}")
     if isinstance(error, KeyboardInterrupt):
         raise SystemExit(130)
+    if "restore_error" in rep:
+        raise TargetsFailed(f"drill {rb.drill} aborted and the starting state was NOT restored: {rep['restore_error']}")
     if error is not None:
         raise TargetsFailed(f"drill {rb.drill} aborted: {rep['error']}")
+
+
+@cli.command("restore")
+@click.option("--lab", "lab_id", required=True, help="The lab whose DR pair to put back.")
+@click.option("--pair", "pair_name", default="core-db", show_default=True)
+def restore_cmd(lab_id, pair_name):
+    """Put a DR pair back as the inventory says (the failback a drill does on abort): primary
+    primary, standby streaming from it, service address on the primary's side."""
+    pair = Pair(lab_id, pair_name)
+    try:
+        did = restore(pair, say=lambda m: err.print(shown(m)))
+    finally:
+        pair.close()
+    out.print(f"[green]✓[/] {pair_name}: {'; '.join(did) or 'already as the inventory says'}")

@@ -166,7 +166,9 @@ class Pair:
                 self.run(s["node"], cmd, timeout=90)
                 return
             except DrError as e:
-                stale = "lock file" in str(e) or "another server might be running" in str(e)
+                # The postmaster's own complaint is in its log, not in pg_ctl's output.
+                said = str(e) + self.run(s["node"], f"tail -n 5 {s['log']}", check=False)
+                stale = "lock file" in said or "another server might be running" in said
                 if not stale or time.time() > deadline:
                     raise
                 time.sleep(0.2)

@@ -57,6 +57,8 @@ def markdown(r: dict) -> str:
         f"- targets: RTO ≤ {t['rto_s']} s, RPO ≤ {t['rpo_s']} s",
         f"- outcome: {r['outcome']}" + (f" — {r['error']}" if r.get("error") else ""),
     ]
+    if r.get("restore_error"):
+        out.append(f"- **the starting state was NOT restored**: {r['restore_error']}")
     if r.get("restored") is not None:
         out.append(f"- restored the starting state: {'; '.join(r['restored']) or 'nothing was left to undo'}")
     out += [

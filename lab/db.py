@@ -7,8 +7,9 @@ standby node, replicating over the lab's WAN (synchronous or asynchronous, as th
 Both run as the node's operator account, so a drill drives them over SSH as an operator would
 (production's DBA would `sudo -u postgres`); each data dir is under the node's folder in the lab
 dir, and every cluster is recorded in state.json before it is made, so `down` ends exactly these
-processes (by the PID in their own postmaster.pid, checked to be in the node) and removes the
-System V segment each postmaster left (PostgreSQL keeps a small one; killed with -9 it stays).
+processes (by the PID in their own postmaster.pid, checked to be in the node). The small System V
+segment a postmaster keeps, which outlives one killed with -9, is in the node's own IPC namespace
+(lab.runtime), so it goes with the node.
 
 **The service address.** The estate's sites are in different subnets, so one address on a shared
 segment (keepalived) cannot follow the database from the province to the DR site. Instead each
@@ -33,7 +34,7 @@ import time
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from .record import Lab, LabError, pid_in_ns, sh
+from .record import Lab, LabError, pid_in_ns
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PORT = 5432
@@ -231,7 +232,7 @@ def prepare(lab: Lab, progress=None) -> list[dict]:
         if (Path(p["pgdata"]) / "PG_VERSION").exists() or (Path(s["pgdata"]) / "PG_VERSION").exists():
             raise LabError(
                 f"the databases of pair {pair['name']} exist but are not both running (a drill may have "
-                "stopped one); 'jinbao dr run failback' restores them"
+                "stopped one); 'jinbao dr restore --lab ID' puts them back"
             )
         for side in (p, s):
             lab.record("postgres", {"node": side["node"], "pgdata": side["pgdata"]})
@@ -299,27 +300,15 @@ def status(lab: Lab) -> list[dict]:
 
 
 def stop_all(lab: Lab) -> None:
-    """For down: end each recorded cluster's postmaster (by its own pid file, only if it lives in the
-    node) and remove the System V segment it recorded, whichever of them is left."""
+    """For down: end each recorded cluster's postmaster, by its own pid file and only if it lives in
+    the node. (Its System V segment is in the node's own IPC namespace, which goes with the node.)"""
     for c in lab.state.get("postgres", []):
         node, pgdata = c["node"], Path(c["pgdata"])
         try:
             fields = (pgdata / "postmaster.pid").read_text().split("\n")
         except OSError:
             continue
-        pid = int(fields[0]) if fields[0].strip().isdigit() else None
+        pid = int(fields[0]) if fields[0].strip().isdigit() else None  # line 1: the postmaster
         if pid and node in lab.plan.nodes and pid_in_ns(pid, lab.plan.nodes[node].ns):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        # Line 7 of postmaster.pid: "<shm key> <shm id>" of the segment this postmaster made.
-        shm = fields[6].split() if len(fields) > 6 else []
-        if len(shm) == 2 and shm[1].isdigit():
-            _drop_segment(int(shm[0]), int(shm[1]))
-
-
-def _drop_segment(key: int, shmid: int) -> None:
-    """Remove a System V segment only when both its key and id are the ones recorded."""
-    for line in sh(["ipcs", "-m"], check=False).stdout.splitlines():
-        f = line.split()
-        if len(f) > 2 and f[1] == str(shmid) and f[0].startswith("0x") and int(f[0], 16) == key:
-            sh(["ipcrm", "-m", str(shmid)], check=False)

@@ -226,6 +226,9 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
                     "unshare",
                     "--mount",
                     "--uts",
+                    # System V IPC private to the node: a PostgreSQL killed with -9 leaves its
+                    # segment behind (a drill does that on purpose); it now goes with the node.
+                    "--ipc",
                     "--propagation",
                     "private",
                     "bash",
