@@ -13,7 +13,7 @@ from rich.table import Table
 
 from jinbao.console import err, finish, out, print_failures
 
-from . import health, runtime
+from . import db, health, runtime
 from .runtime import Lab
 
 
@@ -193,3 +193,36 @@ def ssh(lab_id, name, cmd):
     lab = Lab.find(lab_id)
     cmd = cmd[1:] if cmd[:1] == ("--",) else cmd
     sys.exit(subprocess.call(lab.target(name).ssh_command(*cmd)))
+
+
+@cli.group("db")
+def db_group():
+    """PostgreSQL in the database nodes of each DR pair (primary, streaming standby, service address)."""
+
+
+@db_group.command("up")
+@id_option
+def db_up(lab_id):
+    """Start each DR pair's primary and standby and their service address (idempotent)."""
+    lab = Lab.find(lab_id)
+    with err.status("starting PostgreSQL") as st:
+        pairs = db.prepare(lab, progress=lambda m: st.update(f"db: {m}"))
+    for p in pairs:
+        out.print(
+            f"[green]✓[/] {p['name']}: primary {p['primary']['node']}, {p['replication']} standby "
+            f"{p['standby']['node']}, service address {p['service_address']}"
+        )
+
+
+@db_group.command("status")
+@id_option
+@click.option("--json", "as_json", is_flag=True)
+def db_status(lab_id, as_json):
+    """Each pair's nodes, data dirs, service address and roles as PostgreSQL reports them."""
+    pairs = db.status(Lab.find(lab_id))
+    if as_json:
+        click.echo(json.dumps(pairs, indent=1))
+        return
+    for p in pairs:
+        roles = ", ".join(f"{p[r]['node']}: {p[r]['role'] or 'down'}" for r in ("primary", "standby"))
+        out.print(f"{p['name']} ({p['replication']}, service {p['service_address']}): {roles}")

@@ -236,4 +236,5 @@ class Lab:
                 f"'jinbao lab down --id {self.id}' and 'up' again rebuild it"
             )
         # vtysh run as root keeps a history in the host's /root; the lab's own calls must not.
-        return ["nsenter", "-t", str(pid), "-m", "-n", "-u", "env", "VTYSH_HISTFILE=/dev/null", *cmd]
+        # -i: the node's own System V IPC namespace (runtime.up), where its PostgreSQL keeps its segment.
+        return ["nsenter", "-t", str(pid), "-m", "-n", "-u", "-i", "env", "VTYSH_HISTFILE=/dev/null", *cmd]

@@ -21,7 +21,7 @@ from jinbao.estate import load_estate
 from jinbao.rendering import rendered
 from jinbao.secrets import estate_refs, resolve_secrets
 
-from . import render
+from . import db, render
 from .health import wait_converged
 from .host import ETC_NETNS, ensure_host_dirs, lab_namespaces, machine_lock, release_host_dirs
 from .record import LAB_ROOT, Lab, LabError, new_id, ns_exists, ns_pids, sh
@@ -226,6 +226,9 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
                     "unshare",
                     "--mount",
                     "--uts",
+                    # System V IPC private to the node: a PostgreSQL killed with -9 leaves its
+                    # segment behind (a drill does that on purpose); it now goes with the node.
+                    "--ipc",
                     "--propagation",
                     "private",
                     "bash",
@@ -388,6 +391,7 @@ def down(lab: Lab) -> list[str]:
     # Only what the record names: it is written before each thing is made, and a namespace with
     # this id that it does not name belongs to a lab of another JINBAO_LAB_ROOT.
     namespaces = list(dict.fromkeys(lab.state.get("namespaces", [])))
+    db.stop_all(lab)  # its postmasters by their own pid files, and the segments they recorded
     for ns in namespaces:
         if ns_exists(ns):
             _kill_ns(ns)

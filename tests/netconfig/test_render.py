@@ -205,6 +205,8 @@ def test_the_intent_follows_the_estate(lab_estate):
     assert fw.firewall and {(r.from_zone, r.to_zone) for r in fw.firewall.rules} == {
         ("management", "production"),
         ("production", "management"),
+        ("core", "production"),  # the database service and replication to and from the DR site
+        ("production", "core"),
     }
     assert i["prov-db1"].ospf is None and i["prov-db1"].firewall is None
     mon = lab_estate.devices["prov-mon1"].mgmt_ip
