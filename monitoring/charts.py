@@ -49,7 +49,9 @@ def human(value: float, metric: str) -> str:
     if metric.endswith("_pct"):
         return f"{value:.1f} %"
     if metric == "uptime_s":
-        return f"{value / 86400:.1f} d" if value >= 86400 else f"{value / 3600:.1f} h"
+        if value >= 86400:
+            return f"{value / 86400:.1f} d"
+        return f"{value / 3600:.1f} h" if value >= 3600 else f"{value:.0f} s"
     if metric in ("reachable", "oper_up", "ups_on_battery"):
         return f"{value:.2f}"
     return f"{value:.3g}"

@@ -24,6 +24,11 @@ DOWN_KEYS = ("unreachable", "if_down")
 SEVERITY_ORDER = {"critical": 0, "major": 1, "warning": 2}
 
 
+def _say(text: str) -> None:
+    # emoji off: a source such as `lab:loop:` or a device name must print as written.
+    out.print(text, emoji=False)
+
+
 def _source(lab_id: str | None, spec: str | None) -> str:
     if lab_id and spec:
         raise click.UsageError("give --lab or --targets, not both")
@@ -154,17 +159,17 @@ def history(device, iface, metrics_, since, width, png_path, as_json):
         click.echo(json.dumps(doc, indent=1))
     else:
         title = f"{device}{' ' + iface if iface else ''}, last {since}"
-        out.print(shown(title))
+        _say(shown(title))
         pad = max(map(len, wanted))
         for m in wanted:
             tier, pts = got[m]
             if not pts:
-                out.print(f"  {m:<{pad}}  (no samples in the last {since})")
+                _say(f"  {m:<{pad}}  (no samples in the last {since})")
                 continue
             s = charts.summary(pts)
             res = "raw" if tier == 0 else f"{tier // 60} min avg" if tier < 3600 else f"{tier // 3600} h avg"
             nums = "  ".join(f"{k} {charts.human(s[k], m)}" for k in ("min", "avg", "max", "last"))
-            out.print(f"  {m:<{pad}}  {charts.sparkline(charts.resample(pts, width))}  {nums}  ({len(pts)} {res})")
+            _say(f"  {m:<{pad}}  {charts.sparkline(charts.resample(pts, width))}  {nums}  ({len(pts)} {res})")
     if png_path:
         if not series:
             raise JinbaoError(f"nothing to plot: no samples of {device} in the last {since}")
@@ -195,7 +200,7 @@ def status(lab_id, spec, as_json):
     else:
         if last:
             age = time.time() - last["at"]
-            out.print(
+            _say(
                 f"{shown(source)}: last poll {age:.0f} s ago, {last['devices']} device(s), {last['failed']} failed"
                 + (f"; daemon pid {pid}" if pid else "; no daemon running")
             )
@@ -203,6 +208,6 @@ def status(lab_id, spec, as_json):
         for a in active:
             c = colour.get(a["severity"], "white")
             what = f"{shown(a['device'])} {shown(a['key'])}: {shown(a['message'])}"
-            out.print(f"[{c}]{a['severity']:<8}[/] {what} (since {a['since']})")
-        out.print(f"{len(down)} down, {len(active) - len(down)} other open alert(s)" if active else "nothing open")
+            _say(f"[{c}]{a['severity']:<8}[/] {what} (since {a['since']})")
+        _say(f"{len(down)} down, {len(active) - len(down)} other open alert(s)" if active else "nothing open")
     sys.exit(1 if down else 0)

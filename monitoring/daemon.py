@@ -22,7 +22,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -90,10 +90,12 @@ class Cycle:
     history: Path | None = None
     polls: int = 0
     text: str = ""
+    devices: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         state = PollState(state_file(self.source))
-        self.text = exposition.render(None, state.devices, state.alerts, self.estate, None, 0)
+        self.devices = {j.device.name: j.device for j in self.todo}
+        self.text = exposition.render(None, state.devices, state.alerts, self.devices, None, 0)
 
     def run(self) -> tuple[AggregatedResult, list[dict]]:
         # Read afresh each cycle: a `monitor poll` in between may have saved alerts or counters.
@@ -106,7 +108,7 @@ class Cycle:
             h.record(agg, self.source)
             h.maintain()
         self.polls += 1
-        self.text = exposition.render(agg, state.devices, state.alerts, self.estate, time.time(), self.polls)
+        self.text = exposition.render(agg, state.devices, state.alerts, self.devices, time.time(), self.polls)
         return agg, events
 
 

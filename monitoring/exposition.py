@@ -8,8 +8,9 @@ the MIB name is kept recognisable inside ours: ifHCInOctets → `jinbao_if_hc_in
 A dashboard written for snmp_exporter needs its metric names changed, not its queries' shape
 (rate() over a counter labelled by ifName).
 
-Labels: every device series carries device, site, role, class (and ifName on interfaces, mount
-on disks), from the estate, so queries can aggregate by site or class the way operators think.
+Labels: every device series carries device, site, role, class (and if_name on interfaces, mount
+on disks; snake case, as promtool requires, where snmp_exporter says ifName), from the estate,
+so queries can aggregate by site or class the way operators think.
 Counters are the agent's raw values (Prometheus computes rates and handles resets itself);
 gauges are the poller's last reading. A device that failed its last poll has only `jinbao_up 0`
 and its poll metadata: a stale value is worse than none.
@@ -18,10 +19,11 @@ and its poll metadata: a stale value is worse than none.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from jinbao.classes import device_class
-from jinbao.model import Estate
+from jinbao.model import Device
 from jinbao.result import AggregatedResult
 
 from .alerts import SEVERITY
@@ -44,7 +46,7 @@ FAMILIES = {
     "jinbao_if_out_discards_total": ("counter", "IF-MIB ifOutDiscards: outbound packets discarded."),
     "jinbao_if_oper_status": ("gauge", "IF-MIB ifOperStatus: 1 up, 2 down, 3 testing, 5 dormant, 7 lowerLayerDown."),
     "jinbao_if_admin_status": ("gauge", "IF-MIB ifAdminStatus: 1 up, 2 down, 3 testing."),
-    "jinbao_if_speed_bits_per_second": ("gauge", "IF-MIB ifHighSpeed, in bits per second."),
+    "jinbao_if_speed_bytes_per_second": ("gauge", "IF-MIB ifHighSpeed (megabits per second) in bytes per second."),
     "jinbao_if_utilisation_percent": ("gauge", "The busier direction's share of the interface speed at the last poll."),
     "jinbao_cpu_percent": ("gauge", "CPU load (HOST-RESOURCES-MIB hrProcessorLoad average, or the vendor MIB's)."),
     "jinbao_memory_used_percent": ("gauge", "Memory used, percent."),
@@ -98,8 +100,8 @@ class Exposition:
         return "\n".join(out) + "\n"
 
 
-def labels_of(estate: Estate | None, host: str) -> dict[str, str]:
-    d = estate.devices.get(host) if estate else None
+def labels_of(devices: Mapping[str, Device], host: str) -> dict[str, str]:
+    d = devices.get(host)
     if d is None:
         return {"device": host, "site": "", "role": "", "class": ""}
     return {"device": host, "site": d.site, "role": d.role, "class": device_class(d)}
@@ -109,15 +111,15 @@ def render(
     agg: AggregatedResult | None,
     devices_state: dict[str, dict],
     alerts: dict[str, dict],
-    estate: Estate | None,
+    devices: Mapping[str, Device],
     polled_at: float | None,
     polls: int | None = None,
 ) -> str:
     """The exposition of the last poll (agg), its counters (devices_state, the poller's state)
-    and the open alerts."""
+    and the open alerts; devices (by name) give the labels."""
     e = Exposition()
     for host, r in sorted((agg.results if agg else {}).items()):
-        base = labels_of(estate, host)
+        base = labels_of(devices, host)
         d = r.data or {}
         e.add("jinbao_up", base, 0 if r.failed else 1)
         e.add("jinbao_poll_duration_seconds", base, d.get("seconds"))
@@ -128,7 +130,7 @@ def render(
         st = devices_state.get(host, {})
         counters, static = st.get("if_counters", {}), st.get("if_static", {})
         for i in d.get("interfaces", []):
-            il = {**base, "ifName": i["name"]}
+            il = {**base, "if_name": i["name"]}
             c = counters.get(i["index"], {})
             for fam, k in (
                 ("jinbao_if_hc_in_octets_total", "in"),
@@ -142,7 +144,7 @@ def render(
             e.add("jinbao_if_oper_status", il, IF_STATUS.get(i["oper"], 4))
             e.add("jinbao_if_admin_status", il, IF_STATUS.get(i["admin"], 4))
             speed = (static.get(i["index"]) or {}).get("speed_mbps", i.get("speed_mbps"))
-            e.add("jinbao_if_speed_bits_per_second", il, None if speed is None else speed * 1_000_000)
+            e.add("jinbao_if_speed_bytes_per_second", il, None if speed is None else speed * 1_000_000 // 8)
             e.add("jinbao_if_utilisation_percent", il, i.get("utilisation_pct"))
         h = d.get("health") or {}
         e.add("jinbao_cpu_percent", base, h.get("cpu_pct"))
@@ -163,7 +165,7 @@ def render(
     by_severity = dict.fromkeys(sorted(set(SEVERITY.values())), 0)
     for a in sorted(alerts.values(), key=lambda a: (a["device"], a["key"])):
         by_severity[a["severity"]] = by_severity.get(a["severity"], 0) + 1
-        e.add("jinbao_alert_active", {**labels_of(estate, a["device"]), "key": a["key"], "severity": a["severity"]}, 1)
+        e.add("jinbao_alert_active", {**labels_of(devices, a["device"]), "key": a["key"], "severity": a["severity"]}, 1)
     for sev, n in by_severity.items():
         e.add("jinbao_alerts_active", {"severity": sev}, n)
     e.add("jinbao_last_poll_timestamp_seconds", {}, polled_at)
