@@ -119,7 +119,12 @@ def test_two_processes_writing_at_once_both_land(tmp_path):
         "    h.add(sys.argv[2], [('', 'cpu_pct', float(i)), ('eth0', 'in_bps', float(i))], ts=float(sys.argv[3]) + i)\n"
         "    if i % 50 == 0: h.maintain()\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(db), f"dev{n}", str(time.time() - 1000)], stderr=subprocess.PIPE) for n in (1, 2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(db), f"dev{n}", str(time.time() - 1000)], stderr=subprocess.PIPE
+        )
+        for n in (1, 2)
+    ]
     for p in procs:
         _, errors = p.communicate(timeout=120)
         assert p.returncode == 0, errors.decode()
