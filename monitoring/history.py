@@ -125,6 +125,7 @@ class History:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retention = retention or Retention.configured()
         self.clock = clock
+        self._ids: dict[tuple[str, str, str], int] = {}  # series ids never change once committed
         # isolation_level=None: transactions are ours (BEGIN IMMEDIATE), not the module's guesses.
         self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         self.db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
@@ -155,13 +156,19 @@ class History:
         return Tx()
 
     def _series(self, device: str, obj: str, metric: str) -> int:
+        key = (device, obj, metric)
+        if key in self._ids:
+            return self._ids[key]
         row = self.db.execute(
             "SELECT id FROM series WHERE device=? AND object=? AND metric=?", (device, obj, metric)
         ).fetchone()
         if row:
-            return row[0]
-        cur = self.db.execute("INSERT INTO series(device, object, metric) VALUES (?,?,?)", (device, obj, metric))
-        return int(cur.lastrowid or 0)
+            self._ids[key] = row[0]
+        else:
+            cur = self.db.execute("INSERT INTO series(device, object, metric) VALUES (?,?,?)", key)
+            # Cached only once committed (the caller's transaction may roll back): see add().
+            return int(cur.lastrowid or 0)
+        return self._ids[key]
 
     # --- writing -------------------------------------------------------------------------------
 
