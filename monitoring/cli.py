@@ -155,8 +155,9 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
     events = alerts.evaluate(agg, {j.device.name: j.profile.thresholds for j in todo}, state.alerts)
     state.save()
     alerts.deliver(events, alert_log())
-    with History() as h:  # every poll feeds the history, daemon or not
+    with History() as h:  # every poll feeds the history, and rolls it up, daemon or not
         h.record(agg, source)
+        h.maintain()
     if as_json:
         doc = {
             "source": source,

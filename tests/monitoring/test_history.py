@@ -188,3 +188,29 @@ def test_history_png_is_a_png_or_says_what_is_missing(tmp_path):
         return
     assert run.returncode == 0, run.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--interval", "10s", "--deadline", "30"], "polls would overlap"),
+        (["--interval", "5x"], "not a duration"),
+        (["--device", "prov-wan9"], "no device 'prov-wan9'"),
+        (["--listen", "nonsense"], "HOST:PORT"),
+    ],
+)
+def test_monitor_run_refuses_bad_input_before_contacting_any_device(tmp_path, monkeypatch, args, says):
+    # estate:lab names the lab's devices at their management addresses, which nothing here can
+    # reach; each case must be refused before the first request (exit 2), or it would time out.
+    monkeypatch.setenv("JINBAO_SNMP_AUTH_KEY", "not-used-auth")
+    monkeypatch.setenv("JINBAO_SNMP_PRIV_KEY", "not-used-priv")
+    started = time.monotonic()
+    r = jinbao("monitor", "run", "--targets", "estate:lab", "--device", "prov-wan1", *args, state=tmp_path)
+    assert r.returncode == 2 and says in r.stderr, r.stdout + r.stderr
+    assert "poll 1" not in r.stderr and time.monotonic() - started < 60
+    assert not list(tmp_path.glob("monitoring/alerts.jsonl"))
+
+
+def test_monitor_run_without_a_source_is_a_usage_error(tmp_path):
+    r = jinbao("monitor", "run", state=tmp_path)
+    assert r.returncode == 2 and "--lab ID or --targets" in r.stderr
