@@ -112,28 +112,51 @@ def test_a_query_picks_the_finest_tier_that_reaches_back_and_adds_the_newest_raw
 def test_two_processes_writing_at_once_both_land(tmp_path):
     db = tmp_path / "h.sqlite"
     History(db).close()  # created (WAL) before the race, as the daemon would have
+    # Each writer says it is ready and waits for "go", so their writes really overlap (checked).
     code = (
-        "import sys; from pathlib import Path; from monitoring.history import History\n"
-        "h = History(Path(sys.argv[1]))\n"
-        "for i in range(300):\n"
+        "import sys, time, json; from pathlib import Path; from monitoring.history import History\n"
+        "h = History(Path(sys.argv[1])); d = Path(sys.argv[1]).parent\n"
+        "(d / (sys.argv[2] + '.ready')).touch()\n"
+        "end = time.monotonic() + 60\n"
+        "while not (d / 'go').exists() and time.monotonic() < end: time.sleep(0.005)\n"
+        "first = time.time()\n"
+        "for i in range(500):\n"
         "    h.add(sys.argv[2], [('', 'cpu_pct', float(i)), ('eth0', 'in_bps', float(i))], ts=float(sys.argv[3]) + i)\n"
         "    if i % 50 == 0: h.maintain()\n"
+        "print(json.dumps([first, time.time()]))\n"
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", code, str(db), f"dev{n}", str(time.time() - 1000)], stderr=subprocess.PIPE
+            [sys.executable, "-c", code, str(db), f"dev{n}", str(time.time() - 1000)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for n in (1, 2)
     ]
-    for p in procs:
-        _, errors = p.communicate(timeout=120)
-        assert p.returncode == 0, errors.decode()
+    try:
+        end = time.monotonic() + 60
+        while not all((tmp_path / f"dev{n}.ready").exists() for n in (1, 2)):
+            assert time.monotonic() < end and all(p.poll() is None for p in procs), "a writer never got ready"
+            time.sleep(0.01)
+        (tmp_path / "go").touch()
+        spans = []
+        for p in procs:
+            got, errors = p.communicate(timeout=120)
+            assert p.returncode == 0, errors.decode()
+            spans.append(json.loads(got))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+    (a0, a1), (b0, b1) = spans
+    assert a0 < b1 and b0 < a1, f"the writers did not overlap: {spans}"
     with History(db) as h:
         assert h.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         counts = dict(
             h.db.execute("SELECT s.device, count(*) FROM raw r JOIN series s ON s.id=r.series GROUP BY s.device")
         )
-    assert counts == {"dev1": 600, "dev2": 600}
+    assert counts == {"dev1": 1000, "dev2": 1000}
 
 
 def test_retention_settings_are_checked_with_the_fix():
