@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -133,8 +134,11 @@ def serve(listen: str, page: Callable[[], str]) -> ThreadingHTTPServer:
         def log_message(self, *args) -> None:  # scrapes every 15 s would drown the daemon's own log
             pass
 
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET  # [::1]:9661
+
     try:
-        server = ThreadingHTTPServer((host.strip("[]") or "127.0.0.1", int(port)), Handler)
+        server = Server((host.strip("[]") or "127.0.0.1", int(port)), Handler)
     except OSError as e:
         raise JinbaoError(f"--listen {listen}: cannot listen there ({e.strerror}); pick a free port") from None
     server.daemon_threads = True
