@@ -5,9 +5,10 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 JINBAO := $(VENV)/bin/jinbao
-# Everything the lab and the tests run for real.
+# Everything the lab and the tests run for real. prometheus: its promtool checks /metrics (Debian
+# ships promtool only inside the server's package).
 APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputils-ping nftables \
-	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin
+	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin prometheus
 
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
 BENCH_APT_PACKAGES := apache2-utils
@@ -28,7 +29,7 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,lint]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,lint,plot]'
 	touch $@
 
 # The demo lab keeps a fixed id so `make demo` twice reuses one lab and `make demo-down` finds it.
