@@ -61,6 +61,22 @@ demo: setup
 	$(JINBAO) config rollback --lab $(DEMO_LAB) --yes
 	$(JINBAO) config changes --lab $(DEMO_LAB) --last 2
 	@echo
+	@echo "== monitoring: every node polled over SNMPv3 authPriv; a WAN link taken down, seen, and restored =="
+	$(JINBAO) monitor poll --lab $(DEMO_LAB)
+	$(JINBAO) lab link down --id $(DEMO_LAB) prov-wan1 chuzhou-wan1
+	@# net-snmp re-reads its interface table every few seconds: poll until it tells (at most 30 s)
+	@for i in $$(seq 30); do $(JINBAO) monitor poll --lab $(DEMO_LAB) >/dev/null 2>&1; \
+	  $(JINBAO) monitor status --lab $(DEMO_LAB) >/dev/null 2>&1 || break; sleep 1; done
+	-$(JINBAO) monitor status --lab $(DEMO_LAB)
+	$(JINBAO) lab link up --id $(DEMO_LAB) prov-wan1 chuzhou-wan1
+	@for i in $$(seq 30); do $(JINBAO) monitor poll --lab $(DEMO_LAB) >/dev/null 2>&1; \
+	  $(JINBAO) monitor status --lab $(DEMO_LAB) >/dev/null 2>&1 && break; sleep 1; done
+	$(JINBAO) monitor status --lab $(DEMO_LAB)
+	@echo
+	@echo "== dr: a planned switchover drill, measured (RTO, RPO) and reported =="
+	$(JINBAO) --estate lab dr plan switchover
+	$(JINBAO) dr run switchover --lab $(DEMO_LAB)
+	@echo
 	@echo "The lab is running. Try:"
 	@echo "  $(JINBAO) lab exec --id $(DEMO_LAB) chuzhou-wan1 vtysh -c 'show ip ospf neighbor'"
 	@echo "  $(JINBAO) lab ssh --id $(DEMO_LAB) prov-db1 hostname"
