@@ -74,7 +74,7 @@ def run(ctx, drill, lab_id, confirm):
     info = runbook.against(rb, _lab_estate(lab_id))
     lab_cli(lab_id, "db", "up")  # PostgreSQL starts lazily, on the first drill (docs/dr.md)
     pair = Pair(lab_id, rb.pair)
-    d = Drill(rb, pair, progress=lambda m: err.print(shown(m), soft_wrap=True))
+    d = Drill(rb, pair, progress=lambda m: err.print(shown(m), soft_wrap=True), info=info)
     rep = {"run_id": d.run_id, "drill": rb.drill, "kind": rb.kind, "file": rb.file, "lab": lab_id, "pair": rb.pair}
     rep.update(
         primary=info["primary"]["node"],
@@ -97,7 +97,8 @@ def run(ctx, drill, lab_id, confirm):
             err.print("[yellow]drill aborted; restoring the starting state[/]")
             before = len(pair.log)
             try:
-                rep["restored"] = restore(pair, say=lambda m: err.print(shown(m)))
+                healed = d.heal_all()  # links up and nodes started first: restore needs to reach them
+                rep["restored"] = healed + restore(pair, say=lambda m: err.print(shown(m)))
             except BaseException as r:  # say so in the report, loudly; the drill's error stays the error
                 rep["restore_error"] = str(r) or type(r).__name__
                 err.print(f"[red]restore failed:[/] {shown(rep['restore_error'])}")
@@ -113,6 +114,8 @@ def run(ctx, drill, lab_id, confirm):
             f"{f['kind']} of {f['node']}: RTO {f.get('rto_s', float('nan')):.3f} s, "
             f"{f.get('lost_rows', '?')} acknowledged rows lost ({f.get('lost_seconds', 0):.3f} s of writes)"
             + (f", detected in {f['detect_s']:.3f} s" if "detect_s" in f else "")
+            + (f"; the witness decided {f['decision']}" if "decision" in f else "")
+            + (f", split brain: {'YES' if f['split_brain'] else 'no'}" if "split_brain" in f else "")
         )
     out.print(f"drill {rb.drill}: {rep['outcome']}, verdict {rep['verdict']}")
     if isinstance(error, KeyboardInterrupt):

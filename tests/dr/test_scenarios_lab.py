@@ -1,0 +1,62 @@
+"""Unplanned scenarios against a live lab, decided by the witness's quorum: a cut province–DR
+link promotes nobody (the standby alone would have), the primary keeps the service, and the
+report says so. Every test puts back what it broke, in its finally."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.dr.labkit import START, acks, pair_state, run_drill, sql
+from tests.support import run_cli
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+TIMELINE = "select timeline_id from pg_control_checkpoint()"
+
+
+def test_a_cut_province_dr_link_promotes_nobody_without_the_witness(drlab, tmp_path):
+    assert pair_state(drlab) == START
+    timeline = sql(drlab, "prov-db1", TIMELINE)
+    try:
+        r, rep = run_drill(drlab, "cut-link", tmp_path)
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert rep["outcome"] == "completed"
+        f = rep["faults"][0]
+        assert f["kind"] == "province–DR link cut"
+        # The standby alone had lost its primary; the witness still saw the primary and not the
+        # standby: one vote of three, so no promotion.
+        assert f["quorum"] == {
+            "witness_says_primary": "up",
+            "witness_reaches_standby": False,
+            "standby_lost_primary": True,
+        }
+        assert f["decision"] == "hold" and f["split_brain"] is False
+        skipped = {s["action"] for s in rep["steps"] if s.get("skipped")}
+        assert {"promote", "fence", "route"} <= skipped
+        assert f["lost_rows"] == 0 and 0 < f["rto_s"] <= rep["targets"]["rto_s"]
+        md = (tmp_path / "drills" / rep["run_id"] / "report.md").read_text()
+        assert "Decision: **hold** (no promotion without the witness's quorum); split brain: **no**" in md
+        # Read by the test, not the drill: nobody was promoted (a promotion starts a new
+        # timeline), and every acknowledged row is on both databases once the link is back.
+        assert sql(drlab, "prov-db1", TIMELINE) == timeline
+        assert sql(drlab, "dr-db1", "select pg_is_in_recovery()") == "t"
+        run_id = rep["run_id"]
+        acked = {e["n"] for e in acks(tmp_path / "drills" / run_id)}
+        assert acked
+        for node in ("prov-db1", "dr-db1"):
+            # the standby replays a moment behind the canary's last acks: poll, bounded
+            deadline = time.time() + 30
+            while True:
+                rows = set(map(int, sql(drlab, node, f"select n from dr_canary where run = '{run_id}'").split()))
+                if acked <= rows or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            assert acked <= rows, (node, sorted(acked - rows)[:10])
+        print(f"\ncut link: held, writes resumed after {f['rto_s']:.3f} s (degraded at {f['degrade_s']:.3f} s)")
+    finally:
+        run_cli("lab", "link", "up", "prov-wan1", "dr-wan1", "--id", drlab)
+        if pair_state(drlab) != START:
+            run_cli("dr", "restore", "--lab", drlab)
+    assert pair_state(drlab) == START
