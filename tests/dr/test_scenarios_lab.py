@@ -60,3 +60,25 @@ def test_a_cut_province_dr_link_promotes_nobody_without_the_witness(drlab, tmp_p
         if pair_state(drlab) != START:
             run_cli("dr", "restore", "--lab", drlab)
     assert pair_state(drlab) == START
+
+
+def test_a_stopped_primary_node_is_promoted_past_with_the_witness_and_fenced_on_contact(drlab, tmp_path):
+    assert pair_state(drlab) == START
+    try:
+        r, rep = run_drill(drlab, "stop-node", tmp_path)
+        assert r.returncode == 0, r.stderr + r.stdout
+        f = rep["faults"][0]
+        assert f["kind"] == "node stopped" and f["decision"] == "promote" and f["split_brain"] is False
+        assert f["quorum"]["witness_says_primary"] == "dead" and f["quorum"]["witness_reaches_standby"]
+        assert 0 < f["detect_s"] < f["rto_s"] <= rep["targets"]["rto_s"]
+        assert f["old_primary_holds_lost"] == f["lost_rows"] == len(f["lost"])
+        fence = next(s for s in rep["steps"] if s["action"] == "fence")
+        assert fence["result"]["stopped"] == "on contact"  # the node was down: no SSH to stop it by
+        heal = next(s for s in rep["steps"] if s["action"] == "heal")
+        assert "prov-db1 fenced on contact" in heal["result"]["healed"]
+        print(f"\nnode stopped: detected in {f['detect_s']:.3f} s, RTO {f['rto_s']:.3f} s, {f['lost_rows']} lost")
+    finally:
+        run_cli("lab", "node", "start", "prov-db1", "--id", drlab)  # refused when it runs: harmless
+        if pair_state(drlab) != START:
+            run_cli("dr", "restore", "--lab", drlab)
+    assert pair_state(drlab) == START
