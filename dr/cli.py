@@ -11,8 +11,8 @@ from jinbao.console import err, out, print_problems, shown
 from jinbao.errors import JinbaoError, TargetsFailed
 from jinbao.estate import load_estate
 
+from . import audit, runbook
 from . import report as reports
-from . import runbook
 from .drill import Drill
 from .remote import Pair, lab_cli
 from .restore import restore
@@ -138,3 +138,22 @@ def restore_cmd(lab_id, pair_name):
     finally:
         pair.close()
     out.print(f"[green]✓[/] {pair_name}: {'; '.join(did) or 'already as the inventory says'}")
+
+
+@cli.command("report")
+@click.argument("drill_id", required=False)
+@click.option("--participant", "participants", multiple=True, help="Who took part (repeat for each person).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON too.")
+def report_cmd(drill_id, participants, as_json):
+    """Write the auditor's report of DRILL-ID (default: the latest drill): HTML with a timeline,
+    JSON, and PDF where a renderer is installed; verdict against the pair's GB/T 20988 level."""
+    folder = audit.find(drill_id)
+    paths = audit.write(folder, list(participants))
+    a = json.loads(paths["json"].read_text())
+    if as_json:
+        out.print_json(data=a)
+    for kind, p in paths.items():
+        out.print(f"{kind}: {p}")
+    if "pdf" not in paths:
+        out.print("pdf: no renderer installed (weasyprint, wkhtmltopdf or chromium); the HTML prints to PDF as it is")
+    out.print(f"drill {a['drill']} ({a['run_id']}): {a['verdict']} — {'; '.join(a['verdict_why'])}")

@@ -87,6 +87,9 @@ class Drill(ScenarioActions):
             "canary_writes": lambda: self.canary is not None and bool(self.canary.seen("ack")),
             "rpo_zero": lambda: not self.faults or self.faults[-1].get("lost_rows") == 0,
             "one_primary": self._one_primary,
+            "failed_over": lambda: (
+                p.role("standby") == "primary" and p.advertised("standby") == p.facts["metrics"]["primary"]
+            ),
         }[name]
         if not ok():
             raise StepFailed(f"check {name} failed")
@@ -128,9 +131,9 @@ class Drill(ScenarioActions):
 
     def _canary_start(self, step: Step, deadline: float) -> dict:
         p = self.pair
-        p.psql(
-            "primary", f"create table if not exists {TABLE} (run text, n int, t double precision, primary key (run, n))"
-        )
+        # where the primary is now: a failback starts with DR holding it
+        now = "primary" if p.role("primary") == "primary" else "standby"
+        p.psql(now, f"create table if not exists {TABLE} (run text, n int, t double precision, primary key (run, n))")
         c = self.rb.canary
         self.canary = NodeProcess(
             p.lab_id,

@@ -90,6 +90,7 @@ CHECKS = {
     "witness": "the witness reaches the primary",
     "canary_writes": "the canary's writes are acknowledged",
     "rpo_zero": "no acknowledged row was lost",
+    "failed_over": "the standby side is the primary and holds the service address (where a failback starts)",
     "one_primary": "at most one database accepts writes, one firewall advertises the primary metric (no split brain)",
 }
 FAULTS = ("stop_db", "kill_db", "stop_node", "cut_link", "isolate_site")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.dr.labkit import START, acks, pair_state, run_drill, sql
+from tests.dr.labkit import START, acks, pair_state, put_back, run_drill, sql
 from tests.support import run_cli
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -57,8 +57,7 @@ def test_a_cut_province_dr_link_promotes_nobody_without_the_witness(drlab, tmp_p
         print(f"\ncut link: held, writes resumed after {f['rto_s']:.3f} s (degraded at {f['degrade_s']:.3f} s)")
     finally:
         run_cli("lab", "link", "up", "prov-wan1", "dr-wan1", "--id", drlab)
-        if pair_state(drlab) != START:
-            run_cli("dr", "restore", "--lab", drlab)
+        put_back(drlab)
     assert pair_state(drlab) == START
 
 
@@ -79,6 +78,5 @@ def test_a_stopped_primary_node_is_promoted_past_with_the_witness_and_fenced_on_
         print(f"\nnode stopped: detected in {f['detect_s']:.3f} s, RTO {f['rto_s']:.3f} s, {f['lost_rows']} lost")
     finally:
         run_cli("lab", "node", "start", "prov-db1", "--id", drlab)  # refused when it runs: harmless
-        if pair_state(drlab) != START:
-            run_cli("dr", "restore", "--lab", drlab)
+        put_back(drlab)
     assert pair_state(drlab) == START
