@@ -72,7 +72,8 @@ def run(ctx, drill, lab_id, confirm):
             f"running drills against estate {name}'s own devices is not built yet; use --lab ID; nothing was touched"
         )
     info = runbook.against(rb, _lab_estate(lab_id))
-    lab_cli(lab_id, "db", "up")  # PostgreSQL starts lazily, on the first drill (docs/dr.md)
+    if rb.kind != "failback":  # a failback starts from a failed-over pair, whose old primary is down
+        lab_cli(lab_id, "db", "up")  # PostgreSQL starts lazily, on the first drill (docs/dr.md)
     pair = Pair(lab_id, rb.pair)
     d = Drill(rb, pair, progress=lambda m: err.print(shown(m), soft_wrap=True), info=info)
     rep = {"run_id": d.run_id, "drill": rb.drill, "kind": rb.kind, "file": rb.file, "lab": lab_id, "pair": rb.pair}
