@@ -38,6 +38,10 @@ def test_a_cut_province_dr_link_promotes_nobody_without_the_witness(drlab, tmp_p
         assert f["lost_rows"] == 0 and 0 < f["rto_s"] <= rep["targets"]["rto_s"]
         md = (tmp_path / "drills" / rep["run_id"] / "report.md").read_text()
         assert "Decision: **hold** (no promotion without the witness's quorum); split brain: **no**" in md
+        a = run_cli("dr", "report", rep["run_id"], "--participant", "ops", env={"JINBAO_STATE_DIR": str(tmp_path)})
+        assert a.returncode == 0, a.stderr
+        page = (tmp_path / "drills" / rep["run_id"] / "audit.html").read_text()
+        assert "decision hold; split brain: no" in page and "<svg" in page
         # Read by the test, not the drill: nobody was promoted (a promotion starts a new
         # timeline), and every acknowledged row is on both databases once the link is back.
         assert sql(drlab, "prov-db1", TIMELINE) == timeline
