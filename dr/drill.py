@@ -162,6 +162,8 @@ class Drill(ScenarioActions):
         return {"rate": c.get("rate", 50), "lag_bytes_under_load": p.lag_bytes("primary", "standby")}
 
     def _fault(self, side: str, kind: str, t: float) -> dict:
+        if self.frozen_at is not None:  # a frozen switchover: the outage starts at the freeze
+            t, kind, self.frozen_at = self.frozen_at, f"{kind} (frozen first)", None
         f = {
             "kind": kind,
             "side": side,

@@ -33,6 +33,11 @@ ACTIONS: dict[str, tuple[bool, str]] = {
         False,
         "start the canary writer on {canary} (through the service address) and the witness on {witness}",
     ),
+    "freeze": (
+        True,
+        "freeze writes on {node} (default_transaction_read_only, reloaded: every session, at its next "
+        "statement) so nothing is acknowledged that the switchover could lose; the new primary is not frozen",
+    ),
     "stop_db": (True, "stop PostgreSQL on {node} cleanly (pg_ctl stop -m fast): its last WAL goes to the standby"),
     "kill_db": (True, "kill -9 the postmaster of {node}, by the PID in its postmaster.pid"),
     "stop_node": (True, "stop the whole node {node} (every process: PostgreSQL, sshd, all; power loss)"),

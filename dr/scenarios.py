@@ -38,6 +38,7 @@ class ScenarioActions:
         self.decision: str | None = None
         self.degraded = False
         self.unfenced: set[str] = set()  # promoted past, not reachable yet to be stopped
+        self.frozen_at: float | None = None
 
     # -- faults --------------------------------------------------------------------------------
     def _lab(self, *args: str) -> float:
@@ -130,6 +131,22 @@ class ScenarioActions:
         except DrError:
             return None
         return r != "streaming|f"
+
+    def _freeze(self, step: Step, deadline: float) -> dict:
+        """Planned switchover's optional freeze. ALTER SYSTEM writes the primary's own
+        postgresql.auto.conf, which is not replicated: the standby, once promoted, takes writes;
+        a rewind or base backup of the old primary copies the new primary's file (thawed)."""
+        self.changed = True
+        self.pair.psql(step.side, "alter system set default_transaction_read_only = on")
+        self.pair.psql(step.side, "select pg_reload_conf()")
+        self.frozen_at = time.time()
+        # frozen when a new session is read-only (reload reaches backends asynchronously)
+        wait_for(
+            f"{self.pair.side(step.side)['node']} to be frozen",
+            lambda: self.pair.psql(step.side, "show default_transaction_read_only") == "on",
+            max(1.0, deadline - time.time()),
+        )
+        return {"frozen_at": self.frozen_at}
 
     def _degrade(self, step: Step, deadline: float) -> dict:
         if self.witness_verdict("primary") != "up":

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tests.dr.labkit import START, acks, pair_state, run_drill, sql
+from tests.dr.labkit import START, acks, pair_state, put_back, run_drill, sql
 from tests.support import run_cli
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -106,3 +106,24 @@ def test_a_refused_run_touches_nothing(drlab, tmp_path):
     assert not (tmp_path / "drills").exists()
     assert pair_state(drlab) == before == START
     assert sql(drlab, "prov-db1", "select count(*) from pg_stat_activity") == rows
+
+
+def test_a_frozen_switchover_acknowledges_nothing_on_the_old_primary_after_the_freeze(drlab, tmp_path):
+    assert pair_state(drlab) == START
+    try:
+        r, rep = run_drill(drlab, "switchover-frozen", tmp_path)
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert rep["outcome"] == "completed" and rep["verdict"] == "pass"
+        events = acks(tmp_path / "drills" / rep["run_id"])
+        for f in rep["faults"]:
+            assert f["kind"].endswith("(frozen first)") and f["lost_rows"] == 0
+            old = next(s for s in rep["steps"] if s["action"] == "freeze" and s["side"] == f["side"])
+            frozen = old["result"]["frozen_at"]
+            assert f["t"] == frozen  # RTO is measured from the freeze: the application's outage
+            # read-only from the freeze: no write the old primary acknowledged came after it
+            late = [e for e in events if e["t"] > frozen + 0.5 and e["server"].endswith(f"/{f['node']}/pg/data")]
+            assert not [e for e in late if e["t"] < f["t"] + f["rto_s"]], late[:3]
+        print(f"\nfrozen switchover RTO {rep['faults'][0]['rto_s']:.3f} s, back {rep['faults'][1]['rto_s']:.3f} s")
+    finally:
+        put_back(drlab)
+    assert pair_state(drlab) == START
