@@ -9,7 +9,7 @@ from dr import runbook
 from tests.support import run_cli
 
 
-@pytest.mark.parametrize("drill", ["switchover", "failover", "stop-node", "isolate-province"])
+@pytest.mark.parametrize("drill", ["switchover", "switchover-frozen", "failover", "stop-node", "isolate-province"])
 def test_shipped_drills_load_and_plan_in_order(drill, lab_estate):
     rb = runbook.load(runbook.find(drill))
     assert rb.steps[0].action == "precheck"
