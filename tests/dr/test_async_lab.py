@@ -3,8 +3,8 @@ and cross-checked against both databases (the drill reads the old primary alone 
 rewound; the test reads both afterwards).
 
 Its own lab, from a copy of the lab estate whose pair is asynchronous (RPO 30 s), always torn
-down. A bulk writer on the primary makes WAL faster than the standby replays it, so a kill -9
-leaves acknowledged canary rows behind on the old primary."""
+down. A bulk writer on the primary makes WAL faster than the standby receives it, so stopping
+the primary's node can leave acknowledged canary rows behind on it."""
 
 from __future__ import annotations
 
@@ -50,9 +50,11 @@ def asynclab(tmp_path_factory):
 
 
 def test_async_failover_under_load_counts_lost_rows_in_both_databases(asynclab, tmp_path):
-    rb = tmp_path / "failover-loaded.yml"
+    # The whole node stopped, not kill -9 of the postmaster alone: the postmaster's walsender
+    # outlives it long enough to send the WAL already written (seen: 3.9 MB of lag, 0 rows lost).
+    rb = tmp_path / "stop-node-loaded.yml"
     rb.write_text(
-        (REPO / "dr/drills/failover.yml")
+        (REPO / "dr/drills/stop-node.yml")
         .read_text()
         .replace("rate: 50", "rate: 100")
         .replace("budget: 30s, checks: [canary_writes]", "budget: 90s, checks: [canary_writes]")
@@ -63,12 +65,12 @@ def test_async_failover_under_load_counts_lost_rows_in_both_databases(asynclab, 
     try:
         r, rep = run_drill(asynclab, str(rb), tmp_path)
     finally:
-        load.terminate()  # the ssh we started; its loop ends with the killed postmaster anyway
+        load.terminate()  # the ssh we started; its loop ends with the stopped node anyway
         load.wait(timeout=30)
     assert r.returncode == 0, r.stderr + r.stdout
     assert rep["replication"] == "async" and rep["outcome"] == "completed"
     f = rep["faults"][0]
-    assert f["kind"] == "kill -9"
+    assert f["kind"] == "node stopped" and f["decision"] == "promote"
     # Counted exactly: every acknowledged row missing from DR was found on the old primary,
     # read alone before it was rewound; none counted lost is anywhere now (rewound away).
     assert f["old_primary_holds_lost"] == f["lost_rows"] == len(f["lost"])
