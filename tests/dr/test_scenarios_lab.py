@@ -84,3 +84,28 @@ def test_a_stopped_primary_node_is_promoted_past_with_the_witness_and_fenced_on_
         run_cli("lab", "node", "start", "prov-db1", "--id", drlab)  # refused when it runs: harmless
         put_back(drlab)
     assert pair_state(drlab) == START
+
+
+def test_an_isolated_province_takes_dr_with_it_and_nobody_is_promoted(drlab, tmp_path):
+    assert pair_state(drlab) == START
+    timeline = sql(drlab, "prov-db1", TIMELINE)
+    try:
+        r, rep = run_drill(drlab, "isolate-province", tmp_path)
+        assert r.returncode == 0, r.stderr + r.stdout
+        f = rep["faults"][0]
+        # DR's only WAN link goes to the province: the witness reaches neither side
+        assert f["quorum"]["witness_says_primary"] == "dead" and not f["quorum"]["witness_reaches_standby"]
+        assert f["decision"] == "hold" and f["split_brain"] is False
+        assert sql(drlab, "prov-db1", TIMELINE) == timeline
+        assert f["lost_rows"] == 0 and f["rto_s"] > f["healed_s"] > 0  # back only once the province is
+        print(f"\nisolated province: held; healed at {f['healed_s']:.3f} s, first write {f['rto_s']:.3f} s")
+    finally:
+        from lab import runtime
+        from lab.record import Lab
+
+        lab = Lab.find(drlab)
+        for link in lab.plan.estate.links:
+            if "prov" in (lab.plan.estate.devices[link.a.device].site, lab.plan.estate.devices[link.b.device].site):
+                runtime.link_set(lab, link.a.device, link.b.device, "up")
+        put_back(drlab)
+    assert pair_state(drlab) == START
