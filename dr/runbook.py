@@ -48,6 +48,11 @@ ACTIONS: dict[str, tuple[bool, str]] = {
         "decide whether {node} may be promoted: only if the witness on {witness} says the primary is dead "
         "AND reaches {node} (two of three); otherwise hold (no promotion, no split brain)",
     ),
+    "stall_replication": (
+        True,
+        "stall {node}'s WAL senders (SIGSTOP, as a congested WAN would): an asynchronous primary goes on "
+        "acknowledging what its standby never receives; the canary writes past the stall before the next step",
+    ),
     "degrade": (
         True,
         "with the witness's quorum, {node} stops waiting for its cut-off synchronous standby (non-strict "

@@ -39,6 +39,7 @@ class ScenarioActions:
         self.degraded = False
         self.unfenced: set[str] = set()  # promoted past, not reachable yet to be stopped
         self.frozen_at: float | None = None
+        self.stalled: tuple[str, list[str]] | None = None
 
     # -- faults --------------------------------------------------------------------------------
     def _lab(self, *args: str) -> float:
@@ -132,6 +133,27 @@ class ScenarioActions:
             return None
         return r != "streaming|f"
 
+    def _stall_replication(self, step: Step, deadline: float) -> dict:
+        """Rows the new primary will not have, on purpose: in the lab the standby receives WAL as
+        fast as it is written (a kill leaves nothing unsent; its lag is replay, which a promotion
+        finishes), so an asynchronous pair loses rows only when sending stalls. The stopped
+        senders die with their node, or are continued by the drill's heal/restore."""
+        side = step.side or ""
+        self.changed = True
+        pids = self.pair.psql(side, "select pid from pg_stat_replication").split()
+        if not pids:
+            raise DrError(f"{self.pair.side(side)['node']} has no WAL sender to stall")
+        t = time.time()
+        self.pair.run(self.pair.side(side)["node"], "kill -STOP " + " ".join(pids))
+        self.stalled = (side, pids)
+        assert self.canary, "stall_replication needs a canary_start step before it"
+        self.canary.wait(
+            "10 canary writes acknowledged past the stall",
+            lambda e: e["ev"] == "ack" and e["t"] > t and len(self.canary.seen("ack", after=t)) >= 10,
+            max(1.0, deadline - time.time()),
+        )
+        return {"stalled_pids": pids, "acked_past_stall": len(self.canary.seen("ack", after=t))}
+
     def _freeze(self, step: Step, deadline: float) -> dict:
         """Planned switchover's optional freeze. ALTER SYSTEM writes the primary's own
         postgresql.auto.conf, which is not replicated: the standby, once promoted, takes writes;
@@ -174,6 +196,10 @@ class ScenarioActions:
                 lab_cli(self.pair.lab_id, "node", "start", b[1])
                 wait_for(f"{b[1]} to answer over SSH", lambda n=b[1]: self._reachable(n), 60, every=0.2)
                 did.append(f"node {b[1]} started")
+        if self.stalled:  # a sender that outlived its stall (its node never stopped) goes on
+            side, pids = self.stalled
+            self.pair.run(self.pair.side(side)["node"], "kill -CONT " + " ".join(pids) + " 2>/dev/null; true")
+            self.stalled = None
         return did
 
     def _reachable(self, node: str) -> bool:
