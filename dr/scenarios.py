@@ -156,8 +156,9 @@ class ScenarioActions:
 
     def _freeze(self, step: Step, deadline: float) -> dict:
         """Planned switchover's optional freeze. ALTER SYSTEM writes the primary's own
-        postgresql.auto.conf, which is not replicated: the standby, once promoted, takes writes;
-        a rewind or base backup of the old primary copies the new primary's file (thawed)."""
+        postgresql.auto.conf, which is not replicated: the standby, once promoted, takes writes.
+        The old primary keeps the freeze in its file when its rejoin needs no rewind (seen after a
+        clean stop), so every promotion thaws (Pair.promote)."""
         self.changed = True
         self.pair.psql(step.side, "alter system set default_transaction_read_only = on")
         self.pair.psql(step.side, "select pg_reload_conf()")
