@@ -143,13 +143,15 @@ class ScenarioActions:
         pids = self.pair.psql(side, "select pid from pg_stat_replication").split()
         if not pids:
             raise DrError(f"{self.pair.side(side)['node']} has no WAL sender to stall")
+        assert self.canary, "stall_replication needs a canary_start step before it"
+        n0 = max((e["n"] for e in self.canary.seen("ack")), default=0)
         t = time.time()
         self.pair.run(self.pair.side(side)["node"], "kill -STOP " + " ".join(pids))
         self.stalled = (side, pids)
-        assert self.canary, "stall_replication needs a canary_start step before it"
+        # (the check runs under the canary's event lock: it must not call seen() itself)
         self.canary.wait(
             "10 canary writes acknowledged past the stall",
-            lambda e: e["ev"] == "ack" and e["t"] > t and len(self.canary.seen("ack", after=t)) >= 10,
+            lambda e: e["ev"] == "ack" and e["t"] > t and e["n"] >= n0 + 10,
             max(1.0, deadline - time.time()),
         )
         return {"stalled_pids": pids, "acked_past_stall": len(self.canary.seen("ack", after=t))}
