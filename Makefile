@@ -13,7 +13,7 @@ APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputil
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
 BENCH_APT_PACKAGES := apache2-utils
 
-.PHONY: setup apt venv demo demo-down test lint bench bench-inventory bench-lab bench-pki bench-netconfig bench-apply clean
+.PHONY: setup apt venv demo demo-down test lint bench bench-inventory bench-lab bench-pki bench-netconfig bench-apply bench-dr clean
 
 setup: apt venv
 
@@ -96,7 +96,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: bench-inventory bench-pki bench-lab bench-netconfig bench-apply
+bench: bench-inventory bench-pki bench-lab bench-netconfig bench-apply bench-dr
 bench bench-inventory bench-pki bench-lab: EXTRA_APT = $(BENCH_APT_PACKAGES)
 
 bench-inventory: setup
@@ -116,6 +116,11 @@ bench-netconfig: setup
 # Nornir is installed into a scratch folder for the run, never into the venv.
 bench-apply: setup
 	$(PY) bench/apply_bench.py
+
+# Brings up its own lab (root); 5 switchover and 5 failover drills (DR_BENCH_RUNS), Patroni's
+# documented timing beside them (bench/dr_bench.py says why not a running Patroni).
+bench-dr: setup
+	$(PY) bench/dr_bench.py
 
 clean:
 	rm -rf out .pytest_cache

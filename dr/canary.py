@@ -15,7 +15,9 @@ server it reached (its data directory), so every ack is attributed to one databa
 
 The witness decides for the drill whether the primary is dead: it polls with a real query and
 says `dead` after N consecutive failures. That bound (N × (interval + timeout)) is the detection
-budget; it runs outside both sites, so a cut province–DR link alone never reads as dead.
+budget; it runs outside both sites, so a cut province–DR link alone never reads as dead. With
+`--standby` it watches the standby the same way: its vote for a promotion counts only if it
+reaches the standby too (the standby and the witness are then two of three: a quorum).
 """
 
 from __future__ import annotations
@@ -86,11 +88,21 @@ def write(a) -> None:
 
 def watch(a) -> None:
     done = _stdin_closed()
+    hosts = {"primary": a.host, **({"standby": a.standby} if a.standby else {})}
+    # One loop per database, so a dead one's timeouts never slow the verdict on the other.
+    loops = [threading.Thread(target=_watch_one, args=(a, who, h, done), daemon=True) for who, h in hosts.items()]
+    for t in loops:
+        t.start()
+    for t in loops:
+        t.join()
+
+
+def _watch_one(a, who: str, host: str, done: threading.Event) -> None:
     failures, state = 0, None
     while not done.is_set():
         started = time.time()
         try:
-            c = _connect(a, a.timeout)
+            c = pg.Connection(a.user, host=host, port=a.port, database=a.database, timeout=a.timeout)
             c.run("select 1")
             c.close()
             ok = True
@@ -99,7 +111,7 @@ def watch(a) -> None:
         failures = 0 if ok else failures + 1
         now = "up" if ok else ("dead" if failures >= a.failures else state or "up")
         if now != state:
-            _say(ev=now, t=time.time(), failures=failures)
+            _say(ev=now, who=who, t=time.time(), failures=failures)
             state = now
         time.sleep(max(0.0, a.interval - (time.time() - started)))
 
@@ -122,6 +134,7 @@ def main(argv=None) -> None:
     v = sub.choices["watch"]
     v.add_argument("--interval", type=float, default=0.2)
     v.add_argument("--failures", type=int, default=3)
+    v.add_argument("--standby", help="also watch the standby: the witness's vote needs to see it (quorum)")
     a = ap.parse_args(argv)
     (write if a.cmd == "write" else watch)(a)
 

@@ -11,8 +11,8 @@ from jinbao.console import err, out, print_problems, shown
 from jinbao.errors import JinbaoError, TargetsFailed
 from jinbao.estate import load_estate
 
+from . import audit, runbook
 from . import report as reports
-from . import runbook
 from .drill import Drill
 from .remote import Pair, lab_cli
 from .restore import restore
@@ -72,9 +72,10 @@ def run(ctx, drill, lab_id, confirm):
             f"running drills against estate {name}'s own devices is not built yet; use --lab ID; nothing was touched"
         )
     info = runbook.against(rb, _lab_estate(lab_id))
-    lab_cli(lab_id, "db", "up")  # PostgreSQL starts lazily, on the first drill (docs/dr.md)
+    if rb.kind != "failback":  # a failback starts from a failed-over pair, whose old primary is down
+        lab_cli(lab_id, "db", "up")  # PostgreSQL starts lazily, on the first drill (docs/dr.md)
     pair = Pair(lab_id, rb.pair)
-    d = Drill(rb, pair, progress=lambda m: err.print(shown(m), soft_wrap=True))
+    d = Drill(rb, pair, progress=lambda m: err.print(shown(m), soft_wrap=True), info=info)
     rep = {"run_id": d.run_id, "drill": rb.drill, "kind": rb.kind, "file": rb.file, "lab": lab_id, "pair": rb.pair}
     rep.update(
         primary=info["primary"]["node"],
@@ -97,7 +98,8 @@ def run(ctx, drill, lab_id, confirm):
             err.print("[yellow]drill aborted; restoring the starting state[/]")
             before = len(pair.log)
             try:
-                rep["restored"] = restore(pair, say=lambda m: err.print(shown(m)))
+                healed = d.heal_all()  # links up and nodes started first: restore needs to reach them
+                rep["restored"] = healed + restore(pair, say=lambda m: err.print(shown(m)))
             except BaseException as r:  # say so in the report, loudly; the drill's error stays the error
                 rep["restore_error"] = str(r) or type(r).__name__
                 err.print(f"[red]restore failed:[/] {shown(rep['restore_error'])}")
@@ -113,6 +115,8 @@ def run(ctx, drill, lab_id, confirm):
             f"{f['kind']} of {f['node']}: RTO {f.get('rto_s', float('nan')):.3f} s, "
             f"{f.get('lost_rows', '?')} acknowledged rows lost ({f.get('lost_seconds', 0):.3f} s of writes)"
             + (f", detected in {f['detect_s']:.3f} s" if "detect_s" in f else "")
+            + (f"; the witness decided {f['decision']}" if "decision" in f else "")
+            + (f", split brain: {'YES' if f['split_brain'] else 'no'}" if "split_brain" in f else "")
         )
     out.print(f"drill {rb.drill}: {rep['outcome']}, verdict {rep['verdict']}")
     if isinstance(error, KeyboardInterrupt):
@@ -135,3 +139,22 @@ def restore_cmd(lab_id, pair_name):
     finally:
         pair.close()
     out.print(f"[green]✓[/] {pair_name}: {'; '.join(did) or 'already as the inventory says'}")
+
+
+@cli.command("report")
+@click.argument("drill_id", required=False)
+@click.option("--participant", "participants", multiple=True, help="Who took part (repeat for each person).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON too.")
+def report_cmd(drill_id, participants, as_json):
+    """Write the auditor's report of DRILL-ID (default: the latest drill): HTML with a timeline,
+    JSON, and PDF where a renderer is installed; verdict against the pair's GB/T 20988 level."""
+    folder = audit.find(drill_id)
+    paths = audit.write(folder, list(participants))
+    a = json.loads(paths["json"].read_text())
+    if as_json:
+        out.print_json(data=a)
+    for kind, p in paths.items():
+        out.print(f"{kind}: {p}")
+    if "pdf" not in paths:
+        out.print("pdf: no renderer installed (weasyprint, wkhtmltopdf or chromium); the HTML prints to PDF as it is")
+    out.print(f"drill {a['drill']} ({a['run_id']}): {a['verdict']} — {'; '.join(a['verdict_why'])}")

@@ -18,6 +18,7 @@ import time
 from .probes import NodeProcess
 from .remote import DrError, Pair, wait_for
 from .runbook import Runbook, Step
+from .scenarios import ScenarioActions
 
 TABLE = "dr_canary"
 
@@ -26,9 +27,11 @@ class StepFailed(DrError):
     pass
 
 
-class Drill:
-    def __init__(self, rb: Runbook, pair: Pair, progress=print):
+class Drill(ScenarioActions):
+    def __init__(self, rb: Runbook, pair: Pair, progress=print, info: dict | None = None):
         self.rb, self.pair, self.say = rb, pair, progress
+        self.info = info or {}
+        self._init_scenarios()
         self.run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         self.canary: NodeProcess | None = None
         self.witness: NodeProcess | None = None
@@ -49,6 +52,10 @@ class Drill:
                 "started": time.time(),
             }
             self.steps.append(rec)
+            if step.when and step.when != self.decision:
+                rec.update(ok=True, skipped=f"the witness decided {self.decision}", elapsed_s=0.0, commands=[])
+                self.say(f"    skipped: the witness decided {self.decision}, this step is for {step.when}")
+                continue
             first_cmd = len(self.pair.log)
             try:
                 rec["result"] = getattr(self, f"_{step.action}")(step, time.time() + step.budget_s) or {}
@@ -76,12 +83,22 @@ class Drill:
                 p.advertised("primary") == p.facts["metrics"]["primary"]
                 and p.advertised("standby") == p.facts["metrics"]["standby"]
             ),
-            "witness": lambda: self.witness is not None and bool(self.witness.seen("up")),
+            "witness": lambda: self.witness is not None and self.witness_verdict("primary") == "up",
             "canary_writes": lambda: self.canary is not None and bool(self.canary.seen("ack")),
             "rpo_zero": lambda: not self.faults or self.faults[-1].get("lost_rows") == 0,
+            "one_primary": self._one_primary,
+            "failed_over": lambda: (
+                p.role("standby") == "primary" and p.advertised("standby") == p.facts["metrics"]["primary"]
+            ),
         }[name]
         if not ok():
             raise StepFailed(f"check {name} failed")
+
+    def _one_primary(self) -> bool:
+        brain = self.split_brain()
+        if self.faults:
+            self.faults[-1]["split_brain"] = brain
+        return not brain
 
     # -- actions (each gets its step and the deadline its budget sets) -------------------------
     def _precheck(self, step: Step, deadline: float) -> dict:
@@ -101,18 +118,22 @@ class Drill:
                     str(w.get("interval", 0.2)),
                     "--failures",
                     str(w.get("failures", 3)),
+                    "--standby",
+                    p.side("standby")["ip"],
                 ],
             )
             self.witness.wait(
-                "the witness's first verdict", lambda e: e["ev"] in ("up", "dead"), max(1.0, deadline - time.time())
+                "the witness's first verdict",
+                lambda e: e["ev"] in ("up", "dead") and e.get("who", "primary") == "primary",
+                max(1.0, deadline - time.time()),
             )
         return {"lag_bytes": p.lag_bytes("primary", "standby")}
 
     def _canary_start(self, step: Step, deadline: float) -> dict:
         p = self.pair
-        p.psql(
-            "primary", f"create table if not exists {TABLE} (run text, n int, t double precision, primary key (run, n))"
-        )
+        # where the primary is now: a failback starts with DR holding it
+        now = "primary" if p.role("primary") == "primary" else "standby"
+        p.psql(now, f"create table if not exists {TABLE} (run text, n int, t double precision, primary key (run, n))")
         c = self.rb.canary
         self.canary = NodeProcess(
             p.lab_id,
@@ -141,6 +162,8 @@ class Drill:
         return {"rate": c.get("rate", 50), "lag_bytes_under_load": p.lag_bytes("primary", "standby")}
 
     def _fault(self, side: str, kind: str, t: float) -> dict:
+        if self.frozen_at is not None:  # a frozen switchover: the outage starts at the freeze
+            t, kind, self.frozen_at = self.frozen_at, f"{kind} (frozen first)", None
         f = {
             "kind": kind,
             "side": side,
@@ -174,7 +197,7 @@ class Drill:
         f = self.faults[-1]
         ev = self.witness.wait(
             "the witness to declare the primary dead",
-            lambda e: e["ev"] == "dead" and e["t"] >= f["t"],
+            lambda e: e["ev"] == "dead" and e["t"] >= f["t"] and e.get("who", "primary") == "primary",
             deadline - time.time(),
         )
         f["detect_s"] = ev["t"] - f["t"]
@@ -185,9 +208,13 @@ class Drill:
         self.changed = True
         self.pair.route(side, None)
         self.fenced.add(side)
+        if not self._reachable(self.pair.side(side)["node"]):
+            # cut off or down: stopped the moment it is reachable again (heal), before it can serve
+            self.unfenced.add(side)
+            return {"withdrawn_from": self.pair.side(side)["firewall"], "stopped": "on contact"}
         if not self.pair.stopped(side):
             self.pair.stop(side, "immediate")
-        return {"withdrawn_from": self.pair.side(side)["firewall"]}
+        return {"withdrawn_from": self.pair.side(side)["firewall"], "stopped": "now"}
 
     def _promote(self, step: Step, deadline: float) -> dict:
         self.changed = True
@@ -212,14 +239,19 @@ class Drill:
         p, f = self.pair, self.faults[-1]
         new_dir = p.side(f["new_primary"])["pgdata"]
         old_dir = p.side(f["side"])["pgdata"]
+        # Held (no promotion): writes resume on the same primary, after it stopped waiting for
+        # its cut-off synchronous standby if it had to; an ack already in flight at the fault is not it.
+        since = f.get("degraded_at", f["t"])
         first = self.canary.wait(
             "the canary's first write on the new primary",
-            lambda e: e["ev"] == "ack" and e["t"] > f["t"] and e["server"] == new_dir,
+            lambda e: e["ev"] == "ack" and e["t"] > since and e["server"] == new_dir,
             deadline - time.time(),
         )
         f["rto_s"] = first["t"] - f["t"]
+        # Only acks before the read can be asked of it: held on the same primary, writes go on.
+        read_at = time.time()
         present = self.rows(f["new_primary"])
-        acked_old = {e["n"]: e["t"] for e in self.canary.seen("ack") if e["server"] == old_dir}
+        acked_old = {e["n"]: e["t"] for e in self.canary.seen("ack") if e["server"] == old_dir and e["t"] < read_at}
         lost = sorted(n for n in acked_old if n not in present)
         unknown = [e["n"] for e in self.canary.seen("unknown")]
         tick = 1.0 / float(self.rb.canary.get("rate", 50))

@@ -188,6 +188,9 @@ class Pair:
         # A new primary has no standby yet: if it kept the old synchronous standby name, every
         # commit would wait for a standby that is not there.
         self.psql(side, "alter system reset synchronous_standby_names")
+        # A node frozen when it last was primary (the freeze step) keeps that in its own
+        # postgresql.auto.conf when a rejoin needed no rewind: a promoted node takes writes.
+        self.psql(side, "alter system reset default_transaction_read_only")
         self.psql(side, "select pg_reload_conf()")
 
     def make_standby(self, side: str, of: str, base_backup: bool = False) -> str:

@@ -76,6 +76,19 @@ def markdown(r: dict) -> str:
             f"| {_s(f.get('rto_s'))} | {f.get('lost_rows', '-')} | {_s(f.get('lost_seconds'))} | "
             f"{f.get('old_primary_holds_lost', '-')} |"
         )
+    decided = [f for f in r["faults"] if "decision" in f]
+    if decided:
+        out += ["", "## Who decided (witness quorum)", ""]
+    for f in decided:
+        q = f["quorum"]
+        out.append(
+            f"- {f['kind']}: the witness said the primary was {q['witness_says_primary']}, "
+            f"{'reached' if q['witness_reaches_standby'] else 'did not reach'} the standby; the standby "
+            f"{'had lost' if q['standby_lost_primary'] else 'still saw'} its primary. Decision: "
+            f"**{f['decision']}**"
+            + (" (no promotion without the witness's quorum)" if f["decision"] == "hold" else "")
+            + (f"; split brain: **{'YES' if f['split_brain'] else 'no'}**" if "split_brain" in f else "")
+        )
     out += [
         "",
         "## Steps",
@@ -85,6 +98,7 @@ def markdown(r: dict) -> str:
     ]
     for i, s in enumerate(r["steps"], 1):
         res = "ok" if s.get("ok") else f"FAILED: {s.get('error', '')}"
+        res = f"skipped: {s['skipped']}" if s.get("skipped") else res
         out.append(
             f"| {i} | {s['name']} | {s['action']} {s.get('side') or ''} | {_ts(s['started'])} | "
             f"{_s(s.get('elapsed_s'))} | {s['budget_s']:g} s | {res} |"

@@ -43,6 +43,11 @@ def restore(pair: Pair, say=print) -> list[str]:
     elif pair.facts["replication"] == "sync":
         pair.psql("primary", f"alter system set synchronous_standby_names = '\"{pair.app_name('standby')}\"'")
         pair.psql("primary", "select pg_reload_conf()")
+    # a drill stopped after a freeze step: the primary takes writes again (a no-op otherwise)
+    if pair.psql("primary", "show default_transaction_read_only") == "on":
+        pair.psql("primary", "alter system reset default_transaction_read_only")
+        pair.psql("primary", "select pg_reload_conf()")
+        did.append(f"{pair.side('primary')['node']} thawed")
     m = pair.facts["metrics"]
     if pair.advertised("primary") != m["primary"] or pair.advertised("standby") != m["standby"]:
         pair.route_to("primary")

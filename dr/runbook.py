@@ -33,8 +33,37 @@ ACTIONS: dict[str, tuple[bool, str]] = {
         False,
         "start the canary writer on {canary} (through the service address) and the witness on {witness}",
     ),
+    "freeze": (
+        True,
+        "freeze writes on {node} (default_transaction_read_only, reloaded: every session, at its next "
+        "statement) so nothing is acknowledged that the switchover could lose; the new primary is not frozen",
+    ),
     "stop_db": (True, "stop PostgreSQL on {node} cleanly (pg_ctl stop -m fast): its last WAL goes to the standby"),
     "kill_db": (True, "kill -9 the postmaster of {node}, by the PID in its postmaster.pid"),
+    "stop_node": (True, "stop the whole node {node} (every process: PostgreSQL, sshd, all; power loss)"),
+    "cut_link": (False, "cut the province–DR link {dr_link} silently (every frame dropped, carrier up)"),
+    "isolate_site": (True, "cut every WAN link of {node}'s site ({site_links}) silently"),
+    "arbitrate": (
+        True,
+        "decide whether {node} may be promoted: only if the witness on {witness} says the primary is dead "
+        "AND reaches {node} (two of three); otherwise hold (no promotion, no split brain)",
+    ),
+    "stall_replication": (
+        True,
+        "stall {node}'s WAL senders (SIGSTOP, as a congested WAN would): an asynchronous primary goes on "
+        "acknowledging what its standby never receives; the canary writes past the stall before the next step",
+    ),
+    "degrade": (
+        True,
+        "with the witness's quorum, {node} stops waiting for its cut-off synchronous standby (non-strict "
+        "synchronous mode, as Patroni's); synchronous again once the standby streams",
+    ),
+    "heal": (
+        False,
+        "lift every fault this drill applied (links up, stopped nodes started); fence a promoted "
+        "pair's old primary as soon as it is reachable",
+    ),
+    "resync": (True, "wait until {node} streams again from its primary; synchronous again if the pair is"),
     "await_replay": (
         True,
         "wait until {node} has replayed the stopped primary's last checkpoint (nothing acknowledged is lost)",
@@ -71,11 +100,15 @@ CHECKS = {
     "witness": "the witness reaches the primary",
     "canary_writes": "the canary's writes are acknowledged",
     "rpo_zero": "no acknowledged row was lost",
+    "failed_over": "the standby side is the primary and holds the service address (where a failback starts)",
+    "one_primary": "at most one database accepts writes, one firewall advertises the primary metric (no split brain)",
 }
+FAULTS = ("stop_db", "kill_db", "stop_node", "cut_link", "isolate_site")
+WHEN = ("promote", "hold")
 SIDES = ("primary", "standby")
 TOP = {"drill", "title", "kind", "pair", "canary", "witness", "steps"}
 KINDS = ("switchover", "failover", "failback")
-STEP_KEYS = {"name", "action", "side", "budget", "checks", "fault"}
+STEP_KEYS = {"name", "action", "side", "budget", "checks", "fault", "when"}
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m)$")
 
 
@@ -96,6 +129,7 @@ class Step:
     checks: tuple[str, ...]
     fault: bool
     origin: Origin
+    when: str | None = None  # run only if the last arbitrate step decided this (promote or hold)
 
 
 @dataclass(frozen=True)
@@ -219,12 +253,22 @@ def load(path: Path, shown_as: str | None = None) -> Runbook:
                 f"use one of: {', '.join(CHECKS)}",
             )
         fault = s.get("fault", False)
-        if fault and action not in ("stop_db", "kill_db"):
+        if fault and action not in FAULTS:
             probs.add(
                 pos.at(("steps", i, "fault")),
                 f"steps[{i}].fault",
-                "only stop_db and kill_db can be the fault",
-                "remove fault:, or mark the stop_db/kill_db step",
+                f"only {', '.join(FAULTS)} can be the fault",
+                "remove fault:, or mark the step that breaks something",
+            )
+        when = s.get("when")
+        if when is not None and when not in WHEN:
+            probs.add(pos.at(("steps", i, "when")), f"steps[{i}].when", f"unknown when {when!r}", "use promote or hold")
+        elif when is not None and not any(x.action == "arbitrate" for x in steps):
+            probs.add(
+                pos.at(("steps", i, "when")),
+                f"steps[{i}].when",
+                "when: needs an arbitrate step before it",
+                "add {name: witness decides, action: arbitrate, side: standby, budget: 15s} before it",
             )
         steps.append(
             Step(
@@ -235,6 +279,7 @@ def load(path: Path, shown_as: str | None = None) -> Runbook:
                 tuple(c for c in checks if c in CHECKS),
                 bool(fault),
                 where,
+                when,
             )
         )
     if steps and steps[0].action != "precheck":
@@ -273,6 +318,24 @@ def against(rb: Runbook, e: Estate) -> dict:
     for role, dev in (("primary", pair.primary), ("standby", pair.standby)):
         d = e.devices[dev]
         info[role] = {"node": dev, "site": d.site, "fw": e.sites[d.site].zones[d.zone or ""].firewall}
+    sites = {role: info[role]["site"] for role in SIDES}
+    for role in SIDES:
+        info[role]["site_links"] = [
+            (l.a.device, l.b.device)
+            for l in e.links
+            if (e.devices[l.a.device].site == sites[role]) != (e.devices[l.b.device].site == sites[role])
+        ]
+    info["dr_link"] = next(
+        (
+            (l.a.device, l.b.device)
+            for l in e.links
+            if {e.devices[l.a.device].site, e.devices[l.b.device].site} == set(sites.values())
+        ),
+        None,
+    )
+    if info["dr_link"] is None and any(s.action == "cut_link" for s in rb.steps):
+        between = " and ".join(sites.values())
+        raise JinbaoError(f"{rb.file}: cut_link: estate {e.name} has no link between sites {between}")
     for k in ("canary", "witness"):
         node = (rb.canary if k == "canary" else rb.witness).get("node")
         if node is None:
@@ -303,9 +366,12 @@ def plan_lines(rb: Runbook, info: dict) -> list[str]:
             other_node=other["node"],
             canary=info.get("canary", "-"),
             witness=info.get("witness", "-"),
+            dr_link="—".join(info.get("dr_link") or ("?", "?")),
+            site_links=", ".join("—".join(x) for x in side.get("site_links", [])),
         )
         extra = f"; then check: {', '.join(s.checks)}" if s.checks else ""
         what = s.action + (f" {s.side}" if s.side else "") + (", the fault" if s.fault else "")
+        what += f"; only if the witness decided {s.when}" if s.when else ""
         lines.append(f"{i:2}. {s.name} [{what}; budget {s.budget_s:g} s]: {text}{extra}")
     lines.append(
         "On a failed check, an overrun budget, an error or Ctrl-C: stop, then restore the starting "

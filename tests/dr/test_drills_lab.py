@@ -2,84 +2,18 @@
 RTO measured and every acknowledged row accounted for in both databases; a drill aborted between
 steps leaves the pair as it found it; a refused run touches nothing.
 
-One lab for the module, always torn down (JINBAO_TEST_LAB=<id> reuses one you brought up)."""
+One lab for tests/dr (tests/dr/conftest.py), always torn down (JINBAO_TEST_LAB=<id> reuses one you brought up)."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import subprocess
 
 import pytest
 
-from jinbao.target import targets
+from tests.dr.labkit import START, acks, pair_state, put_back, run_drill, sql
 from tests.support import run_cli
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-
-PSQL = "/usr/lib/postgresql/15/bin/psql -XAtq -h /run/postgresql -d postgres -c"
-
-
-@pytest.fixture(scope="module")
-def drlab():
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root (network namespaces)")
-    reuse = os.environ.get("JINBAO_TEST_LAB")
-    if reuse:
-        run_cli("lab", "db", "up", "--id", reuse, check=True)
-        yield reuse
-        return
-    from lab import runtime
-
-    lab = runtime.up("lab", runtime.new_id(), wait=True, timeout=180)
-    try:
-        r = run_cli("lab", "db", "up", "--id", lab.id)
-        assert r.returncode == 0, r.stderr
-        yield lab.id
-    finally:
-        runtime.down(lab)
-
-
-def sql(lab_id: str, node: str, query: str) -> str:
-    r = targets(f"lab:{lab_id}")[node].run(f"{PSQL} {json.dumps(query)}")
-    assert r.returncode == 0, r.stderr
-    return r.stdout.decode().strip()
-
-
-def pair_state(lab_id: str) -> dict:
-    """What the pair looks like from outside the drill code: roles, streaming, service routes."""
-    t = targets(f"lab:{lab_id}")
-    routes = {}
-    for fw in ("prov-fw1", "dr-fw1"):
-        conf = t[fw].run("vtysh -c 'show running-config'").stdout.decode()
-        routes[fw] = re.findall(r"^ip route 10\.90\.0\.14/32 \S+ tag (\d+)$", conf, re.M)
-    return {
-        "prov-db1": sql(lab_id, "prov-db1", "select pg_is_in_recovery()"),
-        "dr-db1": sql(lab_id, "dr-db1", "select pg_is_in_recovery()"),
-        "streaming": sql(lab_id, "prov-db1", "select application_name, state, sync_state from pg_stat_replication"),
-        "routes": routes,
-    }
-
-
-START = {
-    "prov-db1": "f",
-    "dr-db1": "t",
-    "streaming": "dr_db1|streaming|sync",
-    "routes": {"prov-fw1": ["10"], "dr-fw1": ["1000"]},
-}
-
-
-def run_drill(lab_id, drill, tmp_path, *extra):
-    env = {"JINBAO_STATE_DIR": str(tmp_path)}
-    r = run_cli("dr", "run", drill, "--lab", lab_id, *extra, env=env, timeout=600)
-    reports = sorted((tmp_path / "drills").glob("*/report.json"))
-    rep = json.loads(reports[-1].read_text()) if reports else None
-    return r, rep
-
-
-def acks(rep_dir):
-    return [json.loads(l) for l in (rep_dir / "canary.jsonl").read_text().splitlines() if '"ack"' in l]
 
 
 def test_planned_switchover_loses_nothing_and_comes_back(drlab, tmp_path):
@@ -172,3 +106,24 @@ def test_a_refused_run_touches_nothing(drlab, tmp_path):
     assert not (tmp_path / "drills").exists()
     assert pair_state(drlab) == before == START
     assert sql(drlab, "prov-db1", "select count(*) from pg_stat_activity") == rows
+
+
+def test_a_frozen_switchover_acknowledges_nothing_on_the_old_primary_after_the_freeze(drlab, tmp_path):
+    assert pair_state(drlab) == START
+    try:
+        r, rep = run_drill(drlab, "switchover-frozen", tmp_path)
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert rep["outcome"] == "completed" and rep["verdict"] == "pass"
+        events = acks(tmp_path / "drills" / rep["run_id"])
+        for f in rep["faults"]:
+            assert f["kind"].endswith("(frozen first)") and f["lost_rows"] == 0
+            old = next(s for s in rep["steps"] if s["action"] == "freeze" and s["side"] == f["side"])
+            frozen = old["result"]["frozen_at"]
+            assert f["t"] == frozen  # RTO is measured from the freeze: the application's outage
+            # read-only from the freeze: no write the old primary acknowledged came after it
+            late = [e for e in events if e["t"] > frozen + 0.5 and e["server"].endswith(f"/{f['node']}/pg/data")]
+            assert not [e for e in late if e["t"] < f["t"] + f["rto_s"]], late[:3]
+        print(f"\nfrozen switchover RTO {rep['faults'][0]['rto_s']:.3f} s, back {rep['faults'][1]['rto_s']:.3f} s")
+    finally:
+        put_back(drlab)
+    assert pair_state(drlab) == START

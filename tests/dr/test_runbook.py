@@ -9,7 +9,7 @@ from dr import runbook
 from tests.support import run_cli
 
 
-@pytest.mark.parametrize("drill", ["switchover", "failover"])
+@pytest.mark.parametrize("drill", ["switchover", "switchover-frozen", "failover", "stop-node", "isolate-province"])
 def test_shipped_drills_load_and_plan_in_order(drill, lab_estate):
     rb = runbook.load(runbook.find(drill))
     assert rb.steps[0].action == "precheck"
@@ -77,3 +77,29 @@ def test_a_run_against_production_is_refused_without_confirm():
     assert "--confirm province" in r.stderr and "nothing was touched" in r.stderr
     r = run_cli("--estate", "province", "dr", "run", "switchover", "--confirm", "lab")
     assert r.returncode == 2 and "--confirm province" in r.stderr
+
+
+def test_the_cut_link_drill_names_the_link_and_promotes_only_with_the_witness(lab_estate):
+    rb = runbook.load(runbook.find("cut-link"))
+    lines = runbook.plan_lines(rb, runbook.against(rb, lab_estate))
+    fault = next(l for l in lines if "the fault" in l)
+    assert "prov-wan1—dr-wan1" in fault
+    decide = next(i for i, l in enumerate(lines) if "[arbitrate standby" in l)
+    promote = next(i for i, l in enumerate(lines) if "[promote standby" in l)
+    assert decide < promote and "only if the witness decided promote" in lines[promote]
+    assert all(s.when for s in rb.steps[decide:] if s.action in ("promote", "fence", "route"))
+
+
+def test_when_without_an_arbitrate_step_is_named(tmp_path):
+    f = tmp_path / "when.yml"
+    f.write_text(
+        "drill: w\nkind: failover\npair: core-db\ncanary: {node: hefei-wan1}\nsteps:\n"
+        "  - {name: precheck, action: precheck, budget: 30s}\n"
+        "  - {name: p, action: promote, side: standby, when: promote, budget: 10s}\n"
+        "  - {name: q, action: heal, when: maybe, budget: 10s}\n"
+    )
+    with pytest.raises(runbook.RunbookError) as e:
+        runbook.load(f)
+    text = str(e.value)
+    assert "when.yml:7" in text and "needs an arbitrate step" in text
+    assert "when.yml:8" in text and "unknown when 'maybe'" in text
