@@ -271,3 +271,42 @@ def test_a_down_webhook_is_dead_lettered_and_does_not_block(tmp_path, monkeypatc
         assert d.failed["webhook"] == 1 and d.sent["webhook"] == 0
     finally:
         hook.close()
+
+
+@pytest.mark.lab
+def test_lab_link_down_makes_the_node_send_linkdown_to_the_monitoring_node(lab, tmp_path):
+    """The nodes' snmpd send v3 traps to the estate's collector (prov-mon1): a link taken down
+    raises if_down on both ends through traps alone, and bringing it up clears them."""
+    mon = lab.plan.nodes["prov-mon1"]
+    env = {**os.environ, "JINBAO_STATE_DIR": str(tmp_path / "state")}
+    out, err = tmp_path / "traps.out", tmp_path / "traps.err"
+    cmd = [sys.executable, "-m", "jinbao.cli", "monitor", "traps", "--lab", lab.id, "--json"]
+    cmd += ["--netns", mon.ns, "--listen", str(mon.device.mgmt_ip), "--port", "162"]
+    proc = subprocess.Popen(cmd, stdout=out.open("w"), stderr=err.open("w"), env=env)
+    link = next(x for x in lab.plan.links if {x.a.device, x.b.device} == {"prov-wan1", "chuzhou-wan1"})
+    want = {(link.a.device, f"if_down:{link.a.interface}"), (link.b.device, f"if_down:{link.b.interface}")}
+
+    def seen(event: str) -> set:
+        return {(a["device"], a["key"]) for a in _alerts(tmp_path) if a["event"] == event and a.get("source") == "trap"}
+
+    try:
+        assert _until(lambda: "listening on" in err.read_text() or proc.poll() is not None, 60)
+        assert proc.poll() is None, err.read_text()
+        subprocess.run([*_jinbao(), "lab", "link", "down", "--id", lab.id, "prov-wan1", "chuzhou-wan1"], check=True)
+        try:
+            # snmpd checks ifOperStatus every 5 s, behind its own interface cache: poll for it.
+            assert _until(lambda: want <= seen("raise"), 90, 0.5), out.read_text()[-3000:] + err.read_text()
+        finally:
+            subprocess.run([*_jinbao(), "lab", "link", "up", "--id", lab.id, "prov-wan1", "chuzhou-wan1"], check=True)
+        assert _until(lambda: want <= seen("clear"), 90, 0.5), out.read_text()[-3000:]
+        recs = [json.loads(x) for x in out.read_text().splitlines() if x.startswith("{") and '"outcome"' in x]
+        downs = [r for r in recs if r.get("trap") == "linkDown"]
+        assert downs and all(r["version"] == "v3" and r["outcome"] == "accepted" for r in downs)
+        assert not [r for r in recs if r["outcome"] == "refused"], recs
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def _jinbao() -> list[str]:
+    return [sys.executable, "-m", "jinbao.cli"]
