@@ -310,3 +310,58 @@ def test_lab_link_down_makes_the_node_send_linkdown_to_the_monitoring_node(lab, 
 
 def _jinbao() -> list[str]:
     return [sys.executable, "-m", "jinbao.cli"]
+
+
+def test_trap_meanings_follow_the_pollers_keys():
+    from pysnmp.proto.rfc1902 import Integer, ObjectName, OctetString
+
+    from monitoring import trapmap as tm
+
+    def vbs(trap, *pairs):
+        return {tm.SNMP_TRAP_OID: ObjectName(trap), **{o: v for o, v in pairs}}
+
+    # ifName in the payload wins; else the poller's cached name; else ifIndex.N.
+    named = tm.changes(
+        vbs(tm.LINK_DOWN, (tm.IF_INDEX + (3,), Integer(3)), (tm.IF_NAME + (3,), OctetString("eth2"))), {}
+    )
+    assert named and named[0].op == "raise" and named[0].condition.key == "if_down:eth2"
+    cached = tm.changes(vbs(tm.LINK_UP, (tm.IF_INDEX + (4,), Integer(4))), {"4": "eth3"})
+    assert cached and cached[0].op == "clear" and cached[0].condition.key == "if_down:eth3"
+    assert tm.changes(vbs(tm.LINK_DOWN, (tm.IF_INDEX + (9,), Integer(9))), {})[0].condition.key == "if_down:ifIndex.9"
+    # UPS-MIB: an alarm entry added/removed with upsAlarmOnBattery raises/clears ups_on_battery.
+    on_battery = (tm.UPS_ALARM_DESCR + (1,), ObjectName(tm.UPS_WELL_KNOWN_ALARMS + (2,)))
+    assert [(c.op, c.condition.key) for c in tm.changes(vbs(tm.UPS_ALARM_ADDED, on_battery), {})] == [
+        ("raise", "ups_on_battery")
+    ]
+    assert [(c.op, c.condition.key) for c in tm.changes(vbs(tm.UPS_ALARM_REMOVED, on_battery), {})] == [
+        ("clear", "ups_on_battery")
+    ]
+    assert tm.changes(vbs(tm.UPS_TRAPS + (2,)), {}) == []  # self-test completed: no alert
+    assert tm.changes({}, {}) is None  # no snmpTrapOID: malformed
+    # The life cycle: a raise is deduplicated, a clear of nothing says nothing.
+    active: dict = {}
+    down = tm.changes(vbs(tm.LINK_DOWN, (tm.IF_INDEX + (3,), Integer(3))), {"3": "eth2"})
+    assert len(tm.apply("r1", down, active, "t0", "trap")) == 1
+    assert tm.apply("r1", down, active, "t1", "trap") == []
+    up = tm.changes(vbs(tm.LINK_UP, (tm.IF_INDEX + (3,), Integer(3))), {"3": "eth2"})
+    assert [e["event"] for e in tm.apply("r1", up, active, "t2", "trap")] == ["clear"]
+    assert tm.apply("r1", up, active, "t3", "trap") == [] and not active
+
+
+def test_rfc5424_format_and_bad_targets():
+    from jinbao.errors import JinbaoError
+    from monitoring import delivery
+
+    e = {"event": "raise", "device": 'a"b', "key": "cpu", "severity": "critical", "message": "CPU 99 % above 85 %"}
+    line = delivery.rfc5424(e, "mon host").decode()
+    assert re.match(
+        r'^<130>1 \S+Z monhost jinbao \d+ raise \[alert@32473 device="a\\"b" key="cpu" severity="critical"\] ', line
+    )
+    for bad in (
+        delivery.Targets(webhook="ftp://x"),
+        delivery.Targets(syslog="http://x:1"),
+        delivery.Targets(webhook_token_ref="env:X"),
+    ):
+        with pytest.raises(JinbaoError):
+            bad.check()
+    assert delivery.syslog_address("10.0.0.1") == ("udp", "10.0.0.1", 514)
