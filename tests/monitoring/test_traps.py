@@ -365,3 +365,26 @@ def test_rfc5424_format_and_bad_targets():
         with pytest.raises(JinbaoError):
             bad.check()
     assert delivery.syslog_address("10.0.0.1") == ("udp", "10.0.0.1", 514)
+
+
+def test_the_pollers_alert_path_delivers_from_the_environment(setting):
+    """alerts.deliver (what monitor poll calls) sends to the webhook and syslog named by the
+    JINBAO_ALERT_* variables, and a one-shot process waits for its queue before it exits."""
+    tmp, hook, syslog = setting
+    env = {
+        **os.environ,
+        "JINBAO_ALERT_WEBHOOK": hook.url,
+        "JINBAO_ALERT_SYSLOG": f"udp://127.0.0.1:{syslog.port}",
+    }
+    code = (
+        "import sys; from pathlib import Path; from monitoring import alerts\n"
+        "alerts.deliver([{'at': 't', 'event': 'raise', 'device': 'prov-wan1', 'key': 'unreachable',"
+        " 'severity': 'critical', 'message': 'no answer'}], Path(sys.argv[1]))\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(tmp / "alerts.jsonl")], env=env, capture_output=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    assert [p["key"] for p in hook.posts] == ["unreachable"]  # delivered before the process ended
+    assert _until(syslog.drain)[0].startswith(b"<130>1 ")
+    assert json.loads((tmp / "alerts.jsonl").read_text())["key"] == "unreachable"
