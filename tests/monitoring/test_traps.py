@@ -253,6 +253,18 @@ def test_unknown_sender_is_logged_not_alerted(setting):
         r.stop()
 
 
+def test_a_restart_alert_is_cleared_after_its_hold_time(setting):
+    tmp, _, _ = setting
+    r = Receiver(tmp, "--hold", "1")
+    try:
+        assert send(SNMPTRAP, r.port, tmp, v3(), COLD_START).returncode == 0
+        assert _until(lambda: [a for a in _alerts(tmp) if a["key"] == "reboot" and a["event"] == "raise"])
+        cleared = _until(lambda: [a for a in _alerts(tmp) if a["key"] == "reboot" and a["event"] == "clear"], 30)
+        assert cleared and cleared[0]["source"] == "trap"
+    finally:
+        r.stop()
+
+
 def test_a_down_webhook_is_dead_lettered_and_does_not_block(tmp_path, monkeypatch):
     from monitoring import delivery
 
