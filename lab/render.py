@@ -91,7 +91,49 @@ master agentx
 # Per-namespace AgentX socket: the default /var/agentx/master would be shared by every node.
 agentXSocket tcp:127.0.0.1:705
 dontLogTCPWrappersConnects yes
-"""
+{notifications(p, profile, auth_key, priv_key)}"""
+
+
+# linkDown/linkUp payloads: net-snmp's linkUpDownNotifications (ifIndex, ifAdminStatus,
+# ifOperStatus) plus ifDescr and ifName, so the receiver names the interface as the poller does.
+# Numeric OIDs: Debian's snmpd ships without the IETF MIB files, and names would not resolve.
+_LINK_PAYLOAD = " ".join(f".1.3.6.1.2.1.2.2.1.{c}" for c in (1, 7, 8, 2)) + " .1.3.6.1.2.1.31.1.1.1.1"
+
+
+# What the keyless internal user may read: ifIndex, ifDescr, ifAdminStatus, ifOperStatus, ifName.
+_IQUERY_VIEW = (*(f".1.3.6.1.2.1.2.2.1.{c}" for c in (1, 2, 7, 8)), ".1.3.6.1.2.1.31.1.1.1.1")
+
+
+def notifications(p: LabPlan, profile: SnmpProfile, auth_key: str, priv_key: str) -> str:
+    """Where the node's snmpd sends notifications: SNMPv3 traps, authPriv with the node's own
+    profile, to UDP 162 of each collector the estate names (management_plane.syslog, the same
+    hosts the zone policy lets syslog and traps reach), checking ifOperStatus every 5 s."""
+    mp = p.estate.management_plane
+    to = [p.estate.devices[n].mgmt_ip for n in (mp.syslog if mp else ()) if n in p.estate.devices]
+    if not to:
+        return ""
+    auth, priv = SNMP_AUTH[profile.auth_protocol], SNMP_PRIV[profile.priv_protocol]
+    lines = ["# Notifications to the estate's collectors (management_plane.syslog): v3 traps, authPriv."]
+    lines += [
+        f'trapsess -v 3 -u {profile.user} -l authPriv -a {auth} -A "{auth_key}" -x {priv} -X "{priv_key}" udp:{ip}:162'
+        for ip in to
+    ]
+    lines += [
+        # The Event MIB reads ifTable through an internal query, which net-snmp 5.9 runs at
+        # noAuth level (with the authPriv user it fails: "failed to run mteTrigger query"): a
+        # user without keys, allowed to read only the five columns the payload needs.
+        "createUser jinbao-iquery",
+        *(f"view jinbaoIquery included {oid}" for oid in _IQUERY_VIEW),
+        "group jinbaoIquery usm jinbao-iquery",
+        'access jinbaoIquery "" usm noauth exact jinbaoIquery none none',
+        "iquerySecName jinbao-iquery",
+        f"notificationEvent jinbaoLinkUp .1.3.6.1.6.3.1.1.5.4 {_LINK_PAYLOAD}",
+        f"notificationEvent jinbaoLinkDown .1.3.6.1.6.3.1.1.5.3 {_LINK_PAYLOAD}",
+        # -S: no notification for the state each interface is in when snmpd starts.
+        'monitor -S -r 5 -e jinbaoLinkUp "link up" .1.3.6.1.2.1.2.2.1.8 != 2',
+        'monitor -S -r 5 -e jinbaoLinkDown "link down" .1.3.6.1.2.1.2.2.1.8 == 2',
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def operators(node: Node) -> list[tuple[str, int, str]]:

@@ -39,6 +39,7 @@ SEVERITY = {
     "ups_load": "warning",
     "temperature": "major",
     "humidity": "warning",
+    "snmp_auth_failure": "warning",  # an authenticationFailure trap: someone used a wrong community/key
 }
 
 
@@ -151,11 +152,17 @@ def evaluate(
 
 
 def deliver(events: list[dict], log: Path) -> None:
-    """Append events to the JSONL alert log (made on first use), one line each, flushed to disk."""
+    """Append events to the JSONL alert log (made on first use), one line each, flushed to disk,
+    and queue them for the webhook and syslog targets (monitoring/delivery.py), if any."""
     if not events:
         return
+    from . import delivery  # here, so that importing alerts costs no thread or socket
+
+    dispatcher = delivery.current(log.with_name("alerts-undelivered.jsonl"))
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as f:
         for e in events:
             f.write(json.dumps(e, ensure_ascii=False) + "\n")
         f.flush()
+    if dispatcher is not None:
+        dispatcher.send(events)

@@ -172,3 +172,8 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
         print_failures(agg)
         err.print(f"[red]{len(agg.failed_hosts)} of {len(agg.results)} device(s) could not be polled.[/]")
     finish(agg)
+
+
+from .cli_traps import traps  # noqa: E402  (the trap receiver lives in its own module)
+
+cli.add_command(traps)

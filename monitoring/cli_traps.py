@@ -1,0 +1,220 @@
+"""`jinbao monitor traps`: receive SNMP traps and informs and turn them into the poller's alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from jinbao.console import err, out, shown
+from jinbao.errors import JinbaoError
+from jinbao.estate import load_estate
+from jinbao.secrets import resolve
+from jinbao.target import targets
+
+from . import alerts, delivery, poller, trapmap
+from .state import PollState, alert_log, state_dir, state_file
+from .traps import Config, Receiver, Sender, senders, serve
+
+
+def _v2c_communities(estate, given: tuple[str, ...]) -> list[str]:
+    """Communities from the inventory's v2c profiles (when the schema has them) and --community."""
+    refs = [p.community for p in estate.snmp_profiles.values() if getattr(p, "community", None) is not None]
+    out_ = []
+    for r in [*refs, *given]:
+        out_.append(resolve(getattr(r, "ref", r)))
+    return out_
+
+
+def _record_line(rec: dict) -> str:
+    who = rec.get("device") or "unknown sender"
+    if rec["outcome"] == "accepted":
+        return f"[green]trap[/] {shown(who)} ({rec['source']}, {rec.get('version')}): {shown(rec.get('trap', '?'))}"
+    colour = {"unknown_sender": "yellow", "discovery": "dim"}.get(rec["outcome"], "red")
+    return f"[{colour}]{rec['outcome']}[/] {shown(who)} ({rec['source']}): {shown(rec.get('why', ''))}"
+
+
+@click.command("traps")
+@click.option("--lab", "lab_id", help="Senders are the nodes of this lab (the same as --targets lab:ID).")
+@click.option("--targets", "spec", help="Where the senders' addresses and secrets come from, e.g. lab:jb1a2b.")
+@click.option("--estate", help="The estate the senders belong to (default: lab for a lab, else jinbao --estate).")
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=1162, show_default=True, help="UDP port (162 in production; needs root).")
+@click.option("--netns", help="Listen inside this network namespace (e.g. the lab's monitoring node).")
+@click.option(
+    "--sender",
+    "extra",
+    multiple=True,
+    help="DEVICE=ADDRESS: this device sends from ADDRESS too (NAT, a relay, a test).",
+)
+@click.option(
+    "--community",
+    "communities",
+    multiple=True,
+    help="Accept SNMPv2c with this community: a secret reference (env:/file:/vault:).",
+)
+@click.option(
+    "--hold", default=300.0, show_default=True, help="Seconds a restart or authentication-failure alert stays raised."
+)
+@click.option("--webhook", help="POST every alert event as JSON here (also JINBAO_ALERT_WEBHOOK).")
+@click.option(
+    "--webhook-token", help="Bearer token for the webhook: a secret reference (also JINBAO_ALERT_WEBHOOK_TOKEN)."
+)
+@click.option(
+    "--syslog",
+    help="Send every alert event to this RFC 5424 collector, udp://HOST:PORT or tcp://… (also JINBAO_ALERT_SYSLOG).",
+)
+@click.option("--count", type=int, help="Stop after this many datagrams (for tests and one-off checks).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object a line on stdout per datagram and per alert event."
+)
+@click.pass_context
+def traps(
+    ctx,
+    lab_id,
+    spec,
+    estate,
+    listen,
+    port,
+    netns,
+    extra,
+    communities,
+    hold,
+    webhook,
+    webhook_token,
+    syslog,
+    count,
+    as_json,
+):
+    """Receive SNMP traps and informs; raise and clear the same alerts the poller does.
+
+    v3 traps and informs with the USM users of the estate's snmp_profiles; v2c only with a
+    community the inventory or --community names. The sender is the device whose management
+    address the datagram came from. Every datagram is recorded in traps.jsonl (state folder),
+    accepted or refused with why; alerts go to the alert log, the webhook and syslog."""
+    if lab_id and spec:
+        raise click.UsageError("give --lab or --targets, not both")
+    source = spec or (f"lab:{lab_id}" if lab_id is not None else None)
+    name = estate or (
+        "lab" if source and source.startswith("lab:") else str((ctx.find_root().obj or {}).get("estate", "province"))
+    )
+    model = load_estate(name)
+    found = targets(source) if source else {}
+
+    def creds(device: str, t):
+        return poller.credentials(model, t) if t is not None else _estate_creds(model, device)
+
+    cfg = Config(listen=listen, port=port, netns=netns or None)
+    cfg.senders = senders(model, found, creds)
+    for pair in extra:
+        dev, sep, addr = pair.partition("=")
+        if not sep or dev not in model.devices:
+            raise JinbaoError(f"--sender {pair!r}: give DEVICE=ADDRESS with a device of estate {model.name}")
+        cfg.senders[addr] = Sender(dev, creds(dev, found.get(dev)))
+    cfg.communities = _v2c_communities(model, communities)
+    dest = delivery.Targets.from_env(webhook=webhook, webhook_token_ref=webhook_token, syslog=syslog)
+    dispatcher = delivery.configure(dest, state_dir() / "alerts-undelivered.jsonl")
+    path = state_file(source or f"estate:{model.name}")
+    log = state_dir() / "traps.jsonl"
+
+    def emit(doc: dict, line: str) -> None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
+        if as_json:
+            click.echo(json.dumps(doc, ensure_ascii=False, default=str))
+            sys.stdout.flush()
+        else:
+            out.print(line)
+
+    def events(evs: list[dict]) -> None:
+        alerts.deliver(evs, alert_log())
+        for e in evs:
+            colour = "red" if e["event"] == "raise" else "green"
+            what = f"{e['severity']} {shown(e['device'])} {shown(e['key'])}: {shown(e['message'])}"
+            emit({"alert": e}, f"[{colour}]{e['event']}[/] {what}")
+
+    seen = 0
+    stop = asyncio.Event()
+
+    def on_record(rec: dict) -> None:
+        nonlocal seen
+        seen += 1
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        vbs = rec.pop("varbinds", None)
+        found_changes = None
+        if vbs is not None:
+            found_changes = trapmap.changes(vbs, {})
+            trap = vbs.get(trapmap.SNMP_TRAP_OID)
+            rec["trap"] = trapmap.name_of(tuple(trap)) if trap is not None else None
+            rec["varbinds"] = {".".join(map(str, o)): v.prettyPrint() for o, v in vbs.items()}
+            if found_changes is None:
+                rec |= {"outcome": "refused", "why": "a notification without snmpTrapOID.0"}
+        emit({"at": at, **rec}, _record_line(rec))
+        if rec["outcome"] == "accepted" and found_changes:
+            st = PollState(path)  # read again: the poller may have written it since
+            ifnames = {i: s.get("name", i) for i, s in st.device(rec["device"]).get("if_static", {}).items()}
+            found_changes = trapmap.changes(vbs or {}, ifnames) or []
+            evs = trapmap.apply(rec["device"], found_changes, st.alerts, at, "trap")
+            if evs:
+                st.save()
+                events(evs)
+        if count and seen >= count:
+            stop.set()
+
+    def expire() -> None:
+        st = PollState(path)
+        now = datetime.now(UTC)
+        old = [
+            k
+            for k, a in st.alerts.items()
+            if a.get("source") == "trap"
+            and a["key"] in trapmap.MOMENTARY
+            and datetime.fromisoformat(a["since"]) + timedelta(seconds=hold) <= now
+        ]
+        if not old:
+            return
+        at = now.isoformat(timespec="seconds")
+        evs = [{"at": at, "event": "clear", **st.alerts.pop(k)} for k in old]
+        st.save()
+        events(evs)
+
+    async def main() -> None:
+        # The engine's transport binds to the running loop: made here, not before asyncio.run.
+        receiver = Receiver(cfg, on_record)
+        try:
+            host, bound = receiver.open()
+        except OSError as e:
+            raise JinbaoError(f"cannot listen on {listen}:{port}{f' in {netns}' if netns else ''}: {e}") from e
+        v2c = f"v2c with {len(cfg.communities)} communit(y/ies)" if cfg.communities else "v2c refused"
+        where = f" in {netns}" if netns else ""
+        err.print(f"listening on udp {host}:{bound}{where}: {len(cfg.senders)} sender(s), v3, {v2c}")
+        sys.stderr.flush()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await serve(receiver, stop, expire, min(hold, 5.0))
+        finally:
+            receiver.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        if dispatcher is not None:
+            dispatcher.flush(15.0)
+
+
+def _estate_creds(model, device: str):
+    """Credentials of a device with no target (the province): keys from env/file/vault refs."""
+    d = model.devices[device]
+    p = model.snmp_profiles.get(d.snmp_profile)
+    if p is None or getattr(p, "version", 3) != 3:
+        return None
+    from .snmp import Credentials
+
+    return Credentials(p.user, p.auth_protocol, p.priv_protocol, resolve(p.auth_key.ref), resolve(p.priv_key.ref))
