@@ -18,7 +18,7 @@ from jinbao.names import did_you_mean
 from jinbao.result import AggregatedResult, Result
 from jinbao.target import targets
 
-from . import alerts, poller
+from . import alerts, poller, thresholds
 from .state import PollState, alert_log, state_file
 
 
@@ -148,7 +148,8 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
     state = PollState(state_file(source))
     opt = poller.Options(timeout=timeout, retries=retries, deadline=deadline, concurrency=concurrency)
     agg = poller.poll(todo, state, opt)
-    events = alerts.evaluate(agg, {j.device.name: j.profile.thresholds for j in todo}, state.alerts)
+    limits = {j.device.name: thresholds.effective(model, j.device, j.profile) for j in todo}
+    events = alerts.evaluate(agg, limits, state.alerts)
     state.save()
     alerts.deliver(events, alert_log())
     if as_json:
