@@ -154,8 +154,13 @@ class Engine:
 class Session:
     """Requests to one agent through a shared Engine."""
 
-    def __init__(self, engine: Engine, host: str, port: int, creds: Credentials, timeout: float, retries: int):
+    def __init__(
+        self, engine: Engine, host: str, port: int, creds: Credentials, timeout: float, retries: int, context: str = ""
+    ):
         self.engine, self.host, self.port, self.creds = engine, host, port, creds
+        # An SNMPv3 context name: empty for a device's own agent; one agent serving several
+        # devices (snmpsim, a VRF on a router) tells them apart by it.
+        self.context = ContextData(contextName=context)
         self.timeout, self.retries = timeout, retries
         self.requests = 0
         self.answered = 0  # requests the agent answered with a response, not an error indication
@@ -192,7 +197,7 @@ class Session:
             self.engine.engine,
             usm or self._auth,
             await self._tgt(),
-            ContextData(),
+            self.context,
             *(ObjectType(ObjectIdentity(o)) for o in oids),
             lookupMib=False,
         )
@@ -215,7 +220,7 @@ class Session:
                 self.engine.engine,
                 self._auth,
                 await self._tgt(),
-                ContextData(),
+                self.context,
                 0,
                 max_repetitions,
                 *(ObjectType(ObjectIdentity(cursor[c])) for c in active),
@@ -251,7 +256,7 @@ class Session:
             self.engine.probe().engine,
             self.creds.usm(privacy=False),
             await UdpTransportTarget.create((self.host, self.port), timeout=self.timeout, retries=0),
-            ContextData(),
+            self.context,
             ObjectType(ObjectIdentity(oid)),
             lookupMib=False,
         )
