@@ -166,3 +166,8 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
         print_failures(agg)
         err.print(f"[red]{len(agg.failed_hosts)} of {len(agg.results)} device(s) could not be polled.[/]")
     finish(agg)
+
+
+from .cli_posture import posture_cmd  # noqa: E402  (registered after the group exists)
+
+cli.add_command(posture_cmd)
