@@ -171,3 +171,6 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
 from .cli_posture import posture_cmd  # noqa: E402  (registered after the group exists)
 
 cli.add_command(posture_cmd)
+from .cli_sim import sim_cmd  # noqa: E402
+
+cli.add_command(sim_cmd)

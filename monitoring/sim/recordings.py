@@ -58,7 +58,11 @@ def ups(on_battery: bool) -> list[Row]:
     u = "1.3.6.1.2.1.33.1"
     return [
         *system(
-            "Vertiv Liebert APM 90kVA, IS-UNITY-DP card", "1.3.6.1.4.1.476.1.42", "prov-ups1", 86_400_00 * 41, "DC1"
+            "Vertiv Liebert APM 90kVA, IS-UNITY-DP card",
+            "1.3.6.1.4.1.476.1.42",
+            "prov-ups2" if on_battery else "prov-ups1",
+            86_400_00 * 41,
+            "DC1",
         ),
         (f"{u}.1.1.0", 4, "Vertiv"),
         (f"{u}.1.2.0", 4, "Liebert APM 90"),
@@ -138,9 +142,9 @@ def switch_h3c() -> list[Row]:
     rows = system(
         "H3C Comware Software, Version 7.1.070, S6520X-30QC-EI",
         "1.3.6.1.4.1.25506.1.1599",
-        "hf-sw1",
+        "prov-agg-prod1",
         86_400_00 * 200,
-        "Hefei",
+        "DC1",
     )
     rows += interfaces(ports)
     entities = [(1, "S6520X chassis", 0, 0), (2, "Board 1", 14, 38), (3, "Fan 1", 0, 0)]  # CPU, memory %
@@ -157,6 +161,11 @@ RECORDINGS = {
     "router-cisco": router_cisco(),
     "switch-h3c": switch_h3c(),
 }
+
+
+def value(name: str, oid: str) -> object:
+    """The value a recording holds at oid."""
+    return next(v for o, _, v in RECORDINGS[name] if o == oid)
 
 
 def render(rows: list[Row]) -> str:

@@ -6,6 +6,7 @@ changed recording changes what is expected, never a figure written here."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 import threading
@@ -22,6 +23,7 @@ from monitoring.sim import recordings
 from monitoring.simulator import RECORDINGS, Simulator, free_udp_ports
 from monitoring.snmp import Credentials
 from monitoring.state import PollState
+from tests.support import run_cli
 
 pytestmark = pytest.mark.slow
 USER = "jinbao-sim"
@@ -235,3 +237,13 @@ def test_faulty_agents_do_not_hold_up_good_ones(sim):
         assert agg.results[n].data["seconds"] < agg.results["prov-ups3"].data["seconds"], agg.results[n].data
     assert took < opt.deadline
     assert "wrong-" not in str({h: r.as_dict() for h, r in agg.results.items()})
+
+
+def test_monitor_sim_polls_the_estate_devices_the_recordings_name():
+    r = run_cli("monitor", "sim", "--json", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["map"] == DEVICES
+    assert all(res["data"]["status"] == "ok" for res in doc["results"].values())
+    raised = {(e["device"], e["key"]) for e in doc["alerts"] if e["event"] == "raise"}
+    assert ("prov-ups2", "ups_on_battery") in raised
