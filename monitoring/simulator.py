@@ -85,7 +85,11 @@ class Simulator:
         log = (self.workdir / "snmpsim.log").open("wb")
         # Its own session: stopping it by PID never touches the test runner's process group.
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_ready(ready_within)
+        try:
+            self._wait_ready(ready_within)
+        except BaseException:
+            self.stop()  # its process and its folder, whatever went wrong
+            raise
         return self
 
     def _wait_ready(self, within: float) -> None:
@@ -100,7 +104,8 @@ class Simulator:
         while time.monotonic() < until:
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise JinbaoError(f"snmpsim ended with {self.proc.returncode}: {self.log()[-2000:]}")
+                # Its log may hold the keys it was given: say only how it ended.
+                raise JinbaoError(f"snmpsim ended with {self.proc.returncode} before it answered")
             r = subprocess.run(
                 ["snmpget", "-r", "0", "-t", "1", "-n", first, f"{self.host}:{self.port}", "1.3.6.1.2.1.1.5.0"],
                 env=env,
@@ -109,7 +114,6 @@ class Simulator:
             )
             if r.returncode == 0:
                 return
-        self.stop()
         raise JinbaoError(f"snmpsim did not answer within {within:g} s")
 
     def log(self) -> str:
