@@ -22,6 +22,7 @@ from .schema import (
     RawEstate,
     RawLink,
     RawManagementPlane,
+    RawMonitoring,
     RawPolicy,
     RawRouting,
     RawSite,
@@ -30,6 +31,7 @@ from .schema import (
     RawWave,
 )
 from .schema_errors import KINDS, fmt_loc, schema_problems, value_at
+from .schema_snmp import profile_problems
 from .yaml_errors import syntax_problem
 from .yamlsrc import Origin, Positions, YamlDoc, YamlShapeError, parse
 
@@ -53,6 +55,7 @@ class RawEstateFiles:
     estate: tuple[RawEstate, Src] | None = None
     routing: tuple[RawRouting, Src] | None = None
     management_plane: tuple[RawManagementPlane, Src] | None = None
+    monitoring: tuple[RawMonitoring, Src] | None = None
     snmp_profiles: dict[str, tuple[RawSnmpProfile, Src]] = field(default_factory=dict)
     site_templates: dict[str, tuple[RawSiteTemplate, Src]] = field(default_factory=dict)
     sites: list[tuple[RawSite, Src]] = field(default_factory=list)
@@ -206,7 +209,7 @@ def _parse(text: str, shown: str, problems: ProblemList) -> YamlDoc | None:
 
 
 def _merge(raw: RawEstateFiles, parsed: InventoryFile, pos: Positions, problems: ProblemList) -> None:
-    for single in ("estate", "routing", "management_plane"):
+    for single in ("estate", "routing", "management_plane", "monitoring"):
         val = getattr(parsed, single)
         if val is None:
             continue
@@ -236,6 +239,9 @@ def _merge(raw: RawEstateFiles, parsed: InventoryFile, pos: Positions, problems:
                 continue
             target[name] = (val, Src(pos, (mapping, name)))
             folded[name.casefold()] = name
+            if mapping == "snmp_profiles":
+                for f, msg, fix, check in profile_problems(val):
+                    problems.add(pos.at((mapping, name, f)), f"{mapping}.{name}.{f}", msg, fix, check)
     for seq in ("sites", "links", "policies", "dr_pairs", "change_waves"):
         for i, val in enumerate(getattr(parsed, seq) or []):
             getattr(raw, seq).append((val, Src(pos, (seq, i))))

@@ -66,14 +66,62 @@ class SecretRef(_Frozen):
 
 
 class SnmpProfile(_Frozen):
+    """How to talk SNMP to a device. Version 3 has a user and keys (no privacy key at
+    authNoPriv); v2c and v1 have a community. Anything weaker than v3 authPriv with SHA and AES
+    carries `insecure_because`, the explicit opt-in the validator asks for."""
+
     name: str
-    version: Literal[3]
-    user: str
-    auth_protocol: str
-    priv_protocol: str
-    auth_key: SecretRef
-    priv_key: SecretRef
+    version: Literal[3, "v2c", "v1"]
+    user: str = ""
+    security_level: Literal["authPriv", "authNoPriv"] = "authPriv"
+    auth_protocol: str = "sha"
+    priv_protocol: str = "aes"
+    auth_key: SecretRef | None = None
+    priv_key: SecretRef | None = None
+    community: SecretRef | None = None
+    insecure_because: str = ""
     origin: Origin | None = Field(default=None, exclude=True)
+
+    @model_serializer(mode="wrap")
+    def _ser(self, handler: SerializerFunctionWrapHandler) -> dict:
+        out = _without_unused(handler, self, ("community", "insecure_because", "auth_key", "priv_key", "user"))
+        if out.get("security_level") == "authPriv":
+            out.pop("security_level")
+        return out
+
+    @property
+    def community_based(self) -> bool:
+        return self.version in ("v2c", "v1")
+
+
+class Thresholds(_Frozen):
+    """Monitoring limits (docs/monitoring.md); None: not watched. A device class's defaults
+    (monitoring/profiles/) are overridden by the inventory's `monitoring:` section."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    link_utilisation_pct: float | None = None
+    cpu_pct: float | None = None
+    memory_pct: float | None = None
+    disk_pct: float | None = None
+    ups_runtime_min: float | None = None
+    ups_load_pct: float | None = None
+    temperature_c: float | None = None
+    humidity_pct: float | None = None
+
+    def over(self, base: Thresholds) -> Thresholds:
+        """base with every limit this one sets replaced by this one's."""
+        return base.model_copy(update=self.model_dump(exclude_none=True))
+
+
+class MonitoringSettings(_Frozen):
+    """The inventory's thresholds: estate-wide, per site, per device; the most specific wins."""
+
+    thresholds: Thresholds = Thresholds()
+    sites: dict[str, Thresholds] = {}
+    devices: dict[str, Thresholds] = {}
+    origin: Origin | None = Field(default=None, exclude=True)
+    # Where each site's and device's entry was written ("sites.NAME", "devices.NAME").
+    origins: dict[str, Origin] = Field(default={}, exclude=True)
 
 
 class Zone(_Frozen):
@@ -279,7 +327,12 @@ class Estate(_Frozen):
     ospf: Ospf
     management_plane: ManagementPlane | None = None
     change_waves: tuple[ChangeWave, ...] = ()
+    monitoring: MonitoringSettings | None = None
     source: str = Field(default="", exclude=True)
+
+    @model_serializer(mode="wrap")
+    def _ser(self, handler: SerializerFunctionWrapHandler) -> dict:
+        return _without_unused(handler, self, ("monitoring",))
 
     def site_of(self, device: str) -> Site:
         return self.sites[self.devices[device].site]

@@ -16,19 +16,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from .model import LinkType, Role, SiteKind, ZoneKind
 from .names import MAX_NAME, NAME_RE, PATTERN_NAME_RE
 from .platforms import Platform
-
-# '<' and '>' are refused in paths too: a reference travels inside a `<secret REF>` marker.
-_SECRET_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:[^\s<>]+|vault:[^\s<>#]+#[^\s<>]+)$")
-
-
-def _secret_ref(v: str) -> str:
-    if not _SECRET_RE.match(v):
-        # Do not echo the value: it may be the secret someone pasted in.
-        raise ValueError("must be a secret reference (env:NAME, file:PATH or vault:FILE#KEY), never the secret itself")
-    return v
-
-
-SecretRefStr = Annotated[str, AfterValidator(_secret_ref)]
+from .schema_base import SecretRefStr, Text, _printable
+from .schema_snmp import RawMonitoring, RawSnmpProfile
 
 _DUR_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _DUR_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -66,16 +55,6 @@ Bandwidth = Annotated[int, Strict(), Field(ge=1, le=1_000_000)]
 NonZero16 = Annotated[int, Strict(), Field(ge=1, le=65535)]
 DrLevel = Annotated[int, Strict(), Field(ge=1, le=6)]
 RefBandwidth = Annotated[int, Strict(), Field(ge=1, le=4_294_967)]
-
-
-def _printable(v: str) -> str:
-    # A name or reference is compared and echoed; a tab or an escape sequence in it is a paste accident.
-    if not v.isprintable():
-        raise ValueError(f"{v!r} contains a control character")
-    return v
-
-
-Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
 
 
 def _circuit_text(v: str) -> str:
@@ -318,15 +297,6 @@ class RawDrPair(_Strict):
     replication: Literal["sync", "async"]
 
 
-class RawSnmpProfile(_Strict):
-    version: Literal[3]
-    user: Annotated[str, Field(min_length=1, max_length=32)]  # RFC 3414: SnmpAdminString (1..32)
-    auth_protocol: Literal["sha", "sha256", "sha512"] = "sha"
-    priv_protocol: Literal["aes", "aes256"] = "aes"
-    auth_key: SecretRefStr
-    priv_key: SecretRefStr
-
-
 class RawManagement(_Strict):
     block: Block
     site_prefix: HostPrefix = 24
@@ -432,6 +402,7 @@ class InventoryFile(_Strict):
     routing: RawRouting | None = None
     management_plane: RawManagementPlane | None = None
     snmp_profiles: dict[KeyName, RawSnmpProfile] | None = None
+    monitoring: RawMonitoring | None = None
     site_templates: dict[KeyName, RawSiteTemplate] | None = None
     sites: list[RawSite] | None = None
     links: list[RawLink] | None = None

@@ -51,6 +51,8 @@ _FIXES = {
 
 # Value errors carry their own message; these say what form each field wants.
 _FIELD_FIXES = {
+    "community": "write a reference such as env:JINBAO_SNMP_COMMUNITY and keep the community itself out of the "
+    "inventory (a community in the file is readable by everyone who reads the file or its history)",
     "services": "write icmp, tcp/PORT, udp/PORT or tcp/LOW-HIGH with ports 1-65535, e.g. tcp/443",
     "domain": "write a DNS domain in lower case, e.g. hrss.ah.example",
     "ospf_area": "write auto, a number 0-4294967295 or a dotted area id such as 0.0.0.1",

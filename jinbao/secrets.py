@@ -102,7 +102,7 @@ def resolve_secrets(text: str, lookup: Callable[[str], str] = resolve) -> str:
 
 def estate_refs(estate: Estate) -> list[str]:
     """Every secret reference the estate holds (SNMP keys, administrator passwords, the OSPF key)."""
-    refs = [r.ref for p in estate.snmp_profiles.values() for r in (p.auth_key, p.priv_key)]
+    refs = [r.ref for p in estate.snmp_profiles.values() for r in (p.auth_key, p.priv_key, p.community) if r]
     mp = estate.management_plane
     if mp is not None:
         refs += [u.password.ref for u in mp.users]

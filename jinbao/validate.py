@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
 
-from .checks import design, dr, ip_plan, management_plane, references, routes, uplinks, written
+from .checks import design, dr, ip_plan, management_plane, references, routes, snmp, uplinks, written
 from .checks.dr import LEVEL_BEST_RPO, LEVEL_MAX_RPO, LEVEL_RPO, LEVEL_RTO
 from .checks.written import CLEARTEXT_MANAGEMENT
 from .loader import RawEstateFiles
@@ -33,6 +33,7 @@ STEPS = (
     dr.check,
     management_plane.check,
     routes.check,
+    snmp.references,
 )
 
 DOMAIN_CHECKS = "jinbao.checks"

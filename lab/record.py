@@ -194,6 +194,7 @@ class Lab:
         return {
             name: (self.secret(prof.auth_key.ref), self.secret(prof.priv_key.ref))
             for name, prof in self.plan.estate.snmp_profiles.items()
+            if prof.auth_key and prof.priv_key
         }
 
     def secret(self, ref: str) -> str:

@@ -18,7 +18,7 @@ from jinbao.names import did_you_mean
 from jinbao.result import AggregatedResult, Result
 from jinbao.target import targets
 
-from . import alerts, poller
+from . import alerts, poller, thresholds
 from .cli_store import history, metrics, run, status
 from .history import History
 from .state import PollState, alert_log, state_file
@@ -152,7 +152,7 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
     state = PollState(state_file(source))
     opt = poller.Options(timeout=timeout, retries=retries, deadline=deadline, concurrency=concurrency)
     agg = poller.poll(todo, state, opt)
-    events = alerts.evaluate(agg, {j.device.name: j.profile.thresholds for j in todo}, state.alerts)
+    events = alerts.evaluate(agg, thresholds.for_jobs(model, todo), state.alerts)
     state.save()
     alerts.deliver(events, alert_log())
     with History() as h:  # every poll feeds the history, and rolls it up, daemon or not
@@ -174,6 +174,10 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
     finish(agg)
 
 
+from .cli_posture import posture_cmd  # noqa: E402  (registered after the group exists)
+from .cli_sim import sim_cmd  # noqa: E402
 from .cli_traps import traps  # noqa: E402  (the trap receiver lives in its own module)
 
 cli.add_command(traps)
+cli.add_command(posture_cmd)
+cli.add_command(sim_cmd)

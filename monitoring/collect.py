@@ -59,6 +59,16 @@ def text(value: Any) -> str:
         return ""
 
 
+def ip_address(value: Any) -> str:
+    """An IpAddress (four octets on the wire) in dotted form; decoding it as text gives junk."""
+    if value is None:
+        return ""
+    raw = bytes(value.asOctets()) if hasattr(value, "asOctets") else b""
+    if len(raw) != 4:
+        raise SnmpFailure("malformed", f"expected an IpAddress of 4 octets, got {len(raw)}")
+    return ".".join(map(str, raw))
+
+
 def _name(idx: tuple[int, ...]) -> str:
     return ".".join(map(str, idx))
 
@@ -200,7 +210,7 @@ async def ospf(s: Session) -> dict:
     nbrs = [
         {
             "neighbour": _name(i[:4]),
-            "router_id": text(t[O.ospfNbrRtrId].get(i)),
+            "router_id": ip_address(t[O.ospfNbrRtrId].get(i)),
             "state": OSPF_STATE.get(number(v, "ospfNbrState"), "?"),
         }
         for i, v in t[O.ospfNbrState].items()

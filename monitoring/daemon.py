@@ -31,7 +31,7 @@ from jinbao.errors import JinbaoError
 from jinbao.model import Estate
 from jinbao.result import AggregatedResult
 
-from . import alerts, exposition, poller
+from . import alerts, exposition, poller, thresholds
 from .history import History
 from .state import PollState, alert_log, state_file
 
@@ -102,7 +102,7 @@ class Cycle:
         # Read afresh each cycle: a `monitor poll` in between may have saved alerts or counters.
         state = PollState(state_file(self.source))
         agg = poller.poll(self.todo, state, self.opt)
-        events = alerts.evaluate(agg, {j.device.name: j.profile.thresholds for j in self.todo}, state.alerts)
+        events = alerts.evaluate(agg, thresholds.for_jobs(self.estate, self.todo), state.alerts)
         state.save()
         alerts.deliver(events, alert_log())
         with History(self.history) as h:

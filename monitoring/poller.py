@@ -62,20 +62,26 @@ class Job:
     profile: Profile
     creds: Credentials = field(repr=False)
     port: int = 161
+    context: str = ""  # SNMPv3 context name (a simulator's recording; empty for a device's own agent)
 
 
 def credentials(estate: Estate, target: Target) -> Credentials:
-    """The device's SNMPv3 credentials, keys resolved through the target (secrets_file first)."""
+    """The device's SNMP credentials, secrets resolved through the target (secrets_file first)."""
     name = target.snmp_profile
     if name not in estate.snmp_profiles:
         raise JinbaoError(f"{target.name}: SNMP profile {name!r} is not in estate {estate.name}")
     p = estate.snmp_profiles[name]
+    if p.community_based:
+        assert p.community is not None  # the validator guarantees it
+        return Credentials("", "", "", "", "", version=str(p.version), community=target.secret(p.community.ref))
     if p.auth_protocol not in AUTH or p.priv_protocol not in PRIV:
         raise JinbaoError(
             f"SNMP profile {name}: auth {p.auth_protocol}/priv {p.priv_protocol} is not supported "
             f"(auth: {', '.join(AUTH)}; priv: {', '.join(PRIV)})"
         )
-    auth, priv = target.secret(p.auth_key.ref), target.secret(p.priv_key.ref)
+    assert p.auth_key is not None
+    auth = target.secret(p.auth_key.ref)
+    priv = target.secret(p.priv_key.ref) if p.priv_key and p.security_level == "authPriv" else ""
     return Credentials(p.user, p.auth_protocol, p.priv_protocol, auth, priv)
 
 
@@ -97,6 +103,9 @@ def jobs(estate: Estate, found: dict[str, Target]) -> list[Job]:
 async def _diagnose(s: Session, eng: Engine, job: Job) -> str:
     """After a timeout: dead agent, wrong privacy key, or an address answering garbage?"""
     before = eng.received_from(job.target.host, job.port)
+    if not job.creds.v3 or not job.creds.priv_key:
+        # A wrong community is dropped without a word (net-snmp, snmpsim): it looks like a dead agent.
+        return "garbage" if before else "unreachable"
     probe = await s.probe_without_privacy(O.sysUpTime)
     if probe in ("answered", "status", "security_level"):
         return "wrong_priv_key"
@@ -146,7 +155,7 @@ def _stats(data: dict, s: Session, started: float) -> dict:
 
 
 async def _bounded(job: Job, eng: Engine, st: dict, opt: Options) -> Result:
-    s = Session(eng, job.target.host, job.port, job.creds, opt.timeout, opt.retries)
+    s = Session(eng, job.target.host, job.port, job.creds, opt.timeout, opt.retries, job.context)
     started = time.monotonic()
     try:
         return await asyncio.wait_for(poll_one(job, s, st), opt.deadline)

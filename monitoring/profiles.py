@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jinbao.checks import at
 from jinbao.classes import device_class, device_classes
-from jinbao.model import Device, Estate
+
+# The class's default limits share the inventory's type: both say the same names.
+from jinbao.model import Device, Estate, Thresholds
 from jinbao.platforms import PLATFORMS
 from jinbao.problems import ProblemList
 from jinbao.yamlsrc import Origin, YamlShapeError, parse
@@ -33,20 +35,6 @@ Collector = Literal["system", "interfaces", "health", "ospf", "ups", "sensors"]
 # The health MIBs the poller knows how to read (monitoring/collect.py); the platform table says
 # which one a platform's agent implements.
 HEALTH_MIBS = ("HOST-RESOURCES-MIB", "CISCO-PROCESS-MIB", "HUAWEI-ENTITY-EXTENT-MIB", "HH3C-ENTITY-EXT-MIB")
-
-
-class Thresholds(BaseModel):
-    """A class's default limits; None: not watched on this class."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    link_utilisation_pct: float | None = None
-    cpu_pct: float | None = None
-    memory_pct: float | None = None
-    disk_pct: float | None = None
-    ups_runtime_min: float | None = None
-    ups_load_pct: float | None = None
-    temperature_c: float | None = None
-    humidity_pct: float | None = None
 
 
 class Profile(BaseModel):

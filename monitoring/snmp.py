@@ -20,6 +20,7 @@ from pyasn1.type.univ import Null
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity import config
 from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
     ContextData,
     ObjectIdentity,
     ObjectType,
@@ -30,8 +31,10 @@ from pysnmp.hlapi.v3arch.asyncio import (
     get_cmd,
     usmAesCfb128Protocol,
     usmAesCfb256Protocol,
+    usmDESPrivProtocol,
     usmHMAC192SHA256AuthProtocol,
     usmHMAC384SHA512AuthProtocol,
+    usmHMACMD5AuthProtocol,
     usmHMACSHAAuthProtocol,
     usmNoPrivProtocol,
 )
@@ -43,8 +46,14 @@ from jinbao.netns import udp_socket
 from .oids import OID
 
 # The estate's protocol names (SnmpProfile.auth_protocol / priv_protocol) in pysnmp's terms.
-AUTH = {"sha": usmHMACSHAAuthProtocol, "sha256": usmHMAC192SHA256AuthProtocol, "sha512": usmHMAC384SHA512AuthProtocol}
-PRIV = {"aes": usmAesCfb128Protocol, "aes256": usmAesCfb256Protocol}
+# MD5 and DES are here for the devices whose profile accepts them explicitly (insecure_because).
+AUTH = {
+    "sha": usmHMACSHAAuthProtocol,
+    "sha256": usmHMAC192SHA256AuthProtocol,
+    "sha512": usmHMAC384SHA512AuthProtocol,
+    "md5": usmHMACMD5AuthProtocol,
+}
+PRIV = {"aes": usmAesCfb128Protocol, "aes256": usmAesCfb256Protocol, "des": usmDESPrivProtocol}
 
 # What an SNMP error indication means to an operator, by pysnmp's class.
 KINDS: dict[type, str] = {
@@ -68,15 +77,29 @@ class SnmpFailure(Exception):
 
 @dataclass(frozen=True)
 class Credentials:
-    """SNMPv3 USM credentials with their resolved keys; the keys never appear in repr or logs."""
+    """SNMP credentials with their resolved secrets; the secrets never appear in repr or logs.
+
+    SNMPv3 (version "3"): a USM user, authPriv unless priv_key is empty (authNoPriv). v2c and v1:
+    a community, only where the inventory accepts it explicitly."""
 
     user: str
     auth_protocol: str
     priv_protocol: str
     auth_key: str = field(repr=False)
     priv_key: str = field(repr=False)
+    version: str = "3"
+    community: str = field(default="", repr=False)
 
-    def usm(self, privacy: bool = True) -> UsmUserData:
+    @property
+    def v3(self) -> bool:
+        return self.version == "3"
+
+    def usm(self, privacy: bool = True) -> UsmUserData | CommunityData:
+        if not self.v3:
+            # mpModel 0 is SNMPv1, 1 is v2c; the community index is the community itself, so
+            # two communities on one engine never share an entry.
+            return CommunityData(self.community, mpModel=0 if self.version == "v1" else 1)
+        privacy = privacy and bool(self.priv_key)
         return UsmUserData(
             self.user,
             self.auth_key,
@@ -131,8 +154,13 @@ class Engine:
 class Session:
     """Requests to one agent through a shared Engine."""
 
-    def __init__(self, engine: Engine, host: str, port: int, creds: Credentials, timeout: float, retries: int):
+    def __init__(
+        self, engine: Engine, host: str, port: int, creds: Credentials, timeout: float, retries: int, context: str = ""
+    ):
         self.engine, self.host, self.port, self.creds = engine, host, port, creds
+        # An SNMPv3 context name: empty for a device's own agent; one agent serving several
+        # devices (snmpsim, a VRF on a router) tells them apart by it.
+        self.context = ContextData(contextName=context)
         self.timeout, self.retries = timeout, retries
         self.requests = 0
         self.answered = 0  # requests the agent answered with a response, not an error indication
@@ -163,13 +191,13 @@ class Session:
         self.varbinds += len(out)
         return out
 
-    async def get(self, *oids: OID, usm: UsmUserData | None = None) -> dict[OID, object]:
+    async def get(self, *oids: OID, usm: UsmUserData | CommunityData | None = None) -> dict[OID, object]:
         """The values of scalars; one absent from the agent maps to None."""
         res = await get_cmd(
             self.engine.engine,
             usm or self._auth,
             await self._tgt(),
-            ContextData(),
+            self.context,
             *(ObjectType(ObjectIdentity(o)) for o in oids),
             lookupMib=False,
         )
@@ -192,7 +220,7 @@ class Session:
                 self.engine.engine,
                 self._auth,
                 await self._tgt(),
-                ContextData(),
+                self.context,
                 0,
                 max_repetitions,
                 *(ObjectType(ObjectIdentity(cursor[c])) for c in active),
@@ -228,7 +256,7 @@ class Session:
             self.engine.probe().engine,
             self.creds.usm(privacy=False),
             await UdpTransportTarget.create((self.host, self.port), timeout=self.timeout, retries=0),
-            ContextData(),
+            self.context,
             ObjectType(ObjectIdentity(oid)),
             lookupMib=False,
         )

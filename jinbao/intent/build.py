@@ -146,7 +146,9 @@ def _management(e: Estate, d: Device) -> ManagementIntent:
     prof = e.snmp_profiles.get(d.snmp_profile)
     snmp = (
         SnmpIntent(prof.user, prof.auth_protocol, prof.priv_protocol, prof.auth_key.ref, prof.priv_key.ref)
-        if prof and "snmp" in d.management
+        # Only SNMPv3 authPriv is rendered; a weaker profile is an explicit exception that a
+        # device's own configuration carries (monitor posture lists it).
+        if prof and prof.auth_key and prof.priv_key and prof.security_level == "authPriv" and "snmp" in d.management
         else None
     )
 

@@ -12,6 +12,7 @@ from ..model import (
     Estate,
     LoginPolicy,
     ManagementPlane,
+    MonitoringSettings,
     Ospf,
     Policy,
     SecretRef,
@@ -19,6 +20,7 @@ from ..model import (
     Site,
     SnmpProfile,
     StaticRoute,
+    Thresholds,
     Zone,
 )
 from ..names import did_you_mean
@@ -142,11 +144,14 @@ def build_estate(r: State) -> Estate:
         name: SnmpProfile(
             name=name,
             version=p.version,
-            user=p.user,
+            user=p.user or "",
+            security_level=p.security_level,
             auth_protocol=p.auth_protocol,
             priv_protocol=p.priv_protocol,
-            auth_key=SecretRef(ref=p.auth_key),
-            priv_key=SecretRef(ref=p.priv_key),
+            auth_key=SecretRef(ref=p.auth_key) if p.auth_key else None,
+            priv_key=SecretRef(ref=p.priv_key) if p.priv_key else None,
+            community=SecretRef(ref=p.community) if p.community else None,
+            insecure_because=p.insecure_because or "",
             origin=src.at(),
         )
         for name, (p, src) in r.raw.snmp_profiles.items()
@@ -173,6 +178,7 @@ def build_estate(r: State) -> Estate:
         ospf=ospf,
         management_plane=_management_plane(r),
         change_waves=_change_waves(r, sites),
+        monitoring=_monitoring(r),
         source=str(r.raw.root),
     )
 
@@ -212,4 +218,21 @@ def _management_plane(r: State) -> ManagementPlane | None:
         users=tuple(AdminUser(name=u.name, role=u.role, password=SecretRef(ref=u.password)) for u in mp.users),
         ospf_auth_key=SecretRef(ref=mp.ospf_auth_key) if mp.ospf_auth_key else None,
         origin=src.at(),
+    )
+
+
+def _monitoring(r: State) -> MonitoringSettings | None:
+    if r.raw.monitoring is None:
+        return None
+    m, src = r.raw.monitoring
+
+    def th(raw) -> Thresholds:
+        return Thresholds(**raw.model_dump(exclude_none=True))
+
+    return MonitoringSettings(
+        thresholds=th(m.thresholds),
+        sites={n: th(t) for n, t in m.sites.items()},
+        devices={n: th(t) for n, t in m.devices.items()},
+        origin=src.at(),
+        origins={f"{k}.{n}": src.at(k, n) for k in ("sites", "devices") for n in getattr(m, k)},
     )
