@@ -10,9 +10,9 @@ APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputil
 	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin
 
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
-BENCH_APT_PACKAGES := apache2-utils
+BENCH_APT_PACKAGES := apache2-utils prometheus-snmp-exporter
 
-.PHONY: setup apt venv demo demo-down test lint bench bench-inventory bench-lab bench-pki bench-netconfig bench-apply clean
+.PHONY: setup apt venv demo demo-down test lint bench bench-inventory bench-lab bench-pki bench-netconfig bench-apply bench-monitoring clean
 
 setup: apt venv
 
@@ -79,8 +79,8 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: bench-inventory bench-pki bench-lab bench-netconfig bench-apply
-bench bench-inventory bench-pki bench-lab: EXTRA_APT = $(BENCH_APT_PACKAGES)
+bench: bench-inventory bench-pki bench-lab bench-netconfig bench-apply bench-monitoring
+bench bench-inventory bench-pki bench-lab bench-monitoring: EXTRA_APT = $(BENCH_APT_PACKAGES)
 
 bench-inventory: setup
 	$(PY) bench/inventory_bench.py
@@ -99,6 +99,12 @@ bench-netconfig: setup
 # Nornir is installed into a scratch folder for the run, never into the venv.
 bench-apply: setup
 	$(PY) bench/apply_bench.py
+
+# Simulated devices (snmpsim, the bench extra) polled by jinbao, snmpbulkwalk and
+# prometheus-snmp-exporter; MONBENCH_ARGS='--sizes 100,1000,2000' for the full sizes.
+bench-monitoring: setup
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
+	$(PY) bench/monitoring_bench.py $(MONBENCH_ARGS)
 
 clean:
 	rm -rf out .pytest_cache

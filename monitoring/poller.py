@@ -62,6 +62,7 @@ class Job:
     profile: Profile
     creds: Credentials = field(repr=False)
     port: int = 161
+    context: str = ""  # SNMPv3 context name
 
 
 def credentials(estate: Estate, target: Target) -> Credentials:
@@ -146,7 +147,7 @@ def _stats(data: dict, s: Session, started: float) -> dict:
 
 
 async def _bounded(job: Job, eng: Engine, st: dict, opt: Options) -> Result:
-    s = Session(eng, job.target.host, job.port, job.creds, opt.timeout, opt.retries)
+    s = Session(eng, job.target.host, job.port, job.creds, opt.timeout, opt.retries, job.context)
     started = time.monotonic()
     try:
         return await asyncio.wait_for(poll_one(job, s, st), opt.deadline)

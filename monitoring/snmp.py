@@ -131,8 +131,13 @@ class Engine:
 class Session:
     """Requests to one agent through a shared Engine."""
 
-    def __init__(self, engine: Engine, host: str, port: int, creds: Credentials, timeout: float, retries: int):
+    def __init__(
+        self, engine: Engine, host: str, port: int, creds: Credentials, timeout: float, retries: int, context: str = ""
+    ):
         self.engine, self.host, self.port, self.creds = engine, host, port, creds
+        # The SNMPv3 context name: empty on most agents; some serve one device or instance per
+        # context (snmpsim, a router's per-VRF contexts).
+        self.context = ContextData(contextName=context.encode())
         self.timeout, self.retries = timeout, retries
         self.requests = 0
         self.answered = 0  # requests the agent answered with a response, not an error indication
@@ -169,7 +174,7 @@ class Session:
             self.engine.engine,
             usm or self._auth,
             await self._tgt(),
-            ContextData(),
+            self.context,
             *(ObjectType(ObjectIdentity(o)) for o in oids),
             lookupMib=False,
         )
@@ -192,7 +197,7 @@ class Session:
                 self.engine.engine,
                 self._auth,
                 await self._tgt(),
-                ContextData(),
+                self.context,
                 0,
                 max_repetitions,
                 *(ObjectType(ObjectIdentity(cursor[c])) for c in active),
@@ -228,7 +233,7 @@ class Session:
             self.engine.probe().engine,
             self.creds.usm(privacy=False),
             await UdpTransportTarget.create((self.host, self.port), timeout=self.timeout, retries=0),
-            ContextData(),
+            self.context,
             ObjectType(ObjectIdentity(oid)),
             lookupMib=False,
         )
