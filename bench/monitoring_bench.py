@@ -5,6 +5,7 @@
   cold poll (static interface columns read) and a warm one (static columns cached);
 - net-snmp `snmpbulkwalk`, one process per column of the same columns, as many in flight as
   jinbao's concurrency;
+- ezsnmp (net-snmp's C library from Python), the same gets and walks, in threads;
 - prometheus-snmp-exporter, with a hand-written module for the same columns, scraped over
   loopback HTTP with the same concurrency.
 
@@ -119,6 +120,71 @@ def run_jinbao(devices: list[Device], concurrency: int, fleet: Fleet) -> list[di
         dict(got[k], tool=f"jinbao (pysnmp), {k}", sim=sim * got[k]["varbinds"] / max(1, total))
         for k in ("cold", "warm")
     ]
+
+
+# -- ezsnmp (net-snmp's C library through SWIG), in a child process of its own ------------------
+
+
+def child_ezsnmp(devices: list[Device], concurrency: int, reps: int) -> dict:
+    """The same scalars and columns as a cold jinbao poll, one ezsnmp session per device,
+    `concurrency` devices at once in threads."""
+    from ezsnmp import Session
+
+    cols = columns()
+
+    def one(d: Device) -> tuple[int, bool]:
+        try:
+            s = Session(
+                hostname=d.host,
+                port_number=d.port,
+                version=3,
+                security_level="authPriv",
+                security_username=USER,
+                auth_protocol="SHA",
+                auth_passphrase=AUTH_KEY,
+                privacy_protocol="AES",
+                privacy_passphrase=PRIV_KEY,
+                context=d.context,
+                timeout=5,
+                retries=1,
+                print_oids_numerically=True,
+                print_enums_numerically=True,
+                print_timeticks_numerically=True,
+                set_max_repeaters_to_num=reps,
+            )
+            n = len(s.get(SCALARS))
+            for c in cols:  # ezsnmp's bulk_walk walks only the first of several OIDs
+                n += sum(1 for r in s.bulk_walk([c]) if "NOSUCH" not in r.type)
+            return n, True
+        except Exception:
+            return 0, False
+
+    cpu0, t0 = rusage_self(), time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        got = list(pool.map(one, devices))
+    return {
+        "wall": time.monotonic() - t0,
+        "cpu": rusage_self() - cpu0,
+        "varbinds": sum(n for n, _ in got),
+        "failed": sum(1 for _, ok in got if not ok),
+    }
+
+
+def run_ezsnmp(devices: list[Device], concurrency: int, fleet: Fleet, reps: int) -> dict:
+    try:
+        import ezsnmp  # noqa: F401
+    except ImportError:
+        return {"tool": "ezsnmp: not installed (pip install -e '.[bench]')", "skip": True}
+    sim0 = fleet.cpu()
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump([d.__dict__ for d in devices], f)
+    cmd = [sys.executable, __file__, "--child-ezsnmp", f.name, "--concurrency", str(concurrency), "--reps", str(reps)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    os.unlink(f.name)
+    if done.returncode:
+        raise SystemExit(f"the ezsnmp process failed:\n{done.stderr[-3000:]}")
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    return dict(got, tool="ezsnmp (net-snmp C library)", sim=fleet.cpu() - sim0)
 
 
 # -- net-snmp snmpbulkwalk, one process per column -------------------------------------------
@@ -275,9 +341,15 @@ def main() -> int:
     ap.add_argument("--sim-procs", type=int, default=4, help="snmpsim processes serving the devices")
     ap.add_argument("--concurrency", type=int, default=16, help="devices (or walks) in flight, every tool")
     ap.add_argument("--reps", type=int, default=25, help="GETBULK max-repetitions for snmpbulkwalk and the exporter")
-    ap.add_argument("--tools", default="jinbao,bulkwalk,exporter")
+    ap.add_argument("--first-host", type=int, default=10, help="simulators listen on 127.0.0.<this + n>")
+    ap.add_argument("--tools", default="jinbao,ezsnmp,bulkwalk,exporter")
     ap.add_argument("--child-jinbao", help=argparse.SUPPRESS)
+    ap.add_argument("--child-ezsnmp", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.child_ezsnmp:
+        devices = [Device(**d) for d in json.loads(Path(a.child_ezsnmp).read_text())]
+        print(json.dumps(child_ezsnmp(devices, a.concurrency, a.reps)))
+        return 0
     if a.child_jinbao:
         devices = [Device(**d) for d in json.loads(Path(a.child_jinbao).read_text())]
         print(json.dumps(child_jinbao(devices, a.concurrency)))
@@ -285,7 +357,7 @@ def main() -> int:
     sizes = sorted(int(x) for x in a.sizes.split(","))
     tools = a.tools.split(",")
     with tempfile.TemporaryDirectory(prefix="jinbao-monbench-") as tmp:
-        fleet = Fleet(Path(tmp), max(sizes), a.sim_procs)
+        fleet = Fleet(Path(tmp), max(sizes), a.sim_procs, first_host=a.first_host)
         t0 = time.monotonic()
         fleet.generate()
         rows = []
@@ -298,11 +370,13 @@ def main() -> int:
                 print(f"N={n}: {ifs} interfaces ({ifs / n:.0f} a device) ...", flush=True)
                 if "jinbao" in tools:
                     rows += [dict(r, n=n) for r in run_jinbao(devices, a.concurrency, fleet)]
+                if "ezsnmp" in tools:
+                    rows.append(dict(run_ezsnmp(devices, a.concurrency, fleet, a.reps), n=n))
                 if "bulkwalk" in tools:
                     rows.append(dict(run_bulkwalk(devices, a.concurrency, fleet, a.reps), n=n))
                 if "exporter" in tools:
                     rows.append(dict(run_exporter(devices, a.concurrency, fleet, a.reps, Path(tmp)), n=n))
-                print(table(rows[-4:]), flush=True)
+                print(table([r for r in rows if r["n"] == n]), flush=True)
         finally:
             fleet.stop()
     print()

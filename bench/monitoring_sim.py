@@ -105,6 +105,7 @@ class Fleet:
     min_if: int = 48
     max_if: int = 200
     seed: int = 11
+    first_host: int = 10  # devices of process p are on 127.0.0.<first_host + p>
     devices: list[Device] = field(default_factory=list)
     popen: list[subprocess.Popen] = field(default_factory=list)
 
@@ -117,7 +118,7 @@ class Fleet:
             p, slot = i % self.procs, i // self.procs
             n_if = rnd.randint(self.min_if, self.max_if)
             # Devices of one process share its address; each has its own port and data file.
-            host, port = f"127.0.0.{10 + p}", 20000 + slot
+            host, port = f"127.0.0.{self.first_host + p}", 20000 + slot
             path = self.folder / f"sim{p}" / "data" / f"1.3.6.1.6.1.1.{slot}.snmprec"
             path.write_text(snmprec(n_if, self.seed * 100_000 + i))
             self.devices.append(Device(f"sim{i:04d}", host, port, n_if, f"1.3.6.1.6.1.1.{slot}"))
