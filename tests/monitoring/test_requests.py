@@ -56,3 +56,24 @@ def test_gets_and_walks_match_net_snmp_and_resolve_nothing_through_the_mib(agent
     ]
     assert requests >= len(descr) + 1
     assert not resolved
+
+
+def test_a_wrong_privacy_key_is_told_apart_through_the_probe_engine(agent, lab_estate):  # noqa: F811
+    """The probe request (same user without privacy, on a second engine) goes through the same
+    raw path: a wrong privacy key is named as such, the right one answers in the same run."""
+    from monitoring import poller
+
+    from .test_loopback_agent import _job
+
+    a = agent()
+    good = _job(lab_estate, a)
+    bad = poller.Job(
+        good.device.model_copy(update={"name": "wrong-priv"}),
+        good.target,
+        good.profile,
+        Credentials(USER, "sha", "aes", AUTH, "not-the-priv-key"),
+        port=a.port,
+    )
+    agg = poller.poll([good, bad], opt=poller.Options(timeout=1.0, retries=0, deadline=15.0))
+    assert not agg.results["loopback-agent"].failed
+    assert agg.results["wrong-priv"].data["status"] == "wrong_priv_key"
