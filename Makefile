@@ -11,9 +11,9 @@ APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputil
 	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin prometheus
 
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
-BENCH_APT_PACKAGES := apache2-utils
+BENCH_APT_PACKAGES := apache2-utils prometheus-snmp-exporter
 
-.PHONY: setup apt venv demo demo-down test lint bench bench-inventory bench-lab bench-pki bench-netconfig bench-apply bench-dr clean
+.PHONY: setup apt venv demo demo-down test lint bench bench-inventory bench-lab bench-pki bench-netconfig bench-apply bench-dr bench-monitoring clean
 
 setup: apt venv
 
@@ -96,8 +96,8 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: bench-inventory bench-pki bench-lab bench-netconfig bench-apply bench-dr
-bench bench-inventory bench-pki bench-lab: EXTRA_APT = $(BENCH_APT_PACKAGES)
+bench: bench-inventory bench-pki bench-lab bench-netconfig bench-apply bench-dr bench-monitoring
+bench bench-inventory bench-pki bench-lab bench-monitoring: EXTRA_APT = $(BENCH_APT_PACKAGES)
 
 bench-inventory: setup
 	$(PY) bench/inventory_bench.py
@@ -121,6 +121,12 @@ bench-apply: setup
 # documented timing beside them (bench/dr_bench.py says why not a running Patroni).
 bench-dr: setup
 	$(PY) bench/dr_bench.py
+
+# Simulated devices (snmpsim, the bench extra) polled by jinbao, snmpbulkwalk and
+# prometheus-snmp-exporter; MONBENCH_ARGS='--sizes 100,1000,2000' for the full sizes.
+bench-monitoring: setup
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
+	$(PY) bench/monitoring_bench.py $(MONBENCH_ARGS)
 
 clean:
 	rm -rf out .pytest_cache

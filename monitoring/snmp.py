@@ -19,16 +19,13 @@ from dataclasses import dataclass, field
 from pyasn1.type.univ import Null
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity import config
+from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
-    ObjectIdentity,
-    ObjectType,
     SnmpEngine,
     UdpTransportTarget,
     UsmUserData,
-    bulk_cmd,
-    get_cmd,
     usmAesCfb128Protocol,
     usmAesCfb256Protocol,
     usmDESPrivProtocol,
@@ -38,12 +35,16 @@ from pysnmp.hlapi.v3arch.asyncio import (
     usmHMACSHAAuthProtocol,
     usmNoPrivProtocol,
 )
+from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
 from pysnmp.proto import errind
+from pysnmp.proto.rfc1902 import ObjectName
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
 from jinbao.netns import udp_socket
 
 from .oids import OID
+
+_NULL = Null()
 
 # The estate's protocol names (SnmpProfile.auth_protocol / priv_protocol) in pysnmp's terms.
 # MD5 and DES are here for the devices whose profile accepts them explicitly (insecure_because).
@@ -158,9 +159,9 @@ class Session:
         self, engine: Engine, host: str, port: int, creds: Credentials, timeout: float, retries: int, context: str = ""
     ):
         self.engine, self.host, self.port, self.creds = engine, host, port, creds
-        # An SNMPv3 context name: empty for a device's own agent; one agent serving several
-        # devices (snmpsim, a VRF on a router) tells them apart by it.
-        self.context = ContextData(contextName=context)
+        # The SNMPv3 context name: empty on most agents; some serve one device or instance per
+        # context (snmpsim, a router's per-VRF contexts).
+        self.context = ContextData(contextName=context.encode())
         self.timeout, self.retries = timeout, retries
         self.requests = 0
         self.answered = 0  # requests the agent answered with a response, not an error indication
@@ -191,17 +192,35 @@ class Session:
         self.varbinds += len(out)
         return out
 
+    async def _send(
+        self, oids, reps: int | None = None, usm: UsmUserData | CommunityData | None = None, engine=None, target=None
+    ):
+        """One GET (reps None) or GETBULK of raw (ObjectName, Null) varbinds: (errorIndication,
+        errorStatus, errorIndex, varbinds).
+
+        hlapi's get_cmd/bulk_cmd resolve every request OID through a MIB view (even with
+        lookupMib=False): a tenth of the poller's CPU, and where pysmi is installed (snmpsim
+        brings it) a MIB compiler built per engine, a second of CPU or more. The OIDs here are
+        numeric already, so this sends them as they are, through the same engine and LCD."""
+        eng = engine or self.engine.engine
+        addr, _ = LCD.configure(eng, usm or self._auth, target or await self._tgt(), self.context.contextName)
+        fut = asyncio.get_running_loop().create_future()
+
+        def done(_eng, _handle, ei, es, ex, vbs, _ctx):
+            if not fut.done():
+                fut.set_result((ei, es, ex, vbs))
+
+        vbs = [(ObjectName(o), _NULL) for o in oids]
+        ctx = (self.context.contextEngineId, self.context.contextName)
+        if reps is None:
+            cmdgen.GetCommandGenerator().send_varbinds(eng, addr, *ctx, vbs, done)
+        else:
+            cmdgen.BulkCommandGeneratorSingleRun().send_varbinds(eng, addr, *ctx, 0, reps, vbs, done)
+        return await fut
+
     async def get(self, *oids: OID, usm: UsmUserData | CommunityData | None = None) -> dict[OID, object]:
         """The values of scalars; one absent from the agent maps to None."""
-        res = await get_cmd(
-            self.engine.engine,
-            usm or self._auth,
-            await self._tgt(),
-            self.context,
-            *(ObjectType(ObjectIdentity(o)) for o in oids),
-            lookupMib=False,
-        )
-        got = self._check("get", *res)
+        got = self._check("get", *await self._send(oids, usm=usm))
         return {o: (None if _absent(v) else v) for o, v in got}
 
     async def columns(self, cols: list[OID], max_repetitions: int) -> dict[OID, dict[OID, object]]:
@@ -216,17 +235,7 @@ class Session:
         for _ in range(10_000):  # bounded: a table of 10,000 * max_repetitions rows is not a table
             if not active:
                 return out
-            res = await bulk_cmd(
-                self.engine.engine,
-                self._auth,
-                await self._tgt(),
-                self.context,
-                0,
-                max_repetitions,
-                *(ObjectType(ObjectIdentity(cursor[c])) for c in active),
-                lookupMib=False,
-            )
-            got = self._check("getbulk", *res)
+            got = self._check("getbulk", *await self._send([cursor[c] for c in active], max_repetitions))
             if not got:
                 raise SnmpFailure("malformed", "getbulk: an empty answer to a walk")
             done = set()
@@ -252,15 +261,10 @@ class Session:
         is answered, with a value or an access error, by a live agent whose auth key is right:
         then the privacy key (or protocol) is what is wrong. On the engine's probe engine, because
         a USM user is configured once per engine."""
-        res = await get_cmd(
-            self.engine.probe().engine,
-            self.creds.usm(privacy=False),
-            await UdpTransportTarget.create((self.host, self.port), timeout=self.timeout, retries=0),
-            self.context,
-            ObjectType(ObjectIdentity(oid)),
-            lookupMib=False,
-        )
-        ei = res[0]
+        target = await UdpTransportTarget.create((self.host, self.port), timeout=self.timeout, retries=0)
+        ei = (
+            await self._send([oid], usm=self.creds.usm(privacy=False), engine=self.engine.probe().engine, target=target)
+        )[0]
         if ei is None:
             return "answered"
         return next((k for cls, k in KINDS.items() if isinstance(ei, cls)), "error")
