@@ -122,7 +122,7 @@ bench-apply: setup
 bench-dr: setup
 	$(PY) bench/dr_bench.py
 
-# Simulated devices (snmpsim, the bench extra) polled by jinbao, snmpbulkwalk and
+# Simulated devices (snmpsim) polled by jinbao, snmpbulkwalk and
 # prometheus-snmp-exporter; MONBENCH_ARGS='--sizes 100,1000,2000' for the full sizes.
 bench-monitoring: setup
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]'
