@@ -58,10 +58,10 @@ def main() -> None:
     apply.Run._parallel = _parallel
     read_state = statecheck.read_state
 
-    def counted_read(target, to):
+    def counted_read(target, to, *rest):
         t = time.monotonic()
         try:
-            return read_state(target, to)
+            return read_state(target, to, *rest)
         finally:
             with lock:
                 counts["state reads"] += 1

@@ -60,7 +60,10 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
 
     SAVE = RUNNING
     APPLY = RELOAD + " --reload {file}"
-    CHECK = RELOAD + " --test {file} >/dev/null"
+    # The check IS the diff: frr-reload --test both refuses a bad candidate and prints what a reload
+    # would change. Its report is kept beside the candidate, so compare_config reads it instead of
+    # running frr-reload again (about 0.3-0.5 s of the node's CPU per run).
+    CHECK = RELOAD + " --test {file} > {file}.diff 2>&1 || { tail -20 {file}.diff >&2; rm -f {file}.diff; exit 1; }"
     # vtysh applies a file line by line; FRR has no ordering problem with additions.
     MERGE = "vtysh -f {file} && vtysh -c 'write memory' >/dev/null"
     MERGE_CHECK = "vtysh --dryrun -f {file}"
@@ -116,7 +119,9 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
         if self._mode == "merge":
             # A merge adds exactly its lines; vtysh has no "what would this change" for a merge.
             return self.masked("".join(f"+ {line}\n" for line in self._candidate.splitlines() if line.strip()))
-        r = self.sh.run(self._script(RELOAD + f" --test {self.candidate_file} 2>&1"))
+        r = self.sh.run(self._script(f"cat {self.candidate_file}.diff"))
+        if r.rc != 0:  # the check's report is gone (someone cleaned ~/.jinbao): ask frr-reload again
+            r = self.sh.run(self._script(RELOAD + f" --test {self.candidate_file} 2>&1"))
         return self.masked(reload_diff(r.out))
 
     # -- getters ------------------------------------------------------------------------------------
