@@ -63,7 +63,11 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
     # The check IS the diff: frr-reload --test both refuses a bad candidate and prints what a reload
     # would change. Its report is kept beside the candidate, so compare_config reads it instead of
     # running frr-reload again (about 0.3-0.5 s of the node's CPU per run).
-    CHECK = RELOAD + " --test {file} > {file}.diff 2>&1 || {{ tail -20 {file}.diff >&2; rm -f {file}.diff; exit 1; }}"
+    CHECK = (
+        RELOAD + " --test {file} > {file}.diff 2> {file}.err"
+        " && {{ cat {file}.err >> {file}.diff; rm -f {file}.err; }}"
+        " || {{ cat {file}.err >&2; rm -f {file}.diff {file}.err; exit 1; }}"
+    )
     # vtysh applies a file line by line; FRR has no ordering problem with additions.
     MERGE = "vtysh -f {file} && vtysh -c 'write memory' >/dev/null"
     MERGE_CHECK = "vtysh --dryrun -f {file}"
