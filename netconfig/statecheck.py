@@ -92,7 +92,11 @@ def route_lookup(d) -> Callable[[str], dict]:
     driver is asked once per address."""
     if "longer" not in inspect.signature(d.get_route_to).parameters:
         return d.get_route_to
-    table = d.get_route_to("0.0.0.0/0", longer=True)
+    return table_lookup(d.get_route_to("0.0.0.0/0", longer=True))
+
+
+def table_lookup(table: dict) -> Callable[[str], dict]:
+    """A lookup in a whole table (get_route_to's shape): longest prefix first, as the router does."""
     nets = sorted(((IPv4Network(p), p) for p in table), key=lambda n: -n[0].prefixlen)
 
     def lookup(addr: str) -> dict:
@@ -103,10 +107,14 @@ def route_lookup(d) -> Callable[[str], dict]:
 
 
 def _read(d, asks: dict[str, Lookup]) -> State:
-    adj = frozenset((n["interface"], n["router_id"]) for n in d.get_ospf_neighbors() if adjacency_up(n["state"]))
-    route = route_lookup(d)
+    if hasattr(d, "get_routing_state"):  # FRR: all of it in one round trip
+        nbrs, table, up = d.get_routing_state()
+        route = table_lookup(table)
+    else:
+        nbrs, route = d.get_ospf_neighbors(), route_lookup(d)
+        up = frozenset(name for name, i in d.get_interfaces().items() if i["is_up"])
+    adj = frozenset((n["interface"], n["router_id"]) for n in nbrs if adjacency_up(n["state"]))
     routes = {dest for dest, (addr, within) in asks.items() if _routed(route(addr), within)}
-    up = frozenset(name for name, i in d.get_interfaces().items() if i["is_up"])
     return State(adj, frozenset(routes), up)
 
 
