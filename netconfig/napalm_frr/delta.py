@@ -10,7 +10,8 @@ So when the diff frr-reload already printed for the plan only adds lines (a `no 
 replaced by a `description …` of the same interface counts as an add: FRR's description is one
 value, which the new line replaces), those lines go to the node in one `vtysh -f`, and
 frr-reload's own `--test` then checks that the running config is the candidate. If anything is
-left over, or any step fails, frr-reload applies the whole candidate as before. Any other delete
+left over, or any step fails, the config saved before the commit is put back and frr-reload
+applies the whole candidate from there, so the result is what frr-reload alone gives. Any other delete
 (a route, a neighbour, an OSPF setting) always goes through frr-reload.
 Nothing else changes: the running config is saved for the revert timer first, and the timer and
 `rollback()` restore it with frr-reload.
@@ -67,13 +68,16 @@ def only_adds(report: str) -> str | None:
     return "".join(f"{line}\n" for e in adds for line in e)
 
 
-def fast_apply(reload: str, candidate: str, adds: str) -> str:
-    """The shell that applies adds and proves the node now runs candidate, else reloads it whole."""
+def fast_apply(reload: str, candidate: str, adds: str, restore: str) -> str:
+    """The shell that applies adds and proves the node now runs candidate; else it puts back the
+    config saved before the commit (restore) and has frr-reload apply candidate from there, so
+    the result is the one frr-reload alone would have given (a candidate that sets one value
+    twice, say two descriptions of one interface, ends as frr-reload's two passes leave it)."""
     left = f"{reload} --test {candidate} 2>&1 | grep -vE {_quote(NOT_A_DIFF)} | grep -q ."
+    fallback = f"echo 'a difference was left: frr-reload applies it all'; {restore} && {reload} --reload {candidate}"
     # One group, so the caller's `if ! … > apply.log` applies to all of it.
     return (
-        f"{{ {{ vtysh -f {adds} && vtysh -c 'write memory' >/dev/null && ! {{ {left}; }}; }}"
-        f" || {{ echo 'a difference was left: frr-reload applies it all'; {reload} --reload {candidate}; }}; }}"
+        f"{{ {{ vtysh -f {adds} && vtysh -c 'write memory' >/dev/null && ! {{ {left}; }}; }} || {{ {fallback}; }}; }}"
     )
 
 

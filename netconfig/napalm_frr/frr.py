@@ -146,7 +146,7 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
 
     def _apply(self, file: str) -> str:
         if self._mode == "replace" and self._adds:
-            return fast_apply(RELOAD, file, self._adds)
+            return fast_apply(RELOAD, file, self._adds, self.APPLY.format(file="rollback.conf"))
         return super()._apply(file)
 
     # -- getters ------------------------------------------------------------------------------------
