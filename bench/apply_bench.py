@@ -246,15 +246,15 @@ def floor(routers: list[Target], lines, changed: Path, sample: int = 3) -> dict[
 # -- the run ----------------------------------------------------------------------------------------
 def phases_report(j: dict) -> list[str]:
     """jinbao's time by phase, from apply_phases.py's record: each wave's state read before its
-    commits, the commits, the state check after them (the rest of the wave: polls until the
-    state has held two OSPF dead intervals) and the confirms; then the same, wave by wave."""
+    commits, the commits, the state polls after them, the rest of the wave (the pauses between
+    polls: the state must hold two OSPF dead intervals) and the confirms; then wave by wave."""
     waves, parts = [p for p in j["phases"] if p["phase"] == "wave"], [p for p in j["phases"] if p["phase"] != "wave"]
     took = {}
     for w in waves:
         inside = [p for p in parts if w["start"] <= p["start"] < w["end"]]
         for p in inside:
             took.setdefault(p["phase"].split(" (")[0], []).append(p["end"] - p["start"])
-        took.setdefault("state check after the wave", []).append(
+        took.setdefault("rest of the wave (pauses between polls)", []).append(
             (w["end"] - w["start"]) - sum(p["end"] - p["start"] for p in inside)
         )
     plan = sum(p["end"] - p["start"] for p in parts if p["phase"] == "plan")

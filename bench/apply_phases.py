@@ -46,9 +46,14 @@ def main() -> None:
 
     t_import = _now()
     cli_apply.run = timed("plan", cli_apply.run)
-    # apply calls statecheck.snapshot by attribute (the snapshot before each wave); verify's polls
-    # use the function it was defined with, so they are not counted here but in the wave's rest.
-    statecheck.snapshot = timed("state read before the wave", statecheck.snapshot)
+    # apply calls statecheck.snapshot by attribute, both for the read before each wave and, from
+    # its `read` closure, for each poll of the check after the commits: told apart by the caller.
+    before, polled = (timed(n, statecheck.snapshot) for n in ("state read before the wave", "state poll after"))
+
+    def snapshot(*args, **kwargs):
+        return (polled if sys._getframe(1).f_code.co_name == "read" else before)(*args, **kwargs)
+
+    statecheck.snapshot = snapshot
     apply.Run._one_wave = timed("wave", apply.Run._one_wave)
     parallel = apply.Run._parallel
 
@@ -58,10 +63,10 @@ def main() -> None:
     apply.Run._parallel = _parallel
     read_state = statecheck.read_state
 
-    def counted_read(target, to):
+    def counted_read(target, to, *rest):
         t = time.monotonic()
         try:
-            return read_state(target, to)
+            return read_state(target, to, *rest)
         finally:
             with lock:
                 counts["state reads"] += 1

@@ -110,6 +110,7 @@ class Run:
         self.results = AggregatedResult("apply")
         self.timings: dict[str, dict[str, float]] = {}
         self._wave: dict[str, str] = {}
+        self.readers = statecheck.Readers()
         # Routers whose state is checked: every device jinbao manages that answered the plan.
         self.routers = [
             self.targets[h]
@@ -138,19 +139,24 @@ class Run:
             elif plan.data.get("status") != CHANGE:
                 self._set(host, str(plan.data.get("status", UNCHANGED)))
         todo = [h for h, p in self.plans.results.items() if not p.failed and p.data.get("status") == CHANGE]
-        stopped_by = ""
         try:
-            for name, hosts in waves(self.estate, todo):
-                self._wave.update(dict.fromkeys(hosts, name))
-                if stopped_by:
-                    for h in hosts:
-                        self._set(h, NOT_STARTED, f"not started: wave {stopped_by} failed its checks")
-                    continue
-                if not self._one_wave(name, hosts, check):
-                    stopped_by = name
+            self._waves(todo, check)
         except KeyboardInterrupt:
             self._interrupted(todo)
+        finally:
+            self.readers.close()
         return self.results
+
+    def _waves(self, todo: list[str], check) -> None:
+        stopped_by = ""
+        for name, hosts in waves(self.estate, todo):
+            self._wave.update(dict.fromkeys(hosts, name))
+            if stopped_by:
+                for h in hosts:
+                    self._set(h, NOT_STARTED, f"not started: wave {stopped_by} failed its checks")
+                continue
+            if not self._one_wave(name, hosts, check):
+                stopped_by = name
 
     def _interrupted(self, todo: list[str]) -> None:
         """Ctrl-C: roll back the wave in flight now (its devices' timers would, later), and name
@@ -183,7 +189,9 @@ class Run:
             self.on_status(h, "reading state")
         # The state a verified wave ended in is the next wave's starting state: nothing changed
         # between them but confirms, so it is not read again (a 55-router read costs ~12 s).
-        before = self._settled or statecheck.snapshot(self.routers, self.estate, workers=self.opts.concurrency)
+        before = self._settled or statecheck.snapshot(
+            self.routers, self.estate, workers=self.opts.concurrency, readers=self.readers
+        )
         self._settled = {}
         self.say(f"wave {name}: state before: {statecheck.describe(before)}")
         planned = {h: self.plans.results[h].diff for h in hosts}
@@ -214,7 +222,7 @@ class Run:
             seen: list[dict] = []
 
             def read(targets: list[Target], estate: Estate) -> dict:
-                seen.append(statecheck.snapshot(targets, estate, workers=self.opts.concurrency))
+                seen.append(statecheck.snapshot(targets, estate, workers=self.opts.concurrency, readers=self.readers))
                 return seen[-1]
 
             problems = check(self.routers, before, set(ok), self.estate, deadline_s=min(self.opts.check_s, left - hold),

@@ -24,6 +24,7 @@ involves no device of the wave is put on every device of the wave, since one of 
 from __future__ import annotations
 
 import inspect
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +35,7 @@ from jinbao.intent import announced_address
 from jinbao.model import Estate
 from jinbao.target import Target
 
-from .drivers import driver_for, session
+from .drivers import Getters, driver_for, session
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,11 @@ def route_lookup(d) -> Callable[[str], dict]:
     driver is asked once per address."""
     if "longer" not in inspect.signature(d.get_route_to).parameters:
         return d.get_route_to
-    table = d.get_route_to("0.0.0.0/0", longer=True)
+    return table_lookup(d.get_route_to("0.0.0.0/0", longer=True))
+
+
+def table_lookup(table: dict) -> Callable[[str], dict]:
+    """A lookup in a whole table (get_route_to's shape): longest prefix first, as the router does."""
     nets = sorted(((IPv4Network(p), p) for p in table), key=lambda n: -n[0].prefixlen)
 
     def lookup(addr: str) -> dict:
@@ -101,15 +106,68 @@ def route_lookup(d) -> Callable[[str], dict]:
     return lookup
 
 
-def read_state(target: Target, to: Iterable[str] | dict[str, Lookup]) -> State:
-    """One device's routing state, in one session."""
-    asks = to if isinstance(to, dict) else {dest: (dest, None) for dest in to}
-    with session(driver_for(target)) as d:
-        adj = frozenset((n["interface"], n["router_id"]) for n in d.get_ospf_neighbors() if adjacency_up(n["state"]))
-        route = route_lookup(d)
-        routes = {dest for dest, (addr, within) in asks.items() if _routed(route(addr), within)}
+def _read(d, asks: dict[str, Lookup]) -> State:
+    if hasattr(d, "get_routing_state"):  # FRR: all of it in one round trip
+        nbrs, table, up = d.get_routing_state()
+        route = table_lookup(table)
+    else:
+        nbrs, route = d.get_ospf_neighbors(), route_lookup(d)
         up = frozenset(name for name, i in d.get_interfaces().items() if i["is_up"])
+    adj = frozenset((n["interface"], n["router_id"]) for n in nbrs if adjacency_up(n["state"]))
+    routes = {dest for dest, (addr, within) in asks.items() if _routed(route(addr), within)}
     return State(adj, frozenset(routes), up)
+
+
+class Readers:
+    """Read sessions kept open across the state reads of one apply (the read before each wave and
+    every poll after it): a poll of 55 routers was 55 SSH logins, each costing both ends CPU.
+    A kept session that fails (the change cut it, sshd restarted) is dropped and the read tried
+    once more on a fresh login, so a stale session is never taken for a device that stopped
+    answering. close() ends them all; one thread uses a given device's session at a time."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, Getters] = {}
+        self._lock = threading.Lock()
+
+    def read(self, target: Target, asks: dict[str, Lookup]) -> State:
+        with self._lock:
+            d = self._open.pop(target.name, None)
+        if d is not None:
+            try:
+                state = _read(d, asks)
+            except Exception:
+                d.close()
+            else:
+                self._keep(target, d)
+                return state
+        d = driver_for(target)
+        d.open()
+        try:
+            state = _read(d, asks)
+        except BaseException:
+            d.close()
+            raise
+        self._keep(target, d)
+        return state
+
+    def _keep(self, target: Target, d: Getters) -> None:
+        with self._lock:
+            self._open[target.name] = d
+
+    def close(self) -> None:
+        with self._lock:
+            kept, self._open = list(self._open.values()), {}
+        for d in kept:
+            d.close()
+
+
+def read_state(target: Target, to: Iterable[str] | dict[str, Lookup], readers: Readers | None = None) -> State:
+    """One device's routing state, in one session (one of readers' kept sessions when given)."""
+    asks = to if isinstance(to, dict) else {dest: (dest, None) for dest in to}
+    if readers is not None:
+        return readers.read(target, asks)
+    with session(driver_for(target)) as d:
+        return _read(d, asks)
 
 
 def losses(host: str, before: State, after: State, estate: Estate) -> list[tuple[str, str | None]]:
@@ -166,13 +224,15 @@ def describe(states: dict[str, State]) -> str:
     return f"{adj} OSPF adjacencies, {routes} loopback routes, {up} interfaces up, on {len(states)} routers"
 
 
-def snapshot(targets: list[Target], estate: Estate, workers: int = 8) -> dict[str, State]:
+def snapshot(
+    targets: list[Target], estate: Estate, workers: int = 8, readers: Readers | None = None
+) -> dict[str, State]:
     """The state of every target that answers (one that does not is left out: nothing to lose)."""
     to = lookups(estate)
 
     def one(t: Target) -> tuple[str, State | None]:
         try:
-            return t.name, read_state(t, to)
+            return t.name, read_state(t, to, readers)
         except Exception:
             return t.name, None
 

@@ -83,7 +83,7 @@ class ShellLifecycle:
         f = self.candidate_file
         r = self.sh.run(self._script(f"cat > {f} && {check.format(file=f)}"), stdin=config)
         if r.rc != 0:
-            self.sh.run(self._script(f"rm -f {f}"))
+            self.sh.run(self._script(f"rm -f {f} {f}.*"))
             self._candidate = None  # the device holds none now; a commit must not act as if it did
             why = self.shown((r.err or r.out).strip()[-800:])
             raise CandidateInvalid(f"{self.name}: the device refused the candidate: {why}")
@@ -119,7 +119,7 @@ class ShellLifecycle:
     def discard_config(self) -> None:
         if self._candidate is not None:
             self._candidate = None
-            self.sh.run(self._script(f"rm -f {self.candidate_file}"))
+            self.sh.run(self._script(f"rm -f {self.candidate_file} {self.candidate_file}.*"))
 
     def _apply(self, file: str) -> str:
         return (self.MERGE if self._mode == "merge" else self.APPLY).format(file=file)
@@ -159,7 +159,7 @@ mv rollback.new rollback.conf
 if ! {self._apply(cand)} > apply.log 2>&1; then
   {restore} > restore.log 2>&1 && echo "restored the previous config" >&2
   tail -20 apply.log >&2; exit 6; fi
-rm -f {cand}
+rm -f {cand} {cand}.*
 {timer}
 """
         r = self.sh.run(self._script(body), timeout=120)

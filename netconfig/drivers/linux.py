@@ -55,6 +55,12 @@ def facts(sh: Shell, vendor: str = "", os_version: str = "") -> Facts:
     )
 
 
+def is_up(link: dict) -> bool:
+    """Whether an `ip -j link`/`ip -j addr` entry is up."""
+    # Loopback and some virtual links say "UNKNOWN"; the carrier flag is the real answer.
+    return link.get("operstate") == "UP" or (link.get("operstate") == "UNKNOWN" and "LOWER_UP" in link.get("flags", []))
+
+
 def interfaces(sh: Shell) -> dict[str, Interface]:
     links = json.loads(sh.check("ip -j addr show", what="ip -j addr"))
     speeds: dict[str, float] = {}
@@ -65,10 +71,8 @@ def interfaces(sh: Shell) -> dict[str, Interface]:
     out: dict[str, Interface] = {}
     for link in links:
         flags = link.get("flags", [])
-        # Loopback and some virtual links say "UNKNOWN"; the carrier flag is the real answer.
-        up = link.get("operstate") == "UP" or (link.get("operstate") == "UNKNOWN" and "LOWER_UP" in flags)
         out[link["ifname"]] = Interface(
-            is_up=up,
+            is_up=is_up(link),
             is_enabled="UP" in flags,
             description=link.get("ifalias", ""),
             last_flapped=-1.0,

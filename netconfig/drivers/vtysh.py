@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from .base import OspfNeighbor, RouteEntry, Routes, destination
+from .base import DriverError, OspfNeighbor, RouteEntry, Routes, destination
 from .ssh import Shell, q
 
 
@@ -21,7 +21,11 @@ def vtysh_json(sh: Shell, command: str) -> Any:
 
 def ospf_neighbors(sh: Shell) -> list[OspfNeighbor]:
     """FRR's OSPF adjacencies (shared with the nftables driver: the lab's firewalls run FRR too)."""
-    data = vtysh_json(sh, "show ip ospf neighbor json")
+    return neighbors_of(vtysh_json(sh, "show ip ospf neighbor json"))
+
+
+def neighbors_of(data: dict) -> list[OspfNeighbor]:
+    """`show ip ospf neighbor json` as OspfNeighbor entries."""
     found = []
     for rid, entries in data.get("neighbors", {}).items():
         for n in entries:
@@ -42,7 +46,11 @@ def route_to(sh: Shell, to: str, longer: bool = False) -> Routes:
     dest = destination(to)
     if longer:
         dest = (dest if "/" in dest else f"{dest}/32") + " longer-prefixes"
-    data = vtysh_json(sh, f"show ip route {dest} json")
+    return routes_of(vtysh_json(sh, f"show ip route {dest} json"))
+
+
+def routes_of(data: dict) -> Routes:
+    """`show ip route ... json` in NAPALM's get_route_to shape."""
     routes: Routes = {}
     for prefix, entries in data.items():
         for e in entries:
@@ -59,6 +67,24 @@ def route_to(sh: Shell, to: str, longer: bool = False) -> Routes:
                     )
                 )
     return routes
+
+
+# What a state check reads, in one vtysh run: every adjacency and the whole IPv4 table.
+STATE_SHOWS = ("show ip ospf neighbor json", "show ip route 0.0.0.0/0 longer-prefixes json")
+
+
+def json_docs(text: str, count: int, what: str) -> list[Any]:
+    """The count JSON documents vtysh printed back to back (one per -c), or DriverError."""
+    dec, docs, i = json.JSONDecoder(), [], 0
+    while len(docs) < count:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        try:
+            doc, i = dec.raw_decode(text, i)
+        except ValueError:
+            raise DriverError(f"{what}: expected {count} JSON documents from vtysh, read {len(docs)}") from None
+        docs.append(doc)
+    return docs
 
 
 def _seconds(uptime: str) -> int:

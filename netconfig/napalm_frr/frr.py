@@ -18,6 +18,7 @@ Two quirks, handled where they bite:
 
 from __future__ import annotations
 
+import json
 import re
 
 from napalm.base import NetworkDriver
@@ -26,13 +27,13 @@ from jinbao.target import Target
 from netconfig.drivers import linux
 from netconfig.drivers.base import Configs, Facts, Interface, OspfNeighbor, Routes
 from netconfig.drivers.confirm import ShellLifecycle
-from netconfig.drivers.ssh import Shell
-from netconfig.drivers.vtysh import ospf_neighbors, route_to
+from netconfig.drivers.ssh import Shell, q
+from netconfig.drivers.vtysh import STATE_SHOWS, json_docs, neighbors_of, ospf_neighbors, route_to, routes_of
+
+from .delta import LOG_LINE, fast_apply, only_adds
 
 RELOAD = '/usr/lib/frr/frr-reload.py --rundir "$HOME/.jinbao" --stdout'
 RUNNING = "set -o pipefail; vtysh -c 'show running-config' 2>/dev/null | sed -n '/^frr version/,$p'"
-# frr-reload logs to stdout with --stdout; its diff is what is left without these lines.
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|^vtysh_pam:")
 
 
 # Lines FRR applies but never shows in its running config, so frr-reload lists them "to add" on
@@ -60,7 +61,14 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
 
     SAVE = RUNNING
     APPLY = RELOAD + " --reload {file}"
-    CHECK = RELOAD + " --test {file} >/dev/null"
+    # The check IS the diff: frr-reload --test both refuses a bad candidate and prints what a reload
+    # would change. Its report is kept beside the candidate, so compare_config reads it instead of
+    # running frr-reload again (about 0.3-0.5 s of the node's CPU per run).
+    CHECK = (
+        RELOAD + " --test {file} > {file}.diff 2> {file}.err"
+        " && {{ cat {file}.err >> {file}.diff; rm -f {file}.err; }}"
+        " || {{ cat {file}.err >&2; rm -f {file}.diff {file}.err; exit 1; }}"
+    )
     # vtysh applies a file line by line; FRR has no ordering problem with additions.
     MERGE = "vtysh -f {file} && vtysh -c 'write memory' >/dev/null"
     MERGE_CHECK = "vtysh --dryrun -f {file}"
@@ -95,6 +103,7 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
         self.name = target.name
         self.sh = Shell(target, timeout=float(timeout))
         self._candidate = None
+        self._adds: str | None = None
 
     @classmethod
     def from_target(cls, target: Target, timeout: int = 30) -> FRRDriver:
@@ -116,8 +125,29 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
         if self._mode == "merge":
             # A merge adds exactly its lines; vtysh has no "what would this change" for a merge.
             return self.masked("".join(f"+ {line}\n" for line in self._candidate.splitlines() if line.strip()))
-        r = self.sh.run(self._script(RELOAD + f" --test {self.candidate_file} 2>&1"))
+        r = self.sh.run(self._script(f"cat {self.candidate_file}.diff"))
+        if r.rc != 0:  # the check's report is gone (someone cleaned ~/.jinbao): ask frr-reload again
+            r = self.sh.run(self._script(RELOAD + f" --test {self.candidate_file} 2>&1"))
         return self.masked(reload_diff(r.out))
+
+    def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
+        """As every shell driver commits; a replace whose plan only adds lines takes the quick way
+        (netconfig/napalm_frr/delta.py), proven by frr-reload afterwards or done by it in full."""
+        self._adds = None
+        if self._candidate is not None and self._mode == "replace":
+            report = self.sh.run(self._script(f"cat {self.candidate_file}.diff"))
+            adds = only_adds(report.out) if report.rc == 0 else None
+            if adds and self.sh.run(self._script(f"cat > {self.candidate_file}.adds"), stdin=adds).rc == 0:
+                self._adds = f"{self.candidate_file}.adds"
+        try:
+            super().commit_config(message, revert_in)
+        finally:
+            self._adds = None
+
+    def _apply(self, file: str) -> str:
+        if self._mode == "replace" and self._adds:
+            return fast_apply(RELOAD, file, self._adds, self.APPLY.format(file="rollback.conf"))
+        return super()._apply(file)
 
     # -- getters ------------------------------------------------------------------------------------
     def get_facts(self) -> Facts:
@@ -140,6 +170,20 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
 
     def get_ospf_neighbors(self) -> list[OspfNeighbor]:
         return ospf_neighbors(self.sh)
+
+    def get_routing_state(self) -> tuple[list[OspfNeighbor], Routes, frozenset[str]]:
+        """What a state check reads, in one round trip and one vtysh run: the OSPF adjacencies,
+        the whole IPv4 table (get_route_to's shape) and the names of the interfaces that are up.
+        Not a NAPALM getter: apply polls it on every router until a wave's state holds, and four
+        commands per poll (two vtysh starts, two `ip` runs) were most of a poll's cost."""
+        shows = " ".join(f"-c {q(c)}" for c in STATE_SHOWS)
+        out = self.sh.check(
+            f"vtysh {shows} 2>/dev/null && echo && echo '#links' && ip -j link show", what="the state read"
+        )
+        shown, _, links = out.partition("\n#links\n")
+        nbrs, table = json_docs(shown, 2, f"{self.name}: {' / '.join(STATE_SHOWS)}")
+        up = frozenset(link["ifname"] for link in json.loads(links or "[]") if linux.is_up(link))
+        return neighbors_of(nbrs), routes_of(table), up
 
     def get_route_to(self, destination: str = "", protocol: str = "", longer: bool = False) -> Routes:  # type: ignore[override]
         return route_to(self.sh, destination, longer)

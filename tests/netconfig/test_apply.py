@@ -184,7 +184,7 @@ class _T:
 
 def _run(estate, monkeypatch, plans, check, opts=None, snapshot=None):
     done = []
-    monkeypatch.setattr(apply_mod.statecheck, "snapshot", snapshot or (lambda ts, e, workers=8: {}))
+    monkeypatch.setattr(apply_mod.statecheck, "snapshot", snapshot or (lambda ts, e, workers=8, readers=None: {}))
     for step in ("commit", "confirm", "rollback"):
 
         def fake(target, step=step, **kw):
@@ -235,7 +235,7 @@ def test_a_wave_whose_commits_used_up_the_revert_window_is_rolled_back_not_left_
 def test_a_verified_waves_final_state_is_the_next_waves_starting_state(estate, monkeypatch):
     reads = []
 
-    def snapshot(targets, est, workers=8):
+    def snapshot(targets, est, workers=8, readers=None):
         reads.append(len(reads))
         return {t.name: _state(up=["eth1"]) for t in targets}
 
