@@ -8,13 +8,16 @@ that has merely lost its primary (a cut province–DR link) has one vote and hol
 standby whose whole side is cut off with the primary. The standby's own view (its WAL receiver)
 is recorded next to the decision, to show what it would have done alone.
 
-The lab's faults are applied with its own commands (`jinbao lab link drop|up`, `lab node
-stop|start`); every one is remembered so that `heal` (and an aborted drill) lifts them.
+Faults land through the core's `jinbao.faults` seam (the lab's own functions, in this process,
+so their moment is known); they are lifted with the lab's commands (`jinbao lab link up`,
+`lab node start`). Every one is remembered so that `heal` (and an aborted drill) lifts them.
 """
 
 from __future__ import annotations
 
 import time
+
+from jinbao import faults
 
 from .remote import DrError, lab_cli, wait_for
 from .runbook import Step
@@ -42,38 +45,22 @@ class ScenarioActions:
         self.stalled: tuple[str, list[str]] | None = None
 
     # -- faults --------------------------------------------------------------------------------
-    def _lab(self, *args: str) -> float:
-        """Apply a lab fault in this process; returns when it was applied.
-
-        Not through `jinbao lab link|node` as the rest of the drill asks the lab: that command is
-        mostly a Python start (seen: 12 s on the busy 2-core machine), and the fault's moment,
-        from which RTO and detection are measured, would be uncertain by as much. The drill runs
-        against labs only (dr run refuses anything else), so the lab's own functions are at hand."""
-        from lab import runtime
-        from lab.record import Lab
-
-        lab = Lab.find(self.pair.lab_id)
-        kind, _verb, *names = args
-        t = time.time()
-        if kind == "link":
-            runtime.link_drop(lab, *names)
-            return time.time()  # the drop rules are its last act
-        # the node's processes are signalled first; the rest of the call re-checks they are gone
-        runtime.node_stop(lab, *names)
-        return t
+    def _lab(self, kind: str, *names: str) -> float:
+        """Apply a lab fault in this process (jinbao.faults); returns when it was applied."""
+        return faults.inject(f"lab:{self.pair.lab_id}", kind, *names)
 
     def _cut(self, links) -> float:
         t = time.time()
         for a, b in links:  # an isolated site: the fault is complete when its last link is cut
             self.broken.append(("link", a, b))
-            t = self._lab("link", "drop", a, b)
+            t = self._lab("link", a, b)
         return t
 
     def _stop_node(self, step: Step, deadline: float) -> dict:
         self.changed = True
         node = self.pair.side(step.side)["node"]
         self.broken.append(("node", node))
-        return self._fault(step.side, "node stopped", self._lab("node", "stop", node))
+        return self._fault(step.side, "node stopped", self._lab("node", node))
 
     def _cut_link(self, step: Step, deadline: float) -> dict:
         self.changed = True
