@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from jinbao.model import SnmpProfile
 
+from .rootfs import enter_script
 from .topology import LabPlan, Node
 
 OPERATOR = "jinbao"  # key-login account on every node (normal shell)
@@ -171,12 +172,12 @@ def start_script(node: Node, node_dir: str) -> str:
     )
     return f"""\
 #!/bin/bash
-# The node's own world: private mounts and hostname, a private /run, then daemons and an anchor
-# process that holds the namespaces so 'nsenter -t <anchor>' can enter them later.
+# The node's own world: private mounts and hostname, its own root filesystem (lab/rootfs.py)
+# with a private /run, then daemons and an anchor process that holds the namespaces so
+# 'nsenter -t <anchor>' can enter them later.
 set -eu
 hostname {node.name}
-mount -t tmpfs -o mode=0755 tmpfs /run
-mkdir -p /run/sshd
+{enter_script(node_dir)}mkdir -p /run/sshd
 export VTYSH_HISTFILE=/dev/null  # not the host's /root/.history_frr
 {frr}bash {node_dir}/daemons.sh
 stat -L -c %i /proc/self/ns/mnt /proc/self/ns/uts | tr '\\n' ' ' > {node_dir}/anchor.ns

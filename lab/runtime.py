@@ -21,7 +21,7 @@ from jinbao.estate import load_estate
 from jinbao.rendering import rendered
 from jinbao.secrets import estate_refs, resolve_secrets
 
-from . import db, render
+from . import db, render, rootfs
 from .health import wait_converged
 from .host import ETC_NETNS, ensure_host_dirs, lab_namespaces, machine_lock, release_host_dirs
 from .record import LAB_ROOT, Lab, LabError, new_id, ns_exists, ns_pids, sh
@@ -128,9 +128,8 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
     known_hosts = []
     for node in p.nodes.values():
         nd = lab.node_dir(node.name)
-        etc = nd / "etc"
-        for sub in ("ssh", "snmp", *(["frr"] if node.runs_frr else [])):
-            (etc / sub).mkdir(parents=True)
+        nd.mkdir(parents=True)
+        etc = rootfs.prepare(nd)
         (nd / "snmp-state").mkdir(mode=0o700)
         nd.chmod(0o711)
         nd.parent.chmod(0o711)
