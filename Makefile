@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 JINBAO := $(VENV)/bin/jinbao
 # Everything the lab and the tests run for real.
 APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputils-ping nftables \
-	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin
+	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin sudo
 
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
 BENCH_APT_PACKAGES := apache2-utils

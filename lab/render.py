@@ -71,6 +71,26 @@ Subsystem sftp internal-sftp
 """
 
 
+def shadow(host_passwd: str, node: Node) -> str:
+    """Every account of the node's passwd, none with a password ('*': nothing matches, yet the
+    account is valid, which PAM's account check in sudo requires). The machine's hashes are not
+    copied into a node."""
+    names = [line.split(":", 1)[0] for line in host_passwd.splitlines() if line and not line.startswith("#")]
+    names += [user for user, _, _ in operators(node)]
+    return "".join(f"{name}:*:19000:0:99999:7:::\n" for name in names)
+
+
+def hosts(host_hosts: str, node: Node) -> str:
+    # sudo looks its own host name up; unresolved, it asks DNS, which a node cannot reach.
+    return host_hosts.rstrip("\n") + f"\n127.0.1.1 {node.name}\n"
+
+
+def sudoers() -> str:
+    """A server's operator becomes root with sudo, as production's ops accounts do: Ansible and the
+    roles' testinfra checks log in with the key and `become`. The file is the node's own (lab/rootfs.py)."""
+    return f"# Written by jinbao lab. Key login only, so no password to ask for.\n{OPERATOR} ALL=(root) NOPASSWD: ALL\n"
+
+
 # net-snmp's names for the estate's protocols (agent and client alike).
 SNMP_AUTH = {"sha": "SHA", "sha256": "SHA-256", "sha512": "SHA-512"}
 SNMP_PRIV = {"aes": "AES", "aes256": "AES-256"}

@@ -145,6 +145,15 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
         (etc / "passwd").write_text(render.passwd(host_passwd, node, str(nd)))
         (etc / "group").write_text(render.group(host_group, node))
         (etc / "ssh" / "sshd_config").write_text(render.sshd_config(node))
+        shadow = etc / "shadow"
+        shadow.write_text(render.shadow(host_passwd, node))
+        shutil.chown(shadow, "root", "shadow")
+        shadow.chmod(0o640)
+        (etc / "hosts").write_text(render.hosts(Path("/etc/hosts").read_text(), node))
+        if node.kind == "server":
+            (etc / "sudoers.d").mkdir(mode=0o750)
+            (etc / "sudoers.d" / "jinbao-lab").write_text(render.sudoers())
+            (etc / "sudoers.d" / "jinbao-lab").chmod(0o440)
         sh(
             [
                 "ssh-keygen",
