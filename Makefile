@@ -78,6 +78,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	ANSIBLE_HOME=$(CURDIR)/.ansible $(VENV)/bin/ansible-lint roles/ playbooks/
 
 bench: bench-inventory bench-pki bench-lab bench-netconfig bench-apply
 bench bench-inventory bench-pki bench-lab: EXTRA_APT = $(BENCH_APT_PACKAGES)
