@@ -5,9 +5,11 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 JINBAO := $(VENV)/bin/jinbao
-# Everything the lab and the tests run for real.
+# Everything the lab and the tests run for real. prometheus: its promtool checks /metrics (Debian
+# ships promtool only inside the server's package). sudo: Ansible's become on the lab's servers.
 APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputils-ping nftables \
-	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin sudo
+	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin prometheus \
+	sudo
 
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
 BENCH_APT_PACKAGES := apache2-utils
@@ -28,7 +30,7 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,lint]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,lint,plot]'
 	touch $@
 
 # The demo lab keeps a fixed id so `make demo` twice reuses one lab and `make demo-down` finds it.
@@ -59,6 +61,22 @@ demo: setup
 	$(JINBAO) config drift --lab $(DEMO_LAB) --estate out/demo-estate
 	$(JINBAO) config rollback --lab $(DEMO_LAB) --yes
 	$(JINBAO) config changes --lab $(DEMO_LAB) --last 2
+	@echo
+	@echo "== monitoring: every node polled over SNMPv3 authPriv; a WAN link taken down, seen, and restored =="
+	$(JINBAO) monitor poll --lab $(DEMO_LAB)
+	$(JINBAO) lab link down --id $(DEMO_LAB) prov-wan1 chuzhou-wan1
+	@# net-snmp re-reads its interface table every few seconds: poll until it tells (at most 30 s)
+	@for i in $$(seq 30); do $(JINBAO) monitor poll --lab $(DEMO_LAB) >/dev/null 2>&1; \
+	  $(JINBAO) monitor status --lab $(DEMO_LAB) >/dev/null 2>&1 || break; sleep 1; done
+	-$(JINBAO) monitor status --lab $(DEMO_LAB)
+	$(JINBAO) lab link up --id $(DEMO_LAB) prov-wan1 chuzhou-wan1
+	@for i in $$(seq 30); do $(JINBAO) monitor poll --lab $(DEMO_LAB) >/dev/null 2>&1; \
+	  $(JINBAO) monitor status --lab $(DEMO_LAB) >/dev/null 2>&1 && break; sleep 1; done
+	$(JINBAO) monitor status --lab $(DEMO_LAB)
+	@echo
+	@echo "== dr: a planned switchover drill, measured (RTO, RPO) and reported =="
+	$(JINBAO) --estate lab dr plan switchover
+	$(JINBAO) dr run switchover --lab $(DEMO_LAB)
 	@echo
 	@echo "The lab is running. Try:"
 	@echo "  $(JINBAO) lab exec --id $(DEMO_LAB) chuzhou-wan1 vtysh -c 'show ip ospf neighbor'"

@@ -19,6 +19,8 @@ from jinbao.result import AggregatedResult, Result
 from jinbao.target import targets
 
 from . import alerts, poller
+from .cli_store import history, metrics, run, status
+from .history import History
 from .state import PollState, alert_log, state_file
 
 
@@ -28,6 +30,8 @@ def cli():
 
 
 cli.name = "monitor"
+for _command in (history, metrics, run, status):
+    cli.add_command(_command)
 
 
 def _source(lab_id: str | None, spec: str | None) -> str:
@@ -151,6 +155,9 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
     events = alerts.evaluate(agg, {j.device.name: j.profile.thresholds for j in todo}, state.alerts)
     state.save()
     alerts.deliver(events, alert_log())
+    with History() as h:  # every poll feeds the history, and rolls it up, daemon or not
+        h.record(agg, source)
+        h.maintain()
     if as_json:
         doc = {
             "source": source,

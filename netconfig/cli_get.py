@@ -7,6 +7,7 @@ answered, 1 some failed, 2 bad input (an unknown device or site), before anythin
 
 from __future__ import annotations
 
+import difflib
 import json
 
 import click
@@ -43,6 +44,17 @@ def read(target: Target, what: str, destination: str | None = None) -> Result:
     return Result(target.name, f"get {what}", data=data)
 
 
+def _did_you_mean(unknown: list[str], found: dict) -> str:
+    """A misspelt reading (`ospff`) lands among the device names; say what was probably meant."""
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, [*WHAT, *found], n=1, cutoff=0.75)
+        if close:
+            kind = "reading" if close[0] in WHAT else "device"
+            hints.append(f"{name!r}: did you mean the {kind} {close[0]!r}?")
+    return f" ({'; '.join(hints)})" if hints else ""
+
+
 def _select(source: str, devices: tuple[str, ...], all_: bool, site: str | None, estate: str) -> list[Target]:
     found = targets(source)
     if site:
@@ -54,7 +66,10 @@ def _select(source: str, devices: tuple[str, ...], all_: bool, site: str | None,
         devices = (*devices, *(n for n, d in model.devices.items() if d.site == site and n in found))
     unknown = [d for d in devices if d not in found]
     if unknown:
-        raise JinbaoError(f"{source} has no device {', '.join(map(repr, unknown))}; it has: {', '.join(sorted(found))}")
+        raise JinbaoError(
+            f"{source} has no device {', '.join(map(repr, unknown))}{_did_you_mean(unknown, found)}; "
+            f"it has: {', '.join(sorted(found))}"
+        )
     if all_:
         return list(found.values())
     if not devices:

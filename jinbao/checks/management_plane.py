@@ -29,9 +29,22 @@ def check(e: Estate, p: ProblemList, where) -> None:
         and e.sites[d.site].zones[d.zone].kind == "management"
     ]
     for fieldname in ("ntp", "syslog"):
+        listed: set[str] = set()
         for i, name in enumerate(getattr(mp, fieldname)):
             origin = at(src, mp.origin, fieldname, i)
             dev = e.devices.get(name)
+            if name in listed:
+                # A repeated server looks like redundancy in review but is one point of failure,
+                # and devices reject (or silently merge) the second identical line.
+                p.add(
+                    origin,
+                    f"management_plane.{fieldname}",
+                    f"{name} is listed twice",
+                    "list each server once; for redundancy name a second, different server",
+                    "reference",
+                )
+                continue
+            listed.add(name)
             if dev is None:
                 if not where.lost(name):
                     p.add(

@@ -123,3 +123,28 @@ def test_down_after_a_killed_up_leaves_nothing_and_up_works_again(others):
     assert len(_lab_namespaces(lab_id)) == 17
     assert run_cli("lab", "down", "--id", lab_id).returncode == 0
     assert diff(before, snapshot(others)) == {}
+
+
+@pytest.mark.slow
+def test_a_database_killed_with_sigkill_leaves_nothing_after_down(others):
+    """PostgreSQL is the lab's heaviest tenant: shared memory, semaphores, sockets, a postmaster
+    per node. Killed with -9 (as a failover drill does), nothing of it may outlive `lab down`."""
+    from lab import db
+
+    before = settled_snapshot(others)
+    lab_id = runtime.new_id()
+    others.mine.add(lab_id)
+    lab = runtime.up("lab", lab_id)  # waits for routing: the standby replicates over the WAN
+    try:
+        db.prepare(lab)
+        pair = db.status(lab)[0]
+        primary = pair["primary"]
+        assert primary["role"] == "primary" and pair["standby"]["role"] == "standby", pair
+        os.kill(int(primary["pid"]), 9)
+        deadline = time.time() + 30
+        while db.running(lab, primary["node"]) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not db.running(lab, primary["node"]), "the killed postmaster is still there"
+    finally:
+        runtime.down(lab)
+    assert diff(before, snapshot(others)) == {}

@@ -85,6 +85,17 @@ def _orphan_netns_processes() -> set[int]:
     return out
 
 
+def _sysv_ipc() -> list[str]:
+    """The host IPC namespace's shared memory, semaphores and queues, by kind, key and owner."""
+    out = []
+    for kind in ("-m", "-s", "-q"):
+        for line in _run("ipcs", kind).splitlines():
+            f = line.split()
+            if len(f) >= 3 and f[0].startswith("0x"):
+                out.append(f"{kind} key={f[0]} owner={f[2]}")
+    return sorted(out)
+
+
 class Foreign:
     """The labs not under test: every lab seen up at any snapshot, minus those the test made.
 
@@ -135,6 +146,10 @@ def snapshot(exclude: set[str] | Foreign | None = None) -> dict:
         "run": sorted(p for p in _tree("/run", lambda p: p.startswith(("/run/user", "/run/systemd"))) if not theirs(p)),
         "var_tmp": sorted(p for p in _tree("/var/tmp", theirs) if not theirs(p)),
         "orphan_netns_processes": _orphan_netns_processes(),
+        # a postmaster killed with -9 leaves its System V segment and /dev/shm files behind
+        # unless they lived in the node's own IPC namespace and data dir
+        "sysv_ipc": _sysv_ipc(),
+        "dev_shm": sorted(p for p in _tree("/dev/shm", theirs) if not theirs(p)),
         # tools run as root in a node keep histories in the host's home (vtysh: .history_frr)
         "root_histories": {p.name: p.stat().st_mtime_ns for p in Path("/root").glob(".history*")},
     }
