@@ -6,9 +6,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 JINBAO := $(VENV)/bin/jinbao
 # Everything the lab and the tests run for real. prometheus: its promtool checks /metrics (Debian
-# ships promtool only inside the server's package).
+# ships promtool only inside the server's package). sudo: Ansible's become on the lab's servers.
 APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputils-ping nftables \
-	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin prometheus
+	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin prometheus \
+	sudo
 
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
 BENCH_APT_PACKAGES := apache2-utils prometheus-snmp-exporter
@@ -95,6 +96,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	ANSIBLE_HOME=$(CURDIR)/.ansible $(VENV)/bin/ansible-lint roles/ playbooks/
 
 bench: bench-inventory bench-pki bench-lab bench-netconfig bench-apply bench-dr bench-monitoring
 bench bench-inventory bench-pki bench-lab bench-monitoring: EXTRA_APT = $(BENCH_APT_PACKAGES)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from jinbao.model import SnmpProfile
 
+from .rootfs import enter_script
 from .topology import LabPlan, Node
 
 OPERATOR = "jinbao"  # key-login account on every node (normal shell)
@@ -68,6 +69,26 @@ AllowUsers {OPERATOR} {VTY_OPERATOR}
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
 """
+
+
+def shadow(host_passwd: str, node: Node) -> str:
+    """Every account of the node's passwd, none with a password ('*': nothing matches, yet the
+    account is valid, which PAM's account check in sudo requires). The machine's hashes are not
+    copied into a node."""
+    names = [line.split(":", 1)[0] for line in host_passwd.splitlines() if line and not line.startswith("#")]
+    names += [user for user, _, _ in operators(node)]
+    return "".join(f"{name}:*:19000:0:99999:7:::\n" for name in names)
+
+
+def hosts(host_hosts: str, node: Node) -> str:
+    # sudo looks its own host name up; unresolved, it asks DNS, which a node cannot reach.
+    return host_hosts.rstrip("\n") + f"\n127.0.1.1 {node.name}\n"
+
+
+def sudoers() -> str:
+    """A server's operator becomes root with sudo, as production's ops accounts do: Ansible and the
+    roles' testinfra checks log in with the key and `become`. The file is the node's own (lab/rootfs.py)."""
+    return f"# Written by jinbao lab. Key login only, so no password to ask for.\n{OPERATOR} ALL=(root) NOPASSWD: ALL\n"
 
 
 # net-snmp's names for the estate's protocols (agent and client alike).
@@ -213,12 +234,12 @@ def start_script(node: Node, node_dir: str) -> str:
     )
     return f"""\
 #!/bin/bash
-# The node's own world: private mounts and hostname, a private /run, then daemons and an anchor
-# process that holds the namespaces so 'nsenter -t <anchor>' can enter them later.
+# The node's own world: private mounts and hostname, its own root filesystem (lab/rootfs.py)
+# with a private /run, then daemons and an anchor process that holds the namespaces so
+# 'nsenter -t <anchor>' can enter them later.
 set -eu
 hostname {node.name}
-mount -t tmpfs -o mode=0755 tmpfs /run
-mkdir -p /run/sshd
+{enter_script(node_dir)}mkdir -p /run/sshd
 export VTYSH_HISTFILE=/dev/null  # not the host's /root/.history_frr
 {frr}bash {node_dir}/daemons.sh
 stat -L -c %i /proc/self/ns/mnt /proc/self/ns/uts | tr '\\n' ' ' > {node_dir}/anchor.ns

@@ -21,7 +21,7 @@ from jinbao.estate import load_estate
 from jinbao.rendering import rendered
 from jinbao.secrets import estate_refs, resolve_secrets
 
-from . import db, render
+from . import db, render, rootfs
 from .health import wait_converged
 from .host import ETC_NETNS, ensure_host_dirs, lab_namespaces, machine_lock, release_host_dirs
 from .record import LAB_ROOT, Lab, LabError, new_id, ns_exists, ns_pids, sh
@@ -128,9 +128,8 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
     known_hosts = []
     for node in p.nodes.values():
         nd = lab.node_dir(node.name)
-        etc = nd / "etc"
-        for sub in ("ssh", "snmp", *(["frr"] if node.runs_frr else [])):
-            (etc / sub).mkdir(parents=True)
+        nd.mkdir(parents=True)
+        etc = rootfs.prepare(nd)
         (nd / "snmp-state").mkdir(mode=0o700)
         nd.chmod(0o711)
         nd.parent.chmod(0o711)
@@ -146,6 +145,15 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
         (etc / "passwd").write_text(render.passwd(host_passwd, node, str(nd)))
         (etc / "group").write_text(render.group(host_group, node))
         (etc / "ssh" / "sshd_config").write_text(render.sshd_config(node))
+        shadow = etc / "shadow"
+        shadow.write_text(render.shadow(host_passwd, node))
+        shutil.chown(shadow, "root", "shadow")
+        shadow.chmod(0o640)
+        (etc / "hosts").write_text(render.hosts(Path("/etc/hosts").read_text(), node))
+        if node.kind == "server":
+            (etc / "sudoers.d").mkdir(mode=0o750)
+            (etc / "sudoers.d" / "jinbao-lab").write_text(render.sudoers())
+            (etc / "sudoers.d" / "jinbao-lab").chmod(0o440)
         sh(
             [
                 "ssh-keygen",

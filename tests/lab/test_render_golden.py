@@ -65,7 +65,8 @@ def snmp_keys(monkeypatch) -> dict[str, tuple[str, str]]:
 
 
 def _node_files(p: LabPlan, node: Node, keys: tuple[str, str]) -> dict[str, str]:
-    """What lab.runtime._build writes for one node, by path in the node's folder."""
+    """What lab.runtime._build writes for one node, by path in the node's folder (the etc/ files
+    go into its root filesystem's upper layer, rootfs/upper/etc: lab/rootfs.py)."""
     nd = str(Lab(GOLD_ID).node_dir(node.name))
     profile = p.estate.snmp_profiles[node.device.snmp_profile]
     files = {
@@ -76,6 +77,8 @@ def _node_files(p: LabPlan, node: Node, keys: tuple[str, str]) -> dict[str, str]
         "daemons.sh": render.daemons_script(node, nd),
         "start.sh": render.start_script(node, nd),
     }
+    if node.kind == "server":
+        files["etc/sudoers.d/jinbao-lab"] = render.sudoers()
     # FRR and nftables come from netconfig through the core's renderer seam, as the runtime gets
     # them; their secret references stay markers here (the runtime fills them in on the node).
     netconfig = rendered(p.estate, node.device) if node.runs_frr else {}

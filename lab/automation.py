@@ -1,0 +1,118 @@
+"""Ansible and testinfra against a lab's server nodes, the way ops run them against real servers:
+from the lab's operator seat, over SSH with the operator's key, then sudo (render.sudoers).
+
+Each node has a root filesystem of its own (lab.rootfs), so a role converged here changes that
+node only. Hosts come from the jinbao inventory plugin over the estate the lab was built from;
+only how to reach them is the lab's (an ssh_config in the lab dir). Ansible's own state
+(ANSIBLE_HOME: control sockets, temp files) is kept in the lab dir too, not in root's home.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from .record import Lab
+from .render import OPERATOR
+
+REPO = Path(__file__).resolve().parents[1]
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def servers(lab: Lab) -> list[str]:
+    return [name for name, node in lab.plan.nodes.items() if node.kind == "server"]
+
+
+def _workdir(lab: Lab) -> Path:
+    d = lab.dir / "ansible"
+    d.mkdir(mode=0o700, exist_ok=True)
+    return d
+
+
+def ssh_config(lab: Lab) -> Path:
+    """An OpenSSH client config that reaches every node as the operator, checking its host key."""
+    k = lab.dir / "keys"
+    f = _workdir(lab) / "ssh_config"
+    f.write_text(
+        "Host *\n"
+        f"  User {OPERATOR}\n"
+        f"  IdentityFile {k / 'operator'}\n"
+        "  IdentitiesOnly yes\n"
+        f"  UserKnownHostsFile {k / 'known_hosts'}\n"
+        "  StrictHostKeyChecking yes\n"
+        "  BatchMode yes\n"
+        "  ConnectTimeout 10\n"
+    )
+    return f
+
+
+def inventory(lab: Lab) -> Path:
+    """A jinbao inventory plugin file over the estate this lab was built from."""
+    f = _workdir(lab) / "lab.jinbao.yml"
+    f.write_text(f"plugin: jinbao\nestate: {lab.state['estate']}\n")
+    return f
+
+
+def _env(lab: Lab) -> dict[str, str]:
+    home = _workdir(lab) / "home"
+    home.mkdir(mode=0o700, exist_ok=True)
+    return {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_HOME": str(home),
+        "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        # one SSH round trip per task instead of a copy and a run (sudo here never needs a tty)
+        "ANSIBLE_PIPELINING": "1",
+    }
+
+
+def playbook(
+    lab: Lab, path: str | Path, *args: str, timeout: float = 600
+) -> tuple[subprocess.CompletedProcess, dict[str, tuple[int, ...]]]:
+    """Run a playbook from the operator seat against the lab's nodes: the finished process (check
+    it) and, per host, (ok, changed, unreachable, failed) from its PLAY RECAP."""
+    cmd = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        "-i",
+        str(inventory(lab)),
+        "-e",
+        f"ansible_user={OPERATOR}",
+        "-e",
+        "ansible_python_interpreter=/usr/bin/python3",
+        "--ssh-common-args",
+        f"-F {ssh_config(lab)}",
+        str(path),
+        *args,
+    ]
+    r = _run(lab, cmd, timeout)
+    return r, {h: tuple(map(int, v)) for h, *v in RECAP.findall(r.stdout)}
+
+
+def testinfra(
+    lab: Lab, tests: str | Path, nodes: list[str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """Run a testinfra suite from the operator seat against nodes, over SSH with sudo."""
+    hosts = ",".join(f"ssh://{lab.plan.nodes[n].device.mgmt_ip}" for n in nodes)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(tests),
+        "-p",
+        "no:cacheprovider",
+        f"--hosts={hosts}",
+        f"--ssh-config={ssh_config(lab)}",
+        "--sudo",
+        *args,
+    ]
+    return _run(lab, cmd, timeout)
+
+
+def _run(lab: Lab, cmd: list[str], timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        lab.node_cmd("ops", cmd), capture_output=True, text=True, timeout=timeout, cwd=REPO, env=_env(lab)
+    )
