@@ -7,6 +7,7 @@ import time
 
 import click
 
+from jinbao import state
 from jinbao.console import err, out, print_problems, shown
 from jinbao.errors import JinbaoError, TargetsFailed
 from jinbao.estate import load_estate
@@ -71,6 +72,19 @@ def run(ctx, drill, lab_id, confirm):
         raise JinbaoError(
             f"running drills against estate {name}'s own devices is not built yet; use --lab ID; nothing was touched"
         )
+    with _one_drill(lab_id):
+        _run(rb, lab_id)
+
+
+def _one_drill(lab_id: str):
+    """One drill (or restore) per lab at a time; a second is refused before it touches anything."""
+    return state.exclusive(
+        reports.lock_path(lab_id),
+        f"a drill or restore is already running on lab {lab_id} ({{holder}}); wait for it; nothing was touched",
+    )
+
+
+def _run(rb, lab_id: str) -> None:
     info = runbook.against(rb, _lab_estate(lab_id))
     if rb.kind != "failback":  # a failback starts from a failed-over pair, whose old primary is down
         lab_cli(lab_id, "db", "up")  # PostgreSQL starts lazily, on the first drill (docs/dr.md)
@@ -133,11 +147,12 @@ def run(ctx, drill, lab_id, confirm):
 def restore_cmd(lab_id, pair_name):
     """Put a DR pair back as the inventory says (the failback a drill does on abort): primary
     primary, standby streaming from it, service address on the primary's side."""
-    pair = Pair(lab_id, pair_name)
-    try:
-        did = restore(pair, say=lambda m: err.print(shown(m)))
-    finally:
-        pair.close()
+    with _one_drill(lab_id):
+        pair = Pair(lab_id, pair_name)
+        try:
+            did = restore(pair, say=lambda m: err.print(shown(m)))
+        finally:
+            pair.close()
     out.print(f"[green]✓[/] {pair_name}: {'; '.join(did) or 'already as the inventory says'}")
 
 

@@ -1,18 +1,21 @@
-"""A drill's report, JSON and Markdown, in the state folder: $JINBAO_STATE_DIR/drills/<run id>/,
-else ${XDG_STATE_HOME:-~/.local/state}/jinbao/drills/<run id>/ (as netconfig's change log)."""
+"""A drill's report, JSON and Markdown, in the state folder (jinbao.state): drills/<run id>/."""
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
+from jinbao.state import safe_name, state_dir
+
 
 def drills_dir() -> Path:
-    state = os.environ.get("JINBAO_STATE_DIR")
-    base = Path(state) if state else Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state") / "jinbao"
-    return base / "drills"
+    return state_dir("drills")
+
+
+def lock_path(lab_id: str) -> Path:
+    """One drill per lab at a time: two would fault, promote and restore the same pair."""
+    return state_dir("drills", f"lab-{safe_name(lab_id)}.lock")
 
 
 def verdict(report: dict) -> str:

@@ -13,16 +13,13 @@ exposition; the daemon repeats it. What it promises:
 
 from __future__ import annotations
 
-import fcntl
-import os
 import signal
 import socket
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,6 +27,8 @@ from pathlib import Path
 from jinbao.errors import JinbaoError
 from jinbao.model import Estate
 from jinbao.result import AggregatedResult
+from jinbao.state import exclusive, holder_pid
+from jinbao.state import holder as lock_holder
 
 from . import alerts, exposition, poller, thresholds
 from .history import History
@@ -42,42 +41,17 @@ def lock_file(source: str) -> Path:
 
 def holder(source: str) -> int | None:
     """The pid of the daemon running on source, or None."""
-    path = lock_file(source)
-    if not path.is_file():
-        return None
-    with path.open("r+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            text = f.read().strip()
-            return int(text) if text.isdigit() else -1
-        fcntl.flock(f, fcntl.LOCK_UN)
-    return None
+    return holder_pid(lock_holder(lock_file(source)))
 
 
-@contextmanager
-def only_one(source: str) -> Iterator[None]:
+def only_one(source: str):
     """Hold the source's lock for the daemon's life; refuse if another process holds it."""
     path = lock_file(source)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    f = path.open("a+")
-    try:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            pid = f.read().strip() or "?"
-            raise JinbaoError(
-                f"another `jinbao monitor run` (pid {pid}) is already polling {source} (lock {path}); "
-                f"stop it first (kill -TERM {pid}) or poll another source"
-            ) from None
-        f.seek(0)
-        f.truncate()
-        f.write(f"{os.getpid()}\n")
-        f.flush()
-        yield
-    finally:
-        f.close()  # releases the flock
+    return exclusive(
+        path,
+        f"another `jinbao monitor run` ({{holder}}) is already polling {source} (lock {path}); "
+        "stop it first (kill -TERM its pid) or poll another source",
+    )
 
 
 @dataclass

@@ -10,19 +10,18 @@ killed mid-write leaves the previous state, never half of one. It holds no secre
 from __future__ import annotations
 
 import json
-import os
-import re
 from pathlib import Path
+
+from jinbao.state import safe_name
+from jinbao.state import state_dir as core_state_dir
 
 
 def state_dir() -> Path:
-    base = os.environ.get("JINBAO_STATE_DIR")
-    root = Path(base) if base else Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state") / "jinbao"
-    return root / "monitoring"
+    return core_state_dir("monitoring")
 
 
 def state_file(source: str) -> Path:
-    return state_dir() / (re.sub(r"[^A-Za-z0-9_.-]", "_", source) + ".json")
+    return state_dir() / (safe_name(source, "_") + ".json")
 
 
 def alert_log() -> Path:

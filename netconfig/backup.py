@@ -16,7 +16,6 @@ Where: `--dir`, else `$JINBAO_STATE_DIR/backups/<source>`, else
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from dataclasses import replace
@@ -27,6 +26,7 @@ from jinbao.model import Estate
 from jinbao.redact import Redactor
 from jinbao.rendering import rendered
 from jinbao.result import AggregatedResult, Result
+from jinbao.state import safe_name, state_dir
 from jinbao.target import Target
 
 from .drivers import driver_for, session
@@ -36,9 +36,7 @@ GIT = ["git", "-c", "user.name=jinbao", "-c", "user.email=jinbao@localhost", "-c
 
 def default_dir(source: str) -> Path:
     """The state folder a source's backups go to when --dir is not given."""
-    state = os.environ.get("JINBAO_STATE_DIR")
-    base = Path(state) if state else Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state") / "jinbao"
-    return base / "backups" / re.sub(r"[^A-Za-z0-9._-]", "-", source).strip("-")
+    return state_dir("backups", safe_name(source).strip("-"))
 
 
 def file_of(device: str, suffix: str = "") -> str:

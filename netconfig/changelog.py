@@ -24,7 +24,6 @@ import fcntl
 import hashlib
 import json
 import os
-import pwd
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,27 +31,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from jinbao import state
 from jinbao.errors import JinbaoError
+from jinbao.state import safe_name, state_dir, who  # noqa: F401  (who: the change log's author field)
 
 
 class ChangeInProgress(JinbaoError):
     """Another apply holds the source; nothing was contacted."""
 
 
-def state_dir() -> Path:
-    """jinbao's state folder, as `netconfig.backup.default_dir` chooses it."""
-    state = os.environ.get("JINBAO_STATE_DIR")
-    return Path(state) if state else Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state") / "jinbao"
-
-
 def log_path() -> Path:
     return state_dir() / "changes.jsonl"
-
-
-def who() -> str:
-    """The person behind the run: the sudoer when run with sudo, else the login user."""
-    # The account itself when neither is set (cron, systemd): never "unknown" in an audit trail.
-    return os.environ.get("SUDO_USER") or os.environ.get("USER") or pwd.getpwuid(os.getuid()).pw_name
 
 
 def new_id() -> str:
@@ -190,18 +179,9 @@ def left_by(host: str, config_digest: str, path: Path | None = None) -> dict[str
 def exclusive(source: str) -> Iterator[None]:
     """One apply or rollback per source at a time (from this state folder): a second one is
     refused at once, before it plans, instead of racing the first for the same devices."""
-    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in source)
-    lock = state_dir() / f"apply-{name}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    lock = state_dir() / f"apply-{safe_name(source)}.lock"
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            held = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
-            raise ChangeInProgress(f"another apply or rollback is running on {source} ({held}); wait for it") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, by {who()}".encode(), 0)
-        yield
-    finally:
-        os.close(fd)
+        with state.exclusive(lock, f"another apply or rollback is running on {source} ({{holder}}); wait for it"):
+            yield
+    except state.Busy as e:
+        raise ChangeInProgress(str(e)) from None
