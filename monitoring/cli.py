@@ -12,15 +12,12 @@ import click
 from rich.table import Table
 
 from jinbao.console import err, finish, out, print_failures, shown
-from jinbao.errors import JinbaoError
-from jinbao.estate import load_estate
-from jinbao.names import did_you_mean
 from jinbao.result import AggregatedResult, Result
-from jinbao.target import targets
 
 from . import alerts, poller, thresholds
 from .cli_store import history, metrics, run, status
 from .history import History
+from .selection import select
 from .state import PollState, alert_log, state_file
 
 
@@ -38,14 +35,6 @@ def _source(lab_id: str | None, spec: str | None) -> str:
     if lab_id and spec:
         raise click.UsageError("give --lab or --targets, not both")
     return spec or f"lab:{lab_id or ''}"
-
-
-def _estate_name(ctx: click.Context, source: str, estate: str | None) -> str:
-    if estate:
-        return estate
-    if source.startswith("lab:"):
-        return "lab"
-    return str((ctx.find_root().obj or {}).get("estate", "province"))
 
 
 def _fmt(x: float | None, unit: str = "%") -> str:
@@ -133,22 +122,7 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
     folder, so the first poll of a device shows them as —. Alerts raised or cleared by this
     poll are printed and appended to the alert log."""
     source = _source(lab_id, spec)
-    model = load_estate(_estate_name(ctx, source, estate))
-    found = targets(source)
-    for s in sites:
-        if s not in model.sites:
-            raise JinbaoError(f"no site {s!r} in estate {model.name}; {did_you_mean(s, model.sites)}")
-    for d in devices:
-        if d not in found:
-            raise JinbaoError(f"{source} has no device {d!r}; {did_you_mean(d, found)}")
-    chosen = {
-        n: t
-        for n, t in found.items()
-        if (not devices or n in devices) and (not sites or (n in model.devices and model.devices[n].site in sites))
-    }
-    todo = poller.jobs(model, chosen)
-    if not todo:
-        raise JinbaoError(f"no device of {source} is in estate {model.name} and matches the selection")
+    model, todo = select(ctx, source, estate, devices, sites)
     state = PollState(state_file(source))
     opt = poller.Options(timeout=timeout, retries=retries, deadline=deadline, concurrency=concurrency)
     agg = poller.poll(todo, state, opt)

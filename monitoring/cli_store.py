@@ -11,13 +11,12 @@ import click
 
 from jinbao.console import err, out, shown
 from jinbao.errors import JinbaoError
-from jinbao.estate import load_estate
 from jinbao.names import did_you_mean
-from jinbao.target import targets
 
 from . import charts, daemon, poller
 from .history import History, duration
 from .samples import METRICS
+from .selection import select
 from .state import PollState, state_file
 
 DOWN_KEYS = ("unreachable", "if_down")
@@ -40,24 +39,7 @@ def _source(lab_id: str | None, spec: str | None) -> str:
 def _cycle(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, concurrency) -> daemon.Cycle:
     """What `monitor poll` selects, as a daemon.Cycle (bad input raises before any contact)."""
     source = _source(lab_id, spec)
-    default = "lab" if source.startswith("lab:") else str((ctx.find_root().obj or {}).get("estate", "province"))
-    name = estate or default
-    model = load_estate(name)
-    found = targets(source)
-    for s in sites:
-        if s not in model.sites:
-            raise JinbaoError(f"no site {s!r} in estate {model.name}; {did_you_mean(s, model.sites)}")
-    for d in devices:
-        if d not in found:
-            raise JinbaoError(f"{source} has no device {d!r}; {did_you_mean(d, found)}")
-    chosen = {
-        n: t
-        for n, t in found.items()
-        if (not devices or n in devices) and (not sites or (n in model.devices and model.devices[n].site in sites))
-    }
-    todo = poller.jobs(model, chosen)
-    if not todo:
-        raise JinbaoError(f"no device of {source} is in estate {model.name} and matches the selection")
+    model, todo = select(ctx, source, estate, devices, sites)
     opt = poller.Options(timeout=timeout, retries=retries, deadline=deadline, concurrency=concurrency)
     return daemon.Cycle(todo, source, model, opt)
 
