@@ -22,6 +22,7 @@ from pathlib import Path
 
 from jinbao.errors import JinbaoError, TargetsFailed
 from jinbao.target import Target, targets
+from jinbao.waiting import until
 
 JINBAO = [sys.executable, "-m", "jinbao.cli"]
 
@@ -276,11 +277,4 @@ def _exit_cmd(t: Target) -> list[str]:
 
 def wait_for(what: str, check, timeout: float, every: float = 0.05):
     """Poll check() until it is truthy; DrError naming `what` after timeout seconds."""
-    deadline = time.time() + timeout
-    while True:
-        v = check()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise DrError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(every)
+    return until(what, check, timeout, every, error=DrError)

@@ -34,6 +34,8 @@ import time
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from jinbao.waiting import until
+
 from .record import Lab, LabError, pid_in_ns
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -188,14 +190,7 @@ def _tail(f: Path) -> str:
 
 
 def _wait(what: str, check, timeout: float = 60, every: float = 0.2):
-    deadline = time.time() + timeout
-    while True:
-        v = check()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise LabError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
+    return until(what, check, timeout, every, error=LabError)
 
 
 def route_map(addr: str) -> list[str]:
