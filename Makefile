@@ -77,6 +77,7 @@ demo: setup
 	@echo "== dr: a planned switchover drill, measured (RTO, RPO) and reported =="
 	$(JINBAO) --estate lab dr plan switchover
 	$(JINBAO) dr run switchover --lab $(DEMO_LAB)
+	$(JINBAO) dr report --participant "$${SUDO_USER:-$$USER} (make demo)"
 	@echo
 	@echo "The lab is running. Try:"
 	@echo "  $(JINBAO) lab exec --id $(DEMO_LAB) chuzhou-wan1 vtysh -c 'show ip ospf neighbor'"
