@@ -7,8 +7,8 @@ source of truth.
 
 from __future__ import annotations
 
-from .model import Estate
 from .ansible_security import firewall_vars, snmp_vars
+from .model import Estate
 from .platforms import facts
 
 

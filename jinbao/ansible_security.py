@@ -53,22 +53,23 @@ def firewall_vars(e: Estate, d: Device) -> dict:
         return {}
     site = e.sites[d.site]
     guarded = [str(z.block) for z in site.zones.values() if z.kind != "core"]
-    inbound = []
+    inbound: list[dict] = []
     own_services: list[dict] = []
     for pol in e.policies:
         if pol.site != d.site or pol.to_zone != d.zone:
             continue
         src = site.zones[pol.from_zone]
-        rule = {
+        services = [_service(s) for s in pol.services]
+        rule: dict = {
             "why": pol.why or f"{pol.from_zone} -> {pol.to_zone}",
             "from_zone": pol.from_zone,
             "saddr": [] if src.kind == "core" else [str(src.block)],
             "saddr_not": guarded if src.kind == "core" else [],
-            "services": [_service(s) for s in pol.services],
+            "services": services,
         }
         inbound.append(rule)
         if src.kind != "management":  # administration comes from the management zone, not from peers
-            own_services += [s for s in rule["services"] if s not in own_services]
+            own_services += [s for s in services if s not in own_services]
     if own_services:
         own = site.zones[d.zone]
         inbound.append(
