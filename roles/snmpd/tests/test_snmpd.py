@@ -41,8 +41,8 @@ def snmpget():
         os.close(fd)
         env = {**os.environ, "SNMPCONFPATH": d, "SNMP_PERSISTENT_DIR": d}
 
-        def get(address: str, *args: str) -> subprocess.CompletedProcess:
-            cmd = ["snmpget", "-On", "-Oqv", "-r", "1", "-t", "2", *args, f"udp:{address}:161", SYSNAME]
+        def get(address: str, *args: str, timeout: str = "2") -> subprocess.CompletedProcess:
+            cmd = ["snmpget", "-On", "-Oqv", "-r", "1", "-t", timeout, *args, f"udp:{address}:161", SYSNAME]
             return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=30)
 
         yield get
@@ -79,6 +79,6 @@ def test_the_v3_user_without_privacy_is_refused(address, snmpget):
 
 
 def test_v2c_is_not_answered(address, snmpget):
-    for community in ("public", "private"):
-        r = snmpget(address, "-v2c", "-c", community)
-        assert r.returncode != 0 and "Timeout" in r.stderr
+    # An agent that takes a community answers at once; the v3 checks above show this one is up.
+    r = snmpget(address, "-v2c", "-c", "public", timeout="1")
+    assert r.returncode != 0 and "Timeout" in r.stderr
