@@ -62,9 +62,9 @@ def test_no_community_is_configured(host):
     assert not COMMUNITY.findall(out)
 
 
-def test_the_key_file_is_root_only(host):
+def test_the_key_file_is_readable_by_root_and_the_agent_only(host):
     f = host.file("/etc/snmp/snmpd-jinbao-usm.conf")
-    assert f.user == "root" and f.mode & 0o077 == 0
+    assert f.user == "root" and f.mode & 0o037 == 0, oct(f.mode)
 
 
 def test_the_v3_user_reads_the_system_at_auth_priv(host, address, snmpget):
