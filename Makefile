@@ -9,7 +9,7 @@ JINBAO := $(VENV)/bin/jinbao
 # ships promtool only inside the server's package). sudo: Ansible's become on the lab's servers.
 APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputils-ping nftables \
 	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin prometheus \
-	sudo
+	sudo ca-certificates python3-apt
 
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
 BENCH_APT_PACKAGES := apache2-utils prometheus-snmp-exporter

@@ -7,6 +7,7 @@ source of truth.
 
 from __future__ import annotations
 
+from .ansible_security import firewall_vars, snmp_vars
 from .model import Estate
 from .platforms import facts
 
@@ -50,6 +51,7 @@ def build(e: Estate) -> tuple[dict[str, dict], dict[str, dict]]:
                 for i in d.interfaces
             ],
         }
+        hv |= snmp_vars(e, d) | (firewall_vars(e, d) if d.platform == "linux" else {})
         network_os = facts(d.platform).ansible_network_os
         if network_os:
             hv["ansible_network_os"] = network_os

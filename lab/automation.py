@@ -61,10 +61,17 @@ def _env(lab: Lab) -> dict[str, str]:
     home.mkdir(mode=0o700, exist_ok=True)
     return {
         **os.environ,
+        # the lab's per-run values behind the estate's env: references, as `lab exec ops` gives
+        # them: roles resolve keys on the controller (lookup jinbao_secret), never from inventory
+        **lab.secrets_env(),
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
         "ANSIBLE_HOME": str(home),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
         "ANSIBLE_NOCOLOR": "1",
+        # ssh's ControlPath hashes host, port and user only: every lab's prov-app1 is 10.91.0.6 as
+        # jinbao, so with the default ~/.ansible/cp (not under ANSIBLE_HOME) a play for this lab
+        # rode another lab's open master connection and changed that lab's node. One dir per lab.
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
         # one SSH round trip per task instead of a copy and a run (sudo here never needs a tty)
         "ANSIBLE_PIPELINING": "1",
     }
