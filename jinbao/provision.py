@@ -45,6 +45,8 @@ PLUGINS = Path(__file__).resolve().parent / "ansible_plugins"
 MARK = "JINBAO-RESULTS "
 # ansible-playbook's own codes for "could not even start": an error, a parse error, bad options.
 BAD_INPUT_RC = {1, 4, 5}
+# Shorter values are replaced as whole tokens only (Redactor), lest they garble ordinary words.
+MIN_SECRET = 6
 IMPORT = re.compile(r"^\s*(?:- )?(?:ansible\.builtin\.)?import_playbook:\s*[\"']?([^\s\"'#]+)", re.M)
 
 
@@ -82,7 +84,20 @@ class Seat:
     estate_ref: str  # what the inventory plugin loads: a name under inventory/ or a folder
     targets: dict[str, Target]  # the selected hosts, by name
     workdir: Path
-    redactor: Redactor = field(repr=False)
+    secrets: dict[str, str] = field(repr=False)  # value -> its <secret REF> marker
+
+    def redact(self, text: str) -> str:
+        """Ansible's text with every secret value of the estate out of it.
+
+        Redactor replaces whole tokens only (a short key must not garble a config line), but
+        Ansible prints values inside JSON strings, glued to `=` or a literal `\\n`; so a value
+        long enough not to be an ordinary word is also replaced wherever it appears, raw or
+        JSON-escaped. The patterns of jinbao.redact run last."""
+        for value, mark in sorted(self.secrets.items(), key=lambda vm: -len(vm[0])):
+            if len(value) >= MIN_SECRET:
+                for form in {value, json.dumps(value)[1:-1]}:
+                    text = text.replace(form, mark)
+        return Redactor(self.secrets)(text)
 
     @property
     def via(self) -> tuple[str, ...]:
@@ -194,7 +209,7 @@ def seat(source: str, estate_ref: str, *, site: str | None = None, hosts: list[s
                 values[t.secret(ref)] = marker(ref)
             except SecretError:
                 continue
-    return Seat(source, estate, estate_ref, chosen, workdir, Redactor(values))
+    return Seat(source, estate, estate_ref, chosen, workdir, values)
 
 
 @dataclass(frozen=True)
@@ -248,11 +263,11 @@ def playbook(
     t0 = time.monotonic()
     r = s.run(cmd, s.env(pipelining=pipelining, control_persist=control_persist), timeout)
     wall = time.monotonic() - t0
-    text, body = _split(s.redactor(r.stdout))
-    log = s.log("check" if check else "provision", text + "\n--- stderr ---\n" + s.redactor(r.stderr))
+    text, body = _split(s.redact(r.stdout))
+    log = s.log("check" if check else "provision", text + "\n--- stderr ---\n" + s.redact(r.stderr))
     if body is None:
         if r.returncode in BAD_INPUT_RC:
-            tail = s.redactor(r.stderr).strip().splitlines()[-6:]
+            tail = s.redact(r.stderr).strip().splitlines()[-6:]
             raise JinbaoError(f"ansible-playbook refused to run {path.name} (rc {r.returncode}): {' / '.join(tail)}")
         raise JinbaoError(f"ansible-playbook ended without a recap (rc {r.returncode}); its output: {log}")
     spec_failures = {

@@ -67,7 +67,7 @@ def verify(s: Seat, role: str | None = None, *, timeout: float = 3600) -> Checks
     t0 = time.monotonic()
     r = s.run(cmd, s.env(), timeout)
     wall = time.monotonic() - t0
-    log = s.log("verify", s.redactor(r.stdout) + "\n--- stderr ---\n" + s.redactor(r.stderr))
+    log = s.log("verify", s.redact(r.stdout) + "\n--- stderr ---\n" + s.redact(r.stderr))
     if r.returncode not in (0, 1) or not report.is_file():
         raise JinbaoError(f"testinfra could not run (pytest rc {r.returncode}); its output: {log}")
     checks: dict[str, dict[str, str]] = {name: {} for name in s.targets}
@@ -86,7 +86,7 @@ def verify(s: Seat, role: str | None = None, *, timeout: float = 3600) -> Checks
                 outcome = {"failure": "failed"}.get(kind, kind)
                 if kind != "skipped":
                     first = (el.get("message") or "").strip().splitlines()
-                    why[host].append(f"{label}{': ' + s.redactor(first[0])[:200] if first else ''}")
+                    why[host].append(f"{label}{': ' + s.redact(first[0])[:200] if first else ''}")
                 break
         checks[host][label] = outcome
     agg = AggregatedResult("verify")
