@@ -14,7 +14,7 @@ APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputil
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
 BENCH_APT_PACKAGES := apache2-utils prometheus-snmp-exporter
 
-.PHONY: setup apt venv demo demo-down test lint bench bench-inventory bench-lab bench-pki bench-netconfig bench-apply bench-dr bench-monitoring clean
+.PHONY: setup apt venv demo demo-down test lint bench bench-inventory bench-lab bench-pki bench-netconfig bench-apply bench-dr bench-monitoring bench-provision clean
 
 setup: apt venv
 
@@ -99,7 +99,7 @@ lint: venv
 	$(VENV)/bin/mypy
 	ANSIBLE_HOME=$(CURDIR)/.ansible $(VENV)/bin/ansible-lint roles/ playbooks/
 
-bench: bench-inventory bench-pki bench-lab bench-netconfig bench-apply bench-dr bench-monitoring
+bench: bench-inventory bench-pki bench-lab bench-netconfig bench-apply bench-dr bench-monitoring bench-provision
 bench bench-inventory bench-pki bench-lab bench-monitoring: EXTRA_APT = $(BENCH_APT_PACKAGES)
 
 bench-inventory: setup
@@ -124,6 +124,10 @@ bench-apply: setup
 # documented timing beside them (bench/dr_bench.py says why not a running Patroni).
 bench-dr: setup
 	$(PY) bench/dr_bench.py
+
+# Converge and verify the 30 servers of a 61-node lab; where the time goes; what SSH tuning gains.
+bench-provision: setup
+	$(PY) bench/provision_bench.py
 
 # Simulated devices (snmpsim) polled by jinbao, snmpbulkwalk and
 # prometheus-snmp-exporter; MONBENCH_ARGS='--sizes 100,1000,2000' for the full sizes.

@@ -1,0 +1,211 @@
+"""`jinbao provision` and `jinbao verify` against a lab's servers, across roles (ssh_hardening is
+the one on main): --check on a converged lab changes nothing and on a broken node shows exactly
+the broken setting; an unreachable server is named and the others converge; a wrong variable is
+refused before any host is touched; no secret value of the lab reaches Ansible's output or logs;
+the machine running the lab is byte-for-byte unchanged; two nodes converged with different
+variables differ only where the variables do.
+
+The tests run in order on one lab of this module's own and build on each other (converged first).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from jinbao.errors import JinbaoError
+from jinbao.provision import playbook, playbook_path, seat
+from lab import runtime
+from lab.record import Lab
+from tests.lab.test_rootfs import _machine, _same
+from tests.support import run_cli
+
+pytestmark = pytest.mark.lab
+
+BROKEN = "prov-app1"
+DOWN = "prov-mon1"
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory):
+    d = tmp_path_factory.mktemp("jinbao-state")
+    old = os.environ.get("JINBAO_STATE_DIR")
+    os.environ["JINBAO_STATE_DIR"] = str(d)  # the runner's workdir and logs, for this module only
+    yield d
+    if old is None:
+        os.environ.pop("JINBAO_STATE_DIR")
+    else:
+        os.environ["JINBAO_STATE_DIR"] = old
+
+
+@pytest.fixture(scope="module")
+def own_lab(state):
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root (network namespaces)")
+    machine = _machine()
+    reuse = os.environ.get("JINBAO_TEST_LAB")
+    if reuse:  # a lab you brought up yourself, for a quick loop: left up afterwards
+        yield Lab.find(reuse), machine, False
+        return
+    lab = runtime.up("lab", runtime.new_id(), wait=False)
+    try:
+        yield lab, machine, True
+    finally:
+        runtime.down(lab)
+
+
+def _cli(lab, *args: str, expect: int = 0) -> dict:
+    r = run_cli(*args, "--lab", lab.id, "--json", timeout=600)
+    assert r.returncode == expect, r.stdout[-3000:] + r.stderr[-3000:]
+    return json.loads(r.stdout)
+
+
+def _provision(lab, *args: str, expect: int = 0) -> dict:
+    return _cli(lab, "provision", "--playbook", "harden", *args, expect=expect)["hosts"]
+
+
+def _servers(lab) -> set[str]:
+    return {n for n, node in lab.plan.nodes.items() if node.kind == "server"}
+
+
+def _sshd_config(lab, node: str) -> list[str]:
+    return lab.in_node(node, ["cat", "/etc/ssh/sshd_config"]).stdout.splitlines()
+
+
+@pytest.fixture(scope="module")
+def converged(own_lab):
+    lab, _, fresh = own_lab
+    first = _provision(lab)
+    assert set(first) == _servers(lab)
+    assert not any(r["failed"] for r in first.values()), first
+    if fresh:  # bare nodes: something to harden on each
+        assert all(r["changed"] for r in first.values()), first
+    return lab
+
+
+def test_check_on_a_converged_lab_reports_no_changes_and_verify_passes(converged):
+    lab = converged
+    checked = _provision(lab, "--check")
+    assert {h for h, r in checked.items() if r["changed"] or r["diff"]} == set(), checked
+    assert all(r["data"]["counts"]["changed"] == 0 for r in checked.values())
+    verified = _cli(lab, "verify")["hosts"]
+    assert set(verified) == _servers(lab)
+    assert {(h, c) for h, checks in verified.items() for c, o in checks.items() if o != "passed"} == set()
+
+
+def test_check_on_a_broken_node_shows_exactly_the_broken_setting(converged):
+    lab = converged
+    lab.in_node(
+        BROKEN, ["sed", "-i", "s/^PasswordAuthentication no$/PasswordAuthentication yes/", "/etc/ssh/sshd_config"]
+    )
+    try:
+        checked = _provision(lab, "--check")
+        assert {h for h, r in checked.items() if r["changed"]} == {BROKEN}, checked
+        edits = [l for l in checked[BROKEN]["diff"].splitlines() if l[:1] in ("+", "-") and l[:3] not in ("+++", "---")]
+        assert edits == ["-PasswordAuthentication yes", "+PasswordAuthentication no"], checked[BROKEN]["diff"]
+        # check mode changed nothing: the node is still broken, and verify names exactly that check
+        assert "PasswordAuthentication yes" in _sshd_config(lab, BROKEN)
+        r = run_cli("verify", "--lab", lab.id, "--json")
+        assert r.returncode == 1, r.stdout + r.stderr
+        failed = {(h, c) for h, cs in json.loads(r.stdout)["hosts"].items() for c, o in cs.items() if o != "passed"}
+        assert failed == {(BROKEN, "ssh_hardening: test_password_authentication_is_off")}
+    finally:
+        repaired = _provision(lab)
+    assert {h for h, r in repaired.items() if r["changed"]} == {BROKEN}
+    assert "PasswordAuthentication no" in _sshd_config(lab, BROKEN)
+
+
+def test_an_unreachable_server_is_named_and_the_others_converge(converged):
+    lab = converged
+    # SSH refused in that node's own network namespace (its own nftables, not the machine's).
+    rules = [
+        ["add", "table", "inet", "jbtest"],
+        ["add", "chain", "inet", "jbtest", "input", "{ type filter hook input priority -10 ; }"],
+        ["add", "rule", "inet", "jbtest", "input", "tcp", "dport", "22", "reject", "with", "tcp", "reset"],
+    ]
+    try:
+        for rule in rules:
+            lab.in_node(DOWN, ["nft", *rule])
+        hosts = _provision(lab, expect=1)
+        r = run_cli("provision", "--playbook", "harden", "--lab", lab.id)
+        assert r.returncode == 1 and f"{DOWN}: unreachable" in r.stderr, r.stderr
+    finally:
+        lab.in_node(DOWN, ["nft", "delete", "table", "inet", "jbtest"], check=False)
+    assert hosts[DOWN]["failed"] and hosts[DOWN]["data"]["counts"]["unreachable"] == 1
+    assert any("unreachable" in p for p in hosts[DOWN]["problems"])
+    assert {h for h, r in hosts.items() if r["failed"]} == {DOWN}
+    assert all(r["data"]["counts"]["ok"] > 0 for h, r in hosts.items() if h != DOWN)
+
+
+def test_a_wrong_variable_is_refused_before_any_host_is_touched(converged):
+    lab = converged
+    before = {n: _sshd_config(lab, n) for n in _servers(lab)}
+    s = seat(f"lab:{lab.id}", "lab")
+    with pytest.raises(JinbaoError, match="role variable is wrong"):
+        playbook(s, playbook_path("harden"), extra_vars={"ssh_hardening_max_auth_tries": "many"})
+    assert {n: _sshd_config(lab, n) for n in _servers(lab)} == before
+
+
+def test_no_secret_value_of_the_lab_reaches_ansibles_output_or_logs(converged, state, tmp_path):
+    lab = converged
+    values = [l.partition("=")[2] for l in (lab.dir / "secrets.env").read_text().splitlines() if "=" in l]
+    assert values and all(len(v) >= 8 for v in values)
+    # A play that prints every secret of the lab, as a careless debug task would: the runner must
+    # redact it before anything is shown or stored.
+    leaky = tmp_path / "leaky.yml"
+    leaky.write_text(
+        "- name: Print the lab's secrets on one host\n  hosts: prov-db1\n  gather_facts: false\n  tasks:\n"
+        "    - name: Show them\n      ansible.builtin.debug:\n"
+        f"        msg: \"{{{{ lookup('file', '{lab.dir / 'secrets.env'}') }}}}\"\n"
+    )
+    run = playbook(seat(f"lab:{lab.id}", "lab", hosts=["prov-db1"]), leaky, verbose=3)
+    assert "<secret env:JINBAO_SNMP_AUTH_KEY>" in run.stdout  # the secret was there, and redacted
+    r = run_cli("provision", "--playbook", "harden", "--lab", lab.id, "--check")
+    texts = {"stdout": r.stdout + r.stderr, "leaky run": run.stdout}
+    # every file the runs left: logs, ssh_config, inventory, Ansible's home (control sockets aside)
+    texts |= {str(f): f.read_text(errors="replace") for f in Path(state).rglob("*") if f.is_file()}
+    assert any(f.endswith("-provision.log") for f in texts)
+    leaked = {(where, v) for where, text in texts.items() for v in values if v in text}
+    assert leaked == set()
+
+
+def test_two_nodes_converged_with_different_variables_differ_only_there(converged):
+    lab = converged
+    a, b = "prov-db1", "dr-db1"
+
+    def differences() -> set[str]:
+        la, lb = _sshd_config(lab, a), _sshd_config(lab, b)
+        return set(la) ^ set(lb)
+
+    def effective(node) -> set[str]:
+        return set(lab.in_node(node, ["/usr/sbin/sshd", "-T"]).stdout.splitlines())
+
+    baseline, eff_a, eff_b = differences(), effective(a), effective(b)
+    s = seat(f"lab:{lab.id}", "lab", hosts=[a])
+    varied = {"ssh_hardening_max_auth_tries": 2, "ssh_hardening_client_alive_interval": 120}
+    try:
+        run = playbook(s, playbook_path("harden"), extra_vars=varied)
+        assert not run.results.failed and run.results.results[a].changed
+        new = differences() - baseline
+        assert {re.sub(r"\s+\S+$", "", l) for l in new} == {"MaxAuthTries", "ClientAliveInterval"}, new
+        assert new == {"MaxAuthTries 2", "MaxAuthTries 3", "ClientAliveInterval 120", "ClientAliveInterval 300"}
+        # and what sshd runs with differs in those two settings only, on the varied node only
+        assert effective(a) ^ eff_a == {
+            "maxauthtries 2",
+            "maxauthtries 3",
+            "clientaliveinterval 120",
+            "clientaliveinterval 300",
+        }
+        assert effective(b) == eff_b
+    finally:
+        playbook(s, playbook_path("harden"))
+    assert differences() == baseline
+
+
+def test_the_machine_running_the_lab_is_unchanged(own_lab, converged):
+    _, machine, _ = own_lab
+    _same(machine, _machine())

@@ -1,0 +1,91 @@
+"""jinbao provision / verify without a lab: what they refuse (exit 2, before any host), how a Seat
+writes the way to each host, how Ansible's output is read and redacted, and site.yml's imports."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from jinbao.errors import JinbaoError
+from jinbao.provision import IMPORT, PLAYBOOKS, Seat, _split, playbook_path, seat
+from jinbao.verify import CASE, _role_of, suites
+from tests.support import run_cli
+
+
+def test_site_imports_every_other_playbook():
+    """A playbook added to playbooks/ (pki.yml, dr-prepare.yml) is part of "everything" only once
+    site.yml imports it: this fails until it does."""
+    imported = IMPORT.findall((PLAYBOOKS / "site.yml").read_text())
+    others = sorted(p.name for p in PLAYBOOKS.glob("*.yml") if p.name != "site.yml")
+    assert sorted(imported) == others
+
+
+def test_a_playbook_importing_a_missing_one_is_named_not_parsed(tmp_path):
+    book = tmp_path / "all.yml"
+    book.write_text("- name: Everything\n  ansible.builtin.import_playbook: nosuch.yml\n")
+    with pytest.raises(JinbaoError, match="all.yml imports nosuch.yml"):
+        playbook_path(str(book))
+    with pytest.raises(JinbaoError, match="no playbook 'nosuch'.*harden"):
+        playbook_path("nosuch")
+    assert playbook_path("harden") == PLAYBOOKS / "harden.yml"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["provision", "--role", "nosuch", "--playbook", "harden"], "no role 'nosuch' in roles/; roles: ssh_hardening"),
+        (["provision", "--playbook", "nosuch"], "no playbook 'nosuch'"),
+        (["provision", "--playbook", "harden", "--estate", "lab", "--site", "atlantis"], "no site 'atlantis'"),
+        (["verify", "--estate", "lab", "--host", "prov-wan1"], "prov-wan1: not a Linux server of estate lab"),
+        (["verify", "--role", "nosuch"], "no role 'nosuch'"),
+        (["verify", "--lab", "jbnosuch"], "no lab jbnosuch"),
+    ],
+)
+def test_bad_input_is_exit_2_before_any_host(args, says):
+    r = run_cli(*args)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert says in " ".join(r.stderr.split()), r.stderr
+
+
+def test_a_seat_reaches_each_server_as_its_target_says(tmp_path, monkeypatch):
+    key, known = tmp_path / "ops_key", tmp_path / "known_hosts"
+    key.write_text("not a real key\n")
+    known.write_text("")
+    monkeypatch.setenv("JINBAO_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("JINBAO_SSH_USER", "ops")
+    monkeypatch.setenv("JINBAO_SSH_KEY", str(key))
+    monkeypatch.setenv("JINBAO_KNOWN_HOSTS", str(known))
+    s = seat("estate:lab", "lab", site="prov")
+    assert sorted(s.targets) == ["prov-app1", "prov-db1", "prov-mon1"]  # Linux servers of the site only
+    assert s.via == ()  # production: ssh from where jinbao runs
+    cfg = s.ssh_config().read_text()
+    for t in s.targets.values():
+        block = cfg.split(f"Host {t.host}\n")[1].split("\n\n")[0]
+        assert "User ops" in block and f"IdentityFile {key}" in block and f"UserKnownHostsFile {known}" in block
+        assert "StrictHostKeyChecking yes" in block
+    assert s.limit().read_text().split() == sorted(s.targets)
+    assert "plugin: jinbao" in s.inventory().read_text()
+
+
+def test_secret_values_are_redacted_even_glued_into_ansibles_json(tmp_path):
+    s = Seat("lab:x", None, "lab", {}, tmp_path, {"Sup3r-s3cret": "<secret env:A>", "k9": "<secret env:B>"})  # type: ignore[arg-type]
+    shown = s.redact('"msg": "A=Sup3r-s3cret\\nB=k9" and k9 alone, and ok9 kept')
+    assert "Sup3r-s3cret" not in shown and "A=<secret env:A>" in shown
+    assert "and <secret env:B> alone" in shown and "ok9 kept" in shown  # short values: whole tokens only
+
+
+def test_the_callbacks_line_is_taken_out_of_ansibles_text():
+    body = {"hosts": {"h": {"changed": [], "failed": [], "unreachable": [], "diff": []}}, "tasks": [], "seconds": 1}
+    text, got = _split("PLAY RECAP\nh : ok=1\nJINBAO-RESULTS " + json.dumps(body) + "\n")
+    assert got == body and "JINBAO-RESULTS" not in text and "PLAY RECAP" in text
+    assert _split("ERROR! no recap")[1] is None
+
+
+def test_junit_case_names_map_to_host_and_role():
+    m = CASE.match("test_root_cannot_log_in[ssh://10.91.0.6]")
+    assert m and m["test"] == "test_root_cannot_log_in" and m["addr"] == "10.91.0.6"
+    assert _role_of("roles.ssh_hardening.tests.test_ssh_hardening", "") == "ssh_hardening"
+    assert [p.parent.name for p in suites()] == sorted(p.parent.name for p in suites())
+    assert re.search(r"ssh_hardening/tests$", str(suites("ssh_hardening")[0]))
