@@ -1,0 +1,116 @@
+"""Device rules evaluated on a config's text: each finding on its line, or "no evidence".
+
+Each pattern is first searched in the whole text at once (MULTILINE), and only on a hit line by
+line: a clean config costs one regex scan per pattern, which keeps the province's 1,211
+configs within the benchmark's budget. The whole-text search can only over-match (`\\s` may
+cross a newline), never miss, so the per-line pass decides.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from .configtext import ConfigText
+from .registry import PlatformCheck, Rule, Step
+from .verdicts import Finding, Verdict
+
+
+@cache
+def _ml(p: re.Pattern) -> re.Pattern:
+    return re.compile(p.pattern, re.MULTILINE)
+
+
+class _Text:
+    def __init__(self, cfg: ConfigText):
+        self.cfg = cfg
+        self.lines = cfg.lines
+        self.whole = "\n".join(cfg.lines)
+
+    def hits(self, p: re.Pattern, lo: int = 0, hi: int | None = None) -> list[int]:
+        """0-based indexes of the lines in [lo, hi) where p matches."""
+        if hi is None and not _ml(p).search(self.whole):
+            return []
+        return [i for i in range(lo, len(self.lines) if hi is None else hi) if p.search(self.lines[i])]
+
+    def first(self, p: re.Pattern) -> int | None:
+        if not _ml(p).search(self.whole):
+            return None
+        return next((i for i, x in enumerate(self.lines) if p.search(x)), None)
+
+    def blocks(self, p: re.Pattern) -> list[tuple[int, int]]:
+        """(header, end) of each block: the header's indented lines, up to the next at its depth."""
+        out = []
+        for h in self.hits(p):
+            depth = len(self.lines[h]) - len(self.lines[h].lstrip())
+            end = h + 1
+            while end < len(self.lines):
+                x = self.lines[end]
+                if x.strip() and len(x) - len(x.lstrip()) <= depth:
+                    break
+                end += 1
+            out.append((h, end))
+        return out
+
+    def finding(self, i: int | None, message: str) -> Finding:
+        if i is None:
+            return Finding(message, self.cfg.file)
+        return Finding(message, self.cfg.file, i + 1, self.lines[i])
+
+
+def _step(t: _Text, s: Step, judged: bool) -> list[Finding]:
+    if s.skip_if is not None and t.first(s.skip_if) is not None:
+        return []
+    anchor = None
+    if s.when is not None:
+        anchor = t.first(s.when)
+        if anchor is None:
+            return []
+    if s.kind == "forbid":
+        return [t.finding(i, "a line the rule forbids") for i in t.hits(s.pattern)]
+    if s.kind == "require":
+        if t.first(s.pattern) is not None or not (judged or anchor is not None):
+            return []
+        return [t.finding(anchor, f"no line like /{s.pattern.pattern}/")]
+    if s.kind == "each":
+        out = []
+        for i in t.hits(s.pattern):
+            m = s.pattern.search(t.lines[i])
+            assert m is not None and s.unless is not None
+            need = re.compile(s.unless.format(None, *(re.escape(g or "") for g in m.groups())))
+            if t.first(need) is None:
+                out.append(t.finding(i, f"no line like /{need.pattern}/"))
+        return out
+    out = []
+    for h, end in t.blocks(s.pattern):
+        if s.forbid is not None:
+            out += [t.finding(i, f"in `{t.lines[h].strip()}`: a line the rule forbids") for i in t.hits(s.forbid, h + 1, end)]
+        if s.require is not None and not t.hits(s.require, h + 1, end):
+            out.append(t.finding(h, f"`{t.lines[h].strip()}` has no line like /{s.require.pattern}/"))
+    return out
+
+
+def judged(t: _Text, pc: PlatformCheck) -> bool:
+    return t.cfg.complete or (pc.evidence is not None and t.first(pc.evidence) is not None)
+
+
+def evaluate(cfg: ConfigText, rules: tuple[Rule, ...], subject: str | None = None, **about) -> list[Verdict]:
+    """One verdict per rule for this config."""
+    t = _Text(cfg)
+    subject = subject or cfg.file
+    out = []
+    for rule in rules:
+        pc = rule.platforms.get(cfg.platform)
+        if pc is None:
+            out.append(Verdict(rule.id, subject, "not_applicable", note=f"no check for {cfg.platform}", **about))
+            continue
+        ok = judged(t, pc)
+        findings = [f for s in pc.steps if s.dialect in (None, cfg.dialect) for f in _step(t, s, ok)]
+        if findings:
+            out.append(Verdict(rule.id, subject, "finding", tuple(findings), **about))
+        elif ok:
+            out.append(Verdict(rule.id, subject, "conforms", **about))
+        else:
+            note = "no evidence: the fragment lacks the section this rule reads; it is not judged compliant"
+            out.append(Verdict(rule.id, subject, "no_evidence", note=note, **about))
+    return out
