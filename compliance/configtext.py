@@ -14,7 +14,8 @@ from pathlib import Path
 
 from jinbao.errors import JinbaoError
 
-_PAGER = re.compile(r"\s*-{2,} ?More ?-{2,}\s*|\x1b\[\d*[A-Za-z]")
+# The prompt, then the cursor moved back, blanked with spaces and moved back again.
+_PAGER = re.compile(r"\s*-{2,} ?More ?-{2,}(?:\x1b\[\d*D *\x1b\[\d*D| *\x1b\[\d*D)?|\x1b\[[\d;]*[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,9 @@ def _sig(platform: str, head: str, tail: str, *marks: str) -> Signature:
 # A list, not a table keyed by platform: the platform facts stay in jinbao/platforms.py; this is
 # only how each one's text looks. VRP writes `sysname` at the margin, Comware indents it.
 SIGNATURES = (
-    _sig("frr", r"^hostname \S", r"^end$", r"^frr (version|defaults)\b", r"^service integrated-vtysh-config", r"^exit$"),
+    _sig(
+        "frr", r"^hostname \S", r"^end$", r"^frr (version|defaults)\b", r"^service integrated-vtysh-config", r"^exit$"
+    ),
     _sig(
         "cisco_ios",
         r"^hostname \S",
@@ -107,7 +110,9 @@ SIGNATURES = (
 
 def detect(lines: tuple[str, ...]) -> str | None:
     """The platform whose marks the text shows most; None when none or a tie."""
-    scores = sorted(((sum(1 for m in s.marks if any(m.search(x) for x in lines)), s.platform) for s in SIGNATURES), reverse=True)
+    scores = sorted(
+        ((sum(1 for m in s.marks if any(m.search(x) for x in lines)), s.platform) for s in SIGNATURES), reverse=True
+    )
     if scores[0][0] == 0 or scores[0][0] == scores[1][0]:
         return None
     return scores[0][1]

@@ -83,9 +83,14 @@ def _step(t: _Text, s: Step, judged: bool) -> list[Finding]:
         return out
     out = []
     for h, end in t.blocks(s.pattern):
-        if s.forbid is not None:
-            out += [t.finding(i, f"in `{t.lines[h].strip()}`: a line the rule forbids") for i in t.hits(s.forbid, h + 1, end)]
-        if s.require is not None and not t.hits(s.require, h + 1, end):
+        bad = (
+            [t.finding(i, f"in `{t.lines[h].strip()}`: a line the rule forbids") for i in t.hits(s.forbid, h + 1, end)]
+            if s.forbid is not None
+            else []
+        )
+        out += bad
+        # A block already faulted for a forbidden line is one weakness, not two.
+        if s.require is not None and not bad and not t.hits(s.require, h + 1, end):
             out.append(t.finding(h, f"`{t.lines[h].strip()}` has no line like /{s.require.pattern}/"))
     return out
 
@@ -105,7 +110,10 @@ def evaluate(cfg: ConfigText, rules: tuple[Rule, ...], subject: str | None = Non
             out.append(Verdict(rule.id, subject, "not_applicable", note=f"no check for {cfg.platform}", **about))
             continue
         ok = judged(t, pc)
-        findings = [f for s in pc.steps if s.dialect in (None, cfg.dialect) for f in _step(t, s, ok)]
+        findings = sorted(
+            (f for s in pc.steps if s.dialect in (None, cfg.dialect) for f in _step(t, s, ok)),
+            key=lambda f: f.line or 0,
+        )
         if findings:
             out.append(Verdict(rule.id, subject, "finding", tuple(findings), **about))
         elif ok:

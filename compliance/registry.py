@@ -112,14 +112,22 @@ def load(rules_dir: Path, clauses_file: Path) -> Registry:
             continue
         items = doc.data.get("rules") if isinstance(doc.data, dict) else None
         if not isinstance(items, list):
-            p.add(doc.pos.at(()), "rules", "expected a top-level `rules:` list", "start the file with `rules:`", "rules")
+            p.add(
+                doc.pos.at(()), "rules", "expected a top-level `rules:` list", "start the file with `rules:`", "rules"
+            )
             continue
         for i, item in enumerate(items):
             rule = _rule(item, ("rules", i), doc.pos, clauses, p)
             if rule is None:
                 continue
             if rule.id in seen:
-                p.add(rule.origin, "id", f"rule {rule.id} is also defined at {seen[rule.id]}", "give each rule its own id", "rules")
+                p.add(
+                    rule.origin,
+                    "id",
+                    f"rule {rule.id} is also defined at {seen[rule.id]}",
+                    "give each rule its own id",
+                    "rules",
+                )
                 continue
             seen[rule.id] = rule.origin
             rules.append(rule)
@@ -134,7 +142,13 @@ def _clauses(path: Path, p: ProblemList) -> dict[str, Clause]:
         return {}
     body = doc.data.get("clauses") if isinstance(doc.data, dict) else None
     if not isinstance(body, dict):
-        p.add(doc.pos.at(()), "clauses", "expected a top-level `clauses:` mapping", "map each clause id to {zh, en}", "rules")
+        p.add(
+            doc.pos.at(()),
+            "clauses",
+            "expected a top-level `clauses:` mapping",
+            "map each clause id to {zh, en}",
+            "rules",
+        )
         return {}
     out = {}
     for cid, names in body.items():
@@ -178,8 +192,9 @@ def _rule(item, path: tuple, pos: Positions, clauses: Mapping[str, Clause], p: P
         bad("evidence", f"evidence {item['evidence']!r} is unknown", f"use one of {', '.join(EVIDENCE)}")
     if not isinstance(item["fix"], str) or not item["fix"].strip():
         bad("fix", "the fix is empty", "say what to change, as the auditor will read it")
-    if len(p) > before:
+    if item["evidence"] not in EVIDENCE:
         return None
+    # The check is read even when a field above is wrong, so one pass names every problem.
     check, cpath = item["check"], (*path, "check")
     platforms: dict[str, PlatformCheck] = {}
     probe = core_check = None
@@ -197,24 +212,58 @@ def _rule(item, path: tuple, pos: Positions, clauses: Mapping[str, Clause], p: P
         probe, core_check = check.get("probe"), check.get("core_check")
         if probe is not None and probe not in PROBES.get(item["evidence"], ()):
             known = ", ".join(PROBES.get(item["evidence"], ())) or "none"
-            p.add(pos.at((*cpath, "probe")), "check.probe", f"{name}: no {item['evidence']} probe {probe!r}", f"use one of: {known}", "rules")
+            p.add(
+                pos.at((*cpath, "probe")),
+                "check.probe",
+                f"{name}: no {item['evidence']} probe {probe!r}",
+                f"use one of: {known}",
+                "rules",
+            )
         if core_check is not None and (item["evidence"] != "inventory" or core_check not in CORE_CHECKS):
-            p.add(pos.at((*cpath, "core_check")), "check.core_check", f"{name}: no core check {core_check!r} for {item['evidence']} evidence",
-                  f"inventory rules may name: {', '.join(CORE_CHECKS)}", "rules")
+            p.add(
+                pos.at((*cpath, "core_check")),
+                "check.core_check",
+                f"{name}: no core check {core_check!r} for {item['evidence']} evidence",
+                f"inventory rules may name: {', '.join(CORE_CHECKS)}",
+                "rules",
+            )
     if len(p) > before:
         return None
-    return Rule(rid, clause, title["zh"], title["en"], item["severity"], item["evidence"], " ".join(item["fix"].split()), at,
-                MappingProxyType(platforms), probe, core_check)
+    return Rule(
+        rid,
+        clause,
+        title["zh"],
+        title["en"],
+        item["severity"],
+        item["evidence"],
+        " ".join(item["fix"].split()),
+        at,
+        MappingProxyType(platforms),
+        probe,
+        core_check,
+    )
 
 
 def _regex(value, where: Origin, field_name: str, rule: str, p: ProblemList) -> re.Pattern | None:
     if not isinstance(value, str) or not value:
-        p.add(where, field_name, f"{rule}: expected a regular expression, found {value!r}", "quote the pattern in single quotes", "rules")
+        p.add(
+            where,
+            field_name,
+            f"{rule}: expected a regular expression, found {value!r}",
+            "quote the pattern in single quotes",
+            "rules",
+        )
         return None
     try:
         return re.compile(value)
     except re.error as e:
-        p.add(where, field_name, f"{rule}: bad regular expression {value!r}: {e}", "fix the pattern (Python `re` syntax)", "rules")
+        p.add(
+            where,
+            field_name,
+            f"{rule}: bad regular expression {value!r}: {e}",
+            "fix the pattern (Python `re` syntax)",
+            "rules",
+        )
         return None
 
 
@@ -224,9 +273,19 @@ def _platform_check(plat, body, path: tuple, pos: Positions, rule: str, p: Probl
         p.add(at, f"check.{plat}", f"{rule}: unknown platform {plat!r}", f"use one of {', '.join(PLATFORMS)}", "rules")
         return None
     if not isinstance(body, dict) or not isinstance(body.get("steps"), list) or set(body) - {"steps", "evidence"}:
-        p.add(at, f"check.{plat}", f"{rule}: a platform's check is {{evidence: RE, steps: [...]}}", "list the steps under `steps:`", "rules")
+        p.add(
+            at,
+            f"check.{plat}",
+            f"{rule}: a platform's check is {{evidence: RE, steps: [...]}}",
+            "list the steps under `steps:`",
+            "rules",
+        )
         return None
-    evidence = _regex(body["evidence"], pos.at((*path, "evidence")), f"check.{plat}.evidence", rule, p) if "evidence" in body else None
+    evidence = (
+        _regex(body["evidence"], pos.at((*path, "evidence")), f"check.{plat}.evidence", rule, p)
+        if "evidence" in body
+        else None
+    )
     steps = []
     for i, raw in enumerate(body["steps"]):
         spath = (*path, "steps", i)
@@ -247,16 +306,36 @@ def _step(raw, path: tuple, pos: Positions, fname: str, rule: str, p: ProblemLis
     unknown = sorted(set(raw) - _STEP_KEYS)
     if unknown or kind is None:
         what = f"unknown field(s) {', '.join(unknown)}" if unknown else f"needs exactly one of {', '.join(_STEP_KINDS)}"
-        p.add(at, fname, f"{rule}: step {what}", f"a step is one of {', '.join(_STEP_KINDS)}, with when/skip_if/dialect", "rules")
+        p.add(
+            at,
+            fname,
+            f"{rule}: step {what}",
+            f"a step is one of {', '.join(_STEP_KINDS)}, with when/skip_if/dialect",
+            "rules",
+        )
         return None
     if kind == "block" and not ({"forbid", "require"} & set(raw)):
-        p.add(at, fname, f"{rule}: a block step checks nothing", "add forbid: or require: for the block's lines", "rules")
+        p.add(
+            at, fname, f"{rule}: a block step checks nothing", "add forbid: or require: for the block's lines", "rules"
+        )
         return None
     if kind == "each" and not isinstance(raw.get("unless"), str):
-        p.add(at, fname, f"{rule}: an each step needs `unless:`", "write the line that makes each match acceptable, with {1} for its group", "rules")
+        p.add(
+            at,
+            fname,
+            f"{rule}: an each step needs `unless:`",
+            "write the line that makes each match acceptable, with {1} for its group",
+            "rules",
+        )
         return None
     if raw.get("dialect") is not None and raw["dialect"] not in DIALECTS:
-        p.add(pos.at((*path, "dialect")), f"{fname}.dialect", f"{rule}: unknown dialect {raw['dialect']!r}", f"use {' or '.join(DIALECTS)}", "rules")
+        p.add(
+            pos.at((*path, "dialect")),
+            f"{fname}.dialect",
+            f"{rule}: unknown dialect {raw['dialect']!r}",
+            f"use {' or '.join(DIALECTS)}",
+            "rules",
+        )
         return None
     compiled = {}
     for key in ("forbid", "require", "block", "each", "when", "skip_if"):
@@ -268,9 +347,22 @@ def _step(raw, path: tuple, pos: Positions, fname: str, rule: str, p: ProblemLis
         try:
             re.compile(raw["unless"].format(*(["x"] * (compiled["each"].groups + 1))))
         except (IndexError, KeyError, ValueError, re.error) as e:
-            p.add(pos.at((*path, "unless")), f"{fname}.unless", f"{rule}: `unless` does not fit the groups of `each`: {e}",
-                  "use {1}…{n} for the groups of the `each` pattern", "rules")
+            p.add(
+                pos.at((*path, "unless")),
+                f"{fname}.unless",
+                f"{rule}: `unless` does not fit the groups of `each`: {e}",
+                "use {1}…{n} for the groups of the `each` pattern",
+                "rules",
+            )
             return None
-    return Step(kind, compiled[kind], at, compiled.get("forbid") if kind == "block" else None,
-                compiled.get("require") if kind == "block" else None, raw.get("unless"), compiled.get("when"),
-                compiled.get("skip_if"), raw.get("dialect"))
+    return Step(
+        kind,
+        compiled[kind],
+        at,
+        compiled.get("forbid") if kind == "block" else None,
+        compiled.get("require") if kind == "block" else None,
+        raw.get("unless"),
+        compiled.get("when"),
+        compiled.get("skip_if"),
+        raw.get("dialect"),
+    )
