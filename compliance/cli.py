@@ -113,15 +113,15 @@ def config_cmd(files, platform, as_json, waivers_file):
         exit_for(verdicts)
     for c in configs:
         kind = "whole config" if c.complete else "fragment"
-        out.print(
-            f"[bold]{shown(c.file)}[/]: {escape(PLATFORMS[c.platform].title)}{f' ({c.dialect})' if c.dialect else ''}, {c.encoding}, {kind}"
-        )
+        dialect = f" ({c.dialect})" if c.dialect else ""
+        out.print(f"[bold]{shown(c.file)}[/]: {escape(PLATFORMS[c.platform].title)}{dialect}, {c.encoding}, {kind}")
     print_verdicts(verdicts)
     counts = {
         s: sum(1 for v in verdicts if v.status == s) for s in ("finding", "no_evidence", "conforms", "not_applicable")
     }
     err.print(
-        f"{len(configs)} file(s), {len(rules)} rule(s): {counts['finding']} with findings, {counts['no_evidence']} without evidence, "
-        f"{counts['conforms']} conform, {counts['not_applicable']} not applicable"
+        f"{len(configs)} file(s), {len(rules)} rule(s): {counts['finding']} with findings, "
+        f"{counts['no_evidence']} without evidence, {counts['conforms']} conform, "
+        f"{counts['not_applicable']} not applicable"
     )
     exit_for(verdicts)

@@ -119,16 +119,15 @@ def _waiver(item, path, pos, reg: Registry, p: ProblemList) -> Waiver | None:
 def apply(verdicts: list[Verdict], waivers: tuple[Waiver, ...], today: dt.date | None = None) -> list[Verdict]:
     """Mark the findings each live waiver covers; an expired one waives nothing and says so."""
     today = today or dt.date.today()
-    out = []
-    for v in verdicts:
-        if v.status == "finding":
-            for w in (w for w in waivers if w.covers(v)):
-                if w.expiry >= today:
-                    v = v.about(
-                        waived_by=f"{w.origin} (approved by {w.approver}, until {w.expiry}: {w.justification})",
-                        waiver_note=None,
-                    )
-                    break
-                v = v.about(waiver_note=f"waiver at {w.origin} expired on {w.expiry}; the finding stands")
-        out.append(v)
-    return out
+    return [_waived(v, waivers, today) for v in verdicts]
+
+
+def _waived(v: Verdict, waivers: tuple[Waiver, ...], today: dt.date) -> Verdict:
+    if v.status != "finding":
+        return v
+    for w in (w for w in waivers if w.covers(v)):
+        if w.expiry >= today:
+            why = f"{w.origin} (approved by {w.approver}, until {w.expiry}: {w.justification})"
+            return v.about(waived_by=why, waiver_note=None)
+        v = v.about(waiver_note=f"waiver at {w.origin} expired on {w.expiry}; the finding stands")
+    return v
