@@ -7,9 +7,10 @@ PY := $(VENV)/bin/python
 JINBAO := $(VENV)/bin/jinbao
 # Everything the lab and the tests run for real. prometheus: its promtool checks /metrics (Debian
 # ships promtool only inside the server's package). sudo: Ansible's become on the lab's servers.
+# weasyprint: `jinbao audit report` writes its PDF with it; poppler-utils: the test that turns a page to PNG.
 APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputils-ping nftables \
 	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin prometheus \
-	sudo
+	sudo weasyprint poppler-utils
 
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
 BENCH_APT_PACKAGES := apache2-utils prometheus-snmp-exporter

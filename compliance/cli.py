@@ -15,11 +15,13 @@ import click
 from rich.markup import escape
 
 from jinbao.console import err, out, print_problems, shown
+from jinbao.errors import JinbaoError
 from jinbao.platforms import PLATFORMS
 
-from . import configtext, devicecheck, waivers
+from . import configtext, devicecheck, report, runner, summary, waivers
 from .errors import RuleFileError
 from .registry import registry
+from .sources import pki
 from .verdicts import Verdict
 
 
@@ -125,3 +127,73 @@ def config_cmd(files, platform, as_json, waivers_file):
         f"{counts['not_applicable']} not applicable"
     )
     exit_for(verdicts)
+
+
+@cli.command("run")
+@click.option("--estate", "estate_arg", help="The estate (default: jinbao --estate).")
+@click.option("--site", help="Only this site's devices, DR pairs and monitoring.")
+@click.option("--lab", help="Read backups and monitoring of this lab (lab:ID) instead of the estate's own devices.")
+@click.option(
+    "--pki-dir", type=click.Path(file_okay=False, path_type=Path), default=pki.DEFAULT_CA_DIR, show_default=True
+)
+@click.option("--pki-as", help="An auditor's operator credential (PREFIX.crt/.key) to verify the CA's audit log.")
+@click.option(
+    "--no-monitoring", is_flag=True, help="Do not run `jinbao monitor posture` (its rules then have no evidence)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Every verdict as JSON.")
+@waivers_option
+@click.pass_context
+def run_cmd(ctx, estate_arg, site, lab, pki_dir, pki_as, no_monitoring, as_json, waivers_file):
+    """Collect evidence (inventory, device configs, the CA, DR drills, monitoring) and evaluate every rule.
+
+    The run is kept in the state folder for `jinbao audit report`."""
+    estate_arg = estate_arg or (ctx.find_root().obj or {}).get("estate") or "province"
+    r = runner.run(estate_arg, site, lab, pki_dir, pki_as, waivers_file, not no_monitoring)
+    path = runner.save(r, estate_arg, site)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"run": str(path), "sources": r.sources, "verdicts": [v.as_dict() for v in r.verdicts]},
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+        exit_for(r.verdicts)
+    print_verdicts(r.verdicts)
+    reg = registry()
+    rows = summary.per_clause(reg, [v.as_dict() for v in r.verdicts])
+    for c in rows:
+        zh, en = summary.CLAUSE_STATUS[c["status"]]
+        out.print(f"{c['clause']:8} {shown(c['zh'])} / {shown(c['en'])}: {zh} {en} ({c['findings']} finding(s))")
+    for k, v in r.sources.items():
+        err.print(f"[dim]{k}: {shown(v)}[/]")
+    err.print(f"run kept in {shown(str(path))}; `jinbao audit report` renders it")
+    exit_for(r.verdicts)
+
+
+@cli.command("report")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/compliance"),
+    show_default=True,
+)
+@click.option(
+    "--run",
+    "run_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A kept run (default: the newest).",
+)
+@click.option("--no-pdf", is_flag=True, help="Skip the PDF.")
+def report_cmd(out_dir, run_file, no_pdf):
+    """Write the newest run as report.json, findings.csv, report.html (and report.pdf with WeasyPrint)."""
+    runs = runner.saved_runs()
+    if run_file is None:
+        if not runs:
+            raise JinbaoError(f"no audit run kept in {runner.runs_dir()}; run `jinbao audit run` first")
+        run_file = runs[-1]
+    earlier = [p for p in runs if p.name < run_file.name]
+    written = report.write(run_file, earlier[-1] if earlier else None, out_dir, pdf=not no_pdf)
+    for kind, where in written.items():
+        out.print(f"{kind}: {shown(str(where))}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-CORE_CHECKS = ("design", "uplinks", "management_plane", "dr", "snmp")
+CORE_CHECKS = ("written", "design", "uplinks", "management_plane", "dr", "routes")
 
 PROBES = MappingProxyType(
     {

@@ -78,6 +78,7 @@ class Rule:
     platforms: Mapping[str, PlatformCheck] = field(default_factory=dict)
     probe: str | None = None
     core_check: str | None = None
+    field: re.Pattern | None = None  # which of a core check's problems are this rule's
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def _rule(item, path: tuple, pos: Positions, clauses: Mapping[str, Clause], p: P
     # The check is read even when a field above is wrong, so one pass names every problem.
     check, cpath = item["check"], (*path, "check")
     platforms: dict[str, PlatformCheck] = {}
-    probe = core_check = None
+    probe = core_check = field_re = None
     if not isinstance(check, dict) or not check:
         bad("check", "the check must be a mapping", "see rules/device.yml for the shapes")
         return None
@@ -207,9 +208,15 @@ def _rule(item, path: tuple, pos: Positions, clauses: Mapping[str, Clause], p: P
             if pc is not None:
                 platforms[plat] = pc
     else:
-        if set(check) - {"probe", "core_check"} or len(check) != 1:
-            bad("check", "a non-device check is `probe: NAME` or `core_check: NAME`", "write one of them")
+        if set(check) - {"probe", "core_check", "field"} or len(set(check) & {"probe", "core_check"}) != 1:
+            bad(
+                "check",
+                "a non-device check is `probe: NAME` or `core_check: NAME` (with `field: RE`)",
+                "write one of them",
+            )
         probe, core_check = check.get("probe"), check.get("core_check")
+        if "field" in check:
+            field_re = _regex(check["field"], pos.at((*cpath, "field")), "check.field", name, p)
         if probe is not None and probe not in PROBES.get(item["evidence"], ()):
             known = ", ".join(PROBES.get(item["evidence"], ())) or "none"
             p.add(
@@ -241,6 +248,7 @@ def _rule(item, path: tuple, pos: Positions, clauses: Mapping[str, Clause], p: P
         MappingProxyType(platforms),
         probe,
         core_check,
+        field_re,
     )
 
 
