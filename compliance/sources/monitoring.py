@@ -16,7 +16,15 @@ from ..registry import Rule
 from ..verdicts import Finding, Verdict
 
 # posture's finding kinds, by the rule they are evidence for
-WEAK_SNMP = ("snmp_v1", "snmp_v2c", "snmp_auth_no_priv", "snmp_md5", "snmp_des", "default_community")
+WEAK_SNMP = (
+    "snmp_v1",
+    "snmp_v2c",
+    "snmp_auth_no_priv",
+    "snmp_md5",
+    "snmp_des",
+    "default_community",
+    "community_unresolved",
+)
 
 
 def _rule_of(kind: str) -> str:
