@@ -64,6 +64,17 @@ def _sig(platform: str, head: str, tail: str, *marks: str) -> Signature:
 # A list, not a table keyed by platform: the platform facts stay in jinbao/platforms.py; this is
 # only how each one's text looks. VRP writes `sysname` at the margin, Comware indents it.
 SIGNATURES = (
+    # A server's config is the bundle of its files, each after a `# ==> PATH` line (as netconfig
+    # renders it, and as `tail -n +1 FILE…` prints them): a whole one holds its sshd config.
+    _sig(
+        "linux",
+        r"^# ==> /etc/ssh/sshd_config",
+        r".",
+        r"^# ==> /etc/",
+        r"^(ListenAddress|PermitRootLogin|ClientAliveInterval|MaxAuthTries)\s",
+        r"^agentAddress\s",
+        r"^\*\.\*\s",
+    ),
     _sig(
         "frr", r"^hostname \S", r"^end$", r"^frr (version|defaults)\b", r"^service integrated-vtysh-config", r"^exit$"
     ),

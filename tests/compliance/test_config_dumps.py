@@ -76,6 +76,16 @@ WEAK = {
         ("DEV-CONSOLE-AUTH", "user-interface aux 0"),
         ("DEV-WEAK-SSH", " ssh server compatible-ssh1x enable"),
     ],
+    "weak-linux.txt": [
+        ("DEV-SSH-ROOT-LOGIN", "PermitRootLogin yes"),
+        ("DEV-WEAK-SSH", "Ciphers aes256-ctr,aes128-cbc"),
+        ("DEV-WEAK-SSH", "MACs hmac-sha2-256,hmac-md5"),
+        ("DEV-IDLE-TIMEOUT", "ClientAliveInterval 0"),
+        ("DEV-IDLE-TIMEOUT", "TMOUT=0"),
+        ("DEV-NO-NTP", None),
+        ("DEV-NO-SYSLOG", None),
+        ("DEV-SNMP-COMMUNITY", "rocommunity public 10.0.0.0/8"),
+    ],
     "weak-frr.txt": [
         ("DEV-PASSWORD-PLAIN", "password zebra"),
         ("DEV-PASSWORD-PLAIN", "enable password zebra"),
@@ -91,6 +101,7 @@ PLATFORM = {
     "weak-comware7.txt": "h3c_comware",
     "weak-comware5-gbk.txt": "h3c_comware",
     "weak-frr.txt": "frr",
+    "weak-linux.txt": "linux",
 }
 
 
@@ -134,7 +145,13 @@ def test_paging_prompts_are_cleaned_without_moving_lines():
 def test_a_fragment_without_the_section_says_no_evidence_not_conforms():
     cfg = configtext.read(CONFIGS / "fragment-vrp.txt", "huawei_vrp")
     assert not cfg.complete
-    assert {v.status for v in devicecheck.evaluate(cfg, RULES)} == {"no_evidence"}
+    # every rule with a VRP check has no evidence; the Linux-only one does not apply
+    assert {
+        v.status for v in devicecheck.evaluate(cfg, RULES) if "huawei_vrp" in registry().rule(v.rule).platforms
+    } == {"no_evidence"}
+    assert {
+        v.status for v in devicecheck.evaluate(cfg, RULES) if "huawei_vrp" not in registry().rule(v.rule).platforms
+    } <= {"not_applicable"}
     # a fragment holding the vty section is judged on that rule, and only that one
     text = (
         CONFIGS / "fragment-vrp.txt"
@@ -210,7 +227,10 @@ def test_the_cli_names_file_line_and_line_and_exits_1_on_findings():
     assert {"file": str(CONFIGS / "weak-vrp.txt"), "line": 13, "text": "telnet server enable"}.items() <= telnet[
         "findings"
     ][0].items()
-    assert all(v["status"] == "no_evidence" for v in body["verdicts"] if v["subject"].endswith("fragment-vrp.txt"))
+    assert {v["status"] for v in body["verdicts"] if v["subject"].endswith("fragment-vrp.txt")} == {
+        "no_evidence",
+        "not_applicable",
+    }
     clean = run_cli(
         "audit", "config", str(REPO / "tests/netconfig/recordings/huawei_vrp/display_current-configuration.txt")
     )
