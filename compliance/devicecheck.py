@@ -9,6 +9,7 @@ cross a newline), never miss, so the per-line pass decides.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import cache
 
 from .configtext import ConfigText
@@ -21,22 +22,71 @@ def _ml(p: re.Pattern) -> re.Pattern:
     return re.compile(p.pattern, re.MULTILINE)
 
 
+@cache
+def _literal(p: re.Pattern) -> str:
+    """The longest text every match must contain (from the pattern's top level), or "".
+
+    A substring test is far cheaper than a regex scan of the whole config, and most forbidden
+    lines are absent from most configs: `telnet server enable` rules out that step at once."""
+    best, run = "", []
+    try:
+        items = list(re._parser.parse(p.pattern))  # type: ignore[attr-defined]
+    except Exception:
+        return ""
+    for op, arg in [*items, (None, None)]:
+        if str(op) == "LITERAL":
+            run.append(chr(arg))
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    return best if len(best) >= 3 else ""
+
+
+def _maybe(p: re.Pattern, whole: str) -> bool:
+    lit = _literal(p)
+    return (not lit or lit in whole) and _ml(p).search(whole) is not None
+
+
 class _Text:
     def __init__(self, cfg: ConfigText):
         self.cfg = cfg
         self.lines = cfg.lines
-        self.whole = "\n".join(cfg.lines)
+        self.whole = cfg.text or "\n".join(cfg.lines)
+        self._starts: list[int] | None = None
+
+    def _line_of(self, offset: int) -> int:
+        if self._starts is None:
+            self._starts, at = [], 0
+            for x in self.lines:
+                self._starts.append(at)
+                at += len(x) + 1
+        return bisect_right(self._starts, offset) - 1
+
+    def _scan(self, p: re.Pattern, stop_at_first: bool) -> list[int]:
+        """Lines where p matches, found from whole-text matches and confirmed line by line."""
+        if not _maybe(p, self.whole):
+            return []
+        out: list[int] = []
+        for m in _ml(p).finditer(self.whole):
+            # A match may start on an earlier line when its \s crosses a newline: confirm each
+            # line it spans on its own.
+            for i in range(self._line_of(m.start()), self._line_of(max(m.end() - 1, m.start())) + 1):
+                if (not out or i > out[-1]) and p.search(self.lines[i]):
+                    out.append(i)
+                    if stop_at_first:
+                        return out
+        return out
 
     def hits(self, p: re.Pattern, lo: int = 0, hi: int | None = None) -> list[int]:
         """0-based indexes of the lines in [lo, hi) where p matches."""
-        if hi is None and not _ml(p).search(self.whole):
-            return []
-        return [i for i in range(lo, len(self.lines) if hi is None else hi) if p.search(self.lines[i])]
+        if hi is None:
+            return self._scan(p, False)
+        return [i for i in range(lo, hi) if p.search(self.lines[i])]
 
     def first(self, p: re.Pattern) -> int | None:
-        if not _ml(p).search(self.whole):
-            return None
-        return next((i for i, x in enumerate(self.lines) if p.search(x)), None)
+        found = self._scan(p, True)
+        return found[0] if found else None
 
     def blocks(self, p: re.Pattern) -> list[tuple[int, int]]:
         """(header, end) of each block: the header's indented lines, up to the next at its depth."""
