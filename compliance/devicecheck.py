@@ -12,6 +12,8 @@ import re
 from bisect import bisect_right
 from functools import cache
 
+from jinbao.redact import redact
+
 from .configtext import ConfigText
 from .registry import PlatformCheck, Rule, Step
 from .verdicts import Finding, Verdict
@@ -105,7 +107,9 @@ class _Text:
     def finding(self, i: int | None, message: str) -> Finding:
         if i is None:
             return Finding(message, self.cfg.file)
-        return Finding(message, self.cfg.file, i + 1, self.lines[i])
+        # The evidence is the line as written, with any secret on it masked: a report is filed
+        # and shared, and an assessor's dump may hold passwords and communities in clear.
+        return Finding(message, self.cfg.file, i + 1, redact(self.lines[i]))
 
 
 def _step(t: _Text, s: Step, judged: bool) -> list[Finding]:

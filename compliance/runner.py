@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from jinbao.errors import JinbaoError
 from jinbao.state import state_dir
 
 from . import waivers
@@ -36,8 +37,6 @@ def run(
     live = waivers.load(waivers_file, reg)
     estate, raw, where = inventory.load(estate_arg)
     if site and site not in estate.sites:
-        from jinbao.errors import JinbaoError
-
         raise JinbaoError(f"no site {site!r} in estate {estate.name}")
     r = Run()
     r.verdicts += inventory.evaluate(estate, raw, where, reg.of("inventory"))

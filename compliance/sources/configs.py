@@ -60,5 +60,20 @@ def evaluate(
                     files.append(configtext.classify(f"rendered:{d.name}.{syntax}.conf", text, syntax))
             read["rendered"] += bool(files)
         for cfg in files:
-            out += devicecheck.evaluate(cfg, rules, d.name, **about)
+            out += [_own_collector(estate, d.name, v) for v in devicecheck.evaluate(cfg, rules, d.name, **about)]
     return out, read
+
+
+# The estate's syslog collectors and NTP servers forward to each other; the only one of its kind
+# (the lab's prov-mon1) has nobody to forward to, and its rendered config rightly names none.
+_SERVES = (("DEV-NO-SYSLOG", "syslog", "syslog collector"), ("DEV-NO-NTP", "ntp", "NTP server"))
+
+
+def _own_collector(estate: Estate, device: str, v):
+    plane = estate.management_plane
+    for rule, attr, what in _SERVES:
+        servers = getattr(plane, attr, ()) if plane is not None else ()
+        if v.rule == rule and v.status == "finding" and servers == (device,):
+            note = f"{device} is the estate's only {what} (management.{attr}): it has no peer to send to"
+            return v.about(status="not_applicable", findings=(), note=note)
+    return v

@@ -202,6 +202,9 @@ def test_run_then_report_json_csv_html_pdf_with_trend_and_an_expired_waiver(stat
     assert first.returncode == 1, first.stderr  # the never-drilled level-5 pair
     body = json.loads(first.stdout)
     [drill] = [v for v in body["verdicts"] if v["rule"] == "DR-DRILL-RECENT"]
+    # the lab's only collector has nobody to send its logs and time to: not applicable, said why
+    [ntp] = [v for v in body["verdicts"] if v["rule"] == "DEV-NO-NTP" and v["subject"] == "prov-mon1"]
+    assert ntp["status"] == "not_applicable" and "only NTP server" in ntp["note"]
     assert drill["status"] == "finding" and "expired on 2020-01-01" in drill["waiver_note"]
     assert run_cli(*args).returncode == 1
     out = tmp_path / "report"
