@@ -19,7 +19,7 @@ white-space:pre-wrap;word-break:break-all}
 .conforms{background:#d9f2d9}.partly{background:#fff1c2}.does_not{background:#f8d0d0}.no_evidence{background:#e4e4f4}
 .not_applicable{background:#f2f2f2}
 .finding{page-break-inside:avoid;border:1px solid #ccc;padding:.4em .8em;margin:.6em 0}
-.waived{opacity:.75}.muted{color:#666}svg text{font-size:9px}
+td.zh{white-space:nowrap}.waived{opacity:.75}.muted{color:#666}svg text{font-size:9px}
 @media print{body{margin:0;font-size:9.5pt}h2{page-break-after:avoid}tr,.finding{page-break-inside:avoid}
 a{color:inherit;text-decoration:none}}
 @page{size:A4;margin:15mm}
@@ -58,7 +58,7 @@ def render(s: dict, rows: list[dict]) -> str:
         f"<title>等保 2.0 三级 合规报告 / MLPS 2.0 level 3 compliance report: {_e(scope)}</title>",
         f"<style>{CSS}</style></head><body>",
         f"<h1>等保 2.0（GB/T 22239-2019）第三级 合规报告<br>MLPS 2.0 level-3 compliance report: {_e(scope)}</h1>",
-        f'<p class="muted">Run at {_e(s["at"])} UTC. Totals: '
+        f'<p class="muted">Run at {_e(s["at"])}. Totals: '
         + ", ".join(f"{_e(k)} {v}" for k, v in sorted(s["totals"].items()))
         + "</p>",
         "<h2>证据来源 / Evidence read</h2><table><tr><th>source</th><th>what was read</th></tr>",
@@ -71,7 +71,7 @@ def render(s: dict, rows: list[dict]) -> str:
     for c in s["clauses"]:
         zh, en = CLAUSE_STATUS[c["status"]]
         out.append(
-            f'<tr class="{c["status"]}"><td>{_e(c["clause"])}</td><td>{_e(c["zh"])}</td><td>{_e(c["en"])}</td>'
+            f'<tr class="{c["status"]}"><td>{_e(c["clause"])}</td><td class=zh>{_e(c["zh"])}</td><td>{_e(c["en"])}</td>'
             f"<td>{zh} / {en}</td><td class=n>{c['findings']}</td><td class=n>{c['waived']}</td>"
             f"<td class=n>{c['conforms']}</td><td class=n>{c['no_evidence']}</td>"
             f"<td>{_e(', '.join(c['rules']))}</td></tr>"

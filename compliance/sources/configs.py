@@ -31,11 +31,21 @@ def _backups(folder: Path, device, known: set[str]) -> list[tuple[Path, str]]:
     name = re.sub(r"[^A-Za-z0-9._-]", "_", device.name)
     out = []
     main, frr = folder / f"{name}.cfg", folder / f"{name}.frr.cfg"
-    if main.is_file() and device.platform in known:
+    # A Linux server's backup is its addresses and routes (`ip addr`, `ip route`), not its config
+    # files: a backup that does not read as the device's platform is no config evidence.
+    if main.is_file() and device.platform in known and _reads_as(main, device.platform):
         out.append((main, device.platform))
     if frr.is_file():
         out.append((frr, "frr"))
     return out
+
+
+def _reads_as(path: Path, platform: str) -> bool:
+    try:
+        text = configtext.split(configtext.decode(path.read_bytes())[0])
+    except OSError:
+        return False
+    return configtext.detect("\n".join(text)) == platform
 
 
 def evaluate(
