@@ -49,5 +49,8 @@ def test_running_configs_are_clean_and_a_live_break_is_one_finding(lab, tmp_path
         [f] = bad[0]["findings"]
         assert f["text"].strip() == "exec-timeout 0 0" and f["file"].endswith(f"{ROUTER}.cfg") and f["line"] > 1
     finally:
-        undo = ["vtysh", "-c", "configure terminal", "-c", "line vty", "-c", "no exec-timeout"]
+        # FRR's default (10 minutes) again; `no exec-timeout` exits 0 here but leaves `0 0` in place.
+        undo = ["vtysh", "-c", "configure terminal", "-c", "line vty", "-c", "exec-timeout 10 0"]
         assert run_cli("lab", "exec", "--id", lab.id, ROUTER, *undo).returncode == 0
+        shown = run_cli("lab", "exec", "--id", lab.id, ROUTER, "vtysh", "-c", "show running-config")
+        assert shown.returncode == 0 and "exec-timeout 0 0" not in shown.stdout
