@@ -231,3 +231,15 @@ def test_run_then_report_json_csv_html_pdf_with_trend_and_an_expired_waiver(stat
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(png)], check=True, timeout=120)
     [img] = list(tmp_path.glob("page*.png"))
     assert img.stat().st_size > 5000
+
+
+def test_an_unknown_site_or_estate_is_bad_input(state):
+    r = run_cli("audit", "run", "--site", "atlantis", "--no-monitoring")
+    assert r.returncode == 2 and "atlantis" in r.stderr
+    r = run_cli("audit", "run", "--estate", str(REPO / "tests/core/broken/nosuch"), "--no-monitoring")
+    assert r.returncode == 2, r.stdout + r.stderr
+
+
+def test_report_without_a_run_says_what_to_do(state, tmp_path):
+    r = run_cli("audit", "report", "--out", str(tmp_path / "r"))
+    assert r.returncode == 2 and "audit run" in r.stderr
