@@ -163,9 +163,19 @@ def evaluate(cfg: ConfigText, rules: tuple[Rule, ...], subject: str | None = Non
         if pc is None:
             out.append(Verdict(rule.id, subject, "not_applicable", note=f"no check for {cfg.platform}", **about))
             continue
+        steps = [s for s in pc.steps if s.dialect in (None, cfg.dialect)]
+        # Every step waits on a section (`when`) the config does not have. In a whole config there
+        # is nothing to judge (a firewall rule on a router): "not applicable", not "conforms"; a
+        # fragment may simply have left the section out, which the general case calls no evidence.
+        waits = steps and all(s.when is not None for s in steps)
+        if waits and cfg.complete and all(t.first(s.when) is None for s in steps):
+            out.append(
+                Verdict(rule.id, subject, "not_applicable", note="the section this rule judges is absent", **about)
+            )
+            continue
         ok = judged(t, pc)
         findings = sorted(
-            (f for s in pc.steps if s.dialect in (None, cfg.dialect) for f in _step(t, s, ok)),
+            (f for s in steps for f in _step(t, s, ok)),
             key=lambda f: f.line or 0,
         )
         if findings:

@@ -55,6 +55,7 @@ WEAK = {
         ("DEV-ROUTING-AUTH", " peer 198.51.100.9 as-number 65020"),
         ("DEV-WEAK-SSH", "ssh server compatible-ssh1x enable"),
         ("DEV-WEAK-SSH", "ssh server cipher aes256_ctr 3des_cbc"),
+        ("DEV-ZONE-DEFAULT-DENY", " default action permit"),
     ],
     "weak-comware7.txt": [
         ("DEV-TELNET", " telnet server enable"),
