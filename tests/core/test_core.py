@@ -12,7 +12,7 @@ from jinbao.platforms import PLATFORMS, Platform, facts
 from jinbao.target import Target, target, targets
 from tests.support import REPO, run_cli
 
-DOMAINS = {"lab", "pki", "netconfig", "monitoring", "dr"}
+DOMAINS = {"lab", "pki", "netconfig", "monitoring", "dr", "compliance"}
 
 
 def _imported(package: str):

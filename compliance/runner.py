@@ -1,0 +1,88 @@
+"""`jinbao audit run`: collect every kind of evidence, evaluate every rule, keep the run.
+
+Runs are kept in the state folder (compliance/runs/<time>.json) so `audit report` can render
+the newest and compare it with the one before (the trend). A source that cannot be read (no
+CA, no drill yet, monitoring never polled) gives "no evidence" for its rules, never "conforms".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from jinbao.errors import JinbaoError
+from jinbao.state import state_dir
+
+from . import waivers
+from .registry import registry
+from .sources import configs, dr, inventory, monitoring, pki
+from .verdicts import Run, Verdict
+
+
+def runs_dir() -> Path:
+    return state_dir("compliance", "runs")
+
+
+def run(
+    estate_arg: str,
+    site: str | None = None,
+    lab: str | None = None,
+    ca_dir: Path = pki.DEFAULT_CA_DIR,
+    pki_as: str | None = None,
+    waivers_file: Path = waivers.WAIVERS_FILE,
+    with_monitoring: bool = True,
+) -> Run:
+    reg = registry()
+    live = waivers.load(waivers_file, reg)
+    estate, raw, where = inventory.load(estate_arg)
+    if site and site not in estate.sites:
+        raise JinbaoError(f"no site {site!r} in estate {estate.name}")
+    r = Run()
+    r.verdicts += inventory.evaluate(estate, raw, where, reg.of("inventory"))
+    r.sources["inventory"] = f"estate {estate.name}: the core's design checks"
+    source = f"lab:{lab}" if lab else f"estate:{estate.name}"
+    v, read = configs.evaluate(estate, reg.of("device_config"), source, site)
+    r.verdicts += v
+    r.sources["device_config"] = (
+        f"{read['backup']} device(s) from backups in {configs.backups(source)}, "
+        f"{read['rendered']} from the rendered intent"
+    )
+    v, said = pki.evaluate(reg.of("pki"), ca_dir, pki_as)
+    r.verdicts += v
+    r.sources["pki"] = said
+    v, said = dr.evaluate(estate, reg.of("dr"), site)
+    r.verdicts += v
+    r.sources["dr"] = said
+    if with_monitoring:
+        v, said = monitoring.evaluate(estate, estate_arg, reg.of("monitoring"), site, source if lab else None)
+        r.verdicts += v
+        r.sources["monitoring"] = said
+    else:
+        r.verdicts += [
+            Verdict(x.id, f"estate {estate.name}", "no_evidence", note="monitoring not read (--no-monitoring)")
+            for x in reg.of("monitoring")
+        ]
+        r.sources["monitoring"] = "not read (--no-monitoring)"
+    r.verdicts = waivers.apply(r.verdicts, live)
+    return r
+
+
+def save(r: Run, estate: str, site: str | None) -> Path:
+    now = dt.datetime.now(dt.UTC)
+    body = {
+        "estate": estate,
+        "site": site,
+        "at": now.isoformat(timespec="seconds"),
+        "sources": r.sources,
+        "verdicts": [v.as_dict() for v in r.verdicts],
+    }
+    d = runs_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{now:%Y%m%dT%H%M%S%f}.json"
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=1))
+    return path
+
+
+def saved_runs() -> list[Path]:
+    return sorted(runs_dir().glob("*.json"))

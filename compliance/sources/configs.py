@@ -1,0 +1,89 @@
+"""Device configs of the estate: the running configs netconfig backed up, else the rendered intent.
+
+A backup (state folder, backups/<source>/<device>.cfg, and <device>.frr.cfg for a Linux
+firewall's routing daemon) is what the device really runs, so it wins; without one the config
+the estate renders is judged (its file is named `rendered:`). Rendered configs come through the
+core's rendering seam, never through netconfig's modules.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from jinbao.classes import device_class
+from jinbao.model import Estate
+from jinbao.rendering import rendered
+from jinbao.state import safe_name, state_dir
+
+from .. import configtext, devicecheck
+from ..registry import Rule
+from ..verdicts import Verdict
+
+
+def backups(source: str) -> Path:
+    """Where netconfig keeps a source's backups (`estate:province`, `lab:jb1`)."""
+    return state_dir("backups", safe_name(source).strip("-"))
+
+
+def _backups(folder: Path, device, known: set[str]) -> list[tuple[Path, str]]:
+    """(file, platform) of a device's backed-up configs that some rule can read."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", device.name)
+    out = []
+    main, frr = folder / f"{name}.cfg", folder / f"{name}.frr.cfg"
+    # A Linux server's backup is its addresses and routes (`ip addr`, `ip route`), not its config
+    # files: a backup that does not read as the device's platform is no config evidence.
+    if main.is_file() and device.platform in known and _reads_as(main, device.platform):
+        out.append((main, device.platform))
+    if frr.is_file():
+        out.append((frr, "frr"))
+    return out
+
+
+def _reads_as(path: Path, platform: str) -> bool:
+    try:
+        text = configtext.split(configtext.decode(path.read_bytes())[0])
+    except OSError:
+        return False
+    return configtext.detect("\n".join(text)) == platform
+
+
+def evaluate(
+    estate: Estate, rules: tuple[Rule, ...], source: str, site: str | None = None
+) -> tuple[list[Verdict], dict]:
+    platforms = {p for r in rules for p in r.platforms}
+    out: list[Verdict] = []
+    read = {"backup": 0, "rendered": 0}
+    folder = backups(source)
+    for d in estate.devices.values():
+        if site and d.site != site:
+            continue
+        about = {"site": d.site, "device_class": device_class(d)}
+        files: list[configtext.ConfigText] = []
+        saved = _backups(folder, d, platforms)
+        if saved:
+            files += [configtext.read(path, plat) for path, plat in saved]
+            read["backup"] += 1
+        else:
+            for syntax, text in rendered(estate, d).items():
+                if syntax in platforms:
+                    files.append(configtext.classify(f"rendered:{d.name}.{syntax}.conf", text, syntax))
+            read["rendered"] += bool(files)
+        for cfg in files:
+            out += [_own_collector(estate, d.name, v) for v in devicecheck.evaluate(cfg, rules, d.name, **about)]
+    return out, read
+
+
+# The estate's syslog collectors and NTP servers forward to each other; the only one of its kind
+# (the lab's prov-mon1) has nobody to forward to, and its rendered config rightly names none.
+_SERVES = (("DEV-NO-SYSLOG", "syslog", "syslog collector"), ("DEV-NO-NTP", "ntp", "NTP server"))
+
+
+def _own_collector(estate: Estate, device: str, v):
+    plane = estate.management_plane
+    for rule, attr, what in _SERVES:
+        servers = getattr(plane, attr, ()) if plane is not None else ()
+        if v.rule == rule and v.status == "finding" and servers == (device,):
+            note = f"{device} is the estate's only {what} (management.{attr}): it has no peer to send to"
+            return v.about(status="not_applicable", findings=(), note=note)
+    return v

@@ -1,0 +1,60 @@
+"""The inventory's design rules, evaluated by the core checks that `jinbao inventory validate` runs.
+
+The estate is read and resolved, then each rule's core check runs on it into its own problem
+list; the problems become findings at their file and line. An estate that does not even
+resolve (a reference to a device that does not exist) cannot be audited and is bad input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from jinbao.checks import design, dr, management_plane, routes, uplinks, written
+from jinbao.errors import InventoryError
+from jinbao.loader import read_estate
+from jinbao.model import Estate
+from jinbao.problems import ProblemList
+from jinbao.resolve import resolve
+
+from ..registry import Rule
+from ..verdicts import Finding, Verdict
+
+# The core checks a rule may name (probes.CORE_CHECKS), called as validate() calls them.
+_CHECKS: tuple[tuple[str, Callable], ...] = (
+    ("written", lambda raw, e, p, w: written.check(raw, p)),
+    ("design", lambda raw, e, p, w: design.check(e, p, w)),
+    ("uplinks", lambda raw, e, p, w: uplinks.check(e, p, w)),
+    ("management_plane", lambda raw, e, p, w: management_plane.check(e, p, w)),
+    ("dr", lambda raw, e, p, w: dr.check(e, p, w)),
+    ("routes", lambda raw, e, p, w: routes.check(e, p, w)),
+)
+
+
+def load(name: str) -> tuple[Estate, object, object]:
+    """(estate, raw files, where) without the design checks' verdict: those are the audit's to give."""
+    raw = read_estate(name)
+    estate, problems, where = resolve(raw)
+    problems.extend(raw.problems)
+    if problems:
+        raise InventoryError(problems.folded())
+    return estate, raw, where
+
+
+def evaluate(estate: Estate, raw, where, rules: tuple[Rule, ...]) -> list[Verdict]:
+    subject = f"estate {estate.name}"
+    checks = dict(_CHECKS)
+    ran: dict[str, ProblemList] = {}
+    out = []
+    for rule in rules:
+        if rule.core_check is None:
+            continue
+        if rule.core_check not in ran:
+            ran[rule.core_check] = ProblemList()
+            checks[rule.core_check](raw, estate, ran[rule.core_check], where)
+        mine = [x for x in ran[rule.core_check].folded() if rule.field is None or rule.field.search(x.field)]
+        findings = tuple(
+            Finding(x.message, x.origin.file if x.origin else None, x.origin.line if x.origin else None, ref=x.field)
+            for x in mine
+        )
+        out.append(Verdict(rule.id, subject, "finding" if findings else "conforms", findings, device_class="estate"))
+    return out
