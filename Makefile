@@ -80,6 +80,14 @@ demo: setup
 	$(JINBAO) dr run switchover --lab $(DEMO_LAB)
 	$(JINBAO) dr report --participant "$${SUDO_USER:-$$USER} (make demo)"
 	@echo
+	@echo "== provisioning: the lab's servers hardened with Ansible (each node has its own root), then verified by testinfra =="
+	$(JINBAO) provision --lab $(DEMO_LAB) --playbook harden
+	$(JINBAO) verify --lab $(DEMO_LAB)
+	@echo
+	@echo "== compliance: MLPS 2.0 level 3 evidence from the inventory, the lab's configs, DR and monitoring =="
+	-$(JINBAO) audit run --lab $(DEMO_LAB)
+	$(JINBAO) audit report
+	@echo
 	@echo "The lab is running. Try:"
 	@echo "  $(JINBAO) lab exec --id $(DEMO_LAB) chuzhou-wan1 vtysh -c 'show ip ospf neighbor'"
 	@echo "  $(JINBAO) lab ssh --id $(DEMO_LAB) prov-db1 hostname"
