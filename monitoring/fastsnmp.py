@@ -171,7 +171,7 @@ class Engine(asyncio.DatagramProtocol):
             _, _, at = usm.scoped_contents(buf, start, stop)
             tag, _, status, index, vbs = ber.pdu(buf, at, stop)
         except (ber.Malformed, ValueError, OverflowError, IndexError) as e:
-            if not authenticated:
+            if not authenticated or isinstance(e, ber.NotAnAnswer):
                 raise
             # The agent's own answer (its MAC checks out) that does not decode: say so now
             # rather than wait for a retry that would get the same.

@@ -31,6 +31,10 @@ class Malformed(Exception):
     """A datagram or PDU that is not the BER this module expects."""
 
 
+class NotAnAnswer(Malformed):
+    """A well-formed PDU that is not a Response or a Report (e.g. our own request, reflected)."""
+
+
 class IpAddress(bytes):
     """An IpAddress value: its four octets (told apart from an OCTET STRING for the caller)."""
 
@@ -170,7 +174,7 @@ def pdu(buf: bytes, pos: int, end: int) -> tuple[int, int, int, int, list[tuple[
     """(pdu tag, request-id, error-status, error-index, varbinds) of a Response or Report PDU."""
     tag, pos, end = header(buf, pos, end)
     if tag not in (RESPONSE, REPORT):
-        raise Malformed(f"PDU type 0x{tag:02x} is not a Response or a Report")
+        raise NotAnAnswer(f"PDU type 0x{tag:02x} is not a Response or a Report")
     rid, pos = read_int(buf, pos, end, "request-id")
     status, pos = read_int(buf, pos, end, "error-status")
     index, pos = read_int(buf, pos, end, "error-index")
