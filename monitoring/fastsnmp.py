@@ -233,8 +233,8 @@ class Engine(asyncio.DatagramProtocol):
             if got is _TIMEOUT:
                 raise SnmpFailure("timeout", "engine discovery: no SNMP response received before timeout")
             m = got[4]
-            if m is None or not m.engine_id:
-                raise SnmpFailure("malformed", "engine discovery: the answer names no engine id")
+            if m is None or not m.engine_id or not (0 <= m.boots < 2**31 and 0 <= m.time < 2**31):
+                raise SnmpFailure("malformed", "engine discovery: no engine id, or boots or time out of range")
             known = [m.engine_id, m.boots, m.time, time.monotonic()]
             self.agents[peer] = known
             fut.set_result(known)

@@ -76,7 +76,7 @@ class Session:
             if rtag != ber.REPORT:
                 return rtag, status, index, vbs
             kind = REPORTS.get(vbs[0][0], "error") if vbs else "error"
-            if again and kind == "time_window" and m.flags & usm.FLAG_AUTH:
+            if again and kind == "time_window" and m.flags & usm.FLAG_AUTH and 0 <= m.boots < 2**31 > m.time >= 0:
                 state[0][1:] = [m.boots, m.time, time.monotonic()]
                 continue
             if again and kind == "unknown_engine":
