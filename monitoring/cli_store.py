@@ -37,7 +37,9 @@ def _source(lab_id: str | None, spec: str | None) -> str:
     return spec or f"lab:{lab_id}"
 
 
-def _cycle(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, concurrency) -> daemon.Cycle:
+def _cycle(
+    ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, concurrency, engine="fast"
+) -> daemon.Cycle:
     """What `monitor poll` selects, as a daemon.Cycle (bad input raises before any contact)."""
     source = _source(lab_id, spec)
     default = "lab" if source.startswith("lab:") else str((ctx.find_root().obj or {}).get("estate", "province"))
@@ -58,7 +60,7 @@ def _cycle(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline
     todo = poller.jobs(model, chosen)
     if not todo:
         raise JinbaoError(f"no device of {source} is in estate {model.name} and matches the selection")
-    opt = poller.Options(timeout=timeout, retries=retries, deadline=deadline, concurrency=concurrency)
+    opt = poller.Options(timeout=timeout, retries=retries, deadline=deadline, concurrency=concurrency, engine=engine)
     return daemon.Cycle(todo, source, model, opt)
 
 
@@ -73,6 +75,9 @@ def _poll_options(f):
         click.option("--retries", default=1, show_default=True, help="Retries of an unanswered request."),
         click.option("--deadline", default=20.0, show_default=True, help="Seconds one device may take in all."),
         click.option("--concurrency", default=16, show_default=True, help="Devices polled at once."),
+        click.option(
+            "--engine", type=click.Choice(poller.ENGINES), default="fast", show_default=True, help=poller.ENGINE_HELP
+        ),
     ]
     for o in reversed(opts):
         f = o(f)

@@ -46,6 +46,7 @@ WHY = {
 
 
 ENGINES = ("fast", "pysnmp")
+ENGINE_HELP = "SNMP engine: fast (jinbao's own BER/USM) or pysnmp (DES privacy always goes to pysnmp)."
 AnyEngine = Engine | fastsnmp.Engine
 AnySession = Session | fastsnmp_session.Session
 
