@@ -129,17 +129,20 @@ class Session:
                 raise SnmpFailure("malformed", "getbulk: an empty answer to a walk")
             done = set()
             n = len(active)
-            for i, (name, value) in enumerate(got):
-                col = active[i % n]
-                if col in done:
-                    continue
-                if name[: len(col)] != col or value is None or value is end:
-                    done.add(col)
-                    continue
-                if name <= cursor[col]:
-                    raise SnmpFailure("malformed", f"getbulk: {_dotted(name)} does not follow {_dotted(cursor[col])}")
-                out[col][name[len(col) :]] = value
-                cursor[col] = name
+            # The answer interleaves the columns (row 1 of each, row 2 of each, ...): column k's
+            # varbinds are every n-th from k. Walked a column at a time, the per-varbind work is
+            # one slice, two comparisons and a dict store.
+            for k, col in enumerate(active):
+                width, dest, cur = len(col), out[col], cursor[col]
+                for name, value in got[k::n]:
+                    if name[:width] != col or value is None or value is end:
+                        done.add(col)
+                        break
+                    if name <= cur:
+                        raise SnmpFailure("malformed", f"getbulk: {_dotted(name)} does not follow {_dotted(cur)}")
+                    dest[name[width:]] = value
+                    cur = name
+                cursor[col] = cur
             active = [c for c in active if c not in done]
         raise SnmpFailure("malformed", "getbulk: a walk that does not end")
 
