@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from jinbao.errors import JinbaoError
 from monitoring import fastsnmp, fastsnmp_session, poller, snmp
 from monitoring import fastsnmp_ber as ber
 from monitoring import fastsnmp_usm as usm
@@ -382,3 +383,12 @@ def test_snmpsim_answers_the_same_to_both_engines(tmp_path, monkeypatch):
     assert edge[(1, 0)] == -42 and edge[(2, 0)] == 2**64 - 1 and edge[(3, 0)] == bytes((10, 1, 2, 3))
     assert isinstance(edge[(3, 0)], ber.IpAddress)
     assert edge[(4, 0)] == (1, 3, 6, 1, 4, 1, 2636, 4294967295) and edge[(4294967295, 0)] == 7
+
+
+def test_the_engine_is_chosen_by_options_and_des_goes_to_pysnmp():
+    assert fastsnmp.supports(GOOD) and fastsnmp.supports(Credentials("", "", "", "", "", version="2c", community="c"))
+    assert not fastsnmp.supports(Credentials(USER, "sha", "des", AUTH, PRIV))
+    assert fastsnmp.supports(Credentials(USER, "sha", "des", AUTH, ""))  # authNoPriv: no DES involved
+    assert isinstance(poller.make_engine(None, GOOD, poller.Options()), fastsnmp.Engine)
+    with pytest.raises(JinbaoError, match="fast, pysnmp"):
+        poller.make_engine(None, GOOD, poller.Options(engine="net-snmp"))
