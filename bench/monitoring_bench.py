@@ -2,7 +2,8 @@
 (SHA/AES) and report, in the same run and against the same simulated devices:
 
 - jinbao: monitoring/poller.py through its Python API with the router profile's collectors, a
-  cold poll (static interface columns read) and a warm one (static columns cached);
+  cold poll (static interface columns read) and a warm one (static columns cached), once with
+  each SNMP engine: `fast` (monitoring/fastsnmp*.py) and `pysnmp` (monitoring/snmp.py);
 - net-snmp `snmpbulkwalk`, one process per column of the same columns, as many in flight as
   jinbao's concurrency;
 - ezsnmp (net-snmp's C library from Python), the same gets and walks, in threads;
@@ -67,7 +68,7 @@ def rusage_children() -> float:
 # -- jinbao, in a child process of its own so its CPU is only the poller's --------------------
 
 
-def child_jinbao(devices: list[Device], concurrency: int) -> dict:
+def child_jinbao(devices: list[Device], concurrency: int, engine: str) -> dict:
     from jinbao.estate import load_estate
     from jinbao.target import Target
     from monitoring import poller
@@ -85,7 +86,7 @@ def child_jinbao(devices: list[Device], concurrency: int) -> dict:
         assert prof is not None
         todo.append(poller.Job(dev, t, prof, creds, port=d.port, context=d.context))
     state = PollState()
-    opt = poller.Options(timeout=5.0, retries=1, deadline=120.0, concurrency=concurrency)
+    opt = poller.Options(timeout=5.0, retries=1, deadline=120.0, concurrency=concurrency, engine=engine)
     out = {}
     for label in ("cold", "warm"):
         cpu0, t0 = rusage_self(), time.monotonic()
@@ -103,11 +104,11 @@ def child_jinbao(devices: list[Device], concurrency: int) -> dict:
     return out
 
 
-def run_jinbao(devices: list[Device], concurrency: int, fleet: Fleet) -> list[dict]:
+def run_jinbao(devices: list[Device], concurrency: int, fleet: Fleet, engine: str) -> list[dict]:
     sim0 = fleet.cpu()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump([d.__dict__ for d in devices], f)
-    cmd = [sys.executable, __file__, "--child-jinbao", f.name, "--concurrency", str(concurrency)]
+    cmd = [sys.executable, __file__, "--child-jinbao", f.name, "--concurrency", str(concurrency), "--engine", engine]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     os.unlink(f.name)
     if done.returncode:
@@ -117,7 +118,7 @@ def run_jinbao(devices: list[Device], concurrency: int, fleet: Fleet) -> list[di
     sim = fleet.cpu() - sim0
     total = got["cold"]["varbinds"] + got["warm"]["varbinds"]
     return [
-        dict(got[k], tool=f"jinbao (pysnmp), {k}", sim=sim * got[k]["varbinds"] / max(1, total))
+        dict(got[k], tool=f"jinbao ({engine}), {k}", sim=sim * got[k]["varbinds"] / max(1, total))
         for k in ("cold", "warm")
     ]
 
@@ -342,7 +343,12 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=16, help="devices (or walks) in flight, every tool")
     ap.add_argument("--reps", type=int, default=25, help="GETBULK max-repetitions for snmpbulkwalk and the exporter")
     ap.add_argument("--first-host", type=int, default=10, help="simulators listen on 127.0.0.<this + n>")
-    ap.add_argument("--tools", default="jinbao,ezsnmp,bulkwalk,exporter")
+    ap.add_argument(
+        "--tools",
+        default="jinbao-fast,jinbao-pysnmp,ezsnmp,bulkwalk,exporter",
+        help="comma-separated; jinbao-fast and jinbao-pysnmp are the poller with each engine (jinbao: both)",
+    )
+    ap.add_argument("--engine", default="fast", help=argparse.SUPPRESS)
     ap.add_argument("--child-jinbao", help=argparse.SUPPRESS)
     ap.add_argument("--child-ezsnmp", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -352,7 +358,7 @@ def main() -> int:
         return 0
     if a.child_jinbao:
         devices = [Device(**d) for d in json.loads(Path(a.child_jinbao).read_text())]
-        print(json.dumps(child_jinbao(devices, a.concurrency)))
+        print(json.dumps(child_jinbao(devices, a.concurrency, a.engine)))
         return 0
     sizes = sorted(int(x) for x in a.sizes.split(","))
     tools = a.tools.split(",")
@@ -368,8 +374,9 @@ def main() -> int:
                 devices = fleet.devices[:n]
                 ifs = sum(d.interfaces for d in devices)
                 print(f"N={n}: {ifs} interfaces ({ifs / n:.0f} a device) ...", flush=True)
-                if "jinbao" in tools:
-                    rows += [dict(r, n=n) for r in run_jinbao(devices, a.concurrency, fleet)]
+                for engine in ("fast", "pysnmp"):
+                    if f"jinbao-{engine}" in tools or "jinbao" in tools:
+                        rows += [dict(r, n=n) for r in run_jinbao(devices, a.concurrency, fleet, engine)]
                 if "ezsnmp" in tools:
                     rows.append(dict(run_ezsnmp(devices, a.concurrency, fleet, a.reps), n=n))
                 if "bulkwalk" in tools:

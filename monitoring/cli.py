@@ -113,9 +113,10 @@ def _table(agg: AggregatedResult, events: list[dict]) -> None:
 @click.option("--retries", default=1, show_default=True, help="Retries of an unanswered request.")
 @click.option("--deadline", default=20.0, show_default=True, help="Seconds one device may take in all.")
 @click.option("--concurrency", default=16, show_default=True, help="Devices polled at once.")
+@click.option("--engine", type=click.Choice(poller.ENGINES), default="fast", show_default=True, help=poller.ENGINE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Every result and alert event as JSON on stdout.")
 @click.pass_context
-def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, concurrency, as_json):
+def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, concurrency, engine, as_json):
     """Poll every device once: status, uptime, interfaces, load, and what its class adds.
 
     Rates (bps, utilisation, error counts) need the previous poll's counters, kept in the state
@@ -124,7 +125,7 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
     source = _source(lab_id, spec)
     model, todo = select(ctx, source, estate, devices, sites)
     state = PollState(state_file(source))
-    opt = poller.Options(timeout=timeout, retries=retries, deadline=deadline, concurrency=concurrency)
+    opt = poller.Options(timeout=timeout, retries=retries, deadline=deadline, concurrency=concurrency, engine=engine)
     agg = poller.poll(todo, state, opt)
     events = alerts.evaluate(agg, thresholds.for_jobs(model, todo), state.alerts)
     state.save()

@@ -36,11 +36,13 @@ def _source(lab_id: str | None, spec: str | None) -> str:
     return spec or f"lab:{lab_id}"
 
 
-def _cycle(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, concurrency) -> daemon.Cycle:
+def _cycle(
+    ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, concurrency, engine="fast"
+) -> daemon.Cycle:
     """What `monitor poll` selects, as a daemon.Cycle (bad input raises before any contact)."""
     source = _source(lab_id, spec)
     model, todo = select(ctx, source, estate, devices, sites)
-    opt = poller.Options(timeout=timeout, retries=retries, deadline=deadline, concurrency=concurrency)
+    opt = poller.Options(timeout=timeout, retries=retries, deadline=deadline, concurrency=concurrency, engine=engine)
     return daemon.Cycle(todo, source, model, opt)
 
 
@@ -55,6 +57,9 @@ def _poll_options(f):
         click.option("--retries", default=1, show_default=True, help="Retries of an unanswered request."),
         click.option("--deadline", default=20.0, show_default=True, help="Seconds one device may take in all."),
         click.option("--concurrency", default=16, show_default=True, help="Devices polled at once."),
+        click.option(
+            "--engine", type=click.Choice(poller.ENGINES), default="fast", show_default=True, help=poller.ENGINE_HELP
+        ),
     ]
     for o in reversed(opts):
         f = o(f)

@@ -41,7 +41,9 @@ VARBINDS_PER_REQUEST = 60
 def number(value: Any, what: str) -> int:
     """An SNMP integer, counter, gauge or timeticks as an int; anything else is malformed."""
     try:
-        if value is None or isinstance(value, bytes | str):
+        if isinstance(value, bytes):  # the fast engine's OCTET STRING
+            raise TypeError("OCTET STRING")
+        if value is None or isinstance(value, str):
             raise TypeError(type(value).__name__)
         if hasattr(value, "asOctets"):  # an OctetString where a number belongs
             raise TypeError("OCTET STRING")
@@ -53,6 +55,8 @@ def number(value: Any, what: str) -> int:
 def text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bytes):  # the fast engine's OCTET STRING
+        return value.decode("utf-8", "replace")
     try:
         return bytes(value.asOctets()).decode("utf-8", "replace") if hasattr(value, "asOctets") else str(value)
     except PyAsn1Error:
@@ -63,7 +67,7 @@ def ip_address(value: Any) -> str:
     """An IpAddress (four octets on the wire) in dotted form; decoding it as text gives junk."""
     if value is None:
         return ""
-    raw = bytes(value.asOctets()) if hasattr(value, "asOctets") else b""
+    raw = bytes(value) if isinstance(value, bytes) else bytes(value.asOctets()) if hasattr(value, "asOctets") else b""
     if len(raw) != 4:
         raise SnmpFailure("malformed", f"expected an IpAddress of 4 octets, got {len(raw)}")
     return ".".join(map(str, raw))

@@ -27,7 +27,7 @@ from jinbao.model import Device, Estate
 from jinbao.result import AggregatedResult, Result
 from jinbao.target import Target
 
-from . import collect
+from . import collect, fastsnmp, fastsnmp_session
 from . import oids as O
 from .profiles import Profile, health_mib, profile_of
 from .snmp import AUTH, PRIV, Credentials, Engine, Session, SnmpFailure, gather_bounded
@@ -45,12 +45,37 @@ WHY = {
 }
 
 
+ENGINES = ("fast", "pysnmp")
+ENGINE_HELP = "SNMP engine: fast (jinbao's own BER/USM) or pysnmp (DES privacy always goes to pysnmp)."
+AnyEngine = Engine | fastsnmp.Engine
+AnySession = Session | fastsnmp_session.Session
+
+
 @dataclass(frozen=True)
 class Options:
     timeout: float = 2.0  # per request, seconds
     retries: int = 1
     deadline: float = 20.0  # per device, from the moment its poll starts
     concurrency: int = 16
+    # "fast": monitoring/fastsnmp*.py, our own BER and USM, ~1/10 of pysnmp's CPU a device-poll
+    # (docs/monitoring.md, Benchmark); "pysnmp": monitoring/snmp.py. Credentials the fast engine
+    # cannot speak (DES privacy) go to pysnmp whatever this says.
+    engine: str = "fast"
+
+
+def make_engine(netns: str | None, creds: Credentials, opt: Options) -> AnyEngine:
+    if opt.engine not in ENGINES:
+        raise JinbaoError(f"SNMP engine {opt.engine!r}: choose one of {', '.join(ENGINES)}")
+    if opt.engine == "fast" and fastsnmp.supports(creds):
+        return fastsnmp.Engine(netns)
+    return Engine(netns)
+
+
+def session(eng: AnyEngine, job: Job, opt: Options) -> AnySession:
+    args = (job.target.host, job.port, job.creds, opt.timeout, opt.retries, job.context)
+    if isinstance(eng, fastsnmp.Engine):
+        return fastsnmp_session.Session(eng, *args)
+    return Session(eng, *args)
 
 
 @dataclass(frozen=True)
@@ -100,7 +125,7 @@ def jobs(estate: Estate, found: dict[str, Target]) -> list[Job]:
     return out
 
 
-async def _diagnose(s: Session, eng: Engine, job: Job) -> str:
+async def _diagnose(s: AnySession, eng: AnyEngine, job: Job) -> str:
     """After a timeout: dead agent, wrong privacy key, or an address answering garbage?"""
     before = eng.received_from(job.target.host, job.port)
     if not job.creds.v3 or not job.creds.priv_key:
@@ -114,7 +139,7 @@ async def _diagnose(s: Session, eng: Engine, job: Job) -> str:
     return "garbage" if max(before, eng.received_from(job.target.host, job.port)) else "unreachable"
 
 
-async def poll_one(job: Job, s: Session, st: dict) -> Result:
+async def poll_one(job: Job, s: AnySession, st: dict) -> Result:
     d, prof, eng = job.device, job.profile, s.engine
     data: dict = {"class": prof.class_, "platform": d.platform, "address": job.target.host, "status": "ok"}
     started = time.monotonic()
@@ -149,13 +174,13 @@ async def poll_one(job: Job, s: Session, st: dict) -> Result:
     return Result(d.name, TASK, data=_stats(data, s, started))
 
 
-def _stats(data: dict, s: Session, started: float) -> dict:
+def _stats(data: dict, s: AnySession, started: float) -> dict:
     data.update(requests=s.requests, varbinds=s.varbinds, seconds=round(time.monotonic() - started, 3))
     return data
 
 
-async def _bounded(job: Job, eng: Engine, st: dict, opt: Options) -> Result:
-    s = Session(eng, job.target.host, job.port, job.creds, opt.timeout, opt.retries, job.context)
+async def _bounded(job: Job, eng: AnyEngine, st: dict, opt: Options) -> Result:
+    s = session(eng, job, opt)
     started = time.monotonic()
     try:
         return await asyncio.wait_for(poll_one(job, s, st), opt.deadline)
@@ -183,12 +208,12 @@ async def _bounded(job: Job, eng: Engine, st: dict, opt: Options) -> Result:
 
 
 async def poll_async(todo: list[Job], state: PollState, opt: Options) -> AggregatedResult:
-    engines: dict[tuple, Engine] = {}
+    engines: dict[tuple, AnyEngine] = {}
     try:
         for j in todo:
             key = (j.target.netns, j.creds)
             if key not in engines:
-                engines[key] = Engine(j.target.netns)
+                engines[key] = make_engine(j.target.netns, j.creds, opt)
         results = await gather_bounded(
             [_bounded(j, engines[(j.target.netns, j.creds)], state.device(j.device.name), opt) for j in todo],
             opt.concurrency,
