@@ -113,6 +113,11 @@ def _watch_one(a, who: str, host: str, done: threading.Event) -> None:
         if now != state:
             _say(ev=now, who=who, t=time.time(), failures=failures)
             state = now
+        if who == "standby":
+            # Every probe of the standby, with when it started: the quorum needs one that began
+            # after the primary was declared dead (a state change alone lags by up to N probes,
+            # and an isolated standby read as "up" from before the cut would be promoted).
+            _say(ev="probe", who=who, t=time.time(), started=started, ok=ok)
         time.sleep(max(0.0, a.interval - (time.time() - started)))
 
 

@@ -122,7 +122,8 @@ def _run(rb, lab_id: str) -> None:
         d.stop_probes()
         pair.close()
         rep.update(ended=time.time(), steps=d.steps, faults=[{k: v for k, v in f.items()} for f in d.faults])
-        where = reports.write(rep, d.canary.events if d.canary else [], d.witness.events if d.witness else [])
+        verdicts = [e for e in d.witness.events if e["ev"] != "probe"] if d.witness else []  # not every probe
+        where = reports.write(rep, d.canary.events if d.canary else [], verdicts)
         out.print(f"report: {where / 'report.md'} (and report.json)")
     for f in d.faults:
         out.print(

@@ -84,7 +84,7 @@ class ScenarioActions:
                 (e for e in self.witness.seen("dead", after=f["t"]) if e.get("who", "primary") == "primary"), None
             )
             time.sleep(0.05)
-        standby = self.witness_verdict("standby")
+        standby = self._standby_after(dead["t"], deadline) if dead is not None else self.witness_verdict("standby")
         standby_alone = self._standby_lost_primary(step.side)
         self.decision = "promote" if dead is not None and standby == "up" else "hold"
         f.update(
@@ -100,6 +100,20 @@ class ScenarioActions:
         if self.decision == "hold":
             f["new_primary"] = f["side"]
         return {"decision": self.decision, **f["quorum"]}
+
+    def _standby_after(self, t: float, deadline: float) -> str | None:
+        """The witness's word on the standby from a probe that started after t: "up" or "down"
+        (None if none finished in time). Its last state change may predate the fault."""
+        w = self.rb.witness
+        probe_s = float(w.get("timeout", 1.0)) + float(w.get("interval", 0.2))
+        until = min(deadline, time.time() + probe_s + VERDICT_SLACK_S)
+        while True:
+            probe = next((e for e in self.witness.seen("probe", after=t) if e.get("started", 0) >= t), None)
+            if probe is not None:
+                return "up" if probe["ok"] else "down"
+            if time.time() >= until:
+                return None
+            time.sleep(0.02)
 
     def witness_verdict(self, who: str) -> str | None:
         seen = [e for e in self.witness.seen() if e.get("who", "primary") == who and e["ev"] in ("up", "dead")]
