@@ -116,6 +116,7 @@ class Thresholds(_Frozen):
 class MonitoringSettings(_Frozen):
     """The inventory's thresholds: estate-wide, per site, per device; the most specific wins."""
 
+    interval_s: int = 60  # `monitor run`'s polling interval
     thresholds: Thresholds = Thresholds()
     sites: dict[str, Thresholds] = {}
     devices: dict[str, Thresholds] = {}

@@ -55,6 +55,8 @@ class RawMonitoring(_Strict):
     """Thresholds over the device classes' defaults: estate-wide, per site, per device (the most
     specific wins)."""
 
+    # How often `jinbao monitor run` polls (seconds); its --interval overrides it.
+    interval_s: Annotated[int, Field(ge=10, le=3600)] = 60
     thresholds: RawThresholds = RawThresholds()
     sites: dict[Text, RawThresholds] = {}
     devices: dict[Text, RawThresholds] = {}

@@ -68,7 +68,7 @@ def _poll_options(f):
 
 @click.command()
 @_poll_options
-@click.option("--interval", default="60s", show_default=True, help="Time between polls (e.g. 30s, 5m).")
+@click.option("--interval", help="Time between polls (30s, 5m); default: monitoring.interval_s, else 60 s.")
 @click.option("--listen", help="Serve Prometheus /metrics on HOST:PORT, e.g. 127.0.0.1:9661.")
 @click.option("--polls", "max_polls", type=int, help="Stop after this many polls (default: until SIGTERM).")
 @click.pass_context
@@ -77,8 +77,11 @@ def run(ctx, interval, listen, max_polls, **sel):
 
     One daemon per source (a second one refuses, naming the first's pid). SIGTERM or Ctrl-C
     stops it after the poll in flight. A device that does not answer costs only its deadline."""
-    seconds = duration(interval, "--interval")
     cycle = _cycle(ctx, **sel)
+    if interval is None:  # the inventory says how often its estate is polled
+        m = cycle.estate.monitoring
+        interval = f"{m.interval_s if m else 60}s"
+    seconds = duration(interval, "--interval")
     if cycle.opt.deadline > seconds:
         raise JinbaoError(
             f"--deadline {cycle.opt.deadline:g} s is longer than --interval {interval}: polls would overlap; "

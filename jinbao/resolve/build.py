@@ -230,6 +230,7 @@ def _monitoring(r: State) -> MonitoringSettings | None:
         return Thresholds(**raw.model_dump(exclude_none=True))
 
     return MonitoringSettings(
+        interval_s=m.interval_s,
         thresholds=th(m.thresholds),
         sites={n: th(t) for n, t in m.sites.items()},
         devices={n: th(t) for n, t in m.devices.items()},

@@ -211,6 +211,28 @@ def test_status_of_a_source_never_polled_is_bad_input(state):
     assert r.returncode == 2 and "never been polled" in r.stderr
 
 
+def test_the_daemon_polls_at_the_inventorys_interval_unless_told(state, tmp_path):
+    """monitoring.interval_s is the daemon's default: a --deadline longer than it is refused,
+    naming it, before any device is contacted (estate targets: the devices' own addresses)."""
+    est = tmp_path / "estate"
+    shutil.copytree(REPO / "inventory" / "lab", est)
+    (est / "monitoring.yml").write_text("monitoring:\n  interval_s: 10\n")
+    exe = Path(sys.executable).parent / "jinbao"
+    env = {
+        **os.environ,
+        "JINBAO_STATE_DIR": str(state),
+        "JINBAO_SNMP_AUTH_KEY": "k" * 12,
+        "JINBAO_SNMP_PRIV_KEY": "p" * 12,
+    }
+    base = [str(exe), "monitor", "run", "--targets", f"estate:{est}", "--estate", str(est), "--deadline", "20"]
+    r = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "longer than --interval 10s" in r.stderr, r.stderr
+    # the flag wins over the inventory (refused again, so nothing is polled: these addresses are
+    # not a lab's and must not be contacted)
+    r = subprocess.run([*base[:-1], "400", "--interval", "5m"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "longer than --interval 5m" in r.stderr, r.stderr
+
+
 DASHBOARD = REPO / "monitoring" / "grafana" / "province.json"
 
 
