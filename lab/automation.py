@@ -78,6 +78,10 @@ def _env(lab: Lab) -> dict[str, str]:
         # the lab's values behind the estate's unset env: references (administrator passwords),
         # as `lab exec ops` gives them: roles resolve them on the controller, in no_log tasks
         **lab.secrets_env(),
+        # testinfra suites skip what only a host owning its kernel has (the audit rules loaded)
+        "JINBAO_SHARED_KERNEL": "1",
+        # the estate the lab was built from: suites that check against it (common) read it
+        "JINBAO_ESTATE": str(lab.state["estate"]),
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
         "ANSIBLE_HOME": str(home),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
