@@ -81,7 +81,7 @@ def test_failed_logins_lock_the_account(host):
     f = _conf(host, "/etc/security/faillock.conf")
     assert 0 < int(f["deny"]) <= 5 and int(f["unlock_time"]) >= 600
     # control is one token or a bracketed list: auth [success=1 default=ignore] pam_unix.so ...
-    line = re.compile(r"^auth\s+(?:\[[^\]]*\]|\S+)\s+(\S+)\s*(.*)$", re.M)
+    line = re.compile(r"^auth[ \t]+(?:\[[^\]\n]*\]|\S+)[ \t]+(\S+)[ \t]*(.*)$", re.M)
     mods = [(m[0], m[1].strip()) for m in line.findall(host.file("/etc/pam.d/common-auth").content_string)]
     unix = next(i for i, m in enumerate(mods) if m[0] == "pam_unix.so")
     assert mods[unix - 1] == ("pam_faillock.so", "preauth")
