@@ -17,7 +17,15 @@ def refused(tmp_path: Path, tag: str, *extra_vars: str) -> str:
     inventory.write_text("platform_linux:\n  hosts:\n    nowhere.invalid:\n")
     args = [a for v in extra_vars for a in ("-e", v)]
     r = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), *args, "--tags", tag, "playbooks/harden.yml"],
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            str(inventory),
+            *args,
+            "--tags",
+            tag,
+            "playbooks/harden.yml",
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -37,7 +37,9 @@ def test_common_converges_idempotently_is_verified_and_repairs_a_hand_edit(own_l
     # An operator points one node at an NTP server outside the management zone.
     lab.in_node(BROKEN, ["sed", "-i", "s/^NTP=.*/NTP=192.0.2.123/", DROPIN])
     ip = str(lab.plan.nodes[BROKEN].device.mgmt_ip)
-    assert baseline_lab.failures(lab, SUITE, servers) == {("test_time_sync_follows_only_the_management_ntp_servers", ip)}
+    assert baseline_lab.failures(lab, SUITE, servers) == {
+        ("test_time_sync_follows_only_the_management_ntp_servers", ip)
+    }
 
     repaired = baseline_lab.converge(lab, "common")
     assert {h for h in servers if repaired[h] > 0} == {BROKEN}, repaired

@@ -54,7 +54,9 @@ def test_hostname_is_the_device_name(host, device):
 
 
 def test_own_names_resolve_locally(host, device):
-    assert re.search(rf"^127\.0\.1\.1\s+{re.escape(device.fqdn)}\s+{device.name}\s*$", host.file("/etc/hosts").content_string, re.M)
+    assert re.search(
+        rf"^127\.0\.1\.1\s+{re.escape(device.fqdn)}\s+{device.name}\s*$", host.file("/etc/hosts").content_string, re.M
+    )
 
 
 def test_time_sync_follows_only_the_management_ntp_servers(host, estate, mp):

@@ -55,7 +55,8 @@ def login_defs(host) -> dict[str, str]:
 
 def _conf(host, path) -> dict[str, str]:
     return dict(
-        (m[0], m[1].strip()) for m in re.findall(r"^\s*([a-z_]+)\s*(?:=\s*(.*))?$", host.file(path).content_string, re.M)
+        (m[0], m[1].strip())
+        for m in re.findall(r"^\s*([a-z_]+)\s*(?:=\s*(.*))?$", host.file(path).content_string, re.M)
     )
 
 
@@ -71,7 +72,9 @@ def test_new_passwords_are_hashed_with_sha512(login_defs):
 
 def test_passwords_need_12_characters_of_3_classes(host):
     assert host.package("libpam-pwquality").is_installed
-    assert re.search(r"^password\s+\S+\s+pam_pwquality\.so", host.file("/etc/pam.d/common-password").content_string, re.M)
+    assert re.search(
+        r"^password\s+\S+\s+pam_pwquality\.so", host.file("/etc/pam.d/common-password").content_string, re.M
+    )
     q = _conf(host, "/etc/security/pwquality.conf")
     assert int(q["minlen"]) >= 12 and int(q["minclass"]) >= 3 and 0 < int(q["maxrepeat"]) <= 3
     assert "enforce_for_root" in q
