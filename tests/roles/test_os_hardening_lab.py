@@ -12,7 +12,8 @@ from lab import automation
 from tests.lab.test_rootfs import _machine, _same
 from tests.roles import baseline_lab
 
-pytestmark = [pytest.mark.lab, pytest.mark.slow]
+# three converges and three testinfra runs over 4 servers: minutes on a busy 2-core machine
+pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 SUITE = "roles/os_hardening/tests"
 BROKEN = "prov-app1"
