@@ -49,6 +49,7 @@ def failures(lab: Lab, suite: str, nodes: list[str]) -> set[tuple[str, str]]:
     report = lab.dir / "ansible" / "testinfra.xml"
     r = automation.testinfra(lab, suite, nodes, f"--junitxml={report}")
     assert r.returncode in (0, 1), r.stdout[-3000:] + r.stderr[-2000:]
+    print(r.stdout[-6000:])  # shown by pytest when the test fails: why each check failed
     out = set()
     for case in ET.parse(report).getroot().iter("testcase"):
         if case.find("failure") is None and case.find("error") is None:
