@@ -12,6 +12,11 @@ APT_PACKAGES := python3-venv graphviz fonts-wqy-microhei openssl iproute2 iputil
 	frr frr-snmp snmpd snmp openssh-server openssh-client keepalived postgresql libcap2-bin prometheus \
 	sudo ca-certificates python3-apt weasyprint poppler-utils
 
+# Packages the baseline roles install on lab server nodes (rsyslog, auditd, pam_pwquality). Lab
+# nodes have no route to a mirror, so `make apt` only downloads them into apt's cache (the
+# machine installs nothing); a node's `apt-get install` then takes them from there.
+NODE_APT_PACKAGES := rsyslog auditd libpam-pwquality
+
 # Only the benchmarks need these (ApacheBench drives both OCSP responders).
 BENCH_APT_PACKAGES := apache2-utils prometheus-snmp-exporter
 
@@ -26,6 +31,8 @@ apt:
 	  echo "apt: installing $$(echo $$missing)"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else echo "apt: all packages present"; fi
+	@DEBIAN_FRONTEND=noninteractive apt-get install -q -y --download-only $(NODE_APT_PACKAGES) >/dev/null || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -q -y --download-only $(NODE_APT_PACKAGES); }
 
 venv: $(VENV)/.installed
 

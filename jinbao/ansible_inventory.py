@@ -60,10 +60,36 @@ def build(e: Estate) -> tuple[dict[str, dict], dict[str, dict]]:
     return groups, hostvars
 
 
+def management_vars(e: Estate) -> dict:
+    """Variables for group `all`: the management plane every server role follows (NTP servers and
+    log collectors with their addresses, the banner, the login policy, the administrators).
+
+    Passwords stay references (env:/file:/vault:); a role resolves one only on the controller, in a
+    task that logs nothing."""
+    mp = e.management_plane
+    if mp is None:
+        return {}
+
+    def servers(names: tuple[str, ...]) -> list[dict]:
+        return [{"name": n, "address": str(e.devices[n].mgmt_ip)} for n in names]
+
+    return {
+        "jinbao_management": {
+            "ntp": servers(mp.ntp),
+            "syslog": servers(mp.syslog),
+            "banner": mp.banner,
+            "login": mp.login.model_dump(),
+            "users": [{"name": u.name, "role": u.role, "password": u.password.ref} for u in mp.users],
+        }
+    }
+
+
 def as_list_json(e: Estate) -> dict:
     """The `ansible-inventory --list` shape, for a static export of the estate."""
     groups, hostvars = build(e)
     out: dict = {"_meta": {"hostvars": hostvars}, "all": {"children": ["ungrouped", *TOP_GROUPS]}}
+    if mv := management_vars(e):
+        out["all"]["vars"] = mv
     for g, body in groups.items():
         entry = {}
         if body["hosts"]:
@@ -90,4 +116,7 @@ def as_yaml_inventory(e: Estate) -> dict:
             out["children"] = {c: node(c) for c in body["children"]}
         return out
 
-    return {"all": {"children": {g: node(g) for g in TOP_GROUPS}}}
+    out: dict = {"all": {"children": {g: node(g) for g in TOP_GROUPS}}}
+    if mv := management_vars(e):
+        out["all"]["vars"] = mv
+    return out

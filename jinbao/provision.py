@@ -103,6 +103,11 @@ class Seat:
     def via(self) -> tuple[str, ...]:
         return next(iter(self.targets.values())).via
 
+    @property
+    def shared_kernel(self) -> bool:
+        """The hosts are reached through a network namespace of this machine: they share its kernel."""
+        return any(t.netns for t in self.targets.values())
+
     def secret_env(self) -> dict[str, str]:
         """NAME=value lines of the targets' secrets files (a lab's secrets.env), as environment."""
         out: dict[str, str] = {}
@@ -151,6 +156,10 @@ class Seat:
             # A lab's per-run values behind the estate's env: references, for the roles' lookup
             # (jinbao_secret) on the controller: in the play's environment, never on disk or argv.
             **self.secret_env(),
+            # testinfra suites skip what only a host owning its kernel has (loaded audit rules)
+            **({"JINBAO_SHARED_KERNEL": "1"} if self.shared_kernel else {}),
+            # suites that check against the estate (common: NTP, syslog, users) read this one
+            "JINBAO_ESTATE": self.estate_ref,
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
             "ANSIBLE_HOME": str(home),
             # ssh's ControlPath hashes host, port and user only: every lab's prov-app1 has the same
@@ -274,6 +283,10 @@ def playbook(
         cmd += ["--check", "--diff"]
     if tags:
         cmd += ["--tags", ",".join(tags)]
+    if s.shared_kernel:
+        # Hosts behind a network namespace of this machine (lab nodes) run on this machine's
+        # kernel: what a role would load into a kernel (audit rules) would land in the machine's.
+        extra_vars = {"auditd_load_rules": False, **(extra_vars or {})}
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
     if verbose:

@@ -49,10 +49,24 @@ def ssh_config(lab: Lab) -> Path:
     return f
 
 
+# What a lab node cannot do, as variables beside the lab's inventory (group_vars/all.yml), so every
+# run against a lab gets them and no role has to guess whether it is in one. A node shares the
+# machine's kernel: the audit rules loaded into it would be the machine's.
+LAB_GROUP_VARS = """\
+# Written by jinbao lab: lab nodes share the machine's kernel (lab/rootfs.py).
+# Audit rules are written and checked on the node but not loaded: the kernel's audit rules are the machine's.
+auditd_load_rules: false
+"""
+
+
 def inventory(lab: Lab) -> Path:
-    """A jinbao inventory plugin file over the estate this lab was built from."""
-    f = _workdir(lab) / "lab.jinbao.yml"
+    """A jinbao inventory plugin file over the estate this lab was built from, with the variables
+    that say what a lab node cannot do (LAB_GROUP_VARS)."""
+    d = _workdir(lab)
+    f = d / "lab.jinbao.yml"
     f.write_text(f"plugin: jinbao\nestate: {lab.state['estate']}\n")
+    (d / "group_vars").mkdir(exist_ok=True)
+    (d / "group_vars" / "all.yml").write_text(LAB_GROUP_VARS)
     return f
 
 
@@ -61,9 +75,13 @@ def _env(lab: Lab) -> dict[str, str]:
     home.mkdir(mode=0o700, exist_ok=True)
     return {
         **os.environ,
-        # the lab's per-run values behind the estate's env: references, as `lab exec ops` gives
-        # them: roles resolve keys on the controller (lookup jinbao_secret), never from inventory
+        # the lab's values behind the estate's unset env: references (administrator passwords),
+        # as `lab exec ops` gives them: roles resolve them on the controller, in no_log tasks
         **lab.secrets_env(),
+        # testinfra suites skip what only a host owning its kernel has (the audit rules loaded)
+        "JINBAO_SHARED_KERNEL": "1",
+        # the estate the lab was built from: suites that check against it (common) read it
+        "JINBAO_ESTATE": str(lab.state["estate"]),
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
         "ANSIBLE_HOME": str(home),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),

@@ -33,7 +33,7 @@ class InventoryModule(BaseInventoryPlugin):
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
-        from jinbao.ansible_inventory import build
+        from jinbao.ansible_inventory import build, management_vars
         from jinbao.errors import InventoryError
         from jinbao.estate import load_estate
 
@@ -51,6 +51,8 @@ class InventoryModule(BaseInventoryPlugin):
                 self.inventory.add_child(g, child)
             for h in body["hosts"]:
                 self.inventory.add_host(h, group=g)
+        for k, v in management_vars(estate).items():
+            self.inventory.set_variable("all", k, v)
         for h, hv in hostvars.items():
             for k, v in hv.items():
                 self.inventory.set_variable(h, k, v)
