@@ -145,9 +145,11 @@ class ScenarioActions:
         if not pids:
             raise DrError(f"{self.pair.side(side)['node']} has no WAL sender to stall")
         assert self.canary, "stall_replication needs a canary_start step before it"
-        n0 = max((e["n"] for e in self.canary.seen("ack")), default=0)
-        t = time.time()
         self.pair.run(self.pair.side(side)["node"], "kill -STOP " + " ".join(pids))
+        # From when the stop is known done, not from before the remote command: rows acknowledged
+        # while it travelled were still sent (seen in CI: 11 counted "past the stall", 9 lost).
+        t = time.time()
+        n0 = max((e["n"] for e in self.canary.seen("ack")), default=0)
         self.stalled = (side, pids)
         # (the check runs under the canary's event lock: it must not call seen() itself)
         self.canary.wait(
