@@ -41,6 +41,13 @@ PATTERNS = [
     re.compile(
         rf"((?<![<\w-])snmp-agent community[ \t]+(?:read|write)[ \t]+(?:cipher[ \t]+|simple[ \t]+)?)({_VALUE})", re.I
     ),
+    # IOS trap/inform targets carry the community in clear: snmp-server host A [traps|informs]
+    # [version 1|2c] VALUE ... (with version 3 the word there is a user name, not a secret)
+    re.compile(
+        rf"((?<![<\w-])snmp-server host[ \t]+\S+[ \t]+(?:(?:traps|informs)[ \t]+)?(?:version[ \t]+(?:1|2c)[ \t]+)?)"
+        rf"(?!version\b)(?!traps\b)(?!informs\b)({_VALUE})",
+        re.I,
+    ),
     # SNMPv3 users: IOS `auth sha K priv aes 128 K`, VRP/Comware `authentication-mode sha2-256 K privacy-mode aes128 K`
     # (VRP's OSPF `authentication-mode md5 1 cipher K` is the cipher pattern's: its 1 is a key id)
     re.compile(rf"((?<![<\w-])(?:auth[ \t]+(?:sha|md5)|authentication-mode[ \t]+sha)\S*[ \t]+)({_VALUE})", re.I),
