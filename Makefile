@@ -89,7 +89,7 @@ demo: setup
 	@echo
 	@echo "== provisioning: the lab's servers hardened with Ansible (each node has its own root), then verified by testinfra =="
 	$(JINBAO) provision --lab $(DEMO_LAB) --playbook harden
-	$(JINBAO) verify --lab $(DEMO_LAB)
+	$(JINBAO) verify --lab $(DEMO_LAB) --playbook harden
 	@echo
 	@echo "== compliance: MLPS 2.0 level 3 evidence from the inventory, the lab's configs, DR and monitoring =="
 	-$(JINBAO) audit run --lab $(DEMO_LAB)

@@ -102,13 +102,14 @@ def provision(ctx, site, lab_id, estate_name, hosts, as_json, role, check, book,
 @click.command()
 @where
 @click.option("--role", help="Only this role's suite (roles/<role>/tests).")
+@click.option("--playbook", "book", default="site", show_default=True, help="Verify the roles this playbook applies.")
 @click.pass_context
-def verify(ctx, site, lab_id, estate_name, hosts, as_json, role):
+def verify(ctx, site, lab_id, estate_name, hosts, as_json, role, book):
     """Run the testinfra suites of roles/*/tests against the servers; per host, per check.
 
     Exit 0 when every check passed on every host, 1 when some failed (each named), 2 on bad input."""
     s = _seat(ctx, site, lab_id, estate_name, hosts)
-    res = run_verify(s, role)
+    res = run_verify(s, role, book=playbook_path(book))
     agg = res.results
     if as_json:
         body = {"source": s.source, "seconds": round(res.seconds, 2), "log": str(res.log), "hosts": res.checks}

@@ -16,6 +16,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from .errors import JinbaoError
 from .provision import REPO, ROLES, Seat, check_role
 from .result import AggregatedResult, Result
@@ -23,11 +25,27 @@ from .result import AggregatedResult, Result
 CASE = re.compile(r"^(?P<test>[^\[]+)\[(?:ssh://)?(?P<addr>[^\]]+)\]$")
 
 
-def suites(role: str | None = None) -> list[Path]:
-    """roles/<role>/tests for every role that has one (or the one role named)."""
+def roles_of(book: Path) -> set[str]:
+    """The roles a playbook applies, through its import_playbook lines."""
+    found: set[str] = set()
+    for play in yaml.safe_load(book.read_text()) or []:
+        if "ansible.builtin.import_playbook" in play or "import_playbook" in play:
+            inner = play.get("ansible.builtin.import_playbook") or play["import_playbook"]
+            found |= roles_of(book.parent / inner)
+        for r in play.get("roles", []):
+            found.add(r["role"] if isinstance(r, dict) else r)
+    return found
+
+
+def suites(role: str | None = None, book: Path | None = None) -> list[Path]:
+    """roles/<role>/tests for every role of the playbook that has one (or the one role named):
+    a role the playbook never applied has nothing to verify."""
     if role:
         check_role(role)
-    found = sorted(d / "tests" for d in ROLES.iterdir() if (d / "tests").is_dir() and (not role or d.name == role))
+    wanted = {role} if role else (roles_of(book) if book else None)
+    found = sorted(
+        d / "tests" for d in ROLES.iterdir() if (d / "tests").is_dir() and (wanted is None or d.name in wanted)
+    )
     if not found:
         raise JinbaoError(f"no testinfra suite in roles/{role or '*'}/tests")
     return found
@@ -43,9 +61,9 @@ class Checks:
     log: Path
 
 
-def verify(s: Seat, role: str | None = None, *, timeout: float = 3600) -> Checks:
+def verify(s: Seat, role: str | None = None, *, book: Path | None = None, timeout: float = 3600) -> Checks:
     """Run the suites over the seat's hosts (one pytest process; testinfra keeps one SSH link per host)."""
-    paths = suites(role)
+    paths = suites(role, book)
     by_addr = {t.host: name for name, t in s.targets.items()}
     report = s.workdir / "testinfra.xml"
     report.unlink(missing_ok=True)

@@ -92,7 +92,7 @@ def test_check_on_a_converged_lab_reports_no_changes_and_verify_passes(converged
     checked = _provision(lab, "--check")
     assert {h for h, r in checked.items() if r["changed"] or r["diff"]} == set(), checked
     assert all(r["data"]["counts"]["changed"] == 0 for r in checked.values())
-    verified = _cli(lab, "verify")["hosts"]
+    verified = _cli(lab, "verify", "--playbook", "harden")["hosts"]
     assert set(verified) == _servers(lab)
     assert {(h, c) for h, checks in verified.items() for c, o in checks.items() if o != "passed"} == set()
 
@@ -109,7 +109,7 @@ def test_check_on_a_broken_node_shows_exactly_the_broken_setting(converged):
         assert edits == ["-PasswordAuthentication yes", "+PasswordAuthentication no"], checked[BROKEN]["diff"]
         # check mode changed nothing: the node is still broken, and verify names exactly that check
         assert "PasswordAuthentication yes" in _sshd_config(lab, BROKEN)
-        r = run_cli("verify", "--lab", lab.id, "--json")
+        r = run_cli("verify", "--playbook", "harden", "--lab", lab.id, "--json")
         assert r.returncode == 1, r.stdout + r.stderr
         failed = {(h, c) for h, cs in json.loads(r.stdout)["hosts"].items() for c, o in cs.items() if o != "passed"}
         assert failed == {(BROKEN, "ssh_hardening: test_password_authentication_is_off")}

@@ -35,7 +35,10 @@ def test_a_playbook_importing_a_missing_one_is_named_not_parsed(tmp_path):
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["provision", "--role", "nosuch", "--playbook", "harden"], "no role 'nosuch' in roles/; roles: ssh_hardening"),
+        (
+            ["provision", "--role", "nosuch", "--playbook", "harden"],
+            "no role 'nosuch' in roles/; roles: auditd, common, firewall_host",
+        ),
         (["provision", "--playbook", "nosuch"], "no playbook 'nosuch'"),
         (["provision", "--playbook", "harden", "--estate", "lab", "--site", "atlantis"], "no site 'atlantis'"),
         (["verify", "--estate", "lab", "--host", "prov-wan1"], "prov-wan1: not a Linux server of estate lab"),
@@ -89,3 +92,13 @@ def test_junit_case_names_map_to_host_and_role():
     assert _role_of("roles.ssh_hardening.tests.test_ssh_hardening", "") == "ssh_hardening"
     assert [p.parent.name for p in suites()] == sorted(p.parent.name for p in suites())
     assert re.search(r"ssh_hardening/tests$", str(suites("ssh_hardening")[0]))
+
+
+def test_verify_checks_only_the_roles_its_playbook_applies():
+    from jinbao.provision import playbook_path
+    from jinbao.verify import suites
+
+    harden = {p.parent.name for p in suites(None, playbook_path("harden"))}
+    site = {p.parent.name for p in suites(None, playbook_path("site"))}
+    assert "ssh_hardening" in harden and not {"pki_cert", "pki_trust"} & harden  # pki.yml was not applied
+    assert {"pki_cert", "pki_trust"} <= site and harden < site
