@@ -105,7 +105,7 @@ demo-down: venv
 	$(JINBAO) lab down --id $(DEMO_LAB)
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 # ruff (lint and format) on everything, mypy on the core (its config is in pyproject.toml).
 # ansible-lint joins when roles/ has roles.

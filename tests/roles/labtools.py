@@ -1,5 +1,6 @@
-"""What the roles' lab tests share: one lab per module, converge, testinfra failures by name, and
-the secret values a run must never print."""
+"""What the roles' lab tests share: the lab (one for the whole package, see conftest.py), a
+converge that refuses to run on anything but a node's own root, testinfra failures read back as
+(check, host) pairs, and the secret values a run must never print."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from lab import automation, runtime
+from lab.record import Lab
+
+HARDEN = "playbooks/harden.yml"
 
 
 def own_lab():
-    """A module-scoped lab of the `lab` estate, brought down even when a test fails."""
+    """Generator for a fixture: a lab of the `lab` estate, brought down even when a test fails.
+    JINBAO_TEST_LAB=ID uses a lab you brought up yourself (for a quick loop) and leaves it up."""
     if os.geteuid() != 0:
         pytest.skip("the lab needs root (network namespaces)")
+    reuse = os.environ.get("JINBAO_TEST_LAB")
+    if reuse:
+        yield Lab.find(reuse)
+        return
     lab = runtime.up("lab", runtime.new_id(), wait=False)
     try:
         yield lab
@@ -22,9 +31,17 @@ def own_lab():
         runtime.down(lab)
 
 
-def converge(lab, playbook: str, hosts: list[str], *args: str) -> dict[str, tuple[int, ...]]:
+def assert_own_roots(lab: Lab) -> None:
+    """Every server runs on its own overlay root: a role converged there cannot reach the machine."""
+    for node in automation.servers(lab):
+        fstype = lab.in_node(node, ["findmnt", "-no", "FSTYPE", "/"]).stdout.strip()
+        assert fstype == "overlay", f"{node}: / is {fstype!r}, not the node's own overlay: refusing to converge"
+
+
+def converge(lab: Lab, playbook: str, hosts: list[str], *args: str) -> dict[str, tuple[int, ...]]:
     """Run the playbook on hosts only; (ok, changed, unreachable, failed) per host. No secret value
     of the lab may appear in what Ansible printed."""
+    assert_own_roots(lab)
     r, recap = automation.playbook(lab, playbook, "--limit", ",".join(hosts), *args)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert set(recap) == set(hosts), r.stdout[-2000:]
@@ -33,22 +50,34 @@ def converge(lab, playbook: str, hosts: list[str], *args: str) -> dict[str, tupl
     return recap
 
 
+def converge_role(lab: Lab, tag: str) -> set[str]:
+    """Converge one role of harden.yml (by its tag) on every server; the servers it changed."""
+    return changed(converge(lab, HARDEN, automation.servers(lab), "--tags", tag))
+
+
 def changed(recap: dict[str, tuple[int, ...]]) -> set[str]:
     return {h for h, counts in recap.items() if counts[1] > 0}
 
 
-def failures(lab, suite: str, nodes: list[str]) -> set[tuple[str, str]]:
-    """(test name, host address) of every testinfra check of suite that failed on nodes."""
+def failures(lab: Lab, suite: str, nodes: list[str]) -> set[tuple[str, str]]:
+    """(test name with its parameter if any, host address) of every testinfra check of suite that
+    failed on nodes."""
     report = lab.dir / "ansible" / "testinfra.xml"
     r = automation.testinfra(lab, suite, nodes, f"--junitxml={report}")
     assert r.returncode in (0, 1), r.stdout[-3000:] + r.stderr[-2000:]
-    cases = ET.parse(report).getroot().iter("testcase")
-    names = [c.get("name", "") for c in cases if c.find("failure") is not None or c.find("error") is not None]
-    assert (r.returncode == 0) == (names == []), r.stdout[-3000:]
+    print(r.stdout[-6000:])  # shown by pytest when the test fails: why each check failed
+    out = set()
+    for case in ET.parse(report).getroot().iter("testcase"):
+        if case.find("failure") is None and case.find("error") is None:
+            continue
+        name, _, params = case.get("name", "").partition("[")
+        host, _, param = params.rstrip("]").removeprefix("ssh://").partition("-")
+        out.add((f"{name}[{param}]" if param else name, host))
+    assert (r.returncode == 0) == (out == set()), r.stdout[-3000:]
     leaked = [name for name, value in lab.secrets_env().items() if value in r.stdout + r.stderr]
     assert not leaked, f"testinfra printed the value of {leaked}"
-    return {(n.split("[")[0], n.split("[")[1].rstrip("]").removeprefix("ssh://")) for n in names}
+    return out
 
 
-def ip(lab, node: str) -> str:
+def ip(lab: Lab, node: str) -> str:
     return str(lab.plan.nodes[node].device.mgmt_ip)

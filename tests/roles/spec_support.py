@@ -30,9 +30,9 @@ HOSTVARS = {
 }
 
 
-def run_refused(tmp_path: Path, playbook: str, tags: str, extra: dict) -> str:
-    """Run playbook (only tags) with extra vars; return its output after checking it stopped at the
-    argument check with the host failed, not unreachable."""
+def run_refused(tmp_path: Path, playbook: str, tags: str, *extra: dict | str) -> str:
+    """Run playbook (only tags) with extra vars (each a dict, or a string as `-e` takes it); return
+    its output after checking it stopped at the argument check with the host failed, not unreachable."""
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(json.dumps({"platform_linux": {"hosts": {"nowhere.invalid": HOSTVARS}}}))
     r = subprocess.run(
@@ -42,8 +42,7 @@ def run_refused(tmp_path: Path, playbook: str, tags: str, extra: dict) -> str:
             str(inventory),
             "--tags",
             tags,
-            "-e",
-            json.dumps(extra),
+            *(a for e in extra for a in ("-e", e if isinstance(e, str) else json.dumps(e))),
             playbook,
         ],
         cwd=REPO,

@@ -11,7 +11,7 @@ import pytest
 
 from lab import automation
 from tests.lab.test_rootfs import _machine, _same
-from tests.roles import baseline_lab
+from tests.roles import labtools
 
 # three converges and three testinfra runs over 4 servers: minutes on a busy 2-core machine
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.timeout(2400)]
@@ -21,28 +21,20 @@ BROKEN = "prov-mon1"
 RULES = "/etc/audit/rules.d/50-jinbao.rules"
 
 
-@pytest.fixture(scope="module")
-def own_lab():
-    yield from baseline_lab.own_lab()
-
-
-def test_auditd_converges_idempotently_is_verified_and_repairs_a_hand_edit(own_lab):
-    lab = own_lab
+def test_auditd_converges_idempotently_is_verified_and_repairs_a_hand_edit(roles_lab):
+    lab = roles_lab
     servers = automation.servers(lab)
     machine = _machine()
-    baseline_lab.assert_own_roots(lab)
 
-    first = baseline_lab.converge(lab, "auditd")
-    assert all(first[h] > 0 for h in servers), first
-    assert baseline_lab.converge(lab, "auditd") == dict.fromkeys(servers, 0)
-    assert baseline_lab.failures(lab, SUITE, servers) == set()
+    assert labtools.converge_role(lab, "auditd") == set(servers)
+    assert labtools.converge_role(lab, "auditd") == set()
+    assert labtools.failures(lab, SUITE, servers) == set()
 
     # Someone drops the watch on /etc/shadow and regenerates audit.rules (without loading it).
     lab.in_node(BROKEN, ["bash", "-c", f"sed -i '\\|^-w /etc/shadow |d' {RULES} && augenrules >/dev/null"])
     ip = str(lab.plan.nodes[BROKEN].device.mgmt_ip)
-    assert baseline_lab.failures(lab, SUITE, servers) == {("test_actions_are_recorded[identity]", ip)}
+    assert labtools.failures(lab, SUITE, servers) == {("test_actions_are_recorded[identity]", ip)}
 
-    repaired = baseline_lab.converge(lab, "auditd")
-    assert {h for h in servers if repaired[h] > 0} == {BROKEN}, repaired
-    assert baseline_lab.failures(lab, SUITE, servers) == set()
+    assert labtools.converge_role(lab, "auditd") == {BROKEN}
+    assert labtools.failures(lab, SUITE, servers) == set()
     _same(machine, _machine())

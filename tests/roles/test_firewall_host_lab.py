@@ -21,8 +21,6 @@ SUITE = "roles/firewall_host/tests"
 HOSTS = ["prov-app1", "prov-db1"]  # peers in the production zone
 BROKEN = "prov-app1"
 
-own_lab = pytest.fixture(scope="module")(labtools.own_lab)
-
 
 def _converge(lab, *args: str):
     return labtools.converge(lab, PLAYBOOK, HOSTS, "--tags", "firewall_host", *args)
@@ -38,8 +36,8 @@ def _tcp_opens(lab, src: str, dst_ip: str, port: int) -> bool:
     return r.returncode == 0
 
 
-def test_ssh_survives_any_policy_and_the_policy_is_enforced_and_repaired(own_lab):
-    lab = own_lab
+def test_ssh_survives_any_policy_and_the_policy_is_enforced_and_repaired(roles_lab):
+    lab = roles_lab
     host_etc = _etc_digest()
     app_data = _data_ip(lab, BROKEN)
     assert _tcp_opens(lab, "prov-db1", app_data, 22)  # sshd listens there: a later failure is the firewall

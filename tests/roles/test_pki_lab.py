@@ -26,8 +26,6 @@ SERVER = "prov-db1"  # runs PostgreSQL with the deployed pair
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PG_PORT = 5433
 
-own_lab = pytest.fixture(scope="module")(labtools.own_lab)
-
 
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory):
@@ -133,8 +131,8 @@ def _failures(lab) -> set:
     return set().union(*(labtools.failures(lab, s, HOSTS) for s in SUITES))
 
 
-def test_trust_deploy_reload_renew_and_repair(own_lab, ca):
-    lab = own_lab
+def test_trust_deploy_reload_renew_and_repair(roles_lab, ca):
+    lab = roles_lab
     host_etc = _etc_digest()
     converge = lambda *a: labtools.converge(lab, PLAYBOOK, HOSTS, "-e", _vars(lab, ca), *a)  # noqa: E731
 

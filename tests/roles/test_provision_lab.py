@@ -5,7 +5,7 @@ refused before any host is touched; no secret value of the lab reaches Ansible's
 the machine running the lab is byte-for-byte unchanged; two nodes converged with different
 variables differ only where the variables do.
 
-The tests run in order on one lab of this module's own and build on each other (converged first).
+The tests run in order on the package's lab and build on each other (converged first).
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import pytest
 
 from jinbao.errors import JinbaoError
 from jinbao.provision import playbook, playbook_path, seat
-from lab import runtime
-from lab.record import Lab
 from tests.lab.test_rootfs import _machine, _same
 from tests.support import run_cli
 
@@ -43,19 +41,10 @@ def state(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def own_lab(state):
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root (network namespaces)")
-    machine = _machine()
-    reuse = os.environ.get("JINBAO_TEST_LAB")
-    if reuse:  # a lab you brought up yourself, for a quick loop: left up afterwards
-        yield Lab.find(reuse), machine, False
-        return
-    lab = runtime.up("lab", runtime.new_id(), wait=False)
-    try:
-        yield lab, machine, True
-    finally:
-        runtime.down(lab)
+def own_lab(state, roles_lab):
+    """The package's lab (tests/roles/conftest.py: this module runs last, after every role's own
+    test), and the machine as it was before this module converged anything."""
+    return roles_lab, _machine()
 
 
 def _cli(lab, *args: str, expect: int = 0) -> dict:
@@ -78,12 +67,10 @@ def _sshd_config(lab, node: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def converged(own_lab):
-    lab, _, fresh = own_lab
+    lab, _ = own_lab
     first = _provision(lab)
     assert set(first) == _servers(lab)
     assert not any(r["failed"] for r in first.values()), first
-    if fresh:  # bare nodes: something to harden on each
-        assert all(r["changed"] for r in first.values()), first
     return lab
 
 
@@ -211,5 +198,5 @@ def test_two_nodes_converged_with_different_variables_differ_only_there(converge
 
 
 def test_the_machine_running_the_lab_is_unchanged(own_lab, converged):
-    _, machine, _ = own_lab
+    _, machine = own_lab
     _same(machine, _machine())

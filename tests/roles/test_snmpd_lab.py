@@ -20,8 +20,6 @@ SUITE = "roles/snmpd/tests"
 HOSTS = ["prov-app1", "prov-mon1"]  # a sender and the collector its traps go to
 BROKEN = "prov-app1"
 
-own_lab = pytest.fixture(scope="module")(labtools.own_lab)
-
 
 def _converge(lab):
     return labtools.converge(lab, PLAYBOOK, HOSTS, "--tags", "snmpd")
@@ -38,8 +36,8 @@ def _wait_reload(lab, node: str, before: int, timeout: float = 20) -> None:
         time.sleep(0.1)
 
 
-def test_converge_keeps_monitoring_and_repairs_a_hand_edit(own_lab):
-    lab = own_lab
+def test_converge_keeps_monitoring_and_repairs_a_hand_edit(roles_lab):
+    lab = roles_lab
     host_etc = _etc_digest()
 
     assert labtools.changed(_converge(lab)) == set(HOSTS)
