@@ -137,18 +137,20 @@ def config_cmd(files, platform, as_json, waivers_file):
     "--pki-dir", type=click.Path(file_okay=False, path_type=Path), default=pki.DEFAULT_CA_DIR, show_default=True
 )
 @click.option("--pki-as", help="An auditor's operator credential (PREFIX.crt/.key) to verify the CA's audit log.")
+@click.option("--pki-ocsp-url", help="The OCSP responder to ask (default: the ocsp_url of the CA's ca.yml).")
 @click.option(
     "--no-monitoring", is_flag=True, help="Do not run `jinbao monitor posture` (its rules then have no evidence)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Every verdict as JSON.")
 @waivers_option
 @click.pass_context
-def run_cmd(ctx, estate_arg, site, lab, pki_dir, pki_as, no_monitoring, as_json, waivers_file):
-    """Collect evidence (inventory, device configs, the CA, DR drills, monitoring) and evaluate every rule.
+def run_cmd(ctx, estate_arg, site, lab, pki_dir, pki_as, pki_ocsp_url, no_monitoring, as_json, waivers_file):
+    """Collect evidence (inventory, device configs, servers' `jinbao verify` results, the CA, DR drills,
+    monitoring) and evaluate every rule.
 
     The run is kept in the state folder for `jinbao audit report`."""
     estate_arg = estate_arg or (ctx.find_root().obj or {}).get("estate") or "province"
-    r = runner.run(estate_arg, site, lab, pki_dir, pki_as, waivers_file, not no_monitoring)
+    r = runner.run(estate_arg, site, lab, pki_dir, pki_as, waivers_file, not no_monitoring, pki_ocsp_url)
     path = runner.save(r, estate_arg, site)
     if as_json:
         click.echo(

@@ -2,7 +2,8 @@
 
 `core_check` names a check module of the core (jinbao/checks/) that `jinbao inventory validate`
 runs: the rule reuses it, so its logic lives once. The probes are the evidence readers of
-compliance/sources/ that know the CA, DR drills and monitoring posture.
+compliance/sources/ that know the servers' testinfra results, the CA, DR drills and monitoring
+posture. A `testinfra` rule's `field:` picks the checks it reads by their label ("role: test").
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ CORE_CHECKS = ("written", "design", "uplinks", "management_plane", "dr", "routes
 PROBES = MappingProxyType(
     {
         "inventory": (),
-        "pki": ("ca_keys", "cert_validity", "crl_fresh", "audit_chain"),
+        "servers": ("testinfra",),
+        "pki": (
+            "ca_keys",
+            "cert_validity",
+            "crl_fresh",
+            "audit_chain",
+            "ocsp_answers",
+            "role_separation",
+            "revoked_deployed",
+        ),
         "dr": ("drill_recent",),
         "monitoring": ("snmp_v3_only", "coverage"),
     }

@@ -29,7 +29,7 @@ RULES_DIR = HERE / "rules"
 CLAUSES_FILE = HERE / "clauses.yml"
 
 SEVERITIES = ("high", "medium", "low")
-EVIDENCE = ("device_config", "inventory", "pki", "dr", "monitoring")
+EVIDENCE = ("device_config", "inventory", "servers", "pki", "dr", "monitoring")
 DIALECTS = ("comware5", "comware7")
 _RULE_KEYS = {"id", "clause", "title", "severity", "evidence", "fix", "check"}
 _STEP_KINDS = ("forbid", "require", "block", "each")

@@ -16,7 +16,7 @@ from jinbao.state import state_dir
 
 from . import waivers
 from .registry import registry
-from .sources import configs, dr, inventory, monitoring, pki
+from .sources import configs, dr, inventory, monitoring, pki, servers
 from .verdicts import Run, Verdict
 
 
@@ -32,6 +32,7 @@ def run(
     pki_as: str | None = None,
     waivers_file: Path = waivers.WAIVERS_FILE,
     with_monitoring: bool = True,
+    ocsp_url: str | None = None,
 ) -> Run:
     reg = registry()
     live = waivers.load(waivers_file, reg)
@@ -48,7 +49,10 @@ def run(
         f"{read['backup']} device(s) from backups in {configs.backups(source)}, "
         f"{read['rendered']} from the rendered intent"
     )
-    v, said = pki.evaluate(reg.of("pki"), ca_dir, pki_as)
+    v, said = servers.evaluate(estate, reg.of("servers"), source, site)
+    r.verdicts += v
+    r.sources["servers"] = said
+    v, said = pki.evaluate(reg.of("pki"), ca_dir, pki_as, ocsp_url=ocsp_url)
     r.verdicts += v
     r.sources["pki"] = said
     v, said = dr.evaluate(estate, reg.of("dr"), site)

@@ -112,7 +112,13 @@ def verify(ctx, site, lab_id, estate_name, hosts, as_json, role, book):
     res = run_verify(s, role, book=playbook_path(book))
     agg = res.results
     if as_json:
-        body = {"source": s.source, "seconds": round(res.seconds, 2), "log": str(res.log), "hosts": res.checks}
+        body = {
+            "source": s.source,
+            "seconds": round(res.seconds, 2),
+            "log": str(res.log),
+            "kept": str(res.kept),
+            "hosts": res.checks,
+        }
         click.echo(json.dumps(body, ensure_ascii=False, indent=1))
         finish(agg)
     t = Table(title=f"testinfra on {len(s.targets)} server(s) via {shown(s.source)}")
@@ -124,4 +130,5 @@ def verify(ctx, site, lab_id, estate_name, hosts, as_json, role, book):
     out.print(t)
     print_failures(agg)
     out.print(f"[dim]{res.seconds:.1f} s; pytest's output (redacted): {shown(str(res.log))}[/]")
+    out.print(f"[dim]kept for `jinbao audit run`: {shown(str(res.kept))}[/]")
     finish(agg)

@@ -1,5 +1,8 @@
 """testinfra over the estate: each role's suite (roles/<role>/tests) against the hosts of a Seat.
 
+Every run is kept in the state folder (verify/<source>/<time>.json, record()): the per-host,
+per-check outcomes are the servers' evidence that `jinbao audit run` reads.
+
 The suites are independent of the roles (each writes its policy out itself), and run from the
 same seat as ansible-playbook: over SSH with the seat's ssh_config, then sudo. One pytest run
 covers every suite and host; its JUnit report becomes one Result per host, failed when any check
@@ -9,10 +12,13 @@ A host that cannot be reached fails every check with the SSH error, and the othe
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +27,7 @@ import yaml
 from .errors import JinbaoError
 from .provision import REPO, ROLES, Seat, check_role
 from .result import AggregatedResult, Result
+from .state import safe_name, state_dir
 
 CASE = re.compile(r"^(?P<test>[^\[]+)\[(?:ssh://)?(?P<addr>[^\]]+)\]$")
 
@@ -59,6 +66,7 @@ class Checks:
     checks: dict[str, dict[str, str]]  # host -> "role: test" -> passed / failed / error / skipped
     seconds: float
     log: Path
+    kept: Path  # the run as evidence for `jinbao audit run` (record())
 
 
 def verify(s: Seat, role: str | None = None, *, book: Path | None = None, timeout: float = 3600) -> Checks:
@@ -88,15 +96,46 @@ def verify(s: Seat, role: str | None = None, *, book: Path | None = None, timeou
     log = s.log("verify", s.redact(r.stdout) + "\n--- stderr ---\n" + s.redact(r.stderr))
     if r.returncode not in (0, 1) or not report.is_file():
         raise JinbaoError(f"testinfra could not run (pytest rc {r.returncode}); its output: {log}")
-    checks: dict[str, dict[str, str]] = {name: {} for name in s.targets}
-    why: dict[str, list[str]] = {name: [] for name in s.targets}
+    checks, why = read_junit(report, by_addr, s.redact)
+    kept = record(s.source, s.estate.name, checks, why, paths)
+    agg = AggregatedResult("verify")
+    for host in s.targets:
+        checks.setdefault(host, {})
+        passed = sum(o == "passed" for o in checks[host].values())
+        missing = [] if checks[host] else ["no check ran on this host"]
+        failed = [f"{label}{': ' + m if m else ''}" for label, m in why.get(host, {}).items()]
+        agg.add(
+            Result(
+                host,
+                "verify",
+                failed=bool(failed or missing),
+                data={"passed": passed, "checks": checks[host]},
+                problems=tuple(failed + missing),
+            )
+        )
+    return Checks(agg, checks, wall, log, kept)
+
+
+def read_junit(
+    report: Path, by_addr: dict[str, str], redact: Callable[[str], str] = str
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """pytest's JUnit report as host -> "role: test" -> outcome, and host -> label -> the first line
+    of each failure's message (redacted). A parametrized check keeps its parameter in its label
+    (`os_hardening: test_network_sysctl_is_in_force[net.ipv4.ip_forward]`): pytest puts testinfra's
+    host first in the id (`[ssh://10.91.0.6-net.ipv4.ip_forward]`), so the address is matched as a
+    prefix of the id, never the whole bracket."""
+    checks: dict[str, dict[str, str]] = {name: {} for name in by_addr.values()}
+    why: dict[str, dict[str, str]] = {name: {} for name in by_addr.values()}
+    # longest first: 10.0.0.1 must not claim 10.0.0.10's cases
+    addrs = sorted(by_addr, key=len, reverse=True)
     for case in ET.parse(report).getroot().iter("testcase"):
-        m = CASE.match(case.get("name", ""))
-        if not m or m["addr"] not in by_addr:
+        m = re.match(r"^(?P<test>[^\[]+)\[(?:[a-z]+://)?(?P<rest>.*)\]$", case.get("name", ""))
+        addr = next((a for a in addrs if m and (m["rest"] == a or m["rest"].startswith(a + "-"))), None)
+        if m is None or addr is None:
             continue
-        host = by_addr[m["addr"]]
+        host, param = by_addr[addr], m["rest"][len(addr) + 1 :]
         suite = _role_of(case.get("classname", ""), case.get("file", ""))
-        label = f"{suite}: {m['test']}"
+        label = f"{suite}: {m['test']}{f'[{param}]' if param else ''}"
         outcome = "passed"
         for kind in ("failure", "error", "skipped"):
             el = case.find(kind)
@@ -104,23 +143,49 @@ def verify(s: Seat, role: str | None = None, *, book: Path | None = None, timeou
                 outcome = {"failure": "failed"}.get(kind, kind)
                 if kind != "skipped":
                     first = (el.get("message") or "").strip().splitlines()
-                    why[host].append(f"{label}{': ' + s.redact(first[0])[:200] if first else ''}")
+                    why[host][label] = redact(first[0])[:200] if first else ""
                 break
         checks[host][label] = outcome
-    agg = AggregatedResult("verify")
-    for host in s.targets:
-        passed = sum(o == "passed" for o in checks[host].values())
-        missing = [] if checks[host] else ["no check ran on this host"]
-        agg.add(
-            Result(
-                host,
-                "verify",
-                failed=bool(why[host] or missing),
-                data={"passed": passed, "checks": checks[host]},
-                problems=tuple(why[host] + missing),
-            )
-        )
-    return Checks(agg, checks, wall, log)
+    return checks, why
+
+
+def results_dir(source: str) -> Path:
+    """Where verify keeps its runs for a source (`lab:ID`, `estate:NAME`): `jinbao audit run` reads them."""
+    return state_dir("verify", safe_name(source))
+
+
+def record(
+    source: str,
+    estate: str,
+    checks: dict[str, dict[str, str]],
+    why: dict[str, dict[str, str]],
+    suites_run: list[Path],
+    at: dt.datetime | None = None,
+) -> Path:
+    """One verify run kept as evidence: every host's every check with its outcome and, when it failed,
+    the first line of why (already redacted). Written whole through a rename, so a reader never sees half."""
+    at = at or dt.datetime.now(dt.UTC)
+    body = {
+        "format": 1,
+        "at": at.isoformat(timespec="seconds"),
+        "source": source,
+        "estate": estate,
+        "roles": sorted(p.parent.name for p in suites_run),
+        "hosts": {
+            h: {
+                label: {"outcome": o, **({"message": why[h][label]} if label in why.get(h, {}) else {})}
+                for label, o in c.items()
+            }
+            for h, c in checks.items()
+        },
+    }
+    d = results_dir(source)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{at:%Y%m%dT%H%M%S%f}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body, ensure_ascii=False, indent=1))
+    tmp.replace(path)
+    return path
 
 
 def _role_of(classname: str, file: str) -> str:

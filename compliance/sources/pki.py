@@ -1,5 +1,6 @@
 """The CA as evidence: its certificates' keys and validity and its CRLs read from the CA folder's
-published files (pki/context.py lists them), and its audit log checked by `jinbao pki audit verify`.
+published files (pki/context.py lists them), and its audit log checked by `jinbao pki audit verify`;
+its OCSP responder, operators and revoked-but-deployed certificates in pki_ops.py.
 
 Only public files are read, never a key; the audit log is verified by the pki's own command, run
 as an operator credential the auditor holds (`--pki-as`), so no rule re-implements the chain.
@@ -20,6 +21,7 @@ from jinbao.redact import redact
 
 from ..registry import Rule
 from ..verdicts import Finding, Verdict
+from . import pki_ops
 
 DEFAULT_CA_DIR = Path(os.environ.get("JINBAO_PKI_DIR") or Path.home() / ".jinbao" / "pki")
 CERTS = (("root", "root/root.crt"), ("issuing", "issuing/issuing.crt"), ("ocsp signer", "ocsp/ocsp.crt"))
@@ -123,7 +125,12 @@ def audit_chain(ca: Path, operator: str | None) -> tuple[str, list[Finding], str
 
 
 def evaluate(
-    rules: tuple[Rule, ...], ca: Path, operator: str | None, now: dt.datetime | None = None
+    rules: tuple[Rule, ...],
+    ca: Path,
+    operator: str | None,
+    now: dt.datetime | None = None,
+    ocsp_url: str | None = None,
+    deployed: Path | None = None,
 ) -> tuple[list[Verdict], str]:
     now = now or dt.datetime.now(dt.UTC)
     subject = f"CA {ca}"
@@ -131,10 +138,16 @@ def evaluate(
         note = f"no CA in {ca} (run `jinbao pki init`, or pass --pki-dir)"
         return [Verdict(r.id, subject, "no_evidence", note=note, device_class="ca") for r in rules], note
     probes = {"ca_keys": ca_keys, "cert_validity": cert_validity, "crl_fresh": crl_fresh}
+    judged = {
+        "audit_chain": lambda: audit_chain(ca, operator),
+        "ocsp_answers": lambda: pki_ops.ocsp_answers(ca, ocsp_url),
+        "role_separation": lambda: pki_ops.role_separation(ca, operator),
+        "revoked_deployed": lambda: pki_ops.revoked_deployed(ca, deployed),
+    }
     out = []
     for r in rules:
-        if r.probe == "audit_chain":
-            status, findings, note = audit_chain(ca, operator)
+        if r.probe in judged:
+            status, findings, note = judged[r.probe]()
             out.append(Verdict(r.id, subject, status, tuple(findings), note=note, device_class="ca"))
         elif r.probe in probes:
             findings = probes[r.probe](ca, now)
