@@ -1,0 +1,226 @@
+"""The CA in operation as evidence: its OCSP responder answering, its operators' separation of
+duties, and revoked certificates still deployed. A real CA made by `jinbao pki` in a tmp folder,
+its real responder (`jinbao pki ocsp serve`, on loopback) asked by real `openssl ocsp`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import re
+import select
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from compliance.registry import registry
+from compliance.sources import pki_ops
+from tests.support import JINBAO, REPO, run_cli
+
+REG = registry()
+ROOT_PASS = {"JINBAO_PKI_ROOT_PASS": "compliance-test root passphrase"}
+
+
+def _ok(*args: str) -> str:
+    r = run_cli(*args, env=ROOT_PASS)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def _new_ca(d: Path, *operators: tuple[str, str]) -> Path:
+    ca = d / "ca"
+    _ok("pki", "init", "--ca-dir", str(ca), "--estate", "lab", "--admin-out", str(d / "admin"))
+    for name, role in operators:
+        _ok(
+            "pki",
+            "operator",
+            "add",
+            name,
+            "--ca-dir",
+            str(ca),
+            "--as",
+            str(d / "admin"),
+            "--role",
+            role,
+            "--out",
+            str(d / name),
+        )
+    return ca
+
+
+def _serial(crt: Path) -> str:
+    return format(x509.load_pem_x509_certificate(crt.read_bytes()).serial_number, "x")
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory):
+    d = tmp_path_factory.mktemp("caops")
+    ca = _new_ca(d, ("auditor1", "auditor"), ("wang", "officer"))
+    # what pki_cert does on the controller: issue into <CA dir>/deployed/HOST, then copy to the host
+    (ca / "deployed").mkdir(mode=0o700)
+    for host in ("prov-db1", "prov-app1"):
+        _ok(
+            "pki", "issue", "--ca-dir", str(ca), "--as", str(d / "wang"), "--profile", "server_tls",
+            "--device", host, "--out", str(ca / "deployed" / host),
+        )  # fmt: skip
+    return d
+
+
+@contextlib.contextmanager
+def _serving(ca_dir: Path):
+    """`jinbao pki ocsp serve` on a loopback port the kernel picks; its URL once it says it listens."""
+    proc = subprocess.Popen(
+        [*JINBAO, "pki", "ocsp", "serve", "--ca-dir", str(ca_dir), "--port", "0"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline, line = time.monotonic() + 60, ""
+        while "OCSP responder" not in line:
+            left = deadline - time.monotonic()
+            assert left > 0 and proc.poll() is None, "ocsp serve did not start"
+            if select.select([proc.stdout], [], [], left)[0]:
+                line = proc.stdout.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert m, line
+        yield f"http://127.0.0.1:{m[1]}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def responder(ca):
+    with _serving(ca / "ca") as url:
+        yield url
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_ocsp_responder_answers_good_for_a_known_serial(ca, responder):
+    status, findings, note = pki_ops.ocsp_answers(ca / "ca", responder)
+    signer = _serial(ca / "ca" / "ocsp" / "ocsp.crt")
+    assert (status, findings) == ("conforms", []) and f"'good' for serial {signer}" in note
+
+
+def test_no_responder_is_one_finding_naming_the_url_and_serial(ca):
+    url = f"http://127.0.0.1:{_closed_port()}"
+    status, findings, _ = pki_ops.ocsp_answers(ca / "ca", url, timeout=5)
+    assert status == "finding" and len(findings) == 1
+    assert url in findings[0].message and _serial(ca / "ca" / "ocsp" / "ocsp.crt") in findings[0].ref
+
+
+def test_a_responder_of_another_ca_does_not_verify(ca, tmp_path):
+    """The answer must be this CA's: a responder signing with another CA's signer is a finding."""
+    other = _new_ca(tmp_path)
+    shutil_ca = tmp_path / "mixed"
+    # this CA's files, but the chain the answer is checked against is the other CA's
+    subprocess.run(["cp", "-a", str(ca / "ca"), str(shutil_ca)], check=True)
+    (shutil_ca / "chain.pem").write_bytes((other / "chain.pem").read_bytes())
+    with _serving(ca / "ca") as url:
+        status, findings, _ = pki_ops.ocsp_answers(shutil_ca, url)
+    assert status == "finding" and "does not verify" in findings[0].message, findings
+
+
+def test_a_revoked_certificate_still_deployed_is_one_finding_with_serial_and_host(ca, responder, tmp_path):
+    d = ca / "ca" / "deployed"
+    status, findings, note = pki_ops.revoked_deployed(ca / "ca")
+    assert (status, findings) == ("conforms", []) and "2 deployed certificate(s)" in note
+    serial = _serial(d / "prov-db1.crt")
+    _ok("pki", "revoke", serial, "--reason", "key_compromise", "--ca-dir", str(ca / "ca"), "--as", str(ca / "wang"))
+    status, findings, _ = pki_ops.revoked_deployed(ca / "ca")
+    assert status == "finding" and len(findings) == 1
+    [f] = findings
+    assert f.ref == f"serial {serial} on prov-db1" and f.file == str(d / "prov-db1.crt")
+    assert "key_compromise" in f.message and "still the one deployed on prov-db1" in f.message
+    # the whole run: it is the CA's only finding, on its clause, and reaches the CSV
+    env = {"JINBAO_STATE_DIR": str(tmp_path / "state")}
+    r = run_cli(
+        "--estate", "lab", "audit", "run", "--no-monitoring", "--pki-dir", str(ca / "ca"),
+        "--pki-as", str(ca / "auditor1"), "--pki-ocsp-url", responder, "--json", env=env,
+    )  # fmt: skip
+    assert r.returncode == 1, r.stderr
+    pki_verdicts = {v["rule"]: v for v in json.loads(r.stdout)["verdicts"] if v["rule"].startswith("PKI-")}
+    assert {k: v["status"] for k, v in pki_verdicts.items()} == {
+        "PKI-KEY-STRENGTH": "conforms",
+        "PKI-CERT-VALIDITY": "conforms",
+        "PKI-CRL-FRESH": "conforms",
+        "PKI-AUDIT-CHAIN": "conforms",
+        "PKI-OCSP-ANSWERS": "conforms",
+        "PKI-ROLE-SEPARATION": "conforms",
+        "PKI-REVOKED-DEPLOYED": "finding",
+    }, {k: v.get("note") for k, v in pki_verdicts.items()}
+    out = tmp_path / "report"
+    rep = run_cli("audit", "report", "--out", str(out), "--no-pdf", env=env)
+    assert rep.returncode == 0, rep.stderr
+    rows = [
+        x for x in csv.DictReader((out / "findings.csv").open(encoding="utf-8-sig")) if x["rule"].startswith("PKI-")
+    ]
+    assert [(x["rule"], x["clause"], x["ref"]) for x in rows] == [
+        ("PKI-REVOKED-DEPLOYED", "8.1.4.1", f"serial {serial} on prov-db1")
+    ]
+
+
+def test_no_deployed_records_is_no_evidence(tmp_path, ca):
+    status, findings, note = pki_ops.revoked_deployed(ca / "ca", tmp_path / "nothing")
+    assert (status, findings) == ("no_evidence", []) and "no deployed certificates" in note
+
+
+def test_role_separation_each_role_held_and_no_key_in_two_roles(tmp_path):
+    ca = _new_ca(tmp_path, ("auditor1", "auditor"))
+    aud = str(tmp_path / "auditor1")
+    assert pki_ops.role_separation(ca, None)[0] == "no_evidence"
+    status, findings, _ = pki_ops.role_separation(ca, aud)
+    assert status == "finding" and len(findings) == 1 and "valid officer credential" in findings[0].message
+    _ok(
+        "pki",
+        "operator",
+        "add",
+        "wang",
+        "--ca-dir",
+        str(ca),
+        "--as",
+        str(tmp_path / "admin"),
+        "--role",
+        "officer",
+        "--out",
+        str(tmp_path / "wang"),
+    )
+    status, findings, note = pki_ops.role_separation(ca, aud)
+    assert (status, findings) == ("conforms", []), note
+    # the administrator renews wang's credential from a request made with the administrator's own key:
+    # pki allows it, and from then on one key approves operators and signs certificates
+    csr = tmp_path / "w.csr"
+    subprocess.run(
+        ["openssl", "req", "-new", "-key", str(tmp_path / "admin.key"), "-subj", "/CN=wang", "-out", str(csr)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    _ok(
+        "pki",
+        "renew",
+        _serial(tmp_path / "wang.crt"),
+        "--ca-dir",
+        str(ca),
+        "--as",
+        str(tmp_path / "admin"),
+        "--csr",
+        str(csr),
+        "--out",
+        str(tmp_path / "wang2"),
+    )
+    status, findings, _ = pki_ops.role_separation(ca, aud)
+    assert status == "finding" and len(findings) == 1, findings
+    [f] = findings
+    admin, wang2 = _serial(tmp_path / "admin.crt"), _serial(tmp_path / "wang2.crt")
+    assert admin in f.ref and wang2 in f.ref and "admin (ca_admin" in f.message and "wang (officer" in f.message
