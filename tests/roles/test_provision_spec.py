@@ -102,3 +102,27 @@ def test_verify_checks_only_the_roles_its_playbook_applies():
     site = {p.parent.name for p in suites(None, playbook_path("site"))}
     assert "ssh_hardening" in harden and not {"pki_cert", "pki_trust"} & harden  # pki.yml was not applied
     assert {"pki_cert", "pki_trust"} <= site and harden < site
+
+
+def test_junit_cases_with_parameters_keep_their_host_and_parameter(tmp_path):
+    """pytest puts testinfra's host first in a parametrized id: `[ssh://10.0.0.1-net.ipv4.ip_forward]`.
+    Each case goes to its host (10.0.0.1 never takes 10.0.0.10's), with the parameter in its label."""
+    from jinbao.verify import read_junit
+
+    cls = "roles.os_hardening.tests.test_os_hardening"
+    (tmp_path / "r.xml").write_text(
+        "<testsuites><testsuite>"
+        f'<testcase classname="{cls}" name="test_network_sysctl_is_in_force[ssh://10.0.0.1-net.ipv4.ip_forward]"/>'
+        f'<testcase classname="{cls}" name="test_network_sysctl_is_in_force[ssh://10.0.0.10-net.ipv4.ip_forward]">'
+        '<failure message="assert 1 == 0&#10;more">x</failure></testcase>'
+        f'<testcase classname="{cls}" name="test_login_umask_is_027[ssh://10.0.0.10]"/>'
+        f'<testcase classname="{cls}" name="test_login_umask_is_027[ssh://10.9.9.9]"/>'
+        "</testsuite></testsuites>"
+    )
+    checks, why = read_junit(tmp_path / "r.xml", {"10.0.0.1": "a1", "10.0.0.10": "a10"})
+    label = "os_hardening: test_network_sysctl_is_in_force[net.ipv4.ip_forward]"
+    assert checks == {
+        "a1": {label: "passed"},
+        "a10": {label: "failed", "os_hardening: test_login_umask_is_027": "passed"},
+    }
+    assert why == {"a1": {}, "a10": {label: "assert 1 == 0"}}
