@@ -51,6 +51,11 @@ def test_no_verify_results_is_no_evidence_not_conforms(state):
     vs, said = servers.evaluate(_lab(), REG.of("servers"), SOURCE)
     assert len(vs) == len(REG.of("servers")) and {v.status for v in vs} == {"no_evidence"}
     assert "no `jinbao verify` results" in said and "run `jinbao verify`" in vs[0].note
+    # a damaged file is skipped and named, never read as a clean run
+    verify.results_dir(SOURCE).mkdir(parents=True)
+    (verify.results_dir(SOURCE) / "20261130T000000000000.json").write_text('{"at": "2026-11-30T00:00:00+00:00"')
+    vs, said = servers.evaluate(_lab(), REG.of("servers"), SOURCE)
+    assert {v.status for v in vs} == {"no_evidence"} and "unreadable, skipped: 20261130T000000000000.json" in said
 
 
 def test_a_failed_check_in_a_kept_run_is_exactly_one_finding_with_its_clause_host_and_check(state):
