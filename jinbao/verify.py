@@ -97,7 +97,12 @@ def verify(s: Seat, role: str | None = None, *, book: Path | None = None, timeou
     if r.returncode not in (0, 1) or not report.is_file():
         raise JinbaoError(f"testinfra could not run (pytest rc {r.returncode}); its output: {log}")
     checks, why = read_junit(report, by_addr, s.redact)
-    kept = record(s.source, s.estate.name, checks, why, paths)
+    try:
+        kept = record(s.source, s.estate.name, checks, why, paths)
+    except OSError as e:
+        raise JinbaoError(
+            f"could not keep the verify run in {results_dir(s.source)}: {e}; pytest's output: {log}"
+        ) from None
     agg = AggregatedResult("verify")
     for host in s.targets:
         checks.setdefault(host, {})

@@ -21,6 +21,7 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -120,8 +121,10 @@ def role_separation(ca: Path, operator: str | None) -> Judged:
                 )
             )
     by_key: dict[str, list[tuple[str, str | None, str | None]]] = defaultdict(list)
-    for serial, name, role in creds:
-        shown = _pki(ca, operator, "show", serial)
+    # one `pki show` per credential, a second of start-up each: run side by side
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        shows = list(pool.map(lambda c: _pki(ca, operator, "show", c[0]), creds))
+    for (serial, name, role), shown in zip(creds, shows, strict=True):
         if shown.returncode != 0:
             return "no_evidence", [], f"`jinbao pki show {serial}` could not run: {redact(shown.stderr.strip())[-500:]}"
         cert = x509.load_pem_x509_certificate(json.loads(shown.stdout)["pem"].encode())
