@@ -52,7 +52,7 @@ def run(
     v, said = servers.evaluate(estate, reg.of("servers"), source, site)
     r.verdicts += v
     r.sources["servers"] = said
-    v, said = pki.evaluate(reg.of("pki"), ca_dir, pki_as, ocsp_url=ocsp_url)
+    v, said = pki.evaluate(reg.of("pki"), ca_dir, pki_as, ocsp_url=ocsp_url, lab_only=bool(lab))
     r.verdicts += v
     r.sources["pki"] = said
     v, said = dr.evaluate(estate, reg.of("dr"), site)

@@ -131,6 +131,7 @@ def evaluate(
     now: dt.datetime | None = None,
     ocsp_url: str | None = None,
     deployed: Path | None = None,
+    lab_only: bool = False,
 ) -> tuple[list[Verdict], str]:
     now = now or dt.datetime.now(dt.UTC)
     subject = f"CA {ca}"
@@ -140,7 +141,7 @@ def evaluate(
     probes = {"ca_keys": ca_keys, "cert_validity": cert_validity, "crl_fresh": crl_fresh}
     judged = {
         "audit_chain": lambda: audit_chain(ca, operator),
-        "ocsp_answers": lambda: pki_ops.ocsp_answers(ca, ocsp_url),
+        "ocsp_answers": lambda: pki_ops.ocsp_answers(ca, ocsp_url, lab_only=lab_only),
         "role_separation": lambda: pki_ops.role_separation(ca, operator),
         "revoked_deployed": lambda: pki_ops.revoked_deployed(ca, deployed),
     }

@@ -17,12 +17,14 @@ certificates it revoked that a server still carries.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import subprocess
 import sys
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from cryptography import x509
@@ -48,11 +50,23 @@ def ocsp_url(ca: Path) -> str | None:
     return url if isinstance(url, str) else None
 
 
-def ocsp_answers(ca: Path, url: str | None, timeout: float = 10) -> Judged:
+def _loopback(url: str) -> bool:
+    try:
+        return ipaddress.ip_address(urlsplit(url).hostname or "").is_loopback
+    except ValueError:
+        return False
+
+
+def ocsp_answers(ca: Path, url: str | None, timeout: float = 10, lab_only: bool = False) -> Judged:
+    """lab_only: a run against a lab asks only what the operator named (or loopback), never the
+    production responder the CA's ca.yml names: a lab run sends nothing outside the lab."""
+    given = url
     url = url or ocsp_url(ca)
     signer = ca / "ocsp" / "ocsp.crt"
     if not url:
         return "no_evidence", [], f"no OCSP URL in {ca / 'ca.yml'}; pass --pki-ocsp-url"
+    if lab_only and not given and not _loopback(url):
+        return "no_evidence", [], f"a lab run does not ask the CA's own responder ({url}); pass --pki-ocsp-url"
     try:
         serial = format(x509.load_pem_x509_certificate(signer.read_bytes()).serial_number, "x")
     except (OSError, ValueError):

@@ -121,6 +121,15 @@ def test_no_responder_is_one_finding_naming_the_url_and_serial(ca):
     assert url in findings[0].message and _serial(ca / "ca" / "ocsp" / "ocsp.crt") in findings[0].ref
 
 
+def test_a_lab_run_never_asks_the_responder_the_ca_names(ca, responder):
+    url = pki_ops.ocsp_url(ca / "ca")
+    assert url and not pki_ops._loopback(url)  # the CA names a production responder
+    status, findings, note = pki_ops.ocsp_answers(ca / "ca", None, timeout=2, lab_only=True)
+    assert (status, findings) == ("no_evidence", []) and url in note and "--pki-ocsp-url" in note
+    # one the operator names is asked, lab or not
+    assert pki_ops.ocsp_answers(ca / "ca", responder, lab_only=True)[0] == "conforms"
+
+
 def test_a_responder_of_another_ca_does_not_verify(ca, tmp_path):
     """The answer must be this CA's: a responder signing with another CA's signer is a finding."""
     other = _new_ca(tmp_path)
