@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from jinbao.errors import JinbaoError
-from jinbao.state import state_dir
+from jinbao.state import state_dir, write_whole
 
 from . import waivers
 from .registry import registry
@@ -81,10 +81,8 @@ def save(r: Run, estate: str, site: str | None) -> Path:
         "sources": r.sources,
         "verdicts": [v.as_dict() for v in r.verdicts],
     }
-    d = runs_dir()
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / f"{now:%Y%m%dT%H%M%S%f}.json"
-    path.write_text(json.dumps(body, ensure_ascii=False, indent=1))
+    path = runs_dir() / f"{now:%Y%m%dT%H%M%S%f}.json"
+    write_whole(path, json.dumps(body, ensure_ascii=False, indent=1))
     return path
 
 

@@ -4,6 +4,9 @@ The state folder is `$JINBAO_STATE_DIR`, else `${XDG_STATE_HOME:-~/.local/state}
 log and backups (netconfig), poll state and history (monitoring), drill reports (dr). Every
 domain asks here, so pointing one variable at a folder moves all of it (tests do).
 
+`write_whole(path, text)` is how a kept file is written: a reader (or the next run, after a
+kill -9 midway) sees the old file or the new one, never half of one.
+
 `exclusive(path)` is the one lock: an flock on a file that holds its owner ("pid N, by USER").
 The kernel drops an flock with its process, so a run killed with SIGKILL never leaves a stale
 lock behind, and a second run is refused at once naming the first instead of waiting on it.
@@ -26,6 +29,19 @@ def state_dir(*parts: str) -> Path:
     base = os.environ.get("JINBAO_STATE_DIR")
     root = Path(base) if base else Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state") / "jinbao"
     return root.joinpath(*parts)
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write text to path through a temporary file in the same folder and a rename. The temporary
+    name is the writer's own (pid) and does not end in the final suffix, so two writers never
+    share it and a reader globbing `*.json` never sees it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def safe_name(text: str, repl: str = "-") -> str:

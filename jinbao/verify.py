@@ -27,9 +27,12 @@ import yaml
 from .errors import JinbaoError
 from .provision import REPO, ROLES, Seat, check_role
 from .result import AggregatedResult, Result
-from .state import safe_name, state_dir
+from .state import safe_name, state_dir, write_whole
 
-CASE = re.compile(r"^(?P<test>[^\[]+)\[(?:ssh://)?(?P<addr>[^\]]+)\]$")
+# A testinfra case id: test[ssh://ADDR], or test[ssh://ADDR-PARAM] when parametrized. `addr` holds
+# the address and, if any, the parameter: read_junit splits them against the known addresses, as
+# a host name may itself hold "-".
+CASE = re.compile(r"^(?P<test>[^\[]+)\[(?:[a-z]+://)?(?P<addr>.*)\]$")
 
 
 def roles_of(book: Path) -> set[str]:
@@ -134,11 +137,11 @@ def read_junit(
     # longest first: 10.0.0.1 must not claim 10.0.0.10's cases
     addrs = sorted(by_addr, key=len, reverse=True)
     for case in ET.parse(report).getroot().iter("testcase"):
-        m = re.match(r"^(?P<test>[^\[]+)\[(?:[a-z]+://)?(?P<rest>.*)\]$", case.get("name", ""))
-        addr = next((a for a in addrs if m and (m["rest"] == a or m["rest"].startswith(a + "-"))), None)
+        m = CASE.match(case.get("name", ""))
+        addr = next((a for a in addrs if m and (m["addr"] == a or m["addr"].startswith(a + "-"))), None)
         if m is None or addr is None:
             continue
-        host, param = by_addr[addr], m["rest"][len(addr) + 1 :]
+        host, param = by_addr[addr], m["addr"][len(addr) + 1 :]
         suite = _role_of(case.get("classname", ""), case.get("file", ""))
         label = f"{suite}: {m['test']}{f'[{param}]' if param else ''}"
         outcome = "passed"
@@ -184,12 +187,8 @@ def record(
             for h, c in checks.items()
         },
     }
-    d = results_dir(source)
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / f"{at:%Y%m%dT%H%M%S%f}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(body, ensure_ascii=False, indent=1))
-    tmp.replace(path)
+    path = results_dir(source) / f"{at:%Y%m%dT%H%M%S%f}.json"
+    write_whole(path, json.dumps(body, ensure_ascii=False, indent=1))
     return path
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jinbao.state import safe_name
+from jinbao.state import safe_name, write_whole
 from jinbao.state import state_dir as core_state_dir
 
 
@@ -50,7 +50,4 @@ class PollState:
     def save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"devices": self.devices, "alerts": self.alerts}, indent=1, sort_keys=True))
-        tmp.replace(self.path)
+        write_whole(self.path, json.dumps({"devices": self.devices, "alerts": self.alerts}, indent=1, sort_keys=True))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -41,15 +43,22 @@ def hash_for(key):
     return hashes.SHA256()
 
 
+def _spki(k) -> bytes:
+    k = k.public_key() if hasattr(k, "public_key") else k
+    return k.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
 def same_public_key(a, b) -> bool:
     """Whether two keys (private or public, of any type) have the same public key. Compared as DER, which every
     key type has; public_numbers() does not exist for Ed25519 or X25519."""
+    return _spki(a) == _spki(b)
 
-    def spki(k):
-        k = k.public_key() if hasattr(k, "public_key") else k
-        return k.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
-    return spki(a) == spki(b)
+def key_sha256(cert_pem: str | bytes) -> str:
+    """sha256 of a certificate's public key (its SubjectPublicKeyInfo): equal for every certificate
+    of one key, so an auditor sees one key holding two credentials."""
+    pem = cert_pem.encode() if isinstance(cert_pem, str) else cert_pem
+    return hashlib.sha256(_spki(x509.load_pem_x509_certificate(pem))).hexdigest()
 
 
 def private_pem(key, passphrase: bytes | None = None) -> bytes:

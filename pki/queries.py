@@ -7,6 +7,7 @@ import time
 from . import checks
 from .errors import PkiError
 from .gate import authorize
+from .keys import key_sha256
 from .store import utc
 
 
@@ -40,6 +41,7 @@ def list_certs(ca, cred, *, site=None, profile=None, status=None, device=None) -
                 "site": r["site"],
                 "not_after": utc(r["not_after"]).isoformat(),
                 "revoke_reason": r["revoke_reason"],
+                "key_sha256": key_sha256(r["pem"]),
             }
         )
     return out

@@ -6,29 +6,27 @@ certificates it revoked that a server still carries.
   answer is signed and says "good". No answer, an error status or a bad signature is a finding.
 - Separation of duties: pki's role model (docs/security-officer.md) gives the CA administrator
   the operators (who may act) and the officer the signing of certificates, and the auditor the log.
-  The evidence is `jinbao pki list`/`show` as the auditor's credential: each role must be held,
-  and no key may hold credentials of two roles or two operators. (A CA administrator may renew
-  an officer's credential from a CSR; made with the administrator's own key, it would let one
-  person both approve operators and sign as an officer, which the CA does not refuse.)
+  The evidence is `jinbao pki list` as the auditor's credential (each row carries its key's
+  sha256): each role must be held, and no key may hold credentials of two roles or two operators.
+  (A CA administrator may renew an officer's credential from a CSR; made with the administrator's
+  own key, it would let one person both approve operators and sign as an officer, which the CA
+  does not refuse.)
 - Revoked but deployed: pki_cert keeps what it deployed on the controller (`<CA dir>/deployed/
   HOST.crt`); each of those the issuing CA's published CRL lists is one finding, with serial and host.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
 import subprocess
 import sys
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from jinbao.redact import redact
 
@@ -123,7 +121,8 @@ def role_separation(ca: Path, operator: str | None) -> Judged:
     r = _pki(ca, operator, "list", "--profile", "operator", "--status", "valid", "--json")
     if r.returncode != 0:
         return "no_evidence", [], f"`jinbao pki list` could not run: {redact(r.stderr.strip())[-500:]}"
-    creds = [(c["serial"], _name(c["subject"], "CN"), _name(c["subject"], "OU")) for c in json.loads(r.stdout or "[]")]
+    listed = json.loads(r.stdout or "[]")  # each with its key's sha256: one key in two roles shows
+    creds = [(c["serial"], _name(c["subject"], "CN"), _name(c["subject"], "OU")) for c in listed]
     findings = []
     held = {role for _, _, role in creds}
     for role, does in ROLES.items():
@@ -135,15 +134,8 @@ def role_separation(ca: Path, operator: str | None) -> Judged:
                 )
             )
     by_key: dict[str, list[tuple[str, str | None, str | None]]] = defaultdict(list)
-    # one `pki show` per credential, a second of start-up each: run side by side
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        shows = list(pool.map(lambda c: _pki(ca, operator, "show", c[0]), creds))
-    for (serial, name, role), shown in zip(creds, shows, strict=True):
-        if shown.returncode != 0:
-            return "no_evidence", [], f"`jinbao pki show {serial}` could not run: {redact(shown.stderr.strip())[-500:]}"
-        cert = x509.load_pem_x509_certificate(json.loads(shown.stdout)["pem"].encode())
-        spki = cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-        by_key[hashlib.sha256(spki).hexdigest()].append((serial, name, role))
+    for c, (serial, name, role) in zip(listed, creds, strict=True):
+        by_key[c["key_sha256"]].append((serial, name, role))
     for key, group in sorted(by_key.items()):
         if len({(n or "").lower() for _, n, _ in group}) > 1 or len({r for _, _, r in group}) > 1:
             who = "; ".join(f"{n} ({r}, {ROLES.get(r or '', '?')}) serial {s}" for s, n, r in group)

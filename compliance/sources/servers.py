@@ -34,30 +34,31 @@ class Outcome:
     file: str
 
 
-def kept_runs(source: str) -> tuple[list[tuple[Path, dict]], list[str]]:
-    """Every kept run of the source, oldest first, and the files that could not be read."""
+def kept_runs(source: str) -> tuple[list[tuple[Path, dt.datetime, dict]], list[str]]:
+    """Every kept run of the source, oldest first, and the files that could not be read: not JSON,
+    a time without its zone (verify writes UTC), or hosts that are not host -> checks."""
     runs, bad = [], []
     for path in sorted(results_dir(source).glob("*.json")):
         try:
             body = json.loads(path.read_text())
-            dt.datetime.fromisoformat(body["at"])
-            if not isinstance(body["hosts"], dict):
+            at = dt.datetime.fromisoformat(body["at"])
+            hosts = body["hosts"]
+            if at.tzinfo is None or not isinstance(hosts, dict) or not all(isinstance(c, dict) for c in hosts.values()):
                 raise TypeError
         except (OSError, ValueError, KeyError, TypeError):
             bad.append(path.name)
             continue
-        runs.append((path, body))
-    runs.sort(key=lambda r: dt.datetime.fromisoformat(r[1]["at"]))
+        runs.append((path, at.astimezone(dt.UTC), body))
+    runs.sort(key=lambda r: r[1])
     return runs, bad
 
 
-def newest(runs: list[tuple[Path, dict]]) -> dict[str, dict[str, Outcome]]:
+def newest(runs: list[tuple[Path, dt.datetime, dict]]) -> dict[str, dict[str, Outcome]]:
     """host -> check label -> its newest outcome."""
     out: dict[str, dict[str, Outcome]] = {}
-    for path, body in runs:
-        at = dt.datetime.fromisoformat(body["at"])
+    for path, at, body in runs:
         for host, checks in body["hosts"].items():
-            for label, c in (checks or {}).items():
+            for label, c in checks.items():
                 if isinstance(c, dict) and isinstance(c.get("outcome"), str):
                     out.setdefault(host, {})[label] = Outcome(c["outcome"], str(c.get("message") or ""), at, str(path))
     return out
@@ -140,7 +141,7 @@ def evaluate(
     labels = {k for checks in latest.values() for k in checks}
     unmapped = sorted(k for k in labels if not any(r.field and r.field.search(k) for r in rules))
     said = (
-        f"{len(runs)} `jinbao verify` run(s) in {where}, newest {runs[-1][1]['at']}; "
+        f"{len(runs)} `jinbao verify` run(s) in {where}, newest {runs[-1][1]:%Y-%m-%d %H:%M} UTC; "
         f"{sum(d.name in latest for d in servers)} of {len(servers)} server(s) covered"
         + (f"; {len(unmapped)} check(s) map to no rule (e.g. {unmapped[0]})" if unmapped else "")
         + unread

@@ -58,6 +58,24 @@ def test_no_verify_results_is_no_evidence_not_conforms(state):
     assert {v.status for v in vs} == {"no_evidence"} and "unreadable, skipped: 20261130T000000000000.json" in said
 
 
+@pytest.mark.parametrize(
+    "planted",
+    [
+        {"at": "2026-11-30T00:00:00", "hosts": {}},  # no zone: cannot be ordered against the others
+        {"at": "2026-11-30T00:00:00+00:00", "hosts": {"prov-db1": "oops"}},
+        {"at": "2026-11-30T00:00:00+00:00", "hosts": ["prov-db1"]},
+        [],
+    ],
+    ids=["naive time", "host not a mapping", "hosts a list", "a list"],
+)
+def test_a_kept_run_of_the_wrong_shape_is_named_and_the_good_ones_still_count(state, planted):
+    good = _keep(json.loads(RECORDED.read_text()), dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    (good.parent / "20261130T000000000000.json").write_text(json.dumps(planted))
+    vs, said = servers.evaluate(_lab(), REG.of("servers"), SOURCE)
+    assert "unreadable, skipped: 20261130T000000000000.json" in said
+    assert [(v.rule, v.subject) for v in vs if v.status == "finding"] == [("SRV-IDENTITY", "prov-db1")]
+
+
 def test_a_failed_check_in_a_kept_run_is_exactly_one_finding_with_its_clause_host_and_check(state):
     now = dt.datetime.now(dt.UTC)
     path = _keep(json.loads(RECORDED.read_text()), now - dt.timedelta(days=1))

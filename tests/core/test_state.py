@@ -72,3 +72,36 @@ def test_a_second_drill_on_the_same_lab_is_refused_before_anything_is_touched(tm
     # with the lock free the same command goes on, and fails on what it finds: no such lab
     r = run_cli("dr", "restore", "--lab", "jbnone", env=env)
     assert "already running" not in r.stderr
+
+
+KILLED_BEFORE_RENAME = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from jinbao import state
+
+    def stall(self, target):  # the moment between the whole write and the rename
+        print("written", flush=True)
+        time.sleep(120)
+
+    Path.replace = stall
+    state.write_whole(Path(sys.argv[1]), "new " * 100000)
+    """
+)
+
+
+def test_a_writer_killed_before_its_rename_leaves_the_old_file_whole_and_nothing_a_reader_globs(tmp_path):
+    kept = tmp_path / "runs" / "20261201T000000000000.json"
+    state.write_whole(kept, '{"old": true}')
+    p = subprocess.Popen([sys.executable, "-c", KILLED_BEFORE_RENAME, str(kept)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "written"
+    finally:
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+    assert kept.read_text() == '{"old": true}'
+    assert sorted(kept.parent.glob("*.json")) == [kept]  # the writer's leftover is not a run
+    # a failed rename leaves nothing behind at all
+    with pytest.raises(IsADirectoryError):
+        state.write_whole(tmp_path / "runs", "x")
+    assert not list(tmp_path.glob(".runs.*.tmp"))

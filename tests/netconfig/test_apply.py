@@ -383,6 +383,11 @@ def _neighbours(lab, node: str) -> str:
     return r.stdout
 
 
+def _route(lab, node: str, prefix: str) -> dict:
+    cmd = ["lab", "exec", "--id", lab.id, node, "--", "vtysh", "-c", f"show ip route {prefix} json"]
+    return json.loads(run_cli(*cmd, check=True).stdout or "{}")
+
+
 @pytest.mark.lab
 def test_an_unreachable_device_is_named_and_the_others_are_applied(lab, tmp_path):
     from lab import health
@@ -397,6 +402,11 @@ def test_an_unreachable_device_is_named_and_the_others_are_applied(lab, tmp_path
         deadline = time.monotonic() + 60
         while dr_id in _neighbours(lab, "prov-wan1"):
             assert time.monotonic() < deadline, "prov-wan1 never noticed dr-wan1 stopped"
+            time.sleep(0.5)
+        # ...and the whole area: while another router still lists dr-wan1 as its neighbour, prov-wan1
+        # keeps a route to its loopback, and its loss would land inside the wave's check instead.
+        while _route(lab, "prov-wan1", f"{dr_id}/32"):
+            assert time.monotonic() < deadline, "prov-wan1 still routes to dr-wan1's loopback"
             time.sleep(0.5)
         r, got = _apply(lab, "--estate", str(copy), env=env)
         assert r.returncode == 1, r.stdout + r.stderr

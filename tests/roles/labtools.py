@@ -5,10 +5,10 @@ converge that refuses to run on anything but a node's own root, testinfra failur
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 
 import pytest
 
+from jinbao.verify import read_junit
 from lab import automation, runtime
 from lab.record import Lab
 
@@ -66,13 +66,11 @@ def failures(lab: Lab, suite: str, nodes: list[str]) -> set[tuple[str, str]]:
     r = automation.testinfra(lab, suite, nodes, f"--junitxml={report}")
     assert r.returncode in (0, 1), r.stdout[-3000:] + r.stderr[-2000:]
     print(r.stdout[-6000:])  # shown by pytest when the test fails: why each check failed
-    out = set()
-    for case in ET.parse(report).getroot().iter("testcase"):
-        if case.find("failure") is None and case.find("error") is None:
-            continue
-        name, _, params = case.get("name", "").partition("[")
-        host, _, param = params.rstrip("]").removeprefix("ssh://").partition("-")
-        out.add((f"{name}[{param}]" if param else name, host))
+    addrs = {ip(lab, n): ip(lab, n) for n in nodes}
+    checks, _ = read_junit(report, addrs)  # verify's own reader: a parametrized id keeps its parameter
+    out = {
+        (label.partition(": ")[2], a) for a, c in checks.items() for label, o in c.items() if o in ("failed", "error")
+    }
     assert (r.returncode == 0) == (out == set()), r.stdout[-3000:]
     leaked = [name for name, value in lab.secrets_env().items() if value in r.stdout + r.stderr]
     assert not leaked, f"testinfra printed the value of {leaked}"
