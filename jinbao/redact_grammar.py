@@ -126,7 +126,7 @@ CONSTRUCTS = (
         "net-snmp community",
         "community",
         rf"{B}r[ow]community6?{_}",
-        rf"(?:-(?:Cn|C|V)(?:{_}(?=\S+{_}[^\s-])\S+|\S*){_})*(?!-)",
+        rf"(?:-(?:Cn|C|V)(?:{_}(?=\S+{_}(?!\\[nrt])\S)\S+|\S*){_})*(?!-)",
         flags=0,
     ),
     # net-snmp: com2sec [-Cn CONTEXT] NAME SOURCE C (and com2sec6, com2secunix NAME SOCKPATH C)
