@@ -10,8 +10,9 @@ import subprocess
 from pathlib import Path
 
 from jinbao.errors import JinbaoError
+from jinbao.redact import redact
 
-from . import html, summary
+from . import html, scrub, summary
 from .registry import registry
 
 
@@ -22,6 +23,10 @@ def write(run_file: Path, previous_file: Path | None, out: Path, pdf: bool = Tru
         previous = json.loads(previous_file.read_text()) if previous_file else None
     except (OSError, ValueError) as e:
         raise JinbaoError(f"cannot read the run {run_file}: {e}") from None
+    for r in (run, previous):
+        if r is not None:
+            r["verdicts"] = scrub.kept(reg, r.get("verdicts", []))
+            r["sources"] = {k: redact(str(v)) for k, v in r.get("sources", {}).items()}
     s = summary.summarise(reg, run, previous)
     rows = summary.finding_rows(reg, run["verdicts"])
     out.mkdir(parents=True, exist_ok=True)
@@ -34,7 +39,7 @@ def write(run_file: Path, previous_file: Path | None, out: Path, pdf: bool = Tru
         # utf-8-sig: Excel, the assessor's workbook, reads the Chinese columns right only with the BOM.
         w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["rule"])
         w.writeheader()
-        w.writerows(rows)
+        w.writerows({k: cell(v) for k, v in row.items()} for row in rows)
     written["csv"] = out / "findings.csv"
     (out / "report.html").write_text(html.render(s, rows), encoding="utf-8")
     written["html"] = out / "report.html"
@@ -51,3 +56,15 @@ def _pdf(src: Path, dst: Path) -> Path | str:
     if r.returncode != 0 or not dst.is_file():
         return f"not written: weasyprint failed: {r.stderr.strip()[-300:]}"
     return dst
+
+
+# What a spreadsheet takes for a formula (OWASP's CSV injection list): a cell starting with one of
+# these from a verify message (`=HYPERLINK(…)`) would run when the assessor opens the workbook.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value):
+    """A CSV cell that a spreadsheet shows as text, never evaluates."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

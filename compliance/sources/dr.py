@@ -13,6 +13,7 @@ import json
 from jinbao.model import Estate
 from jinbao.state import state_dir
 
+from .. import scrub
 from ..registry import Rule
 from ..verdicts import Finding, Verdict
 
@@ -82,4 +83,6 @@ def evaluate(
                         **about,
                     )
                 )
-    return out, f"{len(drills)} drill report(s) in {state_dir('drills')}"
+    # A drill report is a file anyone with the state folder could have written: its fields are
+    # redacted like any evidence from outside.
+    return [scrub.verdict(v) for v in out], f"{len(drills)} drill report(s) in {state_dir('drills')}"

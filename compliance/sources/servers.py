@@ -16,8 +16,10 @@ from pathlib import Path
 
 from jinbao.classes import device_class
 from jinbao.model import Estate
+from jinbao.redact import redact
 from jinbao.verify import results_dir
 
+from .. import scrub
 from ..registry import Rule
 from ..verdicts import Finding, Verdict
 
@@ -146,4 +148,5 @@ def evaluate(
         + (f"; {len(unmapped)} check(s) map to no rule (e.g. {unmapped[0]})" if unmapped else "")
         + unread
     )
-    return out, said
+    # Messages and labels are testinfra's text, quoting what the checks read: redacted before kept.
+    return [scrub.verdict(v) for v in out], redact(said)

@@ -1,0 +1,58 @@
+"""Evidence read from outside jinbao, redacted again before it is kept or reported.
+
+A kept `jinbao verify` run holds testinfra's failure messages, which quote whatever the check read
+(`assert 'rocommunity s3cret' not in …`), and its check labels carry pytest's parameters; a drill
+report is a JSON file on disk. Neither went through the device redactor, and a report is filed and
+shared. So every string a verdict takes from them is passed through `jinbao.redact.redact` when the
+source is read (before it is in a run), and again when a kept run is rendered (a run kept before
+this, or edited by hand, must not carry a secret into the HTML, CSV, JSON or PDF).
+
+Text jinbao writes itself is left alone: a device finding's message quotes its rule's pattern
+(`no line like /^snmp-server community /`), which redaction would garble. Evidence lines (`text`)
+are redacted for every kind: redacting twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from jinbao.redact import redact
+
+from .registry import Registry
+from .verdicts import Finding, Verdict
+
+# The evidence kinds whose verdicts are built from text jinbao did not write.
+EXTERNAL = ("servers", "dr")
+
+
+def _r(s: str | None) -> str | None:
+    return redact(s) if s else s
+
+
+def finding(f: Finding) -> Finding:
+    return replace(f, message=redact(f.message), file=_r(f.file), text=_r(f.text), ref=_r(f.ref))
+
+
+def verdict(v: Verdict) -> Verdict:
+    """Every string of v (of an external source) redacted."""
+    return replace(v, subject=redact(v.subject), note=redact(v.note), findings=tuple(finding(f) for f in v.findings))
+
+
+def kept(reg: Registry, verdicts: list[dict]) -> list[dict]:
+    """A kept run's verdicts (as stored) with their external text redacted again."""
+    out = []
+    for stored in verdicts:
+        rule = reg.rule(stored.get("rule", ""))
+        external = rule is None or rule.evidence in EXTERNAL
+        keys = ("message", "file", "text", "ref") if external else ("text",)
+        v = dict(stored)
+        v["findings"] = [
+            {k: redact(x) if k in keys and isinstance(x, str) else x for k, x in f.items()}
+            for f in v.get("findings", [])
+        ]
+        if external:
+            for k in ("subject", "note"):
+                if isinstance(v.get(k), str):
+                    v[k] = redact(v[k])
+        out.append(v)
+    return out
