@@ -93,7 +93,9 @@ def config_cmd(files, platform, as_json, waivers_file):
     live = waivers.load(waivers_file, reg)
     rules = reg.of("device_config")
     verdicts: list[Verdict] = []
-    configs = [configtext.read(f, platform) for f in files]  # all read before any output: bad input is exit 2
+    configs = [
+        configtext.read(f, platform, check=True) for f in files
+    ]  # all read before any output: bad input is exit 2
     for cfg in configs:
         verdicts += devicecheck.evaluate(cfg, rules, device_class=cfg.platform)
     verdicts = waivers.apply(verdicts, live)

@@ -153,19 +153,28 @@ def complete(platform: str, lines: tuple[str, ...], text: str) -> bool:
     return last is not None and bool(sig.head.search(text)) and bool(sig.tail.search(last))
 
 
-def read(path: Path, platform: str | None = None, shown_as: str | None = None) -> ConfigText:
-    """Read and classify one dump. An unreadable file or an unknown platform is bad input."""
+def read(path: Path, platform: str | None = None, shown_as: str | None = None, check: bool = False) -> ConfigText:
+    """Read and classify one dump. An unreadable file or an unknown platform is bad input; with
+    `check`, so is a file that plainly is not of the platform given (compliance.plausible)."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise JinbaoError(f"{path}: cannot read: {e.strerror}") from None
     text, encoding = decode(data)
-    return classify(shown_as or str(path), text, platform, encoding)
+    return classify(shown_as or str(path), text, platform, encoding, check)
 
 
-def classify(name: str, text: str, platform: str | None = None, encoding: str = "utf-8") -> ConfigText:
+def classify(
+    name: str, text: str, platform: str | None = None, encoding: str = "utf-8", check: bool = False
+) -> ConfigText:
     lines = split(text)
     whole = "\n".join(lines)
+    if check and platform is not None:
+        from .plausible import problem  # it reads SIGNATURES from here
+
+        why = problem(name, platform, lines, whole)
+        if why:
+            raise JinbaoError(why)
     plat = platform or detect(whole)
     if plat is None:
         raise JinbaoError(
