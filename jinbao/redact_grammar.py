@@ -26,8 +26,8 @@ _ = r"[ \t]+"
 # A construct's first word: not inside another word or after a hyphen (`wrong-password`,
 # `key-string` are their own constructs), but may follow an escaped newline in a repr.
 B = r"(?:(?<![<\w-])|(?<=\\[nrt]))"
-# Start of a line, in text or in a repr.
-BOL = r"(?:^|(?<=\\n))[ \t]*"
+# An indented line (a block's), in text or in a repr.
+BOL_INDENTED = r"(?:^|(?<=\\n))[ \t]+"
 # Words a value never is: the mode keywords skipped before it, and what is already masked.
 _NOT_VALUE = (
     r'(?!"?<secret )(?!"?<redacted>)'
@@ -168,11 +168,12 @@ CONSTRUCTS = (
         MODE,
     ),
     # a `key` line in a server block: IOS `tacacs server X` / ` key 7 K`; Comware ` key authentication
-    # cipher K`. Not `key chain NAME` nor a key chain's bare `key 1`.
+    # cipher K`. Not `key chain NAME` nor a key chain's bare `key 1`; indented, as block lines are
+    # (prose starting "key file: …" is not one).
     _c(
         "server block key",
         "key",
-        rf"{BOL}key{_}(?!chain\b)",
+        rf"{BOL_INDENTED}key{_}(?!chain\b)",
         rf"(?:(?:authentication|accounting|authorization){_})?{ENC}{MODE}(?!\d+[ \t]*$)",
     ),
     # crypto isakmp key [0|6] K address A (IOS); pre-shared-key [cipher|simple] K (VRP, Comware);
@@ -203,6 +204,14 @@ CONSTRUCTS = (
     # What is left after `cipher`: VRP and Comware give only ciphertext after it.
     _c("cipher", "cipher", rf"{B}(?:irreversible-)?cipher{_}(?!aes|des|3des|sm4)", flags=0),
     # --- servers: PAM / LDAP / SSSD, URLs and environment assignments in logs --------------------
+    # A PEM private key quoted whole (a check that read a key file): its body, to the END line.
+    _c(
+        "pem private key",
+        "private key",
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+        value=r"(?P<s>(?!<redacted>)[^-]+?)(?=-----END [A-Z ]*PRIVATE KEY-----)",
+        flags=0,
+    ),
     _c("ldap bindpw", "bindpw", rf"{B}(?:root)?bindpw{_}"),
     _c("sssd authtok", "authtok", rf"{B}ldap_default_authtok[ \t]*=[ \t]*"),
     _c("url userinfo", "://", r"://[^\s:/@]+:", value=rf"(?P<s>{_NOT_VALUE}[^\s@/]+)(?=@)"),

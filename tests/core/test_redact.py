@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import string
+import subprocess
 from urllib.parse import quote
 
 import pytest
@@ -181,6 +182,8 @@ CLEAN = [
     "ssh2 algorithm cipher aes128-ctr aes256-ctr",
     " ip ospf authentication message-digest",
     "http://prov-mon1:9090/api/v1/query",
+    "key file: /etc/ssl/private/prov-web1.key",
+    "-----BEGIN CERTIFICATE-----",
     "username netadmin privilege 15 algorithm-type scrypt secret <secret env:JINBAO_NETADMIN_PW>",
     'createUser jinbao-mon SHA "<secret env:JINBAO_SNMP_AUTH_KEY>" AES "<secret env:JINBAO_SNMP_PRIV_KEY>"',
 ]
@@ -227,6 +230,15 @@ def test_the_probe_lines_lose_their_secret_not_a_keyword(line, secret):
 @pytest.mark.parametrize("line", CLEAN)
 def test_a_line_without_a_secret_is_left_as_it_is(line):
     assert redact(line) == line
+
+
+def test_a_pem_private_key_loses_its_body_in_text_and_in_a_repr():
+    key = subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519"], capture_output=True, text=True, check=True)
+    body = "".join(key.stdout.splitlines()[1:-1])
+    assert len(body) > 40
+    for text in (f"read /etc/ssl/private/x.key:\n{key.stdout}", repr(key.stdout)):
+        out = redact(text)
+        assert body[:20] not in out and "-----BEGIN PRIVATE KEY-----<redacted>-----END PRIVATE KEY-----" in out, out
 
 
 def test_a_v3_trap_target_keeps_its_user_name():
