@@ -141,7 +141,9 @@ def read_junit(
         addr = next((a for a in addrs if m and (m["addr"] == a or m["addr"].startswith(a + "-"))), None)
         if m is None or addr is None:
             continue
-        host, param = by_addr[addr], m["addr"][len(addr) + 1 :]
+        # A parameter may be a config line the check looked for (`rocommunity public`): kept
+        # redacted, as the message is, since the label is stored and quoted in audit reports.
+        host, param = by_addr[addr], redact(m["addr"][len(addr) + 1 :])
         suite = _role_of(case.get("classname", ""), case.get("file", ""))
         label = f"{suite}: {m['test']}{f'[{param}]' if param else ''}"
         outcome = "passed"

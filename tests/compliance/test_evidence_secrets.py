@@ -21,6 +21,7 @@ from compliance import report, scrub
 from compliance.registry import registry
 from compliance.sources import dr, inventory
 from jinbao import verify
+from jinbao.redact import redact
 from jinbao.state import state_dir
 from tests.support import run_cli
 
@@ -194,3 +195,16 @@ def test_kept_verdicts_of_device_rules_keep_their_message():
         "message": "no line like /^snmp-server community /",
         "text": "snmp-server community <redacted> RO",
     }
+
+
+def test_a_check_label_s_parameter_is_redacted_when_verify_reads_it(tmp_path):
+    cls = "roles.snmpd.tests.test_snmpd"
+    (tmp_path / "r.xml").write_text(
+        "<testsuites><testsuite>"
+        f'<testcase classname="{cls}" name="test_line_absent[ssh://10.0.0.1-rocommunity s3cretComm4udit]">'
+        "<failure message=\"assert 'rocommunity s3cretComm4udit' not in conf\">x</failure></testcase>"
+        "</testsuite></testsuites>"
+    )
+    checks, why = verify.read_junit(tmp_path / "r.xml", {"10.0.0.1": "a1"}, redact)
+    assert checks == {"a1": {"snmpd: test_line_absent[rocommunity <redacted>]": "failed"}}
+    assert not _leaks(json.dumps(why)) and "rocommunity <redacted>" in json.dumps(why)
