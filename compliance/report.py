@@ -24,9 +24,11 @@ def write(run_file: Path, previous_file: Path | None, out: Path, pdf: bool = Tru
     except (OSError, ValueError) as e:
         raise JinbaoError(f"cannot read the run {run_file}: {e}") from None
     for r in (run, previous):
-        if r is not None:
-            r["verdicts"] = scrub.kept(reg, r.get("verdicts", []))
-            r["sources"] = {k: redact(str(v)) for k, v in r.get("sources", {}).items()}
+        if isinstance(r, dict):
+            if "verdicts" in r:
+                r["verdicts"] = scrub.kept(reg, r["verdicts"])
+            if isinstance(r.get("sources"), dict):
+                r["sources"] = {k: redact(str(v)) for k, v in r["sources"].items()}
     s = summary.summarise(reg, run, previous)
     rows = summary.finding_rows(reg, run["verdicts"])
     out.mkdir(parents=True, exist_ok=True)

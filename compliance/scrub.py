@@ -38,18 +38,27 @@ def verdict(v: Verdict) -> Verdict:
     return replace(v, subject=redact(v.subject), note=redact(v.note), findings=tuple(finding(f) for f in v.findings))
 
 
-def kept(reg: Registry, verdicts: list[dict]) -> list[dict]:
-    """A kept run's verdicts (as stored) with their external text redacted again."""
+def kept(reg: Registry, verdicts) -> list:
+    """A kept run's verdicts (as stored) with their external text redacted again. What is not of
+    the stored shape is passed on as it is, for the report's own checks to judge."""
+    if not isinstance(verdicts, list):
+        return verdicts
     out = []
     for stored in verdicts:
-        rule = reg.rule(stored.get("rule", ""))
+        if not isinstance(stored, dict):
+            out.append(stored)
+            continue
+        rule = reg.rule(str(stored.get("rule", "")))
         external = rule is None or rule.evidence in EXTERNAL
         keys = ("message", "file", "text", "ref") if external else ("text",)
         v = dict(stored)
-        v["findings"] = [
-            {k: redact(x) if k in keys and isinstance(x, str) else x for k, x in f.items()}
-            for f in v.get("findings", [])
-        ]
+        if isinstance(v.get("findings"), list):
+            v["findings"] = [
+                {k: redact(x) if k in keys and isinstance(x, str) else x for k, x in f.items()}
+                if isinstance(f, dict)
+                else f
+                for f in v["findings"]
+            ]
         if external:
             for k in ("subject", "note"):
                 if isinstance(v.get(k), str):
