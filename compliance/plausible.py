@@ -19,16 +19,10 @@ from __future__ import annotations
 
 import re
 
+from jinbao.platforms import PLATFORMS
+
 from .configtext import SIGNATURES, detect
 
-FAMILY = {
-    "huawei_vrp": "vrp",
-    "h3c_comware": "vrp",
-    "cisco_ios": "ios",
-    "frr": "ios",
-    "nftables": "nft",
-    "linux": "linux",
-}
 FAMILY_NAME = {"vrp": "VRP/Comware", "ios": "IOS/FRR", "nft": "nftables", "linux": "a server bundle"}
 # (family, its lines no other family writes, the named families they are counted against)
 _FOREIGN = (
@@ -56,6 +50,10 @@ MIN_FOREIGN = 3
 MIN_MARKS = 2
 
 
+def _family(platform: str | None) -> str | None:
+    return PLATFORMS[platform].config_family if platform in PLATFORMS else None
+
+
 def _marks(platform: str, text: str) -> int:
     if platform == "nftables":
         return sum(1 for m in _NFT_MARKS if m.search(text))
@@ -74,12 +72,12 @@ def looks_like(text: str) -> str | None:
 
 def problem(name: str, platform: str, lines: tuple[str, ...], text: str) -> str | None:
     """Why the text is not plausibly `platform`'s (naming the file and what it looks like), or None."""
-    family = FAMILY.get(platform)
+    family = _family(platform)
     if family is None:
         return None
     body = [(i, x) for i, x in enumerate(lines, 1) if x.strip()]
     guess = looks_like(text)
-    other = FAMILY.get(guess or "")
+    other = _family(guess)
     why = None
     if guess and guess != platform and _marks(platform, text) == 0 and _marks(guess, text) >= MIN_MARKS:
         why = f"it shows none of {platform}'s marks and {_marks(guess, text)} of {guess}'s"

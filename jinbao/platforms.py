@@ -44,6 +44,10 @@ class PlatformFacts:
     # Where the platform's SNMP agent reports CPU and memory: net-snmp on Linux-family nodes
     # implements HOST-RESOURCES-MIB, the vendor OSes report them in their own entity MIBs.
     snmp_health_mib: str = "HOST-RESOURCES-MIB"
+    # Whose config syntax it writes: "ios" (`!` separators, `no …`), "vrp" (`#` separators,
+    # `undo …`), "nft" (an nftables ruleset), "linux" (a bundle of a server's files). The audit
+    # tells a dump given as the wrong platform by it (compliance/plausible.py).
+    config_family: str = "linux"
 
     def interface_name(self, ordinal: int) -> str:
         """The name of the data port at this 0-based position (0 = the platform's first port)."""
@@ -54,8 +58,10 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
     {
         f.name: f
         for f in (
-            PlatformFacts("frr", "FRRouting", "eth{}", 1, "frr.frr.frr", "frr", "linux", "router"),
-            PlatformFacts("nftables", "Linux with nftables", "eth{}", 1, None, None, "linux", "firewall"),
+            PlatformFacts("frr", "FRRouting", "eth{}", 1, "frr.frr.frr", "frr", "linux", "router", config_family="ios"),
+            PlatformFacts(
+                "nftables", "Linux with nftables", "eth{}", 1, None, None, "linux", "firewall", config_family="nft"
+            ),
             PlatformFacts("linux", "Linux server", "eth{}", 1, None, None, "linux", "server"),
             PlatformFacts(
                 "cisco_ios",
@@ -69,6 +75,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 "cisco_ios",
                 mgmt_interface="GigabitEthernet0/0",
                 snmp_health_mib="CISCO-PROCESS-MIB",
+                config_family="ios",
             ),
             # community.network.ce is Huawei's CloudEngine collection, the one that speaks VRP CLI.
             PlatformFacts(
@@ -83,6 +90,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 "huawei_vrp",
                 mgmt_interface="MEth0/0/1",
                 snmp_health_mib="HUAWEI-ENTITY-EXTENT-MIB",
+                config_family="vrp",
             ),
             PlatformFacts(
                 "h3c_comware",
@@ -96,6 +104,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 "hp_comware",
                 mgmt_interface="M-GigabitEthernet0/0/0",
                 snmp_health_mib="HH3C-ENTITY-EXT-MIB",
+                config_family="vrp",
             ),
         )
     }
