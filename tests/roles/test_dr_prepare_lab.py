@@ -1,9 +1,10 @@
 """postgresql and keepalived (playbooks/dr-prepare.yml) on the lab's DR pair, prov-db1 -> dr-db1, as
 the inventory plugin gives it: converge from bare, converge again with nothing to change,
 testinfra passes; a row written on the primary is read on the standby; the service address is on
-the primary only; a pg_hba line added by hand fails exactly its check and the next converge
-repairs it. With pki.yml converged first, replication runs over TLS with pki_cert's certificate.
-No secret value in Ansible's output; the machine's /etc unchanged.
+the primary only, leaves it when its PostgreSQL stops and comes back when it starts; a pg_hba
+line added by hand fails exactly its check and the next converge repairs it. With pki.yml
+converged first, replication runs over TLS with pki_cert's certificate. No secret value in
+Ansible's output; the machine's /etc unchanged.
 
 Beside lab/db.py: the lab's drills run their own PostgreSQL on these nodes (port 5432, socket
 /run/postgresql, data under the node folder), so the roles converge a second cluster with its own
@@ -138,6 +139,13 @@ def _until(what: str, check, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
+def _pg_ctl(lab, node: str, *args: str) -> None:
+    pg_ctl = ["/usr/lib/postgresql/15/bin/pg_ctl", "-w", "-t", "60", "-D", DATA, *args]
+    lab.in_node(
+        node, ["sh", "-c", 'cd / && exec "$@"', "pg_ctl", "runuser", "-u", "postgres", "--", *pg_ctl], timeout=90
+    )
+
+
 def _holds_vip(lab, node: str) -> bool:
     return f" {VIP}/32 " in lab.in_node(node, ["ip", "-4", "-o", "addr", "show", "dev", "lo"]).stdout
 
@@ -175,6 +183,14 @@ def test_a_bare_pair_becomes_a_replicating_primary_and_standby_and_a_hand_edit_i
         lambda: _sql(lab, STANDBY, f"select count(*) from dr_canary where token = '{token}'", check=False) == "1",
     )
     assert _sql(lab, PRIMARY, "select ssl from pg_stat_ssl join pg_stat_replication using (pid)") == "t"
+
+    # The health check, live: the primary's PostgreSQL stopped, the address leaves it (and the
+    # standby, in recovery, does not take it); started again, the address comes back.
+    _pg_ctl(lab, PRIMARY, "stop", "-m", "fast")
+    _until("the address to leave the stopped primary", lambda: not _holds_vip(lab, PRIMARY))
+    assert not _holds_vip(lab, STANDBY)
+    _pg_ctl(lab, PRIMARY, "start", "-l", "/var/log/postgresql/jinbao-dr-lab.log")
+    _until("the address back on the primary", lambda: _holds_vip(lab, PRIMARY))
 
     # An operator lets a whole network in for replication on the primary, and reloads.
     lab.in_node(
