@@ -2,9 +2,9 @@
 the inventory plugin gives it: converge from bare, converge again with nothing to change,
 testinfra passes; a row written on the primary is read on the standby; the service address is on
 the primary only, leaves it when its PostgreSQL stops and comes back when it starts; a pg_hba
-line added by hand fails exactly its check and the next converge repairs it. With pki.yml
-converged first, replication runs over TLS with pki_cert's certificate. No secret value in
-Ansible's output; the machine's /etc unchanged.
+line added by hand fails exactly its check, `--check` names that host and repairs nothing, and the
+next converge repairs it. With pki.yml converged first, replication runs over TLS with pki_cert's
+certificate. No secret value in Ansible's output; the machine's /etc unchanged.
 
 Beside lab/db.py: the lab's drills run their own PostgreSQL on these nodes (port 5432, socket
 /run/postgresql, data under the node folder), so the roles converge a second cluster with its own
@@ -27,6 +27,7 @@ from lab import automation
 from tests.lab.test_rootfs import _etc_digest
 from tests.roles import labtools
 from tests.roles.test_pki_lab import ca  # noqa: F401  (the CA fixture: a jinbao pki CA for the lab)
+from tests.support import run_cli
 
 pytestmark = pytest.mark.lab
 
@@ -203,6 +204,9 @@ def test_a_bare_pair_becomes_a_replicating_primary_and_standby_and_a_hand_edit_i
         lambda: "10.0.0.0" in _sql(lab, PRIMARY, "select string_agg(address, ',') from pg_hba_file_rules"),
     )
     assert _failures(lab) == {("test_pg_hba_admits_replication_from_the_pair_only", labtools.ip(lab, PRIMARY))}
+    # --check names the host it would repair and repairs nothing.
+    assert _converge(lab, values, PLAYBOOK, "--check", "--diff") == {PRIMARY}
+    assert _failures(lab) == {("test_pg_hba_admits_replication_from_the_pair_only", labtools.ip(lab, PRIMARY))}
     assert _converge(lab, values) == {PRIMARY}
     _until(
         "the repaired pg_hba",
@@ -211,3 +215,18 @@ def test_a_bare_pair_becomes_a_replicating_primary_and_standby_and_a_hand_edit_i
     assert _failures(lab) == set()
 
     assert _etc_digest() == host_etc
+
+
+def test_provision_on_a_lab_leaves_the_dr_roles_alone_and_says_so(pair_lab):
+    """`jinbao provision --lab` (site imports dr-prepare) must not make a second owner of the lab's
+    drill databases: both roles end each host before touching it, and the summary names them."""
+    lab, _ = pair_lab
+    r = run_cli(
+        "provision", "--playbook", "dr-prepare", "--lab", lab.id, "--host", PRIMARY, "--host", STANDBY, "--json"
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    body = json.loads(r.stdout)
+    assert all(not h["changed"] and not h["failed"] for h in body["hosts"].values()), body["hosts"]
+    assert {(n.split()[0], n.split()[3].rstrip(":")) for n in body["left_alone"]} == {
+        (role, host) for role in ("postgresql", "keepalived") for host in HOSTS
+    }
