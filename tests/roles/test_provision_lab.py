@@ -57,6 +57,17 @@ def _provision(lab, *args: str, expect: int = 0) -> dict:
     return _cli(lab, "provision", "--playbook", "harden", *args, expect=expect)["hosts"]
 
 
+def _audited(lab, state) -> list[dict]:
+    """`jinbao audit run` on the servers' kept verify runs (this module's state folder): the
+    verdicts of the SRV rules (devices, CA and monitoring have no evidence here)."""
+    r = run_cli(
+        "--estate", "lab", "audit", "run", "--lab", lab.id, "--no-monitoring",
+        "--pki-dir", str(state / "noca"), "--json",
+    )  # fmt: skip
+    assert r.returncode in (0, 1), r.stdout[-2000:] + r.stderr[-2000:]
+    return [v for v in json.loads(r.stdout)["verdicts"] if v["rule"].startswith("SRV-")]
+
+
 def _servers(lab) -> set[str]:
     return {n for n, node in lab.plan.nodes.items() if node.kind == "server"}
 
@@ -74,7 +85,7 @@ def converged(own_lab):
     return lab
 
 
-def test_check_on_a_converged_lab_reports_no_changes_and_verify_passes(converged):
+def test_check_on_a_converged_lab_reports_no_changes_and_verify_passes(converged, state):
     lab = converged
     checked = _provision(lab, "--check")
     assert {h for h, r in checked.items() if r["changed"] or r["diff"]} == set(), checked
@@ -84,9 +95,13 @@ def test_check_on_a_converged_lab_reports_no_changes_and_verify_passes(converged
     # skipped: the checks only a host owning its kernel can pass (loaded audit rules, kernel sysctls)
     assert {(h, c) for h, checks in verified.items() for c, o in checks.items() if o in ("failed", "error")} == set()
     assert all("passed" in checks.values() for checks in verified.values())
+    # the auditor's view of that run: no server finding, and every server's logins proven
+    srv = _audited(lab, state)
+    assert [(v["rule"], v["subject"]) for v in srv if v["status"] == "finding"] == []
+    assert {v["subject"] for v in srv if v["rule"] == "SRV-IDENTITY" and v["status"] == "conforms"} == _servers(lab)
 
 
-def test_check_on_a_broken_node_shows_exactly_the_broken_setting(converged):
+def test_check_on_a_broken_node_shows_exactly_the_broken_setting(converged, state):
     lab = converged
     lab.in_node(
         BROKEN, ["sed", "-i", "s/^PasswordAuthentication no$/PasswordAuthentication yes/", "/etc/ssh/sshd_config"]
@@ -105,6 +120,11 @@ def test_check_on_a_broken_node_shows_exactly_the_broken_setting(converged):
             (h, c) for h, cs in json.loads(r.stdout)["hosts"].items() for c, o in cs.items() if o in ("failed", "error")
         }
         assert failed == {(BROKEN, "ssh_hardening: test_password_authentication_is_off")}
+        # and the audit (MLPS 8.1.4.1) names exactly that server and that check
+        bad = [v for v in _audited(lab, state) if v["status"] == "finding"]
+        assert [(v["rule"], v["subject"]) for v in bad] == [("SRV-IDENTITY", BROKEN)], bad
+        [f] = bad[0]["findings"]
+        assert "ssh_hardening: test_password_authentication_is_off" in f["ref"], f
     finally:
         # the --check above showed no other server would change: the repair runs on this one
         repaired = _provision(lab, "--host", BROKEN)
