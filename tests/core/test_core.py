@@ -130,3 +130,21 @@ def test_no_module_of_the_core_or_a_domain_is_over_450_lines():
         if (n := len(path.read_text().splitlines())) > 450
     ]
     assert not big, big
+
+
+def test_appliances_are_watched_not_configured_or_provisioned(province):
+    """A UPS, sensor, air conditioner, storage array or tape library runs vendor firmware: no
+    playbook that picks Linux hosts may reach it, and nothing renders a config for it."""
+    from jinbao.ansible_inventory import build
+    from jinbao.classes import device_class
+    from jinbao.rendering import rendered
+
+    kinds = {"ups", "env_sensor", "air_conditioner", "storage", "tape_library"}
+    appliances = {n for n, d in province.devices.items() if device_class(d) in kinds}
+    assert appliances and {province.devices[n].platform for n in appliances} == {"appliance"}
+    groups, hostvars = build(province)
+    assert not appliances & set(groups["platform_linux"]["hosts"])
+    assert all("ansible_network_os" not in hostvars[n] for n in appliances)
+    for n in sorted(appliances)[:3]:
+        with pytest.raises(JinbaoError, match="no renderer has templates"):
+            rendered(province, province.devices[n])
