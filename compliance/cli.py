@@ -44,9 +44,8 @@ def waivers_option(f):
         "--waivers",
         "waivers_file",
         type=click.Path(dir_okay=False, path_type=Path),
-        default=waivers.WAIVERS_FILE,
-        show_default=True,
-        help="The waivers file.",
+        default=None,
+        help="The waivers file (default: compliance/waivers.yml, none if it is absent; a file named here must exist).",
     )(f)
 
 

@@ -30,7 +30,7 @@ def run(
     lab: str | None = None,
     ca_dir: Path = pki.DEFAULT_CA_DIR,
     pki_as: str | None = None,
-    waivers_file: Path = waivers.WAIVERS_FILE,
+    waivers_file: Path | None = None,
     with_monitoring: bool = True,
     ocsp_url: str | None = None,
 ) -> Run:
