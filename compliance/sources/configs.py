@@ -16,7 +16,7 @@ from jinbao.model import Estate
 from jinbao.rendering import rendered
 from jinbao.state import safe_name, state_dir
 
-from .. import configtext, devicecheck
+from .. import configtext, devicecheck, inputs
 from ..registry import Rule
 from ..verdicts import Verdict
 
