@@ -96,4 +96,5 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputFileError(path, f"is not UTF-8 text (byte {e.start})", "save it as UTF-8") from None
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputFileError(path, f"is not UTF-8 text (line {line}, byte {e.start})", "save it as UTF-8") from None

@@ -63,6 +63,15 @@ def load(path: Path | None, reg: Registry) -> tuple[Waiver, ...]:
     out = []
     if doc is not None and not doc.empty:
         items = doc.data.get("waivers") if isinstance(doc.data, dict) else None
+        for key in sorted(set(doc.data) - {"waivers"} if isinstance(doc.data, dict) else (), key=str):
+            # a `waiver:` beside an empty `waivers:` would otherwise waive nothing, silently
+            p.add(
+                doc.pos.at((key,)),
+                str(key),
+                f"unknown top-level key {key!r}",
+                "list waivers under `waivers:`",
+                "waivers",
+            )
         if not isinstance(items, list):
             p.add(
                 doc.pos.at(()),
