@@ -16,7 +16,7 @@ from jinbao.model import Estate
 from jinbao.rendering import rendered
 from jinbao.state import safe_name, state_dir
 
-from .. import configtext, devicecheck
+from .. import configtext, devicecheck, inputs
 from ..registry import Rule
 from ..verdicts import Verdict
 
@@ -42,8 +42,8 @@ def _backups(folder: Path, device, known: set[str]) -> list[tuple[Path, str]]:
 
 def _reads_as(path: Path, platform: str) -> bool:
     try:
-        text = configtext.split(configtext.decode(path.read_bytes())[0])
-    except OSError:
+        text = configtext.split(configtext.decode(inputs.read_bytes(path))[0])
+    except inputs.InputFileError:
         return False
     return configtext.detect("\n".join(text)) == platform
 
