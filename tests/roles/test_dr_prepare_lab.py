@@ -29,7 +29,8 @@ from tests.roles import labtools
 from tests.roles.test_pki_lab import ca  # noqa: F401  (the CA fixture: a jinbao pki CA for the lab)
 from tests.support import run_cli
 
-pytestmark = pytest.mark.lab
+# pki.yml, then dr-prepare.yml three times and a --check: about 5 minutes alone, more under load
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(1800)]
 
 PLAYBOOK = "playbooks/dr-prepare.yml"
 SUITES = ["roles/postgresql/tests", "roles/keepalived/tests"]

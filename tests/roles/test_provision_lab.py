@@ -22,7 +22,8 @@ from jinbao.provision import playbook, playbook_path, seat
 from tests.lab.test_rootfs import _machine, _same
 from tests.support import run_cli
 
-pytestmark = pytest.mark.lab
+# each test converges or checks harden.yml on every server: minutes apiece on a busy 2-core machine
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(1800)]
 
 BROKEN = "prov-app1"
 DOWN = "prov-mon1"
