@@ -10,7 +10,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import authz, files, keys, policy, profiles
+from . import authz, files, keyreuse, keys, policy, profiles
 from .certparts import authority_info, crl_distribution, hexserial, key_usage, pem
 from .errors import PkiError
 from .policy import Request
@@ -128,6 +128,8 @@ def issue(
         try:
             with ca.store.transaction(intact=True) as db:
                 serial = record(ca, db, cert, req, actor, action, renewed_from)
+                if req.profile.subject != "operator":  # an operator's: checked by its caller, who knows its line
+                    keyreuse.refuse_operator_key(ca, db, serial, req.public_key, actor)
                 if then is not None:
                     then(db, serial)
                 if out is not None:

@@ -204,3 +204,24 @@ def test_two_renewals_of_one_credential_at_once_have_one_winner(ca, tmp_path):
         db.close()
     assert [s for (s,) in successors] == [current] == [_serial_of(tmp_path / f"r{winner}.crt")]
     assert ca.ca.verify_audit(ca.auditor)[1] == []
+
+
+def test_an_operators_key_certifies_nothing_else(ca, tmp_path):
+    """An officer's key on a server would make whoever runs the server the officer; a device key renewed into an
+    operator credential, the same. Both refused, and logged with who asked."""
+    for n, key in enumerate((ca.ops / "alice.key", ca.ops / "admin.key", ca.dir / "ocsp" / "ocsp.key")):
+        before = _counts(ca)
+        csr = _csr(key, tmp_path / f"d{n}.csr", "prov-db1.lab.hrss.ah.example")
+        r = _cli(
+            ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--csr", str(csr),
+            "--out", str(tmp_path / f"d{n}"),
+        )  # fmt: skip
+        _refused_cleanly(r, "certify nothing else")
+        assert _counts(ca) == (before[0], before[1] + 1) and not list(tmp_path.glob(f"d{n}.c*t"))
+        assert _last_audit(ca)[:2] == ("alice", "denied")
+    # the other way: a device's key (the CA made it, the officer holds it) does not become alice's credential
+    dev = ca.ca.issue(ca.officer, "server_tls", device="prov-db1", out=tmp_path / "dev")
+    csr = _csr(tmp_path / "dev.key", tmp_path / "dev.csr", "alice")
+    r = _cli(ca, "alice", "renew", _serial_of(ca.ops / "alice.crt"), "--csr", str(csr), "--out", str(tmp_path / "a"))
+    _refused_cleanly(r, f"certificate {dev.serial} (server_tls")
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
