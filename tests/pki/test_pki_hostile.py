@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import ocsp
 
 from pki import files, policy
 from pki.authority import Authority
@@ -18,8 +19,16 @@ from pki.authz import Credential
 from pki.errors import NotAllowed, PkiError
 from pki.store.transactions import Transactions
 from tests.pki.test_pki import ROOT_PASS, new_ca
-from tests.pki.test_pki_review import _cli, _counts, _last_audit, _refused_cleanly, _serial_of
-from tests.support import JINBAO
+from tests.pki.test_pki_review import (
+    _cli,
+    _counts,
+    _last_audit,
+    _ocsp_for,
+    _refused_cleanly,
+    _serial_of,
+    _serve,
+)
+from tests.support import JINBAO, run_cli
 
 
 @pytest.fixture
@@ -225,3 +234,36 @@ def test_an_operators_key_certifies_nothing_else(ca, tmp_path):
     r = _cli(ca, "alice", "renew", _serial_of(ca.ops / "alice.crt"), "--csr", str(csr), "--out", str(tmp_path / "a"))
     _refused_cleanly(r, f"certificate {dev.serial} (server_tls")
     assert ca.ca.verify_audit(ca.auditor)[1] == []
+
+
+def _renew_signer_then_die(ca_dir, ops):
+    def die(self, undo):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    Transactions.on_abort = die
+    Authority(ca_dir).renew_ocsp_signer(Credential.from_prefix(ops / "admin"))
+
+
+def test_an_ocsp_signer_the_ca_has_no_record_of_signs_nothing(ca, tmp_path):
+    """renew-signer killed after replacing ocsp/ but before its commit: the signer there is one the CA never
+    recorded (no CRL could list it, no one could revoke it). The responder does not start with it."""
+    recorded = _serial_of(ca.dir / "ocsp" / "ocsp.crt")
+    child = multiprocessing.get_context("fork").Process(target=_renew_signer_then_die, args=(ca.dir, ca.ops))
+    child.start()
+    child.join(120)
+    assert child.exitcode == -signal.SIGKILL
+    stray = _serial_of(ca.dir / "ocsp" / "ocsp.crt")
+    assert stray != recorded and not ca.ca.store.cert(stray)
+    r = run_cli("pki", "ocsp", "serve", "--ca-dir", str(ca.dir), "--port", "0", timeout=30)
+    _refused_cleanly(r, f"ocsp/ holds signer {stray}, but the CA records {recorded} in use", "renew-signer")
+    # the way out the message gives
+    assert _cli(ca, "admin", "ocsp", "renew-signer").returncode == 0
+    running = _serve(ca)
+    try:
+        device = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+        answer = _ocsp_for(ca, running.port, device.cert)
+        assert answer.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
+        assert answer.certificates[0].serial_number == int(_serial_of(ca.dir / "ocsp" / "ocsp.crt"), 16)
+    finally:
+        running.proc.kill()
+        running.proc.wait()
