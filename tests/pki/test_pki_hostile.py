@@ -267,3 +267,49 @@ def test_an_ocsp_signer_the_ca_has_no_record_of_signs_nothing(ca, tmp_path):
     finally:
         running.proc.kill()
         running.proc.wait()
+
+
+def test_an_auditor_reads_and_does_nothing_else(ca, tmp_path):
+    """Every command that writes, tried by the auditor through the CLI: refused (exit 2), logged under the
+    auditor's name, and the CA's records, CRL and OCSP signer unchanged; reading still works."""
+    dev = ca.ca.issue(ca.officer, "server_tls", device="prov-db1", out=tmp_path / "dev")
+    (tmp_path / "pass").write_bytes(ROOT_PASS)
+    alice = _serial_of(ca.ops / "alice.crt")
+    signer = ca.dir / "ocsp" / "ocsp.crt"
+    crl = ca.dir / "crl" / "issuing.crl"
+    keep = {p: p.read_bytes() for p in (signer, crl, ca.dir / "crl" / "root.crl")}
+    attempts = [
+        ("issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x")),
+        ("issue", "--profile", "operator", "--out", str(tmp_path / "x")),
+        ("revoke", dev.serial),
+        ("renew", dev.serial, "--out", str(tmp_path / "x")),
+        ("renew", alice, "--out", str(tmp_path / "x")),
+        ("crl",),
+        ("crl", "--root", "--root-pass-file", str(tmp_path / "pass")),
+        ("ocsp", "renew-signer"),
+        ("operator", "add", "eve", "--role", "auditor", "--out", str(tmp_path / "x")),
+        ("operator", "revoke", "alice"),
+        (
+            "deploy",
+            "--cert",
+            str(tmp_path / "dev.crt"),
+            "--key",
+            str(tmp_path / "dev.key"),
+            "--lab",
+            "zz",
+            "--node",
+            "prov-db1",
+        ),
+    ]
+    for args in attempts:
+        certs, entries = _counts(ca)
+        r = _cli(ca, "bob", *args)
+        _refused_cleanly(r)
+        assert _counts(ca) == (certs, entries + 1), args
+        assert _last_audit(ca)[:2] == ("bob", "denied"), args
+        assert not list(tmp_path.glob("x.*")), args
+    assert {p: p.read_bytes() for p in keep} == keep
+    assert ca.ca.show(ca.auditor, dev.serial)["revoked_at"] is None
+    r = _cli(ca, "bob", "list", "--json")
+    assert r.returncode == 0 and dev.serial in r.stdout, r.stderr
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
