@@ -516,16 +516,25 @@ def test_a_failed_delivery_rolls_the_certificate_back(ca, tmp_path, monkeypatch)
 
     real = files.write_new
 
-    def fail_on_crt(path, data, mode=0o644):
-        if path.suffix == ".crt":
-            raise PkiError(f"{path}: disk full")
-        return real(path, data, mode)
+    def fail_on(suffix):
+        def write(path, data, mode=0o644):
+            if path.suffix == suffix:
+                raise PkiError(f"{path}: disk full")
+            return real(path, data, mode)
 
-    monkeypatch.setattr(files, "write_new", fail_on_crt)
+        return write
+
+    # the key is delivered before the commit: if it cannot be, nothing is recorded and nothing stays
+    monkeypatch.setattr(files, "write_new", fail_on(".key"))
     before = _counts(ca)
     with pytest.raises(PkiError, match="disk full"):
         ca.ca.issue(ca.officer, "server_tls", device="prov-db1", out=tmp_path / "x")
     assert _counts(ca) == before and list(tmp_path.glob("x.*")) == []
+    # the certificate only after it (test_pki_hostile.py): recorded, so it can be revoked; the error says so
+    monkeypatch.setattr(files, "write_new", fail_on(".crt"))
+    with pytest.raises(PkiError, match="disk full.*jinbao pki show"):
+        ca.ca.issue(ca.officer, "server_tls", device="prov-db1", out=tmp_path / "y")
+    assert _counts(ca)[0] == before[0] + 1 and [p.name for p in tmp_path.glob("y.*")] == ["y.key"]
 
 
 # -- the OCSP responder answers everything -------------------------------------------------------
