@@ -18,7 +18,7 @@ from jinbao.console import err, out, print_problems, shown
 from jinbao.errors import JinbaoError
 from jinbao.platforms import PLATFORMS
 
-from . import configtext, devicecheck, report, runner, summary, waivers
+from . import configtext, devicecheck, keptruns, report, runner, summary, waivers
 from .errors import RuleFileError
 from .registry import registry
 from .sources import pki
@@ -44,9 +44,8 @@ def waivers_option(f):
         "--waivers",
         "waivers_file",
         type=click.Path(dir_okay=False, path_type=Path),
-        default=waivers.WAIVERS_FILE,
-        show_default=True,
-        help="The waivers file.",
+        default=None,
+        help="The waivers file (default: compliance/waivers.yml, none if it is absent; a file named here must exist).",
     )(f)
 
 
@@ -191,13 +190,22 @@ def run_cmd(ctx, estate_arg, site, lab, pki_dir, pki_as, pki_ocsp_url, no_monito
 )
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF.")
 def report_cmd(out_dir, run_file, no_pdf):
-    """Write the newest run as report.json, findings.csv, report.html (and report.pdf with WeasyPrint)."""
-    runs = runner.saved_runs()
-    if run_file is None:
-        if not runs:
-            raise JinbaoError(f"no audit run kept in {runner.runs_dir()}; run `jinbao audit run` first")
-        run_file = runs[-1]
-    earlier = [p for p in runs if p.name < run_file.name]
-    written = report.write(run_file, earlier[-1] if earlier else None, out_dir, pdf=not no_pdf)
+    """Write the newest run as report.json, findings.csv, report.html (and report.pdf with WeasyPrint).
+
+    The trend compares it with the previous run of the same estate and site scope, by their time."""
+    runs, unreadable = keptruns.scan()
+    if run_file is not None:
+        chosen = keptruns.read(run_file)  # the run asked for must read: exit 2 naming it and why
+        unreadable = [u for u in unreadable if u.path.resolve() != run_file.resolve()]
+    elif runs:
+        chosen = runs[-1]
+    else:
+        said = "".join(f"; unreadable, skipped: {u}" for u in unreadable)
+        raise JinbaoError(f"no readable audit run kept in {keptruns.runs_dir()}; run `jinbao audit run` first{said}")
+    written, notes = report.write(
+        chosen, keptruns.previous(chosen, runs), out_dir, not no_pdf, [str(u) for u in unreadable]
+    )
+    for note in notes:
+        err.print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
     for kind, where in written.items():
         out.print(f"{kind}: {shown(str(where))}")

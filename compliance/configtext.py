@@ -14,6 +14,8 @@ from pathlib import Path
 
 from jinbao.errors import JinbaoError
 
+from . import inputs
+
 # The prompt, then the cursor moved back, blanked with spaces and moved back again.
 _PAGER = re.compile(r"[ \t]*-{2,} ?More ?-{2,}(?:\x1b\[\d*D *\x1b\[\d*D| *\x1b\[\d*D)?|\x1b\[[\d;]*[A-Za-z]")
 
@@ -156,10 +158,7 @@ def complete(platform: str, lines: tuple[str, ...], text: str) -> bool:
 def read(path: Path, platform: str | None = None, shown_as: str | None = None, check: bool = False) -> ConfigText:
     """Read and classify one dump. An unreadable file or an unknown platform is bad input; with
     `check`, so is a file that plainly is not of the platform given (compliance.plausible)."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise JinbaoError(f"{path}: cannot read: {e.strerror}") from None
+    data = inputs.read_bytes(path)  # a FIFO, a device or an oversized file is refused, not read
     text, encoding = decode(data)
     return classify(shown_as or str(path), text, platform, encoding, check)
 

@@ -61,6 +61,7 @@ def render(s: dict, rows: list[dict]) -> str:
         f'<p class="muted">Run at {_e(s["at"])}. Totals: '
         + ", ".join(f"{_e(k)} {v}" for k, v in sorted(s["totals"].items()))
         + "</p>",
+        *(f'<p class="muted">{_e(n)}</p>' for n in s.get("notes") or ()),
         "<h2>证据来源 / Evidence read</h2><table><tr><th>source</th><th>what was read</th></tr>",
         *(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in s["sources"].items()),
         "</table>",

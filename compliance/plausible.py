@@ -36,12 +36,13 @@ _FOREIGN = (
         ("vrp", "ios"),
     ),
 )
+# `[ \t]*`, not `\s*`: over a dump padded with blank lines `^\s*` is quadratic.
 _NFT_MARKS = tuple(
     re.compile(m, re.M)
     for m in (
-        r"^\s*table (inet|ip6?|arp|bridge|netdev) \S+( \{)?$",
-        r"^\s*chain \S+ \{$",
-        r"^\s*type (filter|nat|route) hook \w+",
+        r"^[ \t]*table (inet|ip6?|arp|bridge|netdev) \S+( \{)?$",
+        r"^[ \t]*chain \S+ \{$",
+        r"^[ \t]*type (filter|nat|route) hook \w+",
         r"^(#!/usr/sbin/nft|flush ruleset)",
     )
 )

@@ -112,6 +112,8 @@ def load(rules_dir: Path, clauses_file: Path) -> Registry:
         if doc is None:
             continue
         items = doc.data.get("rules") if isinstance(doc.data, dict) else None
+        for key in sorted(set(doc.data) - {"rules"} if isinstance(doc.data, dict) else (), key=str):
+            p.add(doc.pos.at((key,)), str(key), f"unknown top-level key {key!r}", "list rules under `rules:`", "rules")
         if not isinstance(items, list):
             p.add(
                 doc.pos.at(()), "rules", "expected a top-level `rules:` list", "start the file with `rules:`", "rules"

@@ -7,34 +7,40 @@ import csv
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
-from jinbao.errors import JinbaoError
 from jinbao.redact import redact
+from jinbao.state import write_whole
 
 from . import html, scrub, summary
-from .registry import registry
+from .keptruns import KeptRun
+from .registry import Registry, registry
 
 
-def write(run_file: Path, previous_file: Path | None, out: Path, pdf: bool = True) -> dict[str, Path | str]:
+def write(
+    run: KeptRun, previous: KeptRun | None, out: Path, pdf: bool = True, unreadable: list[str] | tuple = ()
+) -> tuple[dict[str, Path | str], list[str]]:
+    """Write the report files; returns them and the notes on what was left out and why (each
+    unreadable kept run, each verdict of a rule since removed), which the report carries too."""
     reg = registry()
-    try:
-        run = json.loads(run_file.read_text())
-        previous = json.loads(previous_file.read_text()) if previous_file else None
-    except (OSError, ValueError) as e:
-        raise JinbaoError(f"cannot read the run {run_file}: {e}") from None
-    for r in (run, previous):
-        if isinstance(r, dict):
-            if "verdicts" in r:
-                r["verdicts"] = scrub.kept(reg, r["verdicts"])
-            if isinstance(r.get("sources"), dict):
-                r["sources"] = {k: redact(str(v)) for k, v in r["sources"].items()}
-    s = summary.summarise(reg, run, previous)
-    rows = summary.finding_rows(reg, run["verdicts"])
+    # A run kept by an older jinbao, or edited by hand, may carry a secret from a verify run or a
+    # drill report: its external text is redacted again before any format is written.
+    run = _scrubbed(reg, run)
+    previous = _scrubbed(reg, previous) if previous else None
+    notes = [f"unreadable, skipped: {u}" for u in unreadable]
+    verdicts = _known(reg, run, notes)
+    before = {**previous.body, "verdicts": _known(reg, previous, notes)} if previous else None
+    s = summary.summarise(reg, {**run.body, "verdicts": verdicts}, before)
+    s["run"] = str(run.path)
+    s["previous_run"] = str(previous.path) if previous else None
+    s["notes"] = notes
+    rows = summary.finding_rows(reg, verdicts)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path | str] = {}
-    (out / "report.json").write_text(
-        json.dumps({"summary": s, "findings": rows, "verdicts": run["verdicts"]}, ensure_ascii=False, indent=1)
+    write_whole(
+        out / "report.json",
+        json.dumps({"summary": s, "findings": rows, "verdicts": run.body["verdicts"]}, ensure_ascii=False, indent=1),
     )
     written["json"] = out / "report.json"
     with (out / "findings.csv").open("w", newline="", encoding="utf-8-sig") as f:
@@ -43,11 +49,32 @@ def write(run_file: Path, previous_file: Path | None, out: Path, pdf: bool = Tru
         w.writeheader()
         w.writerows({k: cell(v) for k, v in row.items()} for row in rows)
     written["csv"] = out / "findings.csv"
-    (out / "report.html").write_text(html.render(s, rows), encoding="utf-8")
+    write_whole(out / "report.html", html.render(s, rows))
     written["html"] = out / "report.html"
     if pdf:
         written["pdf"] = _pdf(out / "report.html", out / "report.pdf")
-    return written
+    return written, notes
+
+
+def _scrubbed(reg: Registry, run: KeptRun) -> KeptRun:
+    body = dict(run.body)
+    body["verdicts"] = scrub.kept(reg, body.get("verdicts", []))
+    if isinstance(body.get("sources"), dict):
+        body["sources"] = {k: redact(str(v)) for k, v in body["sources"].items()}
+    return replace(run, body=body)
+
+
+def _known(reg: Registry, run: KeptRun, notes: list[str]) -> list[dict]:
+    """The run's verdicts of rules still defined; the others are named in notes. A kept run
+    outlives the rules it was judged on, and a removed rule has no clause left to count it in."""
+    kept = [v for v in run.body["verdicts"] if reg.rule(v["rule"]) is not None]
+    gone = sorted({v["rule"] for v in run.body["verdicts"]} - {v["rule"] for v in kept})
+    if gone:
+        notes.append(
+            f"{run.path}: {len(run.body['verdicts']) - len(kept)} verdict(s) of rule(s) no longer defined "
+            f"({', '.join(gone)}) left out of the clauses, findings and trend"
+        )
+    return kept
 
 
 def _pdf(src: Path, dst: Path) -> Path | str:

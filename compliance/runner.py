@@ -12,16 +12,12 @@ import json
 from pathlib import Path
 
 from jinbao.errors import JinbaoError
-from jinbao.state import state_dir, write_whole
+from jinbao.state import write_whole
 
-from . import waivers
+from . import keptruns, waivers
 from .registry import registry
 from .sources import configs, dr, inventory, monitoring, pki, servers
 from .verdicts import Run, Verdict
-
-
-def runs_dir() -> Path:
-    return state_dir("compliance", "runs")
 
 
 def run(
@@ -30,7 +26,7 @@ def run(
     lab: str | None = None,
     ca_dir: Path = pki.DEFAULT_CA_DIR,
     pki_as: str | None = None,
-    waivers_file: Path = waivers.WAIVERS_FILE,
+    waivers_file: Path | None = None,
     with_monitoring: bool = True,
     ocsp_url: str | None = None,
 ) -> Run:
@@ -81,10 +77,6 @@ def save(r: Run, estate: str, site: str | None) -> Path:
         "sources": r.sources,
         "verdicts": [v.as_dict() for v in r.verdicts],
     }
-    path = runs_dir() / f"{now:%Y%m%dT%H%M%S%f}.json"
+    path = keptruns.runs_dir() / f"{now:%Y%m%dT%H%M%S%f}.json"
     write_whole(path, json.dumps(body, ensure_ascii=False, indent=1))
     return path
-
-
-def saved_runs() -> list[Path]:
-    return sorted(runs_dir().glob("*.json"))

@@ -41,15 +41,37 @@ class Waiver:
         return fnmatch.fnmatchcase(v.subject, self.scope) or fnmatch.fnmatchcase(Path(v.subject).name, self.scope)
 
 
-def load(path: Path, reg: Registry) -> tuple[Waiver, ...]:
-    """The waivers of a file (none if it does not exist); RuleFileError naming every problem."""
-    if not path.exists():
-        return ()
+def load(path: Path | None, reg: Registry) -> tuple[Waiver, ...]:
+    """The waivers of a file given with --waivers, else of the shipped file (none if that one is
+    absent); RuleFileError naming every problem. A file named with --waivers that is not there
+    is bad input: a typo in its name must not silently turn every waiver off."""
     p = ProblemList()
+    if path is None:
+        path = WAIVERS_FILE
+        if not path.exists():
+            return ()
+    elif not path.exists():
+        p.add(
+            Origin(yamlfile.shown(path), 1),
+            "--waivers",
+            f"no waivers file {path}",
+            "check the path, or leave out --waivers to use compliance/waivers.yml",
+            "waivers",
+        )
+        raise RuleFileError(p.folded())
     doc = yamlfile.load(path, p, "waivers")
     out = []
     if doc is not None and not doc.empty:
         items = doc.data.get("waivers") if isinstance(doc.data, dict) else None
+        for key in sorted(set(doc.data) - {"waivers"} if isinstance(doc.data, dict) else (), key=str):
+            # a `waiver:` beside an empty `waivers:` would otherwise waive nothing, silently
+            p.add(
+                doc.pos.at((key,)),
+                str(key),
+                f"unknown top-level key {key!r}",
+                "list waivers under `waivers:`",
+                "waivers",
+            )
         if not isinstance(items, list):
             p.add(
                 doc.pos.at(()),

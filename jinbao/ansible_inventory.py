@@ -7,6 +7,7 @@ source of truth.
 
 from __future__ import annotations
 
+from .ansible_dr import dr_groups_and_vars
 from .ansible_security import firewall_vars, snmp_vars
 from .model import Estate
 from .platforms import facts
@@ -57,6 +58,12 @@ def build(e: Estate) -> tuple[dict[str, dict], dict[str, dict]]:
             hv["ansible_network_os"] = network_os
             hv["ansible_connection"] = "ansible.netcommon.network_cli"
         hostvars[d.name] = hv
+    dr_groups, dr_vars = dr_groups_and_vars(e)
+    for g, hosts in dr_groups.items():
+        for h in hosts:
+            add("dr", g, h)
+    for h, pairs in dr_vars.items():
+        hostvars[h]["jinbao_dr_pairs"] = pairs
     return groups, hostvars
 
 
@@ -100,7 +107,7 @@ def as_list_json(e: Estate) -> dict:
     return out
 
 
-TOP_GROUPS = ("sites", "roles", "zones", "platforms")
+TOP_GROUPS = ("sites", "roles", "zones", "platforms", "dr")
 
 
 def as_yaml_inventory(e: Estate) -> dict:

@@ -8,6 +8,7 @@ Secret fields stay references (`env:NAME`): the roles resolve them on the contro
 
 from __future__ import annotations
 
+from .ansible_dr import data_address
 from .model import Device, Estate, Service
 from .platforms import facts
 
@@ -87,11 +88,23 @@ def firewall_vars(e: Estate, d: Device) -> dict:
     mgmt = [_MGMT_PORTS[p] for p in d.management if p in _MGMT_PORTS]
     mgmt += ["udp/514", "udp/162"] if mp and d.name in mp.syslog else []
     mgmt += ["udp/123"] if mp and d.name in mp.ntp else []
+    # keepalived's adverts (IP protocol 112, unicast) come from the DR peer's data address; no
+    # zone policy names them, and dropped adverts would leave both nodes believing they are MASTER.
+    vrrp = sorted(
+        {
+            a
+            for p in e.dr_pairs
+            if d.name in (p.primary, p.standby)
+            for peer in (p.standby if d.name == p.primary else p.primary,)
+            if (a := data_address(e.devices[peer]))
+        }
+    )
     return {
         "jinbao_host_firewall": {
             "mgmt_interface": facts(d.platform).mgmt_interface,
             "mgmt_from": str(e.mgmt_block),
             "mgmt_services": mgmt,
             "inbound": inbound,
+            "vrrp_from": vrrp,
         }
     }

@@ -3,8 +3,8 @@
 The platform says what software runs on a device (how to configure it and reach it); the class
 says what kind of thing it is (what to watch on it). They differ where the estate has devices
 whose platform says little: a UPS, an environment sensor, an air conditioner, a storage array
-and a tape library are all `platform: linux` in the inventory, because their management cards
-are reached like Linux hosts, but no one monitors a UPS as a Linux box. Every role has exactly
+and a tape library are all `platform: appliance` (vendor firmware, SNMP only), and the class
+says which of those a device is and so what to poll on it. Every role has exactly
 one class, so every device says what it is without a new inventory field; monitoring keeps a
 profile per class (monitoring/profiles/) and `jinbao inventory validate` names a device whose
 class has none.

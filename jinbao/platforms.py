@@ -14,7 +14,7 @@ from typing import Literal, get_args
 
 # What the inventory may say in `platform:`. A literal (not built from the table) so that the
 # schema, mypy and editors all know the names; a test keeps it equal to the table's keys.
-Platform = Literal["frr", "cisco_ios", "huawei_vrp", "h3c_comware", "linux", "nftables"]
+Platform = Literal["frr", "cisco_ios", "huawei_vrp", "h3c_comware", "linux", "nftables", "appliance"]
 
 LabNodeKind = Literal["router", "firewall", "server"]
 
@@ -106,6 +106,11 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 snmp_health_mib="HH3C-ENTITY-EXT-MIB",
                 config_family="vrp",
             ),
+            # Vendor firmware on a management card (UPS, environment sensors, air conditioners,
+            # storage arrays, tape libraries): watched over SNMP, configured by no one here. No
+            # template, driver or Ansible connection, so netconfig calls it "not managed",
+            # provisioning and the server audit leave it out, and the lab builds no node for it.
+            PlatformFacts("appliance", "Appliance firmware (SNMP only)", "port{}", 1, None, None, None, None),
         )
     }
 )

@@ -250,6 +250,12 @@ class Run:
     returncode: int
     stdout: str  # redacted
 
+    @property
+    def left_alone(self) -> list[str]:
+        """ "ROLE skipped on HOST: why" for each role that chose not to touch a host (the DR roles
+        on a lab, <role>_enabled), so the summary says so instead of a silent ok."""
+        return sorted(set(re.findall(r'"msg": "(\S+ skipped on \S+: [^"]*)"', self.stdout)))
+
 
 def playbook(
     s: Seat,
@@ -287,6 +293,15 @@ def playbook(
         # Hosts behind a network namespace of this machine (lab nodes) run on this machine's
         # kernel: what a role would load into a kernel (audit rules) would land in the machine's.
         extra_vars = {"auditd_load_rules": False, **(extra_vars or {})}
+    if s.source.startswith("lab:"):
+        # A lab's DR nodes already run the drill databases `jinbao lab db` owns (port 5432): a
+        # second owner would fight over them. A caller's <role>_enabled=True (with the roles' own
+        # port and folders, as tests/roles/test_dr_prepare_lab.py gives) converges beside them.
+        why = "on a lab the DR databases belong to `jinbao lab db`"
+        off = {
+            f"{r}_{k}": v for r in ("postgresql", "keepalived") for k, v in (("enabled", False), ("disabled_why", why))
+        }
+        extra_vars = {**off, **(extra_vars or {})}
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
     if verbose:

@@ -69,6 +69,7 @@ def provision(ctx, site, lab_id, estate_name, hosts, as_json, role, check, book,
             "seconds": round(run.seconds, 2),
             "log": str(run.log),
             "hosts": {h: r.as_dict() for h, r in agg.results.items()},
+            "left_alone": run.left_alone,
         }
         click.echo(json.dumps(body, ensure_ascii=False, indent=1))
         finish(agg)
@@ -94,6 +95,8 @@ def provision(ctx, site, lab_id, estate_name, hosts, as_json, role, check, book,
     missing = sorted(set(s.targets) - set(agg.results))
     if missing:
         err.print(f"[yellow]not in any play of {path.name}:[/] {shown(', '.join(missing))}")
+    for note in run.left_alone:
+        out.print(f"[yellow]left alone:[/] {shown(note)}")
     print_failures(agg)
     out.print(f"[dim]{run.seconds:.1f} s, forks {forks}; Ansible's output (redacted): {shown(str(run.log))}[/]")
     finish(agg)

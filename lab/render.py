@@ -121,7 +121,7 @@ dontLogTCPWrappersConnects yes
 _LINK_PAYLOAD = " ".join(f".1.3.6.1.2.1.2.2.1.{c}" for c in (1, 7, 8, 2)) + " .1.3.6.1.2.1.31.1.1.1.1"
 
 
-# What the keyless internal user may read: ifIndex, ifDescr, ifAdminStatus, ifOperStatus, ifName.
+# What the internal query user (auth key, no privacy) may read: ifIndex, ifDescr, ifAdminStatus, ifOperStatus, ifName.
 _IQUERY_VIEW = (*(f".1.3.6.1.2.1.2.2.1.{c}" for c in (1, 2, 7, 8)), ".1.3.6.1.2.1.31.1.1.1.1")
 
 
@@ -141,12 +141,14 @@ def notifications(p: LabPlan, profile: SnmpProfile, auth_key: str, priv_key: str
     ]
     lines += [
         # The Event MIB reads ifTable through an internal query, which net-snmp 5.9 runs at
-        # noAuth level (with the authPriv user it fails: "failed to run mteTrigger query"): a
-        # user without keys, allowed to read only the five columns the payload needs.
-        "createUser jinbao-iquery",
+        # authNoPriv level whatever iquerySecLevel says (with the authPriv-only user it fails:
+        # "failed to run mteTrigger query"): a user with the profile's auth key and no privacy
+        # key, allowed to read only the five columns the payload needs. Keyless, it answered
+        # those columns to anyone on the management network.
+        f'createUser jinbao-iquery {auth} "{auth_key}"',
         *(f"view jinbaoIquery included {oid}" for oid in _IQUERY_VIEW),
         "group jinbaoIquery usm jinbao-iquery",
-        'access jinbaoIquery "" usm noauth exact jinbaoIquery none none',
+        'access jinbaoIquery "" usm auth exact jinbaoIquery none none',
         "iquerySecName jinbao-iquery",
         f"notificationEvent jinbaoLinkUp .1.3.6.1.6.3.1.1.5.4 {_LINK_PAYLOAD}",
         f"notificationEvent jinbaoLinkDown .1.3.6.1.6.3.1.1.5.3 {_LINK_PAYLOAD}",

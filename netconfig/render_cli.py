@@ -124,7 +124,8 @@ def render(ctx, sites, devices, out_dir, check):
     out.print(f"{mark}rendered {written} file(s) for {len(agg.results)} device(s) into {shown(str(out_path))}")
     if untemplated:
         out.print(
-            "  not rendered (no templates yet): " + ", ".join(f"{n} {shown(p)}" for p, n in sorted(untemplated.items()))
+            "  not rendered (no templates for the platform; appliances are watched, not configured): "
+            + ", ".join(f"{n} {shown(p)}" for p, n in sorted(untemplated.items()))
         )
     if check and unchecked:
         out.print("  no checker for: " + ", ".join(f"{n} {shown(s)}" for s, n in sorted(unchecked.items())))

@@ -113,12 +113,13 @@ class Authority:
                     "'jinbao pki ocsp renew-signer'",
                     actor=op.name,
                 )
-        return issuance.issue(
-            self._ca,
-            Request(prof, device=device, person=person, email=email, csr_pem=csr_pem, key_type=key_type, days=days),
-            op.name,
-            out=issuance.outputs(out, csr_pem is None),
-        )
+        with gate.refusals_logged(self._ca, "issue", profile=prof.name):  # a key that is not the request's to use
+            return issuance.issue(
+                self._ca,
+                Request(prof, device=device, person=person, email=email, csr_pem=csr_pem, key_type=key_type, days=days),
+                op.name,
+                out=issuance.outputs(out, csr_pem is None),
+            )
 
     def renew(self, cred, serial: str, *, csr_pem=None, key_type=None, out: Path | None = None) -> Issued:
         """A successor with the same profile and names, under exactly the policy that issues that profile."""

@@ -32,7 +32,7 @@ ALLOWED = {
     # The CA's own certificates: whoever may issue them, and no one else, renews and revokes them.
     # An officer never acts on an operator credential or on the OCSP signer.
     "operator_add": {"ca_admin"},
-    "renew_operator": {"ca_admin"},
+    # No "renew_operator": an operator credential is renewed only by its holder (renewal.py), never by a role.
     "revoke_operator": {"ca_admin"},
     "ocsp_signer": {"ca_admin"},
     "renew_ocsp_signer": {"ca_admin"},

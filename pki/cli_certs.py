@@ -73,8 +73,9 @@ def revoke(ca_dir, operator, serial, reason):
 def renew(ca_dir, operator, serial, csr, key_type, out_prefix, as_json):
     """Issue a successor for a certificate: same profile and subject, fresh key and validity.
 
-    The CA's own certificates are renewed only by a CA administrator: an operator's credential to --out,
-    the OCSP signer in place."""
+    An operator credential is renewed only by its holder (--as it), to --out; the OCSP signer only by a CA
+    administrator, in place. A lost operator credential is revoked ('operator revoke') and its holder enrolled
+    again ('operator add')."""
     issued = Authority(ca_dir).renew(
         Credential.from_prefix(operator), serial, csr_pem=csr_bytes(csr), key_type=key_type, out=out_prefix
     )

@@ -154,19 +154,32 @@ class Outputs:
                 check_new(f, self.option)
         return self
 
-    def write(self, cert_pem: bytes, key_pem: bytes | None) -> None:
-        """Write both or neither; the caller's transaction commits only after this returns, and runs remove()
-        if it then fails."""
+    def write(self, cert_pem: bytes | None, key_pem: bytes | None) -> None:
+        """Write what is given, all or none; the caller's transaction commits only after this returns, and runs
+        remove() if it then fails. cert_pem None: the certificate comes after the commit (write_cert)."""
         self._undo = []
         try:
             if self.key is not None and key_pem is not None:
                 self._put(self.key, key_pem, 0o600)
-            self._put(self.crt, cert_pem, 0o644)
+            if cert_pem is not None:
+                self._put(self.crt, cert_pem, 0o644)
         except BaseException as e:
             self.remove()
             if isinstance(e, PkiError):
                 raise PkiError(f"{self.option}: {e}; nothing was issued") from None
             raise
+
+    def write_cert(self, cert_pem: bytes, serial: str) -> None:
+        """The certificate, once the CA has recorded it: a failure now loses nothing the CA cannot give again.
+        remove() still takes both files away (a failed 'pki init' removes its first administrator's)."""
+        try:
+            self._put(self.crt, cert_pem, 0o644)
+        except PkiError as e:
+            key = f" (its key is in {self.key})" if self.key is not None and self.key.exists() else ""
+            raise PkiError(
+                f"certificate {serial} is issued and recorded{key}, but {self.option}: {e}. "
+                f"'jinbao pki show {serial}' prints it"
+            ) from None
 
     def _put(self, path: Path, data: bytes, mode: int) -> None:
         if self.in_place:

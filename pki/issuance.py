@@ -10,7 +10,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import authz, files, keys, policy, profiles
+from . import authz, files, keyreuse, keys, policy, profiles
 from .certparts import authority_info, crl_distribution, hexserial, key_usage, pem
 from .errors import PkiError
 from .policy import Request
@@ -111,8 +111,14 @@ def issue(
     out: files.Outputs | None = None,
     then=None,
 ) -> Issued:
-    """validate → modify → enforce → sign, then record, run then(db, serial) and deliver the files in one
-    transaction: a certificate is recorded only once its key is where the caller asked for it."""
+    """validate → modify → enforce → sign, then record, run then(db, serial) and deliver the files: a certificate
+    is recorded only once its key is where the caller asked for it, and handed out only once it is recorded.
+
+    The key is written inside the transaction (removed if the commit fails); the certificate file only after
+    the commit. A process killed (kill -9, power loss) between the two leaves at most a key with no certificate,
+    never a certificate the CA signed but has no record of: one that no CRL could list and no one could revoke.
+    The OCSP signer's files (in_place, in the CA folder, never handed out) are both replaced before the commit,
+    so ocsp/ never holds a key and a certificate that do not match."""
     policy.run(ca, req)
     if out is not None:
         out.check()
@@ -122,10 +128,12 @@ def issue(
         try:
             with ca.store.transaction(intact=True) as db:
                 serial = record(ca, db, cert, req, actor, action, renewed_from)
+                if req.profile.subject != "operator":  # an operator's: checked by its caller, who knows its line
+                    keyreuse.refuse_operator_key(ca, db, serial, req.public_key, actor)
                 if then is not None:
                     then(db, serial)
                 if out is not None:
-                    out.write(pem(cert), key_pem)
+                    out.write(pem(cert) if out.in_place else None, key_pem)
                     # the commit may still fail: no files for a certificate the CA does not know
                     ca.store.on_abort(out.remove)
             break
@@ -133,6 +141,8 @@ def issue(
             continue  # a 159-bit serial collided: sign again with a fresh one
     else:
         raise PkiError("could not allocate a unique serial")
+    if out is not None and not out.in_place:
+        out.write_cert(pem(cert), serial)
     return Issued(serial, cert, key_pem, req.profile.name)
 
 

@@ -110,6 +110,13 @@ class Responder:
             return self._stop(
                 f"the OCSP signer {mine} is revoked; it signs nothing more. Run 'jinbao pki ocsp renew-signer'"
             )
+        if snap.ocsp_signer and mine != snap.ocsp_signer:
+            # e.g. a renew-signer killed after replacing ocsp/ but before its commit: a signer the CA has no record
+            # of could be revoked by no one, so it signs nothing
+            return self._stop(
+                f"ocsp/ holds signer {mine}, but the CA records {snap.ocsp_signer} in use; run 'jinbao pki ocsp "
+                "renew-signer'"
+            )
         if self.problem:
             print("ocsp: answering again", file=sys.stderr, flush=True)
         self.problem = None

@@ -7,7 +7,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from . import authz, clock, issuance, profiles
+from . import authz, clock, issuance, keyreuse, profiles
 from .certparts import common_name
 from .errors import NotAllowed, PkiError
 from .gate import authenticate, refusals_logged
@@ -17,24 +17,36 @@ from .queries import existing
 
 
 def renew(ca, cred, serial: str, *, csr_pem=None, key_type=None, out: Path | None = None) -> Issued:
-    """An operator renews their own credential whatever their role (step-ca's renewal: the current credential
-    is the proof). Someone else's is renewed only by a CA administrator and only with that operator's own
-    CSR: a key the CA made would be the administrator's, who could then act under the operator's name."""
+    """An operator renews their own current credential whatever their role (step-ca's renewal: the current
+    credential is the proof), with a fresh key or, from their own request, the same one. No one renews someone
+    else's: a successor issued under the holder's name to whoever asked would let that person act as the
+    holder (EJBCA and step-ca alike: a lost credential is revoked, and its holder enrolled again)."""
     with refusals_logged(ca, "renew", serial=serial[:64]):
         op = authenticate(ca, cred, "renew")
         old = existing(ca, serial)
-        if not (old["profile"] == "operator" and old["serial"] == op.serial):
+        if old["profile"] == "operator" and old["serial"] != op.serial:
+            raise NotAllowed(_not_yours(ca, op, old), actor=op.name)
+        if old["profile"] != "operator":
             authz.require(op, authz.action_for("renew", old["profile"]))
-            if old["profile"] == "operator" and csr_pem is None:
-                who = common_name(old["pem"])
-                raise NotAllowed(
-                    f"certificate {old['serial']} is operator {who}'s credential: a key the CA made "
-                    f"for it would be handed to you ({op.name}), not to {who}. Renew it with {who}'s "
-                    f"own request (--csr, made with a key only {who} holds), or let {who} renew it "
-                    "with their current credential",
-                    actor=op.name,
-                )
         return successor(ca, op, old, csr_pem, key_type, out)
+
+
+def _not_yours(ca, op: authz.Operator, old) -> str:
+    who = common_name(old["pem"])
+    holder = ca.store.operator(old["serial"])
+    if who == op.name:
+        return (
+            f"certificate {old['serial']} is an earlier credential of yours, already renewed; renew the one "
+            f"you act with ({op.serial})"
+        )
+    role = holder["role"] if holder else "ROLE"
+    return (
+        f"certificate {old['serial']} is operator {who}'s credential: only {who} renews it, acting with it (--as). "
+        f"No one renews another operator's credential, since the new one would go to whoever asked under {who}'s "
+        f"name. If {who} lost it or it expired, a CA administrator revokes it ('jinbao pki operator revoke {who} "
+        f"--reason key_compromise') and enrolls the holder under a new name ('jinbao pki operator add NEW-NAME "
+        f"--role {role} --out PREFIX'); both steps are in the audit log"
+    )
 
 
 def successor(ca, op: authz.Operator, old, csr_pem, key_type, out) -> Issued:
@@ -78,6 +90,10 @@ def successor(ca, op: authz.Operator, old, csr_pem, key_type, out) -> Issued:
             raise NotAllowed(f"certificate {old['serial']} was revoked meanwhile; it cannot be renewed", actor=op.name)
         if operator and not ca.store.replace_credential(db, old["serial"], new):
             raise PkiError(f"operator {operator['name']}'s credential was renewed meanwhile; nothing was issued")
+        if operator:
+            # the holder's own line may keep its key (step-ca's renew); no one else's
+            own = set(ca.store.credentials(db, old["serial"]))
+            keyreuse.refuse_shared_key(ca, db, new, operator["name"], op.name, own)
 
     return issuance.issue(
         ca,

@@ -1,8 +1,27 @@
 """Fixtures and hooks only; helpers the tests import are in tests/support."""
 
 import os
+import shutil
+import tempfile
 
 import pytest
+
+_STATE: list[str] = []  # the folder made for this run, if any
+
+
+def pytest_configure(config):
+    """Whatever a test runs through the CLI without naming a state folder (a bad-input check, a
+    helper's `provision`) writes there, not into the home of the account running the suite: the
+    machine keeps nothing of a test run. A test or module that names its own folder still wins."""
+    if "JINBAO_STATE_DIR" not in os.environ:
+        _STATE.append(tempfile.mkdtemp(prefix="jinbao-test-state-"))
+        os.environ["JINBAO_STATE_DIR"] = _STATE[0]
+
+
+def pytest_unconfigure(config):
+    for d in _STATE:
+        os.environ.pop("JINBAO_STATE_DIR", None)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,12 @@ import re
 from pathlib import Path
 
 from jinbao.classes import device_class
+from jinbao.errors import JinbaoError
 from jinbao.model import Estate
 from jinbao.rendering import rendered
 from jinbao.state import safe_name, state_dir
 
-from .. import configtext, devicecheck
+from .. import configtext, devicecheck, inputs
 from ..registry import Rule
 from ..verdicts import Verdict
 
@@ -42,8 +43,8 @@ def _backups(folder: Path, device, known: set[str]) -> list[tuple[Path, str]]:
 
 def _reads_as(path: Path, platform: str) -> bool:
     try:
-        text = configtext.split(configtext.decode(path.read_bytes())[0])
-    except OSError:
+        text = configtext.split(configtext.decode(inputs.read_bytes(path))[0])
+    except inputs.InputFileError:
         return False
     return configtext.detect("\n".join(text)) == platform
 
@@ -65,7 +66,13 @@ def evaluate(
             files += [configtext.read(path, plat) for path, plat in saved]
             read["backup"] += 1
         else:
-            for syntax, text in rendered(estate, d).items():
+            try:
+                intent = rendered(estate, d)
+            except JinbaoError:
+                # nothing renders a config for it (an appliance's firmware, SNMP only): the
+                # device rules read configs, and this one has none to read
+                continue
+            for syntax, text in intent.items():
                 if syntax in platforms:
                     files.append(configtext.classify(f"rendered:{d.name}.{syntax}.conf", text, syntax))
             read["rendered"] += bool(files)

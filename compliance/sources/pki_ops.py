@@ -25,11 +25,12 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
 from cryptography import x509
 
+from jinbao.problems import ProblemList
 from jinbao.redact import redact
 
+from .. import yamlfile
 from ..verdicts import Finding
 
 ROLES = {
@@ -41,10 +42,10 @@ Judged = tuple[str, list[Finding], str]  # status, findings, note
 
 
 def ocsp_url(ca: Path) -> str | None:
-    try:
-        url = (yaml.safe_load((ca / "ca.yml").read_text()) or {}).get("ocsp_url")
-    except (OSError, yaml.YAMLError, AttributeError):
-        return None
+    # Through the one strict loader: a damaged ca.yml (a FIFO, NUL bytes, a date that does not
+    # exist) means no URL to ask, as a missing one does, never a traceback.
+    doc = yamlfile.load(ca / "ca.yml", ProblemList(), "pki")
+    url = doc.data.get("ocsp_url") if doc is not None and isinstance(doc.data, dict) else None
     return url if isinstance(url, str) else None
 
 

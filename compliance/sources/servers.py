@@ -20,6 +20,7 @@ from jinbao.redact import redact
 from jinbao.verify import results_dir
 
 from .. import scrub
+from ..inputs import InputFileError, read_text
 from ..registry import Rule
 from ..verdicts import Finding, Verdict
 
@@ -42,12 +43,12 @@ def kept_runs(source: str) -> tuple[list[tuple[Path, dt.datetime, dict]], list[s
     runs, bad = [], []
     for path in sorted(results_dir(source).glob("*.json")):
         try:
-            body = json.loads(path.read_text())
+            body = json.loads(read_text(path))  # a FIFO or an oversized file is refused, not read
             at = dt.datetime.fromisoformat(body["at"])
             hosts = body["hosts"]
             if at.tzinfo is None or not isinstance(hosts, dict) or not all(isinstance(c, dict) for c in hosts.values()):
                 raise TypeError
-        except (OSError, ValueError, KeyError, TypeError):
+        except (InputFileError, ValueError, KeyError, TypeError):
             bad.append(path.name)
             continue
         runs.append((path, at.astimezone(dt.UTC), body))

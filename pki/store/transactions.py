@@ -76,6 +76,8 @@ class Transactions:
             except BaseException:
                 if self.db.in_transaction:
                     self.db.execute("ROLLBACK")
+                    # the watch tables may have been created in this very transaction: gone with it
+                    self._watching = False
                 for undo in reversed(self._undo):
                     # best effort: the caller sees the error that stopped the commit
                     with suppress(OSError, PkiError):

@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from compliance import report, scrub
+from compliance import keptruns, report, scrub
 from compliance.registry import registry
 from compliance.sources import dr, inventory
 from jinbao import verify
@@ -157,7 +157,7 @@ def test_a_run_kept_before_redaction_is_redacted_when_reported(state, tmp_path):
     run_file = runs / "20261130T000000000000.json"
     run_file.write_text(json.dumps(body))
     out = tmp_path / "report"
-    report.write(run_file, None, out, pdf=False)
+    report.write(keptruns.read(run_file), None, out, pdf=False)
     for name in ("report.json", "findings.csv", "report.html"):
         text = (out / name).read_text(encoding="utf-8-sig")
         assert not _leaks(text), name

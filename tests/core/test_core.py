@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 import typing
 
 import pytest
@@ -60,6 +62,19 @@ def test_domains_register_their_commands_through_entry_points():
         assert f"  {group} " in r.stdout, r.stdout
 
 
+def test_a_call_imports_only_the_domain_it_asks_for():
+    """Every CLI call paid for importing every domain (about 0.6 s of CPU); a lab command must not
+    import the poller, the CA or the device drivers."""
+    probe = (
+        "import sys\nfrom jinbao.cli import main\nsys.argv = ['jinbao', 'lab', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'lab', 'monitoring', 'pki', 'netconfig', 'dr', 'compliance'}))"
+    )
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "['lab']", r.stdout
+
+
 def test_the_platform_table_is_the_one_place_for_platform_facts():
     assert set(typing.get_args(Platform)) == set(PLATFORMS)
     # A dict keyed by vendor platform names anywhere else is a second table growing.
@@ -115,3 +130,21 @@ def test_no_module_of_the_core_or_a_domain_is_over_450_lines():
         if (n := len(path.read_text().splitlines())) > 450
     ]
     assert not big, big
+
+
+def test_appliances_are_watched_not_configured_or_provisioned(province):
+    """A UPS, sensor, air conditioner, storage array or tape library runs vendor firmware: no
+    playbook that picks Linux hosts may reach it, and nothing renders a config for it."""
+    from jinbao.ansible_inventory import build
+    from jinbao.classes import device_class
+    from jinbao.rendering import rendered
+
+    kinds = {"ups", "env_sensor", "air_conditioner", "storage", "tape_library"}
+    appliances = {n for n, d in province.devices.items() if device_class(d) in kinds}
+    assert appliances and {province.devices[n].platform for n in appliances} == {"appliance"}
+    groups, hostvars = build(province)
+    assert not appliances & set(groups["platform_linux"]["hosts"])
+    assert all("ansible_network_os" not in hostvars[n] for n in appliances)
+    for n in sorted(appliances)[:3]:
+        with pytest.raises(JinbaoError, match="no renderer has templates"):
+            rendered(province, province.devices[n])

@@ -404,3 +404,17 @@ def test_the_pollers_alert_path_delivers_from_the_environment(setting):
     assert [p["key"] for p in hook.posts] == ["unreachable"]  # delivered before the process ended
     assert _until(syslog.drain)[0].startswith(b"<130>1 ")
     assert json.loads((tmp / "alerts.jsonl").read_text())["key"] == "unreachable"
+
+
+@pytest.mark.lab
+def test_the_internal_query_user_answers_nothing_without_its_key(lab):
+    """The Event MIB's internal query user (lab/render.py) reads five ifTable columns; without its
+    auth key, from the management network, the agent must refuse it (it answered when keyless)."""
+    node = lab.plan.nodes["prov-wan1"]
+    get = ["snmpget", "-m", "", "-v3", "-u", "jinbao-iquery", "-r", "1", "-t", "3"]
+    r = lab.in_node(
+        "ops", [*get, "-l", "noAuthNoPriv", f"udp:{node.device.mgmt_ip}:161", ".1.3.6.1.2.1.2.2.1.2.1"], check=False
+    )
+    assert "STRING" not in r.stdout, r.stdout
+    # the agent answered (a refusal, not a timeout): the request reached it
+    assert "authorizationError" in r.stdout + r.stderr, r.stdout + r.stderr

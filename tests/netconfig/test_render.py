@@ -55,16 +55,25 @@ def test_every_lab_device_renders_and_passes_its_platforms_check(lab_renderings)
 
 def test_the_whole_province_renders_and_every_checked_rendering_passes(province_renderings, province):
     assert len(province_renderings) == len(province.devices) == 1211
-    # Every platform of the province has templates now: nothing is left unrendered.
-    assert all(f is not None for f in province_renderings.values())
-    assert {d.platform for d in province.devices.values()} == {"linux", "cisco_ios", "huawei_vrp", "h3c_comware"}
+    # Every platform of the province has templates but the appliances' firmware (UPS, sensors,
+    # storage, tape), which nothing here configures: exactly those are left unrendered.
+    unrendered = {n for n, f in province_renderings.items() if f is None}
+    assert unrendered == {n for n, d in province.devices.items() if d.platform == "appliance"} != set()
+    assert {d.platform for d in province.devices.values()} == {
+        "linux",
+        "cisco_ios",
+        "huawei_vrp",
+        "h3c_comware",
+        "appliance",
+    }
     checked = 0
     for name, files in province_renderings.items():
-        for syntax, text in files.items():
+        for syntax, text in (files or {}).items():
             found = checks.check(syntax, text)
             assert not found, (name, syntax, [str(f) for f in found or ()])
             checked += found is not None
-    assert checked == 1211  # every device: IOS, VRP, Comware and the Linux servers' bundles
+    # every configured device: IOS, VRP, Comware and the Linux servers' bundles
+    assert checked == 1211 - len(unrendered)
 
 
 def _golden_cases(estate_name, renderings, estate):
@@ -89,7 +98,7 @@ def test_renderings_match_their_golden_files(estate_name, request):
         for syntax, text in renderings[name].items():
             folder[file_name(name, syntax)] = text
     # The province: one device per platform and role, the vendor platforms' included.
-    assert sum(map(len, produced.values())) >= (17 if estate_name == "lab" else 30)
+    assert sum(map(len, produced.values())) >= (17 if estate_name == "lab" else 25)
     for platform, files in sorted(produced.items()):
         check_tree(GOLDEN / platform / estate_name, files)
 

@@ -95,10 +95,10 @@ def _refused_cleanly(r, *says):
 def test_an_officer_cannot_renew_or_issue_the_cas_own_certificates(ca, tmp_path):
     signer = _serial_of(ca.dir / "ocsp" / "ocsp.crt")
     admin, auditor = _serial_of(ca.ops / "admin.crt"), _serial_of(ca.ops / "bob.crt")
-    for serial in (signer, admin, auditor):
+    for serial, says in ((signer, "alice (officer) may not"), (admin, "only admin renews it"), (auditor, "only bob")):
         certs, entries = _counts(ca)
         r = _cli(ca, "alice", "renew", serial, "--out", str(tmp_path / "stolen"))
-        _refused_cleanly(r, "alice (officer) may not")
+        _refused_cleanly(r, says)
         assert not list(tmp_path.glob("stolen*"))
         assert _counts(ca) == (certs, entries + 1)  # only the refusal is recorded
         assert _last_audit(ca)[:2] == ("alice", "denied")
@@ -111,10 +111,14 @@ def test_an_officer_cannot_renew_or_issue_the_cas_own_certificates(ca, tmp_path)
     # the CA administrator renews them: the OCSP signer in place, its key never handed out
     renewed = ca.ca.renew(ca.admin, signer)
     assert renewed.key_pem is None and _serial_of(ca.dir / "ocsp" / "ocsp.crt") == renewed.serial
-    # an operator's credential renewed by the administrator, from the operator's own request, replaces the old one
-    # (with a key the CA made, the administrator would hold bob's: see test_an_admin_cannot_take_over_an_operator)
+    # an operator's credential is renewed by no one but its holder, not even from the holder's own request
     _keypair(tmp_path / "bob2", "bob")
+    before = _counts(ca)
     r = _cli(ca, "admin", "renew", auditor, "--csr", str(tmp_path / "bob2.csr"), "--out", str(tmp_path / "bob2"))
+    _refused_cleanly(r, "only bob renews it", "operator revoke bob", "operator add NEW-NAME --role auditor")
+    assert _counts(ca) == (before[0], before[1] + 1) and not (tmp_path / "bob2.crt").exists()
+    # bob renews his own from his own request (step-ca's rekey)
+    r = _cli(ca, "bob", "renew", auditor, "--csr", str(tmp_path / "bob2.csr"), "--out", str(tmp_path / "bob2"))
     assert r.returncode == 0, r.stderr
     assert ca.ca.verify_audit(Credential.from_prefix(tmp_path / "bob2"))[1] == []
     with pytest.raises(NotAllowed):
@@ -512,16 +516,25 @@ def test_a_failed_delivery_rolls_the_certificate_back(ca, tmp_path, monkeypatch)
 
     real = files.write_new
 
-    def fail_on_crt(path, data, mode=0o644):
-        if path.suffix == ".crt":
-            raise PkiError(f"{path}: disk full")
-        return real(path, data, mode)
+    def fail_on(suffix):
+        def write(path, data, mode=0o644):
+            if path.suffix == suffix:
+                raise PkiError(f"{path}: disk full")
+            return real(path, data, mode)
 
-    monkeypatch.setattr(files, "write_new", fail_on_crt)
+        return write
+
+    # the key is delivered before the commit: if it cannot be, nothing is recorded and nothing stays
+    monkeypatch.setattr(files, "write_new", fail_on(".key"))
     before = _counts(ca)
     with pytest.raises(PkiError, match="disk full"):
         ca.ca.issue(ca.officer, "server_tls", device="prov-db1", out=tmp_path / "x")
     assert _counts(ca) == before and list(tmp_path.glob("x.*")) == []
+    # the certificate only after it (test_pki_hostile.py): recorded, so it can be revoked; the error says so
+    monkeypatch.setattr(files, "write_new", fail_on(".crt"))
+    with pytest.raises(PkiError, match="disk full.*jinbao pki show"):
+        ca.ca.issue(ca.officer, "server_tls", device="prov-db1", out=tmp_path / "y")
+    assert _counts(ca)[0] == before[0] + 1 and [p.name for p in tmp_path.glob("y.*")] == ["y.key"]
 
 
 # -- the OCSP responder answers everything -------------------------------------------------------
@@ -845,16 +858,19 @@ def test_an_admin_cannot_take_over_an_operator(ca, tmp_path):
     carol = _serial_of(tmp_path / "carol.crt")
     before = _counts(ca)
     r = _cli(ca, "admin", "renew", carol, "--out", str(tmp_path / "stolen"))
-    _refused_cleanly(r, "carol's own request (--csr")
+    _refused_cleanly(r, "only carol renews it", "operator revoke carol", "operator add NEW-NAME --role officer")
     assert not list(tmp_path.glob("stolen*")) and _counts(ca) == (before[0], before[1] + 1)
     assert _last_audit(ca)[:2] == ("admin", "denied")
-    # with carol's own request the administrator gets a certificate, never a key
+    # not with carol's own request either: it would still be the administrator acting under carol's name
     _keypair(tmp_path / "carol2", "carol")
     r = _cli(ca, "admin", "renew", carol, "--csr", str(tmp_path / "carol2.csr"), "--out", str(tmp_path / "c2"))
-    assert r.returncode == 0 and not (tmp_path / "c2.key").exists(), r.stderr
-    (tmp_path / "c2.crt").rename(tmp_path / "carol2.crt")
-    ca.ca.issue(Credential.from_prefix(tmp_path / "carol2"), "server_tls", device="prov-db1")
-    assert _last_audit(ca)[:2] == ("carol", "issue")
+    _refused_cleanly(r, "only carol renews it")
+    assert not list(tmp_path.glob("c2*")) and _last_audit(ca)[:2] == ("admin", "denied")
+    # revoked, carol's name is not given again: the log's 'carol' stays one holder
+    assert _cli(ca, "admin", "operator", "revoke", "carol").returncode == 0
+    r = _cli(ca, "admin", "operator", "add", "Carol", "--role", "officer", "--out", str(tmp_path / "carol3"))
+    _refused_cleanly(r, "never given again")
+    assert not list(tmp_path.glob("carol3*"))
 
 
 def test_revoking_a_superseded_credential_says_the_operator_stays_and_operator_revoke_stops_them(ca, tmp_path):

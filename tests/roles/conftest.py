@@ -14,8 +14,21 @@ HERE = Path(__file__).parent
 # The lab modules' order: harden.yml's roles first, in the playbook's own order (each asserts its
 # first converge changes every server it targets, so it must come before anything that converges
 # it); pki before firewall_host, because pki's check connects to PostgreSQL on the management
-# address, which the host firewall rightly drops; provision last, since it converges everything.
-LAB_ORDER = ["common", "ssh_hardening", "os_hardening", "auditd", "snmpd", "pki", "firewall_host", "provision"]
+# address, which the host firewall rightly drops; dr_prepare after pki (it deploys certificates
+# again, readable by postgres) and before firewall_host (its lab cluster replicates on the
+# management network, which the host firewall rightly closes to PostgreSQL); provision last, since
+# it converges everything.
+LAB_ORDER = [
+    "common",
+    "ssh_hardening",
+    "os_hardening",
+    "auditd",
+    "snmpd",
+    "pki",
+    "dr_prepare",
+    "firewall_host",
+    "provision",
+]
 
 
 @pytest.fixture(scope="package")

@@ -30,11 +30,14 @@ HOSTVARS = {
 }
 
 
-def run_refused(tmp_path: Path, playbook: str, tags: str, *extra: dict | str) -> str:
-    """Run playbook (only tags) with extra vars (each a dict, or a string as `-e` takes it); return
-    its output after checking it stopped at the argument check with the host failed, not unreachable."""
+def run_refused(
+    tmp_path: Path, playbook: str, tags: str, *extra: dict | str, groups: tuple[str, ...] = ("platform_linux",)
+) -> str:
+    """Run playbook (only tags) with extra vars (each a dict, or a string as `-e` takes it), the host
+    in groups; return its output after checking it stopped at the argument check with the host
+    failed, not unreachable."""
     inventory = tmp_path / "hosts.yml"
-    inventory.write_text(json.dumps({"platform_linux": {"hosts": {"nowhere.invalid": HOSTVARS}}}))
+    inventory.write_text(json.dumps({g: {"hosts": {"nowhere.invalid": HOSTVARS}} for g in groups}))
     r = subprocess.run(
         [
             str(Path(sys.executable).parent / "ansible-playbook"),

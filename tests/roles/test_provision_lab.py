@@ -22,7 +22,8 @@ from jinbao.provision import playbook, playbook_path, seat
 from tests.lab.test_rootfs import _machine, _same
 from tests.support import run_cli
 
-pytestmark = pytest.mark.lab
+# each test converges or checks harden.yml on every server: minutes apiece on a busy 2-core machine
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(1800)]
 
 BROKEN = "prov-app1"
 DOWN = "prov-mon1"
@@ -57,6 +58,17 @@ def _provision(lab, *args: str, expect: int = 0) -> dict:
     return _cli(lab, "provision", "--playbook", "harden", *args, expect=expect)["hosts"]
 
 
+def _audited(lab, state) -> list[dict]:
+    """`jinbao audit run` on the servers' kept verify runs (this module's state folder): the
+    verdicts of the SRV rules (devices, CA and monitoring have no evidence here)."""
+    r = run_cli(
+        "--estate", "lab", "audit", "run", "--lab", lab.id, "--no-monitoring",
+        "--pki-dir", str(state / "noca"), "--json",
+    )  # fmt: skip
+    assert r.returncode in (0, 1), r.stdout[-2000:] + r.stderr[-2000:]
+    return [v for v in json.loads(r.stdout)["verdicts"] if v["rule"].startswith("SRV-")]
+
+
 def _servers(lab) -> set[str]:
     return {n for n, node in lab.plan.nodes.items() if node.kind == "server"}
 
@@ -74,7 +86,7 @@ def converged(own_lab):
     return lab
 
 
-def test_check_on_a_converged_lab_reports_no_changes_and_verify_passes(converged):
+def test_check_on_a_converged_lab_reports_no_changes_and_verify_passes(converged, state):
     lab = converged
     checked = _provision(lab, "--check")
     assert {h for h, r in checked.items() if r["changed"] or r["diff"]} == set(), checked
@@ -84,9 +96,13 @@ def test_check_on_a_converged_lab_reports_no_changes_and_verify_passes(converged
     # skipped: the checks only a host owning its kernel can pass (loaded audit rules, kernel sysctls)
     assert {(h, c) for h, checks in verified.items() for c, o in checks.items() if o in ("failed", "error")} == set()
     assert all("passed" in checks.values() for checks in verified.values())
+    # the auditor's view of that run: no server finding, and every server's logins proven
+    srv = _audited(lab, state)
+    assert [(v["rule"], v["subject"]) for v in srv if v["status"] == "finding"] == []
+    assert {v["subject"] for v in srv if v["rule"] == "SRV-IDENTITY" and v["status"] == "conforms"} == _servers(lab)
 
 
-def test_check_on_a_broken_node_shows_exactly_the_broken_setting(converged):
+def test_check_on_a_broken_node_shows_exactly_the_broken_setting(converged, state):
     lab = converged
     lab.in_node(
         BROKEN, ["sed", "-i", "s/^PasswordAuthentication no$/PasswordAuthentication yes/", "/etc/ssh/sshd_config"]
@@ -98,14 +114,21 @@ def test_check_on_a_broken_node_shows_exactly_the_broken_setting(converged):
         assert edits == ["-PasswordAuthentication yes", "+PasswordAuthentication no"], checked[BROKEN]["diff"]
         # check mode changed nothing: the node is still broken, and verify names exactly that check
         assert "PasswordAuthentication yes" in _sshd_config(lab, BROKEN)
-        r = run_cli("verify", "--playbook", "harden", "--lab", lab.id, "--json")
+        # (verify on every server passed in the test before; here the broken node and one other)
+        r = run_cli("verify", "--playbook", "harden", "--lab", lab.id, "--host", BROKEN, "--host", DOWN, "--json")
         assert r.returncode == 1, r.stdout + r.stderr
         failed = {
             (h, c) for h, cs in json.loads(r.stdout)["hosts"].items() for c, o in cs.items() if o in ("failed", "error")
         }
         assert failed == {(BROKEN, "ssh_hardening: test_password_authentication_is_off")}
+        # and the audit (MLPS 8.1.4.1) names exactly that server and that check
+        bad = [v for v in _audited(lab, state) if v["status"] == "finding"]
+        assert [(v["rule"], v["subject"]) for v in bad] == [("SRV-IDENTITY", BROKEN)], bad
+        [f] = bad[0]["findings"]
+        assert "ssh_hardening: test_password_authentication_is_off" in f["ref"], f
     finally:
-        repaired = _provision(lab)
+        # the --check above showed no other server would change: the repair runs on this one
+        repaired = _provision(lab, "--host", BROKEN)
     assert {h for h, r in repaired.items() if r["changed"]} == {BROKEN}
     assert "PasswordAuthentication no" in _sshd_config(lab, BROKEN)
 
@@ -122,7 +145,8 @@ def test_an_unreachable_server_is_named_and_the_others_converge(converged):
         for rule in rules:
             lab.in_node(DOWN, ["nft", *rule])
         hosts = _provision(lab, expect=1)
-        r = run_cli("provision", "--playbook", "harden", "--lab", lab.id)
+        # the text summary names it too (two servers are enough to show that)
+        r = run_cli("provision", "--playbook", "harden", "--lab", lab.id, "--host", DOWN, "--host", BROKEN)
         assert r.returncode == 1 and f"{DOWN}: unreachable" in r.stderr, r.stderr
     finally:
         lab.in_node(DOWN, ["nft", "delete", "table", "inet", "jbtest"], check=False)
@@ -155,7 +179,8 @@ def test_no_secret_value_of_the_lab_reaches_ansibles_output_or_logs(converged, s
     )
     run = playbook(seat(f"lab:{lab.id}", "lab", hosts=["prov-db1"]), leaky, verbose=3)
     assert "<secret env:JINBAO_SNMP_AUTH_KEY>" in run.stdout  # the secret was there, and redacted
-    r = run_cli("provision", "--playbook", "harden", "--lab", lab.id, "--check")
+    # every server is given the same secret references: two of them show what the CLI prints
+    r = run_cli("provision", "--playbook", "harden", "--lab", lab.id, "--check", "--host", "prov-db1", "--host", BROKEN)
     texts = {"stdout": r.stdout + r.stderr, "leaky run": run.stdout}
     # every file the runs left: logs, ssh_config, inventory, Ansible's home (control sockets aside)
     texts |= {str(f): f.read_text(errors="replace") for f in Path(state).rglob("*") if f.is_file()}

@@ -57,3 +57,11 @@ def test_zone_policy_becomes_sources_and_services(estate, hostvars):
 def test_only_linux_servers_get_a_host_firewall(hostvars):
     assert "jinbao_host_firewall" not in hostvars["prov-wan1"] and "jinbao_host_firewall" not in hostvars["prov-fw1"]
     assert "jinbao_snmp" in hostvars["prov-wan1"]
+
+
+def test_vrrp_adverts_are_accepted_from_the_dr_peer_only(estate, hostvars):
+    pair = estate.dr_pairs[0]
+    for me, peer in ((pair.primary, pair.standby), (pair.standby, pair.primary)):
+        assert hostvars[me]["jinbao_host_firewall"]["vrrp_from"] == [hostvars[peer]["jinbao_dr_pairs"][0]["address"]]
+    # a server in no DR pair accepts no adverts
+    assert hostvars["prov-app1"]["jinbao_host_firewall"]["vrrp_from"] == []

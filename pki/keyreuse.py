@@ -1,0 +1,71 @@
+"""One key, one operator: no public key ever backs the credentials of two operators (or two roles).
+
+An operator proves who they are by holding a key. If one key backed two credentials, whoever holds it would act
+under two names and two roles, and the audit log's separation of duties would mean nothing. So every
+operator credential the CA issues (operator add, renewal, admin recovery) carries a key that no other operator
+credential in the store carries, valid, expired or revoked alike, nor the CA's own certificates (issuing CA,
+root, OCSP signer). The exception is the holder's own line: step-ca's `renew` keeps the key (its `rekey`
+changes it), so a credential renewed with its predecessor's key stays allowed.
+
+Nor does an operator's key certify anything else: a device or staff certificate with it would put the operator's
+key on a server, where whoever runs that server could act as the operator. So an operator credential's key is
+unique in the whole store, and every other certificate is refused the key of any operator credential.
+"""
+
+from __future__ import annotations
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from .errors import NotAllowed
+
+
+def spki(public_key) -> bytes:
+    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+def holder_of(ca, db, key: bytes, own: set[str], everywhere: bool = True) -> str | None:
+    """What already carries `key`, other than the serials in `own`: 'certificate S (…)' or None; among every
+    certificate, or (everywhere=False) the CA's own. Runs inside the caller's transaction, under the write lock,
+    so two issuances with one key cannot both pass."""
+    for which, cert in (("the issuing CA", ca.issuer.certificate), ("the root CA", ca.root_cert)):
+        if spki(cert.public_key()) == key:
+            return which
+    rows = db.execute(
+        "SELECT c.serial, c.profile, c.pem, o.name FROM certs c LEFT JOIN operators o ON o.serial = c.serial"
+        + ("" if everywhere else " WHERE c.profile IN ('operator', 'ocsp_signer')")
+    )
+    for r in rows:
+        if r["serial"] in own:
+            continue
+        try:
+            theirs = spki(x509.load_pem_x509_certificate(r["pem"].encode()).public_key())
+        except ValueError:
+            continue  # a row the CA did not write whole: its seal check refuses to build on it, audit verify names it
+        if theirs == key:
+            return f"certificate {r['serial']} ({r['profile']}{', operator ' + r['name'] if r['name'] else ''})"
+    return None
+
+
+def refuse_shared_key(ca, db, new_serial: str, name: str, actor: str, own: set[str] = frozenset()) -> None:
+    """Refuse (NotAllowed, logged with the actor) the credential `new_serial` for operator `name` if its key is
+    already another credential's. `own`: the serials of the holder's own line that may share it."""
+    row = db.execute("SELECT pem FROM certs WHERE serial = ?", (new_serial,)).fetchone()
+    key = spki(x509.load_pem_x509_certificate(row["pem"].encode()).public_key())
+    if (other := holder_of(ca, db, key, set(own) | {new_serial})) is not None:
+        raise NotAllowed(
+            f"the key offered for operator {name}'s credential is already the key of {other}: one key never backs "
+            f"two operators' credentials (whoever holds it would act under both names). {name} makes a new key "
+            "of their own and a request from it",
+            actor=actor,
+        )
+
+
+def refuse_operator_key(ca, db, new_serial: str, key, actor: str) -> None:
+    """Refuse a certificate that is not an operator credential if its key is one's (or the CA's own)."""
+    if (other := holder_of(ca, db, spki(key), {new_serial}, everywhere=False)) is not None:
+        raise NotAllowed(
+            f"the request's key is already the key of {other}: the CA's own keys and operators' keys certify "
+            "nothing else (whoever ran the device would hold them). Make a new key for this certificate",
+            actor=actor,
+        )
