@@ -78,7 +78,8 @@ def print_verdicts(verdicts: list[Verdict]) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--platform",
-    type=click.Choice(sorted(PLATFORMS)),
+    # an appliance's firmware has no config text to judge (config_family empty)
+    type=click.Choice(sorted(n for n, f in PLATFORMS.items() if f.config_family)),
     help="The platform of every file (else told from each file's text).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Every verdict as JSON.")

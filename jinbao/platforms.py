@@ -46,7 +46,8 @@ class PlatformFacts:
     snmp_health_mib: str = "HOST-RESOURCES-MIB"
     # Whose config syntax it writes: "ios" (`!` separators, `no …`), "vrp" (`#` separators,
     # `undo …`), "nft" (an nftables ruleset), "linux" (a bundle of a server's files). The audit
-    # tells a dump given as the wrong platform by it (compliance/plausible.py).
+    # tells a dump given as the wrong platform by it (compliance/plausible.py). Empty: no config
+    # text at all (an appliance), so nothing offers to judge one.
     config_family: str = "linux"
 
     def interface_name(self, ordinal: int) -> str:
@@ -110,7 +111,9 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
             # storage arrays, tape libraries): watched over SNMP, configured by no one here. No
             # template, driver or Ansible connection, so netconfig calls it "not managed",
             # provisioning and the server audit leave it out, and the lab builds no node for it.
-            PlatformFacts("appliance", "Appliance firmware (SNMP only)", "port{}", 1, None, None, None, None),
+            PlatformFacts(
+                "appliance", "Appliance firmware (SNMP only)", "port{}", 1, None, None, None, None, config_family=""
+            ),
         )
     }
 )

@@ -148,3 +148,8 @@ def test_appliances_are_watched_not_configured_or_provisioned(province):
     for n in sorted(appliances)[:3]:
         with pytest.raises(JinbaoError, match="no renderer has templates"):
             rendered(province, province.devices[n])
+    # and an assessor cannot ask the audit to judge an appliance's "config": it has none
+    r = run_cli(
+        "audit", "config", str(REPO / "tests/golden/netconfig/frr/lab/prov-wan1.frr.conf"), "--platform", "appliance"
+    )
+    assert r.returncode == 2 and "'appliance' is not one of" in r.stderr, r.stderr
