@@ -81,10 +81,23 @@ def load(path: Path | None, reg: Registry) -> tuple[Waiver, ...]:
                 "waivers",
             )
             items = []
+        first: dict[tuple[str, str], Waiver] = {}
         for i, item in enumerate(items):
             w = _waiver(item, ("waivers", i), doc.pos, reg, p)
-            if w is not None:
-                out.append(w)
+            if w is None:
+                continue
+            # two waivers of one rule for one scope: a later expiry would quietly extend the
+            # earlier one's, under another approver
+            seen = first.setdefault((w.rule, w.scope), w)
+            if seen is not w:
+                p.add(
+                    w.origin,
+                    "scope",
+                    f"a second waiver of {w.rule} for scope {w.scope!r}; the first is at {seen.origin}",
+                    "keep one waiver per rule and scope (one justification, approver and expiry)",
+                    "waivers",
+                )
+            out.append(w)
     if p:
         raise RuleFileError(p.folded())
     return tuple(out)

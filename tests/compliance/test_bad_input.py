@@ -45,8 +45,14 @@ def _problems_of(r) -> list[dict]:
         (lambda t: t.replace("rule: DEV-TELNET", "rule: DEV-TELNET\n    rule: DEV-HTTP"), 3, "rule", "given again"),
         (lambda t: t.replace("approver: a", "approver: a\x07"), 5, "(yaml)", "not allowed in YAML"),
         (lambda t: t + "waiver:\n  - rule: DEV-HTTP\n", 7, "waiver", "unknown top-level key 'waiver'"),
+        (
+            lambda t: t + t.removeprefix("waivers:\n").replace("2099", "2199"),
+            7,
+            "scope",
+            "a second waiver of DEV-TELNET",
+        ),
     ],
-    ids=["nul", "feb-30", "month-13", "dup-expiry", "dup-rule", "control-char", "top-level-typo"],
+    ids=["nul", "feb-30", "month-13", "dup-expiry", "dup-rule", "control-char", "top-level-typo", "two-waivers"],
 )
 def test_a_damaged_waivers_file_is_exit_2_at_its_line_and_field(tmp_path, damage, line, field, said):
     w = tmp_path / "waivers.yml"
