@@ -110,17 +110,18 @@ def scan(folder: Path | None = None) -> tuple[list[KeptRun], list[UnreadableRun]
             runs.append(read(path))
         except UnreadableRun as e:
             bad.append(e)
-    runs.sort(key=lambda r: (r.at, r.path.name))
+    runs.sort(key=_order)
     return runs, bad
+
+
+def _order(r: KeptRun) -> tuple:
+    # `at` is kept to the second; two runs within one second are told apart by their file names,
+    # which runner.save() writes to the microsecond
+    return (r.at, r.path.name)
 
 
 def previous(run: KeptRun, runs: list[KeptRun]) -> KeptRun | None:
     """The last run before this one of the same estate and site scope (a site's run is not
     compared with the whole estate's, nor one estate with another)."""
-    # `at` is kept to the second; two runs within one second are told apart by their file
-    # names, which runner.save() writes to the microsecond
-    mine = (run.at, run.path.name)
-    earlier = sorted(
-        (r for r in runs if r.scope == run.scope and (r.at, r.path.name) < mine), key=lambda r: (r.at, r.path.name)
-    )
-    return earlier[-1] if earlier else None
+    earlier = (r for r in runs if r.scope == run.scope and _order(r) < _order(run))
+    return max(earlier, key=_order, default=None)

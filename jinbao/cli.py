@@ -6,6 +6,7 @@ touched). --json prints machine-readable output on stdout; tables and progress a
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections import Counter
@@ -26,19 +27,18 @@ class DomainGroup(click.Group):
     when it is asked for. Importing every domain (pysnmp, cryptography, NAPALM, Jinja2) cost
     about 0.6 s of CPU on every call, most of which use one domain."""
 
+    @functools.cached_property
     def _domains(self) -> dict:
-        if not hasattr(self, "_eps"):
-            from importlib.metadata import entry_points
+        from importlib.metadata import entry_points
 
-            self._eps = {ep.name: ep for ep in entry_points(group="jinbao.commands")}
-        return self._eps
+        return {ep.name: ep for ep in entry_points(group="jinbao.commands")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(self.commands) | set(self._domains()))
+        return sorted(set(self.commands) | set(self._domains))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in self._domains():
-            self.add_command(self._domains()[cmd_name].load(), cmd_name)
+        if cmd_name not in self.commands and cmd_name in self._domains:
+            self.add_command(self._domains[cmd_name].load(), cmd_name)
         return self.commands.get(cmd_name)
 
 

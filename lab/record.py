@@ -20,6 +20,7 @@ from jinbao.errors import JinbaoError, TargetsFailed
 from jinbao.estate import load_estate
 from jinbao.model import Estate
 from jinbao.secrets import resolve_from
+from jinbao.state import write_whole
 from jinbao.target import Target
 
 from . import render
@@ -122,9 +123,7 @@ class Lab:
         return self.dir.exists()
 
     def save(self) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state, indent=1))
-        tmp.replace(self.state_file)
+        write_whole(self.state_file, json.dumps(self.state, indent=1))
 
     def record(self, key: str, value) -> None:
         """Write a resource into the record before creating it, so a crash cannot orphan it."""

@@ -15,13 +15,9 @@ unique in the whole store, and every other certificate is refused the key of any
 from __future__ import annotations
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .errors import NotAllowed
-
-
-def spki(public_key) -> bytes:
-    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+from .keys import spki
 
 
 def holder_of(ca, db, key: bytes, own: set[str], everywhere: bool = True) -> str | None:
@@ -29,7 +25,7 @@ def holder_of(ca, db, key: bytes, own: set[str], everywhere: bool = True) -> str
     certificate, or (everywhere=False) the CA's own. Runs inside the caller's transaction, under the write lock,
     so two issuances with one key cannot both pass."""
     for which, cert in (("the issuing CA", ca.issuer.certificate), ("the root CA", ca.root_cert)):
-        if spki(cert.public_key()) == key:
+        if spki(cert) == key:
             return which
     rows = db.execute(
         "SELECT c.serial, c.profile, c.pem, o.name FROM certs c LEFT JOIN operators o ON o.serial = c.serial"
@@ -39,7 +35,7 @@ def holder_of(ca, db, key: bytes, own: set[str], everywhere: bool = True) -> str
         if r["serial"] in own:
             continue
         try:
-            theirs = spki(x509.load_pem_x509_certificate(r["pem"].encode()).public_key())
+            theirs = spki(x509.load_pem_x509_certificate(r["pem"].encode()))
         except ValueError:
             continue  # a row the CA did not write whole: its seal check refuses to build on it, audit verify names it
         if theirs == key:
@@ -51,7 +47,7 @@ def refuse_shared_key(ca, db, new_serial: str, name: str, actor: str, own: set[s
     """Refuse (NotAllowed, logged with the actor) the credential `new_serial` for operator `name` if its key is
     already another credential's. `own`: the serials of the holder's own line that may share it."""
     row = db.execute("SELECT pem FROM certs WHERE serial = ?", (new_serial,)).fetchone()
-    key = spki(x509.load_pem_x509_certificate(row["pem"].encode()).public_key())
+    key = spki(x509.load_pem_x509_certificate(row["pem"].encode()))
     if (other := holder_of(ca, db, key, set(own) | {new_serial})) is not None:
         raise NotAllowed(
             f"the key offered for operator {name}'s credential is already the key of {other}: one key never backs "

@@ -43,7 +43,8 @@ def hash_for(key):
     return hashes.SHA256()
 
 
-def _spki(k) -> bytes:
+def spki(k) -> bytes:
+    """The DER SubjectPublicKeyInfo of a key, public or private, or of a certificate's key."""
     k = k.public_key() if hasattr(k, "public_key") else k
     return k.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -51,14 +52,14 @@ def _spki(k) -> bytes:
 def same_public_key(a, b) -> bool:
     """Whether two keys (private or public, of any type) have the same public key. Compared as DER, which every
     key type has; public_numbers() does not exist for Ed25519 or X25519."""
-    return _spki(a) == _spki(b)
+    return spki(a) == spki(b)
 
 
 def key_sha256(cert_pem: str | bytes) -> str:
     """sha256 of a certificate's public key (its SubjectPublicKeyInfo): equal for every certificate
     of one key, so an auditor sees one key holding two credentials."""
     pem = cert_pem.encode() if isinstance(cert_pem, str) else cert_pem
-    return hashlib.sha256(_spki(x509.load_pem_x509_certificate(pem))).hexdigest()
+    return hashlib.sha256(spki(x509.load_pem_x509_certificate(pem))).hexdigest()
 
 
 def private_pem(key, passphrase: bytes | None = None) -> bytes:
