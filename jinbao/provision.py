@@ -119,8 +119,10 @@ class Seat:
                         out[name] = value
         return out
 
-    def ssh_config(self) -> Path:
-        """One `Host <address>` block per target: its user, key path and pinned host keys."""
+    def ssh_config(self, control_dir: Path | None = None) -> Path:
+        """One `Host <address>` block per target: its user, key path and pinned host keys; with
+        control_dir, connections are shared through sockets there (testinfra's ControlMaster=auto
+        does nothing without a ControlPath, so each check would pay its own key exchange)."""
         blocks = []
         for t in self.targets.values():
             lines = [f"Host {t.host}", f"  User {t.user}", f"  Port {t.port}", "  BatchMode yes", "  ConnectTimeout 10"]
@@ -130,6 +132,8 @@ class Seat:
                 lines += [f"  UserKnownHostsFile {t.known_hosts}", "  StrictHostKeyChecking yes"]
             lines += [f"  {k} {v}" for k, v in t.options.items()]
             blocks.append("\n".join(lines))
+        if control_dir:
+            blocks.append(f"Host *\n  ControlPath {control_dir / '%C'}")
         f = self.workdir / "ssh_config"
         f.write_text("\n\n".join(blocks) + "\n")
         return f

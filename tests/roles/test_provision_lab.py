@@ -10,9 +10,11 @@ The tests run in order on the package's lab and build on each other (converged f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,14 @@ def _audited(lab, state) -> list[dict]:
     return [v for v in json.loads(r.stdout)["verdicts"] if v["rule"].startswith("SRV-")]
 
 
+def _process_args() -> list[str]:
+    out = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            out.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+    return out
+
+
 def _servers(lab) -> set[str]:
     return {n for n, node in lab.plan.nodes.items() if node.kind == "server"}
 
@@ -96,6 +106,9 @@ def test_check_on_a_converged_lab_reports_no_changes_and_verify_passes(converged
     # skipped: the checks only a host owning its kernel can pass (loaded audit rules, kernel sysctls)
     assert {(h, c) for h, checks in verified.items() for c, o in checks.items() if o in ("failed", "error")} == set()
     assert all("passed" in checks.values() for checks in verified.values())
+    # verify shared one SSH connection per host, and closed them all when it ended
+    masters = [a for a in _process_args() if "jinbao-ssh-" in a]
+    assert masters == [] and not list(Path(tempfile.gettempdir()).glob("jinbao-ssh-*")), masters
     # the auditor's view of that run: no server finding, and every server's logins proven
     srv = _audited(lab, state)
     assert [(v["rule"], v["subject"]) for v in srv if v["status"] == "finding"] == []
