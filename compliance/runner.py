@@ -44,6 +44,12 @@ def run(
     r.sources["device_config"] = (
         f"{read['backup']} device(s) from backups in {configs.backups(source)}, "
         f"{read['rendered']} from the rendered intent"
+        + (
+            f"; {len(read['unreadable'])} backup(s) could not be read, so the intent was judged"
+            f" for their devices: {'; '.join(read['unreadable'])}"
+            if read["unreadable"]
+            else ""
+        )
     )
     v, said = servers.evaluate(estate, reg.of("servers"), source, site)
     r.verdicts += v

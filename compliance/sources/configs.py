@@ -27,26 +27,26 @@ def backups(source: str) -> Path:
     return state_dir("backups", safe_name(source).strip("-"))
 
 
-def _backups(folder: Path, device, known: set[str]) -> list[tuple[Path, str]]:
-    """(file, platform) of a device's backed-up configs that some rule can read."""
+def _backups(folder: Path, device, known: set[str]) -> tuple[list[configtext.ConfigText], list[str]]:
+    """A device's backed-up configs that some rule can read, and each backup that is there but
+    could not be read (a FIFO, a folder, over the size cap, unreadable), as "file: why"."""
     name = re.sub(r"[^A-Za-z0-9._-]", "_", device.name)
-    out = []
+    found, refused = [], []
     main, frr = folder / f"{name}.cfg", folder / f"{name}.frr.cfg"
     # A Linux server's backup is its addresses and routes (`ip addr`, `ip route`), not its config
-    # files: a backup that does not read as the device's platform is no config evidence.
-    if main.is_file() and device.platform in known and _reads_as(main, device.platform):
-        out.append((main, device.platform))
-    if frr.is_file():
-        out.append((frr, "frr"))
-    return out
-
-
-def _reads_as(path: Path, platform: str) -> bool:
-    try:
-        text = configtext.split(configtext.decode(inputs.read_bytes(path))[0])
-    except inputs.InputFileError:
-        return False
-    return configtext.detect("\n".join(text)) == platform
+    # files: no rule reads its platform, and a backup that does not read as the device's platform
+    # is no config evidence.
+    for path, platform in ((main, device.platform), (frr, "frr")):
+        if platform not in known or not (path.exists() or path.is_symlink()):
+            continue
+        try:
+            cfg = configtext.read(path, platform)
+        except inputs.InputFileError as e:
+            refused.append(f"{path}: {e.why}")
+            continue
+        if path is frr or configtext.detect(cfg.text) == platform:
+            found.append(cfg)
+    return found, refused
 
 
 def evaluate(
@@ -54,16 +54,19 @@ def evaluate(
 ) -> tuple[list[Verdict], dict]:
     platforms = {p for r in rules for p in r.platforms}
     out: list[Verdict] = []
-    read = {"backup": 0, "rendered": 0}
+    read: dict = {"backup": 0, "rendered": 0, "unreadable": []}
     folder = backups(source)
     for d in estate.devices.values():
         if site and d.site != site:
             continue
         about = {"site": d.site, "device_class": device_class(d)}
         files: list[configtext.ConfigText] = []
-        saved = _backups(folder, d, platforms)
+        saved, refused = _backups(folder, d, platforms)
+        # a backup that cannot be read is named in the run's sources: judging the intent in its
+        # place must not pass silently for judging what the device runs
+        read["unreadable"] += refused
         if saved:
-            files += [configtext.read(path, plat) for path, plat in saved]
+            files += saved
             read["backup"] += 1
         else:
             try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -181,6 +182,21 @@ def test_a_backed_up_config_with_telnet_wins_over_the_rendering(state):
     line = text.splitlines().index("telnet server enable") + 1
     assert bad == [("DEV-TELNET", "anqing-fw1", str(folder / "anqing-fw1.cfg"), line, "telnet server enable")]
     assert "1 device(s) from backups" in r.sources["device_config"]
+
+
+def test_a_backup_that_cannot_be_read_is_named_and_the_intent_is_judged_in_its_place(state, monkeypatch):
+    folder = state / "backups" / "estate-province"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "anqing-fw1.cfg")  # a FIFO would block a plain open() for ever
+    (folder / "anqing-wan1.cfg").write_text("hostname anqing-wan1\n" * 200)
+    monkeypatch.setenv("JINBAO_AUDIT_MAX_BYTES", "1000")
+    r = runner.run("province", site="anqing", with_monitoring=False)
+    said = r.sources["device_config"]
+    assert "0 device(s) from backups" in said and "2 backup(s) could not be read" in said, said
+    assert f"{folder / 'anqing-fw1.cfg'}: is a FIFO" in said and f"{folder / 'anqing-wan1.cfg'}: is 4,200 bytes" in said
+    # both devices were still judged, on their rendered intent
+    judged = {v.subject for v in r.verdicts if v.rule.startswith("DEV-") and v.status != "not_applicable"}
+    assert {"anqing-fw1", "anqing-wan1"} <= judged
 
 
 def test_run_then_report_json_csv_html_pdf_with_trend_and_an_expired_waiver(state, tmp_path):
