@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import re
 import select
 import socket
@@ -228,3 +229,34 @@ def test_role_separation_each_role_held_and_no_key_in_two_roles(tmp_path):
     assert r.returncode == 2 and "one key never backs two operators" in r.stderr, r.stderr
     status, findings, note = pki_ops.role_separation(ca, aud)
     assert (status, findings) == ("conforms", []), note
+
+
+# A jinbao from before pki refused key reuse: the same CLI with the refusal taken out, in its own
+# process, so the CA folder it leaves is one that pki's own rules can no longer produce.
+_WITHOUT_REFUSAL = (
+    "import sys; import pki.keyreuse as k; k.refuse_shared_key = lambda *a, **kw: None; "
+    "from jinbao.cli import main; sys.argv[0] = 'jinbao'; main()"
+)
+
+
+def test_role_separation_names_one_key_behind_two_roles_in_a_ca_pki_no_longer_makes(tmp_path):
+    ca = _new_ca(tmp_path, ("auditor1", "auditor"), ("wang", "officer"))
+    aud = str(tmp_path / "auditor1")
+    assert pki_ops.role_separation(ca, aud)[:2] == ("conforms", [])
+    csr = tmp_path / "w.csr"
+    subprocess.run(
+        ["openssl", "req", "-new", "-key", str(tmp_path / "admin.key"), "-subj", "/CN=wang", "-out", str(csr)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    r = subprocess.run(
+        [JINBAO[0], "-c", _WITHOUT_REFUSAL, "pki", "renew", _serial(tmp_path / "wang.crt"), "--ca-dir", str(ca),
+         "--as", str(tmp_path / "wang"), "--csr", str(csr), "--out", str(tmp_path / "wang2")],
+        cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, **ROOT_PASS},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    status, findings, _ = pki_ops.role_separation(ca, aud)
+    assert status == "finding" and len(findings) == 1, findings
+    [f] = findings
+    new, admin = _serial(tmp_path / "wang2.crt"), _serial(tmp_path / "admin.crt")
+    assert "wang (officer" in f.message and "(ca_admin" in f.message, f.message
+    assert set(f.ref.removeprefix("serials ").split(", ")) == {new, admin}, f.ref
