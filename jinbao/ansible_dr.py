@@ -56,3 +56,24 @@ def dr_groups_and_vars(e: Estate) -> tuple[dict[str, list[str]], dict[str, list[
                 }
             )
     return groups, per_host
+
+
+def pair_at(estate_ref: str, mgmt_addr: str, mgmt_addresses: bool = False) -> tuple[str, dict | None]:
+    """For the DR roles' testinfra suites: (device name, its first DR pair as the inventory gives
+    it, or None) of the estate's device with management address mgmt_addr. With mgmt_addresses,
+    the pair's own and peer addresses are the management ones (the lab replicates there, beside
+    lab/db.py's clusters on the data addresses)."""
+    from .ansible_inventory import build  # it imports this module
+    from .estate import load_estate
+
+    estate = load_estate(estate_ref)
+    name = next((d.name for d in estate.devices.values() if str(d.mgmt_ip) == mgmt_addr), None)
+    if name is None:
+        raise LookupError(f"no device of estate {estate.name} has management address {mgmt_addr}")
+    pairs = build(estate)[1][name].get("jinbao_dr_pairs", [])
+    if not pairs:
+        return name, None
+    p = dict(pairs[0])
+    if mgmt_addresses:
+        p["address"], p["peer_address"] = mgmt_addr, str(estate.devices[p["peer"]].mgmt_ip)
+    return name, p

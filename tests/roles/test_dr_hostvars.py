@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from jinbao.ansible_dr import pair_at
 from jinbao.ansible_inventory import build
 from jinbao.estate import load_estate
 from tests.support import REPO
@@ -34,6 +37,20 @@ def test_the_lab_pair_is_a_primary_and_a_standby_with_each_others_addresses():
     assert p["service_address"] == s["service_address"]
     assert p["replication"] == pair.replication and s["application_name"] == pair.standby.replace("-", "_")
     assert "jinbao_dr_pairs" not in hv["prov-app1"]
+
+
+def test_the_dr_suites_find_a_hosts_pair_by_its_management_address():
+    e = load_estate("lab")
+    (pair,) = e.dr_pairs
+    primary, standby = e.devices[pair.primary], e.devices[pair.standby]
+    name, p = pair_at("lab", str(primary.mgmt_ip))
+    assert name == pair.primary and p is not None and p["role"] == "primary"
+    assert p["peer_address"] != str(standby.mgmt_ip)  # the data address by default
+    _, m = pair_at("lab", str(primary.mgmt_ip), mgmt_addresses=True)
+    assert m is not None and (m["address"], m["peer_address"]) == (str(primary.mgmt_ip), str(standby.mgmt_ip))
+    assert pair_at("lab", str(e.devices["prov-app1"].mgmt_ip)) == ("prov-app1", None)
+    with pytest.raises(LookupError, match="192.0.2.1"):
+        pair_at("lab", "192.0.2.1")
 
 
 def test_a_dr_centre_standby_of_two_primaries_has_both_pairs():

@@ -17,8 +17,7 @@ import re
 
 import pytest
 
-from jinbao.ansible_inventory import build
-from jinbao.estate import load_estate
+from jinbao.ansible_dr import pair_at
 
 PORT = os.environ.get("JINBAO_PG_PORT", "5432")
 SOCKET = os.environ.get("JINBAO_PG_SOCKET", "/run/postgresql")
@@ -29,16 +28,11 @@ CHECK = "/usr/local/lib/jinbao/keepalived-check-postgresql"
 
 @pytest.fixture(scope="module")
 def pair(host) -> dict:
-    estate = load_estate(os.environ.get("JINBAO_ESTATE", "lab"))
-    addr = host.backend.hostname
-    name = next((d.name for d in estate.devices.values() if str(d.mgmt_ip) == addr), None)
-    assert name, f"no device of the estate has management address {addr}"
-    pairs = build(estate)[1][name].get("jinbao_dr_pairs", [])
-    if not pairs:
+    """This host's DR pair as the inventory gives it, with the addresses the pair replicates on."""
+    estate = os.environ.get("JINBAO_ESTATE", "lab")
+    name, p = pair_at(estate, host.backend.hostname, os.environ.get("JINBAO_DR_ADDRESSES") == "mgmt")
+    if p is None:
         pytest.skip(f"{name} is in no DR pair")
-    p = dict(pairs[0])
-    if os.environ.get("JINBAO_DR_ADDRESSES") == "mgmt":
-        p["peer_address"] = str(estate.devices[p["peer"]].mgmt_ip)
     p["service_address"] = os.environ.get("JINBAO_DR_SERVICE_ADDRESS", p["service_address"])
     return p
 

@@ -18,8 +18,7 @@ import os
 
 import pytest
 
-from jinbao.ansible_inventory import build
-from jinbao.estate import load_estate
+from jinbao.ansible_dr import pair_at
 
 PORT = os.environ.get("JINBAO_PG_PORT", "5432")
 SOCKET = os.environ.get("JINBAO_PG_SOCKET", "/run/postgresql")
@@ -32,16 +31,10 @@ REPLICATOR = "replicator"
 @pytest.fixture(scope="module")
 def pair(host) -> dict:
     """This host's DR pair as the inventory gives it, with the addresses the pair replicates on."""
-    estate = load_estate(os.environ.get("JINBAO_ESTATE", "lab"))
-    addr = host.backend.hostname
-    name = next((d.name for d in estate.devices.values() if str(d.mgmt_ip) == addr), None)
-    assert name, f"no device of the estate has management address {addr}"
-    pairs = build(estate)[1][name].get("jinbao_dr_pairs", [])
-    if not pairs:
+    estate = os.environ.get("JINBAO_ESTATE", "lab")
+    name, p = pair_at(estate, host.backend.hostname, os.environ.get("JINBAO_DR_ADDRESSES") == "mgmt")
+    if p is None:
         pytest.skip(f"{name} is in no DR pair")
-    p = dict(pairs[0])
-    if os.environ.get("JINBAO_DR_ADDRESSES") == "mgmt":
-        p["address"], p["peer_address"] = str(estate.devices[name].mgmt_ip), str(estate.devices[p["peer"]].mgmt_ip)
     return p
 
 
