@@ -2,7 +2,8 @@
 converge, converge again with nothing to change, testinfra passes; PostgreSQL on prov-db1 presents
 the deployed certificate, and after a renewal the next converge issues, deploys and reloads it so
 the server presents the new one; a key made world-readable by hand fails exactly its check and the
-next converge repairs it. No key or passphrase in Ansible's output; the machine's /etc unchanged."""
+next converge repairs it. --check issues and deploys nothing, and says which hosts would change. No
+key or passphrase in Ansible's output; the machine's /etc unchanged."""
 
 from __future__ import annotations
 
@@ -136,8 +137,15 @@ def test_trust_deploy_reload_renew_and_repair(roles_lab, ca):
     host_etc = _etc_digest()
     converge = lambda *a: labtools.converge(lab, PLAYBOOK, HOSTS, "-e", _vars(lab, ca), *a)  # noqa: E731
 
+    # --check before anything is issued: each host would change, and nothing was issued or deployed
+    assert labtools.changed(converge("--check")) == set(HOSTS)
+    assert not any((ca["ca"] / "deployed").glob("*.crt"))
+    for node in HOSTS:
+        assert lab.in_node(node, ["test", "-e", "/etc/ssl/jinbao/host.crt"], check=False).returncode == 1
+
     assert labtools.changed(converge()) == set(HOSTS)
     assert labtools.changed(converge()) == set()
+    assert labtools.changed(converge("--check")) == set()
     assert _failures(lab) == set()
 
     pgdata = lab.node_dir(SERVER) / "home" / "jinbao" / "pgtls"
@@ -148,7 +156,11 @@ def test_trust_deploy_reload_renew_and_repair(roles_lab, ca):
 
         # Renewal: a certificate "within 3650 days of its end" is re-issued, deployed, and the
         # server reloaded, so new connections get the new certificate without a restart.
-        renewed = labtools.converge(lab, PLAYBOOK, [SERVER], "-e", _vars(lab, ca, pki_cert_renew_days=3650))
+        near_end = _vars(lab, ca, pki_cert_renew_days=3650)
+        # --check names the renewal without making it
+        assert labtools.changed(labtools.converge(lab, PLAYBOOK, [SERVER], "-e", near_end, "--check")) == {SERVER}
+        assert _issued_serial(ca, SERVER) == first
+        renewed = labtools.converge(lab, PLAYBOOK, [SERVER], "-e", near_end)
         assert labtools.changed(renewed) == {SERVER}
         second = _issued_serial(ca, SERVER)
         assert second != first
