@@ -16,18 +16,28 @@ VTY_OPERATOR = "jinbao-vty"  # on FRR nodes: vtysh as login shell, for netmiko-s
 OPERATOR_UID = 2600
 
 FRR_DAEMONS = """\
-# Written by jinbao lab. FRR daemons of this node; vty on loopback only.
+# Written by jinbao lab. FRR daemons of this node; vty on loopback only. ospfd serves OSPF-MIB
+# to the node's snmpd over AgentX (FRR_AGENTX); vtysh hands frr.conf's `agentx` to zebra and bgpd
+# as well, and a daemon without its SNMP module refuses the line, so they load theirs too.
 zebra=yes
 bgpd=yes
 ospfd=yes
 staticd=yes
 bfdd=yes
 vtysh_enable=yes
-zebra_options="  -A 127.0.0.1 -s 90000000"
-bgpd_options="   -A 127.0.0.1"
-ospfd_options="  -A 127.0.0.1"
+zebra_options="  -A 127.0.0.1 -s 90000000 -M snmp"
+bgpd_options="   -A 127.0.0.1 -M snmp"
+ospfd_options="  -A 127.0.0.1 -M snmp"
 staticd_options="-A 127.0.0.1"
 bfdd_options="   -A 127.0.0.1"
+"""
+
+
+# net-snmp reads /etc/snmp/<application>.conf for a subagent; FRR's is "frr". The node's snmpd
+# listens for AgentX on its own loopback (snmpd_conf), not the machine-wide /var/agentx/master.
+FRR_AGENTX = """\
+# Written by jinbao lab: FRR's daemons reach this node's snmpd here, as AgentX subagents.
+agentXSocket tcp:127.0.0.1:705
 """
 
 

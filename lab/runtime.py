@@ -179,6 +179,7 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
         files = rendered(p.estate, node.device) if node.runs_frr else {}
         if node.runs_frr:
             (etc / "frr" / "daemons").write_text(render.FRR_DAEMONS)
+            (etc / "snmp" / "frr.conf").write_text(render.FRR_AGENTX)  # frr reads it: 0644
             conf = resolve_secrets(files["frr"], lab.secret)
             (etc / "frr" / "frr.conf").write_text(conf)
             (nd / "frr-expect").write_text(render.frr_expect(conf))

@@ -84,6 +84,7 @@ def _node_files(p: LabPlan, node: Node, keys: tuple[str, str]) -> dict[str, str]
     netconfig = rendered(p.estate, node.device) if node.runs_frr else {}
     if node.runs_frr:
         files["etc/frr/daemons"] = render.FRR_DAEMONS
+        files["etc/snmp/frr.conf"] = render.FRR_AGENTX
         files["etc/frr/frr.conf"] = netconfig["frr"]
         files["frr-expect"] = render.frr_expect(netconfig["frr"])
     if node.kind == "firewall":

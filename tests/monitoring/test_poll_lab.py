@@ -95,6 +95,43 @@ def test_every_node_is_polled_over_v3_and_agrees_with_net_snmp(mlab, jobs, tmp_p
         assert time.monotonic() < deadline, f"mgmt0 inbound rate still 0 on {sorted(idle)}"
 
 
+# FRR's names for the states of RFC 2328 against OSPF-MIB's ospfNbrState, as the poller names them
+_FRR_STATE = {
+    "Down": "down", "Attempt": "attempt", "Init": "init", "2-Way": "twoWay",
+    "ExStart": "exchangeStart", "Exchange": "exchange", "Loading": "loading", "Full": "full",
+}  # fmt: skip
+
+
+def _vtysh_neighbours(lab, node: str) -> dict[str, str]:
+    """Router id -> state of the node's OSPF neighbours, as FRR itself reports them."""
+    r = lab.in_node(node, ["vtysh", "-c", "show ip ospf neighbor json"], timeout=30)
+    got = json.loads(r.stdout)["neighbors"]
+    return {rid: _FRR_STATE[n["nbrState"].split("/")[0]] for rid, ns in got.items() for n in ns}
+
+
+def test_ospf_neighbours_are_read_from_ospf_mib_and_agree_with_frr(mlab, jobs):
+    """ospfd serves OSPF-MIB to the node's snmpd over AgentX: the poller sees every FRR node's
+    adjacencies, as vtysh shows them (polled until both agree: the lab may still converge)."""
+    frr = [n for n, node in mlab.plan.nodes.items() if node.runs_frr]
+    assert frr
+    deadline, differ = time.monotonic() + 120, {}
+    while True:
+        polled = poller.poll([jobs[n] for n in frr], PollState())
+        assert not polled.failed, {h: r.why for h, r in polled.failed_hosts.items()}
+        differ = {}
+        for name in frr:
+            ospf = polled.results[name].data["ospf"]
+            seen = {str(n["router_id"]): n["state"] for n in ospf["neighbours"]}
+            frr_says = _vtysh_neighbours(mlab, name)
+            if not ospf["exposed"] or seen != frr_says or not seen:
+                differ[name] = (ospf["exposed"], seen, frr_says)
+        if not differ:
+            break
+        assert time.monotonic() < deadline, differ
+        time.sleep(1)
+    assert all(n["state"] == "full" for name in frr for n in polled.results[name].data["ospf"]["neighbours"])
+
+
 def test_wrong_keys_and_unknown_users_are_named_as_such(jobs):
     good = jobs["prov-wan1"]
     wrong_auth = replace(jobs["prov-db1"], creds=replace(jobs["prov-db1"].creds, auth_key="not-the-auth-key-1"))
