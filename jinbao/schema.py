@@ -287,7 +287,8 @@ class RawPolicy(_Strict):
 
 
 class RawDrPair(_Strict):
-    name: Text
+    # A group name in Ansible (dr_pair_<name>) and a name in drill reports: a name like any other.
+    name: Name
     for_each: ForEach | None = None
     primary: Text
     standby: Text
