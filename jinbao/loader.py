@@ -81,7 +81,8 @@ def estate_dir(name_or_path: str | os.PathLike) -> Path:
     if text in known:
         return base / text
     choices = f"use one of {', '.join(known) or '(none)'} or give a path to an estate folder"
-    if "/" not in text and os.sep not in text:
+    # '.' and '..' are folders, as in `cd inventory/lab && jinbao --estate . inventory validate`.
+    if "/" not in text and os.sep not in text and text not in (".", ".."):
         raise InventoryError([Problem(None, "estate", f"no estate named {text!r} under {base}", choices)])
     path = Path(text)
     if path.is_dir():

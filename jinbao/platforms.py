@@ -7,6 +7,7 @@ platform is one row here (and the `Platform` literal below, which the schema che
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -17,6 +18,18 @@ from typing import Literal, get_args
 Platform = Literal["frr", "cisco_ios", "huawei_vrp", "h3c_comware", "linux", "nftables", "appliance"]
 
 LabNodeKind = Literal["router", "firewall", "server"]
+
+# Linux's own rule for an interface name (the kernel's dev_valid_name): at most 15 bytes, no '/',
+# ':' or white space. Plain ASCII here too, since the name goes into configs and `ip` commands.
+LINUX_IFNAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}"
+# A vendor port: its type, then slot/port numbers, and a subinterface (GigabitEthernet0/0/1.100).
+VENDOR_IFNAME = r"[A-Za-z][A-Za-z-]*[0-9]+(/[0-9]+)*(\.[0-9]+)?"
+_IFNAME_RULE = {
+    LINUX_IFNAME: "at most 15 ASCII letters, digits, '.', '-' or '_', starting with a letter or digit",
+    VENDOR_IFNAME: "a port type and its numbers, such as GigabitEthernet0/0/1",
+}
+# Names every platform keeps for itself: the loopback (router id, announced prefixes) and discard.
+_RESERVED_IFNAME = re.compile(r"(?i)lo|loopback[0-9]*|null[0-9]*")
 
 
 @dataclass(frozen=True)
@@ -49,10 +62,20 @@ class PlatformFacts:
     # tells a dump given as the wrong platform by it (compliance/plausible.py). Empty: no config
     # text at all (an appliance), so nothing offers to judge one.
     config_family: str = "linux"
+    # What a data port may be called when a link end names it by hand (`prov-wan1:eth5`).
+    interface_re: str = LINUX_IFNAME
 
     def interface_name(self, ordinal: int) -> str:
         """The name of the data port at this 0-based position (0 = the platform's first port)."""
         return self.interface_pattern.format(self.first_interface + ordinal)
+
+    def interface_problem(self, name: str) -> str | None:
+        """Why name cannot be one of this platform's data ports, or None when it can."""
+        if not re.fullmatch(self.interface_re, name):
+            return f"{name!r} is not an interface name {self.title} takes ({_IFNAME_RULE[self.interface_re]})"
+        if _RESERVED_IFNAME.fullmatch(name) or name.casefold() == self.mgmt_interface.casefold():
+            return f"{name} is not a data port: {self.title} keeps it for the loopback, discard or management"
+        return None
 
 
 PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
@@ -75,6 +98,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 None,
                 "cisco_ios",
                 mgmt_interface="GigabitEthernet0/0",
+                interface_re=VENDOR_IFNAME,
                 snmp_health_mib="CISCO-PROCESS-MIB",
                 config_family="ios",
             ),
@@ -90,6 +114,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 None,
                 "huawei_vrp",
                 mgmt_interface="MEth0/0/1",
+                interface_re=VENDOR_IFNAME,
                 snmp_health_mib="HUAWEI-ENTITY-EXTENT-MIB",
                 config_family="vrp",
             ),
@@ -104,6 +129,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 None,
                 "hp_comware",
                 mgmt_interface="M-GigabitEthernet0/0/0",
+                interface_re=VENDOR_IFNAME,
                 snmp_health_mib="HH3C-ENTITY-EXT-MIB",
                 config_family="vrp",
             ),

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from .model import LinkType, Role, SiteKind, ZoneKind
 from .names import MAX_NAME, NAME_RE, PATTERN_NAME_RE
 from .platforms import Platform
-from .schema_base import SecretRefStr, Text, _printable
+from .schema_base import Line, SecretRefStr, Text, _printable
 from .schema_snmp import RawMonitoring, RawSnmpProfile
 
 _DUR_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -218,8 +218,8 @@ class RawDevice(_Strict):
     for_each: ForEach | None = None
     role: Role
     platform: Platform
-    vendor: str = ""
-    model: str = ""
+    vendor: Line = ""
+    model: Line = ""
     zone: Text | None = None
     ip: IPv4Interface | None = None
     mgmt_ip: IPv4Address | None = None
@@ -252,7 +252,7 @@ class RawSite(_Strict):
     names: list[Name] | None = None
     template: Text | None = None
     kind: SiteKind | None = None
-    title: str = ""
+    title: Line = ""
     parent: Text | None = None
     block: IPv4Network | None = None
     prefix: Prefix | None = None
@@ -283,11 +283,12 @@ class RawPolicy(_Strict):
     from_: Text = Field(alias="from")
     to: Text
     services: Annotated[list[Service], Field(min_length=1)]
-    why: str = ""
+    why: Line = ""
 
 
 class RawDrPair(_Strict):
-    name: Text
+    # A group name in Ansible (dr_pair_<name>) and a name in drill reports: a name like any other.
+    name: Name
     for_each: ForEach | None = None
     primary: Text
     standby: Text
@@ -314,7 +315,7 @@ DEFAULT_SITE_PREFIX: dict[SiteKind, int] = {"province": 19, "dr": 21, "city": 22
 
 class RawEstate(_Strict):
     name: Name
-    title: str = ""
+    title: Line = ""
     domain: Domain
     supernet: Block
     # Given, the map must name every kind of site the estate has that sets no prefix itself.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -29,6 +30,20 @@ def _printable(v: str) -> str:
 
 
 Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+
+
+def _one_line(v: str) -> str:
+    # Free text lands in configs: a policy's `why` is a comment in the nftables ruleset and a rule
+    # description on VRP and Comware. A line break in it starts a line of its own on the device,
+    # which a parser checks as a command ('accept' in a forward chain passed nft -c).
+    for c in v:
+        if unicodedata.category(c) in ("Cc", "Zl", "Zp"):
+            raise ValueError(f"{v!r} holds {c!r}, a line break or control character: free text is one printable line")
+    return v
+
+
+# A title, a vendor, the reason for a policy: anything printable, on one line, and may be empty.
+Line = Annotated[str, Field(max_length=500), AfterValidator(_one_line)]
 
 
 def _number(v):

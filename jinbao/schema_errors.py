@@ -248,7 +248,9 @@ def _describe(e, kind, value, key, loc, is_key, hide, model) -> tuple[str, str]:
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
         fix = _FIELD_FIXES.get(key, "correct the value")
-        if "control character" in msg:
+        if "free text is one printable line" in msg:
+            fix = "retype it on one line without that character, as a plain or quoted string (not a '|' or '>' block)"
+        elif "control character" in msg:
             fix = "retype it; a tab or an escape sequence was pasted in"
     elif kind == "string_pattern_mismatch" and hide:
         msg = f"a key here is not a valid {_what_name(loc, key, is_key)} {secret_fields.HIDDEN}"
@@ -289,7 +291,15 @@ def _describe(e, kind, value, key, loc, is_key, hide, model) -> tuple[str, str]:
         msg = f"expected {_WANT[kind]}, found {_found(value, hide)}"
     if key in _MBIT_FIELDS and kind in ("int_type", "int_parsing", "int_from_float"):
         fix = _mbit_fix(value)
-    if isinstance(value, str) and not value.isascii() and not hide and kind != "string_pattern_mismatch":
+    # Free text may well be Chinese: its one-line message already names the character at fault.
+    free_text = "free text is one printable line" in msg
+    if (
+        isinstance(value, str)
+        and not value.isascii()
+        and not hide
+        and kind != "string_pattern_mismatch"
+        and not free_text
+    ):
         note = non_ascii_note(value)
         msg = f"{msg}; {note}"
     return msg, fix

@@ -83,6 +83,11 @@ def _kind(d: Device) -> LabNodeKind:
     return kind
 
 
+# The lab's own namespaces beside the nodes': the switch (bridges) and the operator's seat.
+SWITCH, SEAT = "sw", "ops"
+LAB_SEATS = (SWITCH, SEAT)
+
+
 def plan(estate: Estate, lab_id: str) -> LabPlan:
     # The platform table says what runs in a node; vendor OSes (IOS, VRP, Comware) cannot run here.
     bad = [d.name for d in estate.devices.values() if not facts(d.platform).lab_node_kind]
@@ -91,6 +96,15 @@ def plan(estate: Estate, lab_id: str) -> LabPlan:
             f"estate {estate.name} has devices the lab cannot run ({', '.join(bad[:5])}"
             f"{' …' if len(bad) > 5 else ''}): only {_spoken(lab_platforms())} platforms run here; "
             "use the lab estate (--estate lab)"
+        )
+    # A node's namespace is '<id>-<device>', beside the lab's own '<id>-sw' and '<id>-ops' (and
+    # `lab exec ops` is the operator seat): a device of either name would share one, and `lab up`
+    # would stop halfway on 'File exists'.
+    taken = [d for d in estate.devices.values() if d.name in LAB_SEATS]
+    if taken:
+        raise JinbaoError(
+            "; ".join(f"{d.origin or estate.name}: name: the lab keeps the name {d.name!r} for itself" for d in taken)
+            + f" (its {' and '.join(LAB_SEATS)} namespaces): rename the device in the estate"
         )
     nodes = {d.name: Node(d, _kind(d), f"{lab_id}-{d.name}") for d in estate.devices.values()}
     segments = []
@@ -108,7 +122,15 @@ def plan(estate: Estate, lab_id: str) -> LabPlan:
     mgmt = estate.mgmt_block
     ops_ip = IPv4Interface(f"{mgmt.broadcast_address - 1}/{mgmt.prefixlen}")
     return LabPlan(
-        lab_id, estate, nodes, tuple(segments), estate.links, f"{lab_id}-sw", f"{lab_id}-ops", ops_ip, mgmt.prefixlen
+        lab_id,
+        estate,
+        nodes,
+        tuple(segments),
+        estate.links,
+        f"{lab_id}-{SWITCH}",
+        f"{lab_id}-{SEAT}",
+        ops_ip,
+        mgmt.prefixlen,
     )
 
 

@@ -7,6 +7,7 @@ from ipaddress import IPv4Address, IPv4Network
 from ..ipalloc import Pool
 from ..loader import Src
 from ..model import Link, LinkEnd
+from ..platforms import facts
 from .state import State, interface_ip, suggest
 
 _DEFAULT_COST = {"primary": 10, "backup": 100}
@@ -24,7 +25,7 @@ def build_links(r: State):
                 text = r.subst(getattr(rl, side), vars_, src, side)
                 if text is None:
                     break
-                dev, _, iface = text.partition(":")
+                dev, sep, iface = text.partition(":")
                 if dev not in r.devices and r.where.lost(dev):
                     # Its own problem says why. A device of a built site that is missing leaves
                     # that site short of links; one of a lost site leaves nothing to check.
@@ -39,6 +40,20 @@ def build_links(r: State):
                         "reference",
                     )
                     break
+                bad = facts(r.devices[dev].raw.platform).interface_problem(iface) if sep else None
+                if bad:
+                    # Reported, and the end numbered automatically, so the link still counts
+                    # for the design checks instead of leaving its city short of a carrier.
+                    port = facts(r.devices[dev].raw.platform)
+                    r.p.add(
+                        src.at(side),
+                        side,
+                        f"link end {text!r}: {bad}",
+                        f"name a port such as {port.interface_name(len(r.devices[dev].interfaces))}, "
+                        f"or write {dev} alone to number it automatically",
+                        "schema",
+                    )
+                    iface = ""
                 ends.append((dev, iface or None))
             if len(ends) < 2:
                 continue

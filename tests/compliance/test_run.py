@@ -17,6 +17,7 @@ from pathlib import Path
 
 import html5lib
 import pytest
+import yaml
 
 from compliance import runner
 from compliance.registry import registry
@@ -54,6 +55,42 @@ def test_the_inventory_design_rules_are_the_core_checks():
     assert ("INV-REDUNDANT-UPLINKS", "links.yml", 4) in got
     assert ("INV-DB-DR-PAIR", "sites.yml", 25) in got
     assert ("INV-DR-TARGETS", "policy.yml", 9) in got
+
+
+BROKEN = REPO / "tests/core/broken"
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in BROKEN.iterdir() if p.is_dir()))
+def test_a_broken_estate_is_audited_only_for_its_design(case):
+    """An estate `inventory validate` refuses only for design rules the audit judges is audited,
+    its problems the findings; refused for anything else (a reference to no device, an address
+    used twice), it is bad input, not an estate that conforms on the points no rule judges."""
+    from jinbao.errors import InventoryError
+
+    expected = yaml.safe_load((BROKEN / f"{case}.expected.yml").read_text())
+    design_only = all(e["check"] == "design" for e in expected)
+    try:
+        e, raw, where = inventory.load(str(BROKEN / case))
+        verdicts = inventory.evaluate(e, raw, where, REG.of("inventory"))
+    except InventoryError as x:
+        assert x.problems and all(p.origin and p.fix for p in x.problems)
+        want = {(e["file"], e["line"], e["field"]) for e in expected}
+        got = {(Path(p.origin.file).name, p.origin.line, p.field) for p in x.problems}
+        assert got <= want, (got, want)
+        assert not design_only or all(p.check == "design" for p in x.problems)
+        return
+    assert design_only, case
+    found = {(f.file.rsplit("/", 1)[-1], f.line) for v in verdicts for f in v.findings}
+    assert found == {(e["file"], e["line"]) for e in expected}
+
+
+def test_an_ntp_server_that_is_no_device_is_bad_input_not_a_traceback(state):
+    # The management plane's rule judged the missing server as a finding, and the config
+    # rendering that followed raised KeyError on it.
+    r = run_cli("--estate", str(BROKEN / "management_plane"), "audit", "run", "--no-monitoring")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "management.yml:3: management_plane.ntp: 'prov-mon2' is not a device of the estate" in r.stderr
+    assert not (state / "compliance").exists()
 
 
 def _drill(state: Path, run_id: str, pair: str, when: dt.datetime, verdict: str = "pass") -> None:

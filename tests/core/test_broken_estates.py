@@ -516,3 +516,17 @@ def test_nested_link_and_management_blocks_blame_the_inner_one(tmp_path, links_b
     problems = json.loads(r.stdout)["problems"]
     assert [(Path(p["file"]).name, p["line"], p["field"]) for p in problems] == [("estate.yml", line, field)], problems
     assert says in problems[0]["message"]
+
+
+def test_dot_is_the_estate_folder_one_is_in():
+    # '.' has no '/', and was looked up as an estate named '.' under inventory/.
+    import os
+    import subprocess
+
+    from tests.support import JINBAO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's jinbao, run from inside the estate
+    r = subprocess.run(
+        [*JINBAO, "--estate", ".", "inventory", "validate"], cwd=LAB, env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0 and "estate lab is valid" in r.stdout, r.stderr

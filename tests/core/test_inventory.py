@@ -184,6 +184,8 @@ def test_ansible_refuses_a_broken_estate(tmp_path):
     cfg.write_text(f"plugin: jinbao\nestate: {REPO / 'tests/core/broken/references'}\n")
     r = _ansible_inventory("-i", str(cfg), "--list")
     assert "links.yml:6" in r.stderr
+    # Not a warning over an empty inventory that exits 0 (ansible.cfg: unparsed_is_failed).
+    assert r.returncode != 0 and '"hostvars"' not in r.stdout, (r.returncode, r.stdout)
 
 
 def test_static_ansible_export_matches_the_plugin(lab_estate):
