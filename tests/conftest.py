@@ -20,9 +20,10 @@ def pytest_configure(config):
     """Whatever a test runs through the CLI without naming a state folder (a bad-input check, a
     helper's `provision`) writes there, not into the home of the account running the suite: the
     machine keeps nothing of a test run. A test or module that names its own folder still wins.
-    matplotlib (`monitor history --png`) would cache its font list in ~/.cache/matplotlib and make
-    ~/.config/matplotlib; MPLCONFIGDIR takes both into the same folder."""
-    for var, sub in (("JINBAO_STATE_DIR", ""), ("MPLCONFIGDIR", "matplotlib")):
+    So do the tools the tests run for real that keep files in home: matplotlib (`monitor history
+    --png`) its font cache in ~/.cache/matplotlib and ~/.config/matplotlib, Ansible
+    (ansible-inventory) ~/.ansible/tmp."""
+    for var, sub in (("JINBAO_STATE_DIR", ""), ("MPLCONFIGDIR", "matplotlib"), ("ANSIBLE_HOME", "ansible")):
         if var not in os.environ:
             os.environ[var] = os.path.join(_run_dir(), sub) if sub else _run_dir()
             _SET.append(var)
