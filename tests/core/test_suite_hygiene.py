@@ -36,3 +36,30 @@ def test_a_run_of_tests_that_use_the_tool_writes_nothing_into_home(tool, tmp_pat
     assert r.returncode == 0 and " passed" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
     left = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
     assert left == [], f"the run left {left} in its HOME"
+
+
+def test_a_passing_run_leaves_no_tmp_path_folder(tmp_path):
+    root = tmp_path / "temproot"
+    root.mkdir()
+    env = {**os.environ, "PYTEST_DEBUG_TEMPROOT": str(root)}
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "state_dir_follows_the_environment",
+            "tests/core/test_state.py",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
+    left = sorted(str(p.relative_to(root)) for p in root.glob("*/pytest-[0-9]*"))
+    assert left == [], f"the run kept {left}"
