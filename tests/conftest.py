@@ -7,20 +7,32 @@ import tempfile
 import pytest
 
 _STATE: list[str] = []  # the folder made for this run, if any
+_SET: list[str] = []  # the environment variables this run set
+
+
+def _run_dir() -> str:
+    if not _STATE:
+        _STATE.append(tempfile.mkdtemp(prefix="jinbao-test-state-"))
+    return _STATE[0]
 
 
 def pytest_configure(config):
     """Whatever a test runs through the CLI without naming a state folder (a bad-input check, a
     helper's `provision`) writes there, not into the home of the account running the suite: the
-    machine keeps nothing of a test run. A test or module that names its own folder still wins."""
-    if "JINBAO_STATE_DIR" not in os.environ:
-        _STATE.append(tempfile.mkdtemp(prefix="jinbao-test-state-"))
-        os.environ["JINBAO_STATE_DIR"] = _STATE[0]
+    machine keeps nothing of a test run. A test or module that names its own folder still wins.
+    So do the tools the tests run for real that keep files in home: matplotlib (`monitor history
+    --png`) its font cache in ~/.cache/matplotlib and ~/.config/matplotlib, Ansible
+    (ansible-inventory) ~/.ansible/tmp."""
+    for var, sub in (("JINBAO_STATE_DIR", ""), ("MPLCONFIGDIR", "matplotlib"), ("ANSIBLE_HOME", "ansible")):
+        if var not in os.environ:
+            os.environ[var] = os.path.join(_run_dir(), sub) if sub else _run_dir()
+            _SET.append(var)
 
 
 def pytest_unconfigure(config):
+    for var in _SET:
+        os.environ.pop(var, None)
     for d in _STATE:
-        os.environ.pop("JINBAO_STATE_DIR", None)
         shutil.rmtree(d, ignore_errors=True)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -148,3 +149,28 @@ def test_a_database_killed_with_sigkill_leaves_nothing_after_down(others):
     finally:
         runtime.down(lab)
     assert diff(before, snapshot(others)) == {}
+
+
+def test_the_snapshot_sees_a_lab_users_file_and_a_process_naming_a_lab(others, tmp_path):
+    """The check itself can fail: a file of the lab's operator account (uid 2600, unknown to the
+    machine) and a process naming a lab namespace, both left outside any lab folder."""
+    from lab import render
+
+    before = snapshot(others)
+    stray = tmp_path / "left-by-a-node"
+    stray.touch()
+    os.chown(stray, render.OPERATOR_UID, render.OPERATOR_UID)
+    argv = [sys.executable, "-c", "import time; time.sleep(30)", "jbzz99-prov-app1"]
+    proc = subprocess.Popen(argv)
+    try:
+        cmdline = Path(f"/proc/{proc.pid}/cmdline")
+        deadline = time.time() + 10
+        while b"jbzz99" not in cmdline.read_bytes() and time.time() < deadline:  # until it has exec'd
+            time.sleep(0.01)
+        d = diff(before, snapshot(others))
+    finally:
+        proc.kill()
+        proc.wait()
+        stray.unlink()  # pytest keeps tmp_path: a uid-2600 file there would itself be a leftover
+    assert d["unknown_owner"]["new"] == [f"{stray} {render.OPERATOR_UID}:{render.OPERATOR_UID}"], d
+    assert d["lab_processes"]["new"] == [" ".join(argv)], d

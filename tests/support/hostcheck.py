@@ -96,6 +96,38 @@ def _sysv_ipc() -> list[str]:
     return sorted(out)
 
 
+def _lab_processes() -> list[str]:
+    """Processes, in any namespace, whose command line names a lab (its folder or a namespace
+    '<id>-<node>'): a `tail` of a node's log, an `ip netns exec` that outlived its lab."""
+    named = re.compile(rf"{re.escape(str(LAB_ROOT))}/|(?:^|[\s/=])jb[a-z0-9]{{2,12}}-")
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and int(d.name) != os.getpid():
+            with contextlib.suppress(OSError):
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+                if named.search(cmd):
+                    out.append(cmd)
+    return sorted(out)
+
+
+def _known_ids(path: str, column: int = 2) -> set[int]:
+    return {int(f[column]) for f in (line.split(":") for line in Path(path).read_text().splitlines()) if len(f) > 2}
+
+
+def _unknown_owner(tops: tuple[str, ...], skip) -> list[str]:
+    """Files owned by a user or group the machine does not have: a lab account's (uid 2600 is
+    only in the nodes' own /etc/passwd), left outside the lab's folder."""
+    uids, gids = _known_ids("/etc/passwd"), _known_ids("/etc/group")
+    out = []
+    for top in tops:
+        for path in _tree(top, skip):
+            with contextlib.suppress(OSError):
+                st = os.lstat(path)
+                if st.st_uid not in uids or st.st_gid not in gids:
+                    out.append(f"{path} {st.st_uid}:{st.st_gid}")
+    return sorted(out)
+
+
 class Foreign:
     """The labs not under test: every lab seen up at any snapshot, minus those the test made.
 
@@ -152,6 +184,13 @@ def snapshot(exclude: set[str] | Foreign | None = None) -> dict:
         "dev_shm": sorted(p for p in _tree("/dev/shm", theirs) if not theirs(p)),
         # tools run as root in a node keep histories in the host's home (vtysh: .history_frr)
         "root_histories": {p.name: p.stat().st_mtime_ns for p in Path("/root").glob(".history*")},
+        # ssh and Ansible run as root keep known_hosts, control sockets and temp files in home
+        "root_ssh_ansible": sorted(p for d in ("/root/.ssh", "/root/.ansible") for p in _tree(d, lambda p: False)),
+        "lab_processes": [cmd for cmd in _lab_processes() if not theirs(cmd)],
+        "unknown_owner": _unknown_owner(
+            ("/tmp", "/var/tmp", "/run", "/dev/shm", "/home", "/root/.ssh", "/root/.ansible"),
+            lambda p: theirs(p) or p.startswith(f"{LAB_ROOT}/"),
+        ),
     }
 
 
