@@ -23,7 +23,8 @@ LabNodeKind = Literal["router", "firewall", "server"]
 # ':' or white space. Plain ASCII here too, since the name goes into configs and `ip` commands.
 LINUX_IFNAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}"
 # A vendor port: its type, then slot/port numbers, and a subinterface (GigabitEthernet0/0/1.100).
-VENDOR_IFNAME = r"[A-Za-z][A-Za-z-]*[0-9]+(/[0-9]+)*(\.[0-9]+)?"
+# Huawei names high-speed ports by their speed first: 100GE1/0/1, 25GE1/0/1.
+VENDOR_IFNAME = r"[0-9]*[A-Za-z][A-Za-z-]*[0-9]+(/[0-9]+)*(\.[0-9]+)?"
 _IFNAME_RULE = {
     LINUX_IFNAME: "at most 15 ASCII letters, digits, '.', '-' or '_', starting with a letter or digit",
     VENDOR_IFNAME: "a port type and its numbers, such as GigabitEthernet0/0/1",
