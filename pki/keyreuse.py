@@ -10,6 +10,9 @@ changes it), so a credential renewed with its predecessor's key stays allowed.
 Nor does an operator's key certify anything else: a device or staff certificate with it would put the operator's
 key on a server, where whoever runs that server could act as the operator. So an operator credential's key is
 unique in the whole store, and every other certificate is refused the key of any operator credential.
+
+Nor is a key certified again once a certificate of it was revoked for key_compromise: the revocation said someone
+else may hold it, and a new certificate (issued or renewed, for that subject or another) would hand them a valid one.
 """
 
 from __future__ import annotations
@@ -65,3 +68,29 @@ def refuse_operator_key(ca, db, new_serial: str, key, actor: str) -> None:
             "nothing else (whoever ran the device would hold them). Make a new key for this certificate",
             actor=actor,
         )
+
+
+# Reasons that say the key itself is in other hands (RFC 5280 5.3.1); superseded or cessation_of_operation do not.
+COMPROMISED = ("key_compromise", "ca_compromise", "aa_compromise")
+
+
+def refuse_compromised_key(ca, db, new_serial: str, key, actor: str) -> None:
+    """Refuse (NotAllowed, logged with the actor) certifying a key that a certificate revoked as compromised
+    carries. Inside the caller's transaction, so a revocation that commits first is seen."""
+    key = spki(key)
+    rows = db.execute(
+        "SELECT serial, revoke_reason, pem FROM certs WHERE revoked_at IS NOT NULL AND revoke_reason IN "
+        f"({', '.join('?' * len(COMPROMISED))}) AND serial != ?",
+        (*COMPROMISED, new_serial),
+    )
+    for r in rows:
+        try:
+            theirs = spki(x509.load_pem_x509_certificate(r["pem"].encode()))
+        except ValueError:
+            continue  # a row the CA did not write whole: audit verify names it
+        if theirs == key:
+            raise NotAllowed(
+                f"the request's key is the key of certificate {r['serial']}, revoked for {r['revoke_reason']}: a "
+                "compromised key is never certified again. Make a new key and a new request from it",
+                actor=actor,
+            )

@@ -313,3 +313,36 @@ def test_an_auditor_reads_and_does_nothing_else(ca, tmp_path):
     r = _cli(ca, "bob", "list", "--json")
     assert r.returncode == 0 and dev.serial in r.stdout, r.stderr
     assert ca.ca.verify_audit(ca.auditor)[1] == []
+
+
+# -- a compromised key is never certified again --------------------------------------------------------------
+
+
+def test_a_key_revoked_as_compromised_is_never_certified_again(ca, tmp_path):
+    """An officer revokes prov-db1's certificate for key_compromise, then certifies the same request again (or
+    renews a sibling certificate of that key, or gives the key to another device): each would hand whoever stole
+    the key a valid certificate. Refused and logged; a key revoked only as superseded stays usable."""
+    key = tmp_path / "dev.key"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
+    csr = _csr(key, tmp_path / "dev.csr", "prov-db1")
+    first = ca.ca.issue(ca.officer, "server_tls", device="prov-db1", csr_pem=csr.read_bytes())
+    sibling = ca.ca.issue(ca.officer, "server_tls", device="prov-db1", csr_pem=csr.read_bytes())
+    superseded = ca.ca.issue(ca.officer, "server_tls", device="prov-app1")
+    assert _cli(ca, "alice", "revoke", superseded.serial, "--reason", "superseded").returncode == 0
+    assert _cli(ca, "alice", "revoke", first.serial, "--reason", "key_compromise").returncode == 0
+    attempts = [
+        ("issue", "--profile", "server_tls", "--device", "prov-db1", "--csr", str(csr)),
+        ("issue", "--profile", "client_tls", "--device", "prov-app1", "--csr", str(csr)),
+        ("renew", sibling.serial, "--csr", str(csr)),
+    ]
+    for n, args in enumerate(attempts):
+        before = _counts(ca)
+        r = _cli(ca, "alice", *args, "--out", str(tmp_path / f"x{n}"))
+        _refused_cleanly(r, "revoked for key_compromise: a compromised key is never certified again", first.serial)
+        assert _counts(ca) == (before[0], before[1] + 1), args  # nothing issued, the refusal recorded
+        assert _last_audit(ca)[:2] == ("alice", "denied"), args
+        assert not list(tmp_path.glob(f"x{n}.*")), args
+    # renewing the superseded certificate's device with a fresh key, and a new key for prov-db1, still work
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "ok"))
+    assert r.returncode == 0, r.stderr
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
