@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -346,3 +347,33 @@ def test_a_key_revoked_as_compromised_is_never_certified_again(ca, tmp_path):
     r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "ok"))
     assert r.returncode == 0, r.stderr
     assert ca.ca.verify_audit(ca.auditor)[1] == []
+
+
+# -- the issuing CA's own validity bounds every certificate ---------------------------------------------------
+
+
+def test_no_certificate_outlives_the_issuing_ca_or_is_signed_after_it(ca, tmp_path, monkeypatch):
+    """Ten years on the issuing CA (3650 days) has 200 days left: the profile's default is cut to the CA's end, a
+    --days beyond it is refused naming what fits, and once the CA has expired it signs nothing at all."""
+    from pki import clock
+
+    iss = x509_load(ca.dir / "issuing" / "issuing.crt")
+    real_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: iss.not_valid_after_utc.replace(microsecond=0) - timedelta(days=200))
+    cert = ca.ca.issue(ca.officer, "network_device", device="prov-wan1").cert
+    assert cert.not_valid_after_utc == iss.not_valid_after_utc
+    with pytest.raises(PkiError, match="would outlive the issuing CA"):
+        ca.ca.issue(ca.officer, "network_device", device="prov-wan1", days=300)
+    monkeypatch.setattr(clock, "now", lambda: iss.not_valid_after_utc + timedelta(seconds=1))
+    before = _counts(ca)
+    with pytest.raises(PkiError, match="the issuing CA is valid from .* not now: it signs nothing"):
+        ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    assert _counts(ca) == before
+    monkeypatch.setattr(clock, "now", real_now)
+    assert ca.ca.issue(ca.officer, "server_tls", device="prov-db1").cert.not_valid_after_utc < iss.not_valid_after_utc
+
+
+def x509_load(path):
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificate(path.read_bytes())
