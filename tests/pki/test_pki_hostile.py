@@ -377,3 +377,77 @@ def x509_load(path):
     from cryptography import x509
 
     return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+# -- the CA does not append to a log that was changed behind its back ---------------------------------------
+
+
+def _rewrite_log(db_path, sql: str, rehash_from: int | None = None) -> None:
+    """What someone with write access to ca.db does: drop the append-only triggers, change the log (and, with
+    rehash_from, recompute every hash and link from that entry on: only the signatures cannot be redone), then put
+    the triggers back exactly as they were."""
+    from pki.store import entry_hash
+
+    db = sqlite3.connect(db_path)
+    try:
+        triggers = [r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE type='trigger' AND tbl_name='audit'")]
+        db.execute("DROP TRIGGER audit_no_update")
+        db.execute("DROP TRIGGER audit_no_delete")
+        db.executescript(sql)
+        if rehash_from is not None:
+            prev = db.execute("SELECT hash FROM audit WHERE seq = ?", (rehash_from - 1,)).fetchone()[0]
+            for seq, ts, actor, action, detail in db.execute(
+                "SELECT seq, ts, actor, action, detail FROM audit WHERE seq >= ? ORDER BY seq", (rehash_from,)
+            ).fetchall():
+                prev_h, prev = prev, entry_hash(prev, seq, ts, actor, action, detail)
+                db.execute("UPDATE audit SET prev = ?, hash = ? WHERE seq = ?", (prev_h, prev, seq))
+        for t in triggers:
+            db.execute(t)
+        db.commit()
+    finally:
+        db.close()
+
+
+EDITS = {
+    "edit an actor": ("UPDATE audit SET actor = 'mallory' WHERE seq = 4", None),
+    "delete a middle entry": ("DELETE FROM audit WHERE seq = 6", None),
+    "swap two entries": (
+        "UPDATE audit SET seq = -1 WHERE seq = 6; UPDATE audit SET seq = 6 WHERE seq = 7; "
+        "UPDATE audit SET seq = 7 WHERE seq = -1",
+        None,
+    ),
+    "rehash after an edit": ("UPDATE audit SET detail = replace(detail, 'officer', 'ca_admin') WHERE seq = 6", 6),
+}
+
+
+@pytest.mark.parametrize(
+    "how",
+    [*EDITS, "drop the triggers"],
+)
+def test_the_ca_refuses_to_act_on_an_edited_log_and_appends_nothing(ca, tmp_path, how):
+    """Someone edits the log in ca.db and leaves the tables alone: the seal over the tables still holds, but the
+    CA must not build on (or sign an entry after) a log that no longer says what happened. Every change is
+    refused, exit 2, and not a line is appended, not even the refusal; audit verify still names the edit."""
+    dev = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    db = ca.dir / "ca.db"
+    if how in EDITS:
+        _rewrite_log(db, *EDITS[how])
+    else:
+        c = sqlite3.connect(db)
+        c.execute("DROP TRIGGER audit_no_delete")
+        c.commit()
+        c.close()
+    entries = [r[0] for r in sqlite3.connect(db).execute("SELECT hash FROM audit ORDER BY seq")]
+    for args in (
+        ("issue", "--profile", "server_tls", "--device", "prov-app1", "--out", str(tmp_path / "x")),
+        ("revoke", dev.serial),
+        ("crl",),
+    ):
+        r = _cli(ca, "alice", *args)
+        _refused_cleanly(r, "the audit log in ca.db was changed outside the CA")
+        assert not list(tmp_path.glob("x.*")), args
+        assert [r[0] for r in sqlite3.connect(db).execute("SELECT hash FROM audit ORDER BY seq")] == entries, args
+    r = _cli(ca, "admin", "operator", "add", "eve", "--role", "auditor", "--out", str(tmp_path / "x"))
+    _refused_cleanly(r, "the audit log in ca.db was changed outside the CA")
+    r = _cli(ca, "bob", "audit", "verify")
+    assert r.returncode == 1, r.stdout + r.stderr
