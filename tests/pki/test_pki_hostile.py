@@ -451,3 +451,18 @@ def test_the_ca_refuses_to_act_on_an_edited_log_and_appends_nothing(ca, tmp_path
     _refused_cleanly(r, "the audit log in ca.db was changed outside the CA")
     r = _cli(ca, "bob", "audit", "verify")
     assert r.returncode == 1, r.stdout + r.stderr
+
+
+def test_init_force_destroys_a_ca_only_with_its_own_root_passphrase(ca, tmp_path):
+    """'pki init --force' erases the audit log and the record of every certificate: someone who can write the
+    folder but does not hold the root must not get a fresh CA, and a ca_admin credential of their own, from it."""
+    (tmp_path / "other.pass").write_bytes(b"a passphrase of my own")
+    kept = {p: p.read_bytes() for p in (ca.dir / "ca.db", ca.dir / "root" / "root.key", ca.dir / "audit.head")}
+    args = ("pki", "init", "--ca-dir", str(ca.dir), "--estate", "lab", "--force")
+    r = run_cli(*args, "--root-pass-file", str(tmp_path / "other.pass"), "--admin-out", str(tmp_path / "mallory"))
+    _refused_cleanly(r, "destroyed only with its own root passphrase")
+    assert {p: p.read_bytes() for p in kept} == kept and not list(tmp_path.glob("mallory.*"))
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
+    (tmp_path / "root.pass").write_bytes(ROOT_PASS)
+    r = run_cli(*args, "--root-pass-file", str(tmp_path / "root.pass"), "--admin-out", str(tmp_path / "zhao"))
+    assert r.returncode == 0, r.stderr  # the root's holder may start over
