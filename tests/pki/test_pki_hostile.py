@@ -466,3 +466,20 @@ def test_init_force_destroys_a_ca_only_with_its_own_root_passphrase(ca, tmp_path
     (tmp_path / "root.pass").write_bytes(ROOT_PASS)
     r = run_cli(*args, "--root-pass-file", str(tmp_path / "root.pass"), "--admin-out", str(tmp_path / "zhao"))
     assert r.returncode == 0, r.stderr  # the root's holder may start over
+
+
+def test_a_ca_key_others_can_read_signs_nothing(ca, tmp_path):
+    """A careless 'chmod -R a+r' on the CA folder: the issuing CA's key (unencrypted, online) is refused, as ssh
+    refuses such a key, with the fix in the message; the auditor still verifies from public material; once the
+    mode is put back the CA works again."""
+    key = ca.dir / "issuing" / "issuing.key"
+    key.chmod(0o644)
+    before = _counts(ca)
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
+    _refused_cleanly(r, "readable or writable by others (mode 0644)", f"chmod 600 {key}")
+    assert _counts(ca) == before and not list(tmp_path.glob("x.*"))
+    r = _cli(ca, "bob", "audit", "verify")
+    assert r.returncode == 0, r.stdout + r.stderr
+    key.chmod(0o600)
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
+    assert r.returncode == 0, r.stderr
