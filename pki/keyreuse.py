@@ -11,6 +11,9 @@ Nor does an operator's key certify anything else: a device or staff certificate 
 key on a server, where whoever runs that server could act as the operator. So an operator credential's key is
 unique in the whole store, and every other certificate is refused the key of any operator credential.
 
+A device's or a person's key is certified for that subject only: certified for another device too, it would give
+whoever runs the first device the second one's names.
+
 Nor is a key certified again once a certificate of it was revoked for key_compromise: the revocation said someone
 else may hold it, and a new certificate (issued or renewed, for that subject or another) would hand them a valid one.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from cryptography import x509
 
+from . import checks
 from .errors import NotAllowed
 from .keys import spki
 
@@ -92,5 +96,35 @@ def refuse_compromised_key(ca, db, new_serial: str, key, actor: str) -> None:
             raise NotAllowed(
                 f"the request's key is the key of certificate {r['serial']}, revoked for {r['revoke_reason']}: a "
                 "compromised key is never certified again. Make a new key and a new request from it",
+                actor=actor,
+            )
+
+
+def refuse_another_subjects_key(ca, db, new_serial: str, key, device: str | None, subject: str, actor: str) -> None:
+    """Refuse (NotAllowed, logged with the actor) a device or staff certificate whose key another subject's
+    certificate already carries: prov-app1's key certified for prov-db1 gives whoever runs prov-app1 prov-db1's
+    names, which 'only_given_names' exists to prevent. The same subject may keep its key (a renewal from the same
+    request). Compared with every certificate the CA recorded, valid or not: the key is known to that other
+    subject's holder either way."""
+    key = spki(key)
+    mine = ("device", device) if device else ("subject", subject)
+    rows = db.execute(
+        "SELECT serial, device, subject, pem FROM certs "
+        "WHERE profile NOT IN ('operator', 'ocsp_signer') AND serial != ?",
+        (new_serial,),
+    )
+    for r in rows:
+        if (("device", r["device"]) if r["device"] else ("subject", r["subject"])) == mine:
+            continue
+        try:
+            theirs = spki(x509.load_pem_x509_certificate(r["pem"].encode()))
+        except ValueError:
+            continue  # a row the CA did not write whole: audit verify names it
+        if theirs == key:
+            other = r["device"] or r["subject"]
+            raise NotAllowed(
+                f"the request's key is already the key of certificate {r['serial']} ({checks.shown(other)}): one key "
+                "is certified for one subject, or whoever holds it for the other would hold these names too. Make "
+                "a new key on the device and a request from it",
                 actor=actor,
             )

@@ -19,7 +19,7 @@ from pki.authority import Authority
 from pki.authz import Credential
 from pki.errors import NotAllowed, PkiError
 from pki.store.transactions import Transactions
-from tests.pki.test_pki import ROOT_PASS, new_ca
+from tests.pki.test_pki import DOMAIN, ROOT_PASS, new_ca
 from tests.pki.test_pki_review import (
     _cli,
     _counts,
@@ -483,3 +483,37 @@ def test_a_ca_key_others_can_read_signs_nothing(ca, tmp_path):
     key.chmod(0o600)
     r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
     assert r.returncode == 0, r.stderr
+
+
+def test_one_devices_key_is_certified_for_no_other_subject(ca, tmp_path):
+    """prov-app1's request handed in again as prov-db1's (a CSR reused): whoever runs prov-app1 would hold a
+    certificate with prov-db1's names. Refused and logged; the same device may have its key certified again
+    (another profile, a renewal from the same request)."""
+    key = tmp_path / "app1.key"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
+    csr = _csr(key, tmp_path / "app1.csr", "prov-app1")
+    first = ca.ca.issue(ca.officer, "server_tls", device="prov-app1", csr_pem=csr.read_bytes())
+    ca.ca.issue(ca.officer, "client_tls", device="prov-app1", csr_pem=csr.read_bytes())
+    assert _cli(ca, "alice", "renew", first.serial, "--csr", str(csr), "--out", str(tmp_path / "ok")).returncode == 0
+    for n, args in enumerate(
+        (
+            ("issue", "--profile", "server_tls", "--device", "prov-db1", "--csr", str(csr)),
+            (
+                "issue",
+                "--profile",
+                "person_auth",
+                "--person",
+                "Zhang San",
+                "--email",
+                f"zs@{DOMAIN}",
+                "--csr",
+                str(csr),
+            ),
+        )
+    ):
+        before = _counts(ca)
+        r = _cli(ca, "alice", *args, "--out", str(tmp_path / f"x{n}"))
+        _refused_cleanly(r, "one key is certified for one subject", "(prov-app1)")
+        assert _counts(ca) == (before[0], before[1] + 1) and _last_audit(ca)[:2] == ("alice", "denied"), args
+        assert not list(tmp_path.glob(f"x{n}.*")), args
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
