@@ -19,7 +19,7 @@ from .certparts import authority_info, crl_distribution, hexserial, key_usage, p
 from .context import CA
 from .errors import PkiError
 from .ocsp_signer import new_signer
-from .signer import NewKey
+from .signer import FileSigner, NewKey
 from .store import Store
 
 KEY_TYPES = ("ecdsa-p256", "ecdsa-p384", "rsa-3072", "rsa-4096")
@@ -68,6 +68,8 @@ def init(
         raise PkiError(
             f"a CA already exists at {ca_dir}; it is left untouched. Pass --force to destroy it and start over"
         )
+    if exists:
+        _may_destroy(ca_dir, root_passphrase)
     if admin_out is not None:  # everything that could refuse is checked before an existing CA is destroyed
         admin = files.Outputs(admin_out, option="--admin-out").check()
     if exists:
@@ -117,6 +119,19 @@ def init(
         remove(ca_dir)  # nothing half-made survives a failed init
         admin.remove()
         raise
+
+
+def _may_destroy(ca_dir: Path, root_passphrase: bytes) -> None:
+    """--force erases a CA's audit log and its record of every certificate issued and revoked: only whoever holds
+    its root may do that, as only they may recover it (operator recover-admin). Anyone else who can write the
+    folder must remove it by hand, outside the CA, and be seen doing so."""
+    try:
+        FileSigner(ca_dir / "root" / "root.crt", ca_dir / "root" / "root.key", root_passphrase)
+    except PkiError as e:
+        raise PkiError(
+            f"--force: the CA at {ca_dir} is destroyed only with its own root passphrase, which opens "
+            f"{ca_dir / 'root' / 'root.key'} ({e}); it is left untouched"
+        ) from None
 
 
 def _hierarchy(ca_dir: Path, estate, cfg: dict, root_passphrase: bytes):

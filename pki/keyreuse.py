@@ -10,12 +10,19 @@ changes it), so a credential renewed with its predecessor's key stays allowed.
 Nor does an operator's key certify anything else: a device or staff certificate with it would put the operator's
 key on a server, where whoever runs that server could act as the operator. So an operator credential's key is
 unique in the whole store, and every other certificate is refused the key of any operator credential.
+
+A device's or a person's key is certified for that subject only: certified for another device too, it would give
+whoever runs the first device the second one's names.
+
+Nor is a key certified again once a certificate of it was revoked for key_compromise: the revocation said someone
+else may hold it, and a new certificate (issued or renewed, for that subject or another) would hand them a valid one.
 """
 
 from __future__ import annotations
 
 from cryptography import x509
 
+from . import checks
 from .errors import NotAllowed
 from .keys import spki
 
@@ -65,3 +72,59 @@ def refuse_operator_key(ca, db, new_serial: str, key, actor: str) -> None:
             "nothing else (whoever ran the device would hold them). Make a new key for this certificate",
             actor=actor,
         )
+
+
+# Reasons that say the key itself is in other hands (RFC 5280 5.3.1); superseded or cessation_of_operation do not.
+COMPROMISED = ("key_compromise", "ca_compromise", "aa_compromise")
+
+
+def refuse_compromised_key(ca, db, new_serial: str, key, actor: str) -> None:
+    """Refuse (NotAllowed, logged with the actor) certifying a key that a certificate revoked as compromised
+    carries. Inside the caller's transaction, so a revocation that commits first is seen."""
+    key = spki(key)
+    rows = db.execute(
+        "SELECT serial, revoke_reason, pem FROM certs WHERE revoked_at IS NOT NULL AND revoke_reason IN "
+        f"({', '.join('?' * len(COMPROMISED))}) AND serial != ?",
+        (*COMPROMISED, new_serial),
+    )
+    for r in rows:
+        try:
+            theirs = spki(x509.load_pem_x509_certificate(r["pem"].encode()))
+        except ValueError:
+            continue  # a row the CA did not write whole: audit verify names it
+        if theirs == key:
+            raise NotAllowed(
+                f"the request's key is the key of certificate {r['serial']}, revoked for {r['revoke_reason']}: a "
+                "compromised key is never certified again. Make a new key and a new request from it",
+                actor=actor,
+            )
+
+
+def refuse_another_subjects_key(ca, db, new_serial: str, key, device: str | None, subject: str, actor: str) -> None:
+    """Refuse (NotAllowed, logged with the actor) a device or staff certificate whose key another subject's
+    certificate already carries: prov-app1's key certified for prov-db1 gives whoever runs prov-app1 prov-db1's
+    names, which 'only_given_names' exists to prevent. The same subject may keep its key (a renewal from the same
+    request). Compared with every certificate the CA recorded, valid or not: the key is known to that other
+    subject's holder either way."""
+    key = spki(key)
+    mine = ("device", device) if device else ("subject", subject)
+    rows = db.execute(
+        "SELECT serial, device, subject, pem FROM certs "
+        "WHERE profile NOT IN ('operator', 'ocsp_signer') AND serial != ?",
+        (new_serial,),
+    )
+    for r in rows:
+        if (("device", r["device"]) if r["device"] else ("subject", r["subject"])) == mine:
+            continue
+        try:
+            theirs = spki(x509.load_pem_x509_certificate(r["pem"].encode()))
+        except ValueError:
+            continue  # a row the CA did not write whole: audit verify names it
+        if theirs == key:
+            other = r["device"] or r["subject"]
+            raise NotAllowed(
+                f"the request's key is already the key of certificate {r['serial']} ({checks.shown(other)}): one key "
+                "is certified for one subject, or whoever holds it for the other would hold these names too. Make "
+                "a new key on the device and a request from it",
+                actor=actor,
+            )

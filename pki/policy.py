@@ -131,12 +131,29 @@ def subject_names(ca, req: Request) -> None:
 
 
 def validity(ca, req: Request) -> None:
+    """The profile's validity, inside the issuing CA's own: a certificate that outlived its issuer would be
+    rejected by every relying party from that day, and one signed by an expired CA by all of them at once."""
     p = req.profile
     days = (
         p.default_validity_days if req.days is None else checks.days(req.days, p.max_validity_days, f"profile {p.name}")
     )
-    req.not_before = clock.now() - clock.CLOCK_SKEW
+    iss = ca.issuer.certificate
+    now = clock.now()
+    if not iss.not_valid_before_utc <= now < iss.not_valid_after_utc:
+        raise PkiError(
+            f"the issuing CA is valid from {iss.not_valid_before_utc.isoformat()} to "
+            f"{iss.not_valid_after_utc.isoformat()}, not now: it signs nothing. Make a new CA ('jinbao pki init')"
+        )
+    req.not_before = now - clock.CLOCK_SKEW
     req.not_after = req.not_before + timedelta(days=days)
+    if req.not_after > iss.not_valid_after_utc:
+        if req.days is not None:
+            fits = (iss.not_valid_after_utc - req.not_before).days
+            raise PkiError(
+                f"--days {days}: the certificate would outlive the issuing CA, which expires on "
+                f"{iss.not_valid_after_utc.isoformat()}; give at most {fits} days, or leave out --days"
+            )
+        req.not_after = iss.not_valid_after_utc  # the default: as long as the issuing CA lasts (step-ca clamps too)
 
 
 # -- enforce: what the profile and the estate allow -------------------------------------------------

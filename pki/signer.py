@@ -10,6 +10,7 @@ issuing CA.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.x509 import ocsp
 
 from . import files, keys
+from .errors import PkiError
 
 
 class Signer(Protocol):
@@ -97,6 +99,8 @@ class FileSigner(_Signs, Verifier):
 
     def _private(self):
         if self._key is None:
+            if self._passphrase is None:
+                _private_to_owner(self._key_path)
             key = keys.load_private(self._key_path, self._passphrase)
             if not keys.same_public_key(key, self.certificate.public_key()):
                 raise keys.PkiError(f"{self._key_path} is not the key of {self._cert_path}")
@@ -135,6 +139,21 @@ class CertifiedKey(_Signs, Verifier):
 
     def _private(self):
         return self._key
+
+
+def _private_to_owner(path: Path) -> None:
+    """An unencrypted CA key (the issuing CA's, the OCSP signer's) that others may read is not used, as ssh
+    refuses such a key: whoever read it can sign as the CA. 'chmod -R a+r' on the CA folder stops the CA here
+    instead of going unnoticed. (The root's key is encrypted, and may sit on offline media that has no modes.)"""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # reading it fails next, with its own message
+    if mode & 0o077:
+        raise PkiError(
+            f"{path} is readable or writable by others (mode {mode & 0o777:04o}): the CA signs nothing with it. "
+            f"Run 'chmod 600 {path}', and if anyone else could have read it, treat the key as compromised"
+        )
 
 
 def _sign(key, data: bytes) -> bytes:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import checks
 
@@ -97,6 +97,8 @@ class Check:
     vouched: dict | None = None
     # The tables' digests, when they are what the seal says.
     digests: dict | None = None
+    # What is wrong with the audit log itself: nothing more is appended to it, not even a refusal.
+    log: list[str] = field(default_factory=list)
 
 
 def check(db, verify) -> Check:

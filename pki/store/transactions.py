@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import PkiError, Tampered
 from . import seal
+from .audit_log import log_problems
 from .schema import GENESIS, SCHEMA
 
 
@@ -64,6 +65,8 @@ class Transactions:
                 if intact and before and before.problems:
                     raise Tampered(before.problems)
                 yield self.db
+                if self._head and before is not None and before.log:
+                    raise Tampered(before.log)  # an entry appended to an edited log would vouch for the edit
                 sealed = self._seal(before) if before is not None else None
                 if self._head and self.head:
                     try:
@@ -109,6 +112,9 @@ class Transactions:
         ):
             return seal.Check([], digests=self._verified[1])
         checked = seal.check(self.db, self.signer.verify)
+        if log := log_problems(self.db, self.signer.verify):
+            # the seal is bound to the log's newest entry: nothing it vouches for is carried past an edited log
+            checked = seal.Check(log + checked.problems, log=log)
         self._verified = (version, checked.digests) if not checked.problems else None
         return checked
 

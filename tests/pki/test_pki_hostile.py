@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -18,7 +19,7 @@ from pki.authority import Authority
 from pki.authz import Credential
 from pki.errors import NotAllowed, PkiError
 from pki.store.transactions import Transactions
-from tests.pki.test_pki import ROOT_PASS, new_ca
+from tests.pki.test_pki import DOMAIN, ROOT_PASS, new_ca
 from tests.pki.test_pki_review import (
     _cli,
     _counts,
@@ -312,4 +313,207 @@ def test_an_auditor_reads_and_does_nothing_else(ca, tmp_path):
     assert ca.ca.show(ca.auditor, dev.serial)["revoked_at"] is None
     r = _cli(ca, "bob", "list", "--json")
     assert r.returncode == 0 and dev.serial in r.stdout, r.stderr
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
+
+
+# -- a compromised key is never certified again --------------------------------------------------------------
+
+
+def test_a_key_revoked_as_compromised_is_never_certified_again(ca, tmp_path):
+    """An officer revokes prov-db1's certificate for key_compromise, then certifies the same request again (or
+    renews a sibling certificate of that key, or gives the key to another device): each would hand whoever stole
+    the key a valid certificate. Refused and logged; a key revoked only as superseded stays usable."""
+    key = tmp_path / "dev.key"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
+    csr = _csr(key, tmp_path / "dev.csr", "prov-db1")
+    first = ca.ca.issue(ca.officer, "server_tls", device="prov-db1", csr_pem=csr.read_bytes())
+    sibling = ca.ca.issue(ca.officer, "server_tls", device="prov-db1", csr_pem=csr.read_bytes())
+    superseded = ca.ca.issue(ca.officer, "server_tls", device="prov-app1")
+    assert _cli(ca, "alice", "revoke", superseded.serial, "--reason", "superseded").returncode == 0
+    assert _cli(ca, "alice", "revoke", first.serial, "--reason", "key_compromise").returncode == 0
+    attempts = [
+        ("issue", "--profile", "server_tls", "--device", "prov-db1", "--csr", str(csr)),
+        ("issue", "--profile", "client_tls", "--device", "prov-app1", "--csr", str(csr)),
+        ("renew", sibling.serial, "--csr", str(csr)),
+    ]
+    for n, args in enumerate(attempts):
+        before = _counts(ca)
+        r = _cli(ca, "alice", *args, "--out", str(tmp_path / f"x{n}"))
+        _refused_cleanly(r, "revoked for key_compromise: a compromised key is never certified again", first.serial)
+        assert _counts(ca) == (before[0], before[1] + 1), args  # nothing issued, the refusal recorded
+        assert _last_audit(ca)[:2] == ("alice", "denied"), args
+        assert not list(tmp_path.glob(f"x{n}.*")), args
+    # renewing the superseded certificate's device with a fresh key, and a new key for prov-db1, still work
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "ok"))
+    assert r.returncode == 0, r.stderr
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
+
+
+# -- the issuing CA's own validity bounds every certificate ---------------------------------------------------
+
+
+def test_no_certificate_outlives_the_issuing_ca_or_is_signed_after_it(ca, tmp_path, monkeypatch):
+    """Ten years on the issuing CA (3650 days) has 200 days left: the profile's default is cut to the CA's end, a
+    --days beyond it is refused naming what fits, and once the CA has expired it signs nothing at all."""
+    from pki import clock
+
+    iss = x509_load(ca.dir / "issuing" / "issuing.crt")
+    real_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: iss.not_valid_after_utc.replace(microsecond=0) - timedelta(days=200))
+    cert = ca.ca.issue(ca.officer, "network_device", device="prov-wan1").cert
+    assert cert.not_valid_after_utc == iss.not_valid_after_utc
+    with pytest.raises(PkiError, match="would outlive the issuing CA"):
+        ca.ca.issue(ca.officer, "network_device", device="prov-wan1", days=300)
+    monkeypatch.setattr(clock, "now", lambda: iss.not_valid_after_utc + timedelta(seconds=1))
+    before = _counts(ca)
+    with pytest.raises(PkiError, match="the issuing CA is valid from .* not now: it signs nothing"):
+        ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    assert _counts(ca) == before
+    monkeypatch.setattr(clock, "now", real_now)
+    assert ca.ca.issue(ca.officer, "server_tls", device="prov-db1").cert.not_valid_after_utc < iss.not_valid_after_utc
+
+
+def x509_load(path):
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+# -- the CA does not append to a log that was changed behind its back ---------------------------------------
+
+
+def _rewrite_log(db_path, sql: str, rehash_from: int | None = None) -> None:
+    """What someone with write access to ca.db does: drop the append-only triggers, change the log (and, with
+    rehash_from, recompute every hash and link from that entry on: only the signatures cannot be redone), then put
+    the triggers back exactly as they were."""
+    from pki.store import entry_hash
+
+    db = sqlite3.connect(db_path)
+    try:
+        triggers = [r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE type='trigger' AND tbl_name='audit'")]
+        db.execute("DROP TRIGGER audit_no_update")
+        db.execute("DROP TRIGGER audit_no_delete")
+        db.executescript(sql)
+        if rehash_from is not None:
+            prev = db.execute("SELECT hash FROM audit WHERE seq = ?", (rehash_from - 1,)).fetchone()[0]
+            for seq, ts, actor, action, detail in db.execute(
+                "SELECT seq, ts, actor, action, detail FROM audit WHERE seq >= ? ORDER BY seq", (rehash_from,)
+            ).fetchall():
+                prev_h, prev = prev, entry_hash(prev, seq, ts, actor, action, detail)
+                db.execute("UPDATE audit SET prev = ?, hash = ? WHERE seq = ?", (prev_h, prev, seq))
+        for t in triggers:
+            db.execute(t)
+        db.commit()
+    finally:
+        db.close()
+
+
+EDITS = {
+    "edit an actor": ("UPDATE audit SET actor = 'mallory' WHERE seq = 4", None),
+    "delete a middle entry": ("DELETE FROM audit WHERE seq = 6", None),
+    "swap two entries": (
+        "UPDATE audit SET seq = -1 WHERE seq = 6; UPDATE audit SET seq = 6 WHERE seq = 7; "
+        "UPDATE audit SET seq = 7 WHERE seq = -1",
+        None,
+    ),
+    "rehash after an edit": ("UPDATE audit SET detail = replace(detail, 'officer', 'ca_admin') WHERE seq = 6", 6),
+}
+
+
+@pytest.mark.parametrize(
+    "how",
+    [*EDITS, "drop the triggers"],
+)
+def test_the_ca_refuses_to_act_on_an_edited_log_and_appends_nothing(ca, tmp_path, how):
+    """Someone edits the log in ca.db and leaves the tables alone: the seal over the tables still holds, but the
+    CA must not build on (or sign an entry after) a log that no longer says what happened. Every change is
+    refused, exit 2, and not a line is appended, not even the refusal; audit verify still names the edit."""
+    dev = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    db = ca.dir / "ca.db"
+    if how in EDITS:
+        _rewrite_log(db, *EDITS[how])
+    else:
+        c = sqlite3.connect(db)
+        c.execute("DROP TRIGGER audit_no_delete")
+        c.commit()
+        c.close()
+    entries = [r[0] for r in sqlite3.connect(db).execute("SELECT hash FROM audit ORDER BY seq")]
+    for args in (
+        ("issue", "--profile", "server_tls", "--device", "prov-app1", "--out", str(tmp_path / "x")),
+        ("revoke", dev.serial),
+        ("crl",),
+    ):
+        r = _cli(ca, "alice", *args)
+        _refused_cleanly(r, "the audit log in ca.db was changed outside the CA")
+        assert not list(tmp_path.glob("x.*")), args
+        assert [r[0] for r in sqlite3.connect(db).execute("SELECT hash FROM audit ORDER BY seq")] == entries, args
+    r = _cli(ca, "admin", "operator", "add", "eve", "--role", "auditor", "--out", str(tmp_path / "x"))
+    _refused_cleanly(r, "the audit log in ca.db was changed outside the CA")
+    r = _cli(ca, "bob", "audit", "verify")
+    assert r.returncode == 1, r.stdout + r.stderr
+
+
+def test_init_force_destroys_a_ca_only_with_its_own_root_passphrase(ca, tmp_path):
+    """'pki init --force' erases the audit log and the record of every certificate: someone who can write the
+    folder but does not hold the root must not get a fresh CA, and a ca_admin credential of their own, from it."""
+    (tmp_path / "other.pass").write_bytes(b"a passphrase of my own")
+    kept = {p: p.read_bytes() for p in (ca.dir / "ca.db", ca.dir / "root" / "root.key", ca.dir / "audit.head")}
+    args = ("pki", "init", "--ca-dir", str(ca.dir), "--estate", "lab", "--force")
+    r = run_cli(*args, "--root-pass-file", str(tmp_path / "other.pass"), "--admin-out", str(tmp_path / "mallory"))
+    _refused_cleanly(r, "destroyed only with its own root passphrase")
+    assert {p: p.read_bytes() for p in kept} == kept and not list(tmp_path.glob("mallory.*"))
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
+    (tmp_path / "root.pass").write_bytes(ROOT_PASS)
+    r = run_cli(*args, "--root-pass-file", str(tmp_path / "root.pass"), "--admin-out", str(tmp_path / "zhao"))
+    assert r.returncode == 0, r.stderr  # the root's holder may start over
+
+
+def test_a_ca_key_others_can_read_signs_nothing(ca, tmp_path):
+    """A careless 'chmod -R a+r' on the CA folder: the issuing CA's key (unencrypted, online) is refused, as ssh
+    refuses such a key, with the fix in the message; the auditor still verifies from public material; once the
+    mode is put back the CA works again."""
+    key = ca.dir / "issuing" / "issuing.key"
+    key.chmod(0o644)
+    before = _counts(ca)
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
+    _refused_cleanly(r, "readable or writable by others (mode 0644)", f"chmod 600 {key}")
+    assert _counts(ca) == before and not list(tmp_path.glob("x.*"))
+    r = _cli(ca, "bob", "audit", "verify")
+    assert r.returncode == 0, r.stdout + r.stderr
+    key.chmod(0o600)
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
+    assert r.returncode == 0, r.stderr
+
+
+def test_one_devices_key_is_certified_for_no_other_subject(ca, tmp_path):
+    """prov-app1's request handed in again as prov-db1's (a CSR reused): whoever runs prov-app1 would hold a
+    certificate with prov-db1's names. Refused and logged; the same device may have its key certified again
+    (another profile, a renewal from the same request)."""
+    key = tmp_path / "app1.key"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
+    csr = _csr(key, tmp_path / "app1.csr", "prov-app1")
+    first = ca.ca.issue(ca.officer, "server_tls", device="prov-app1", csr_pem=csr.read_bytes())
+    ca.ca.issue(ca.officer, "client_tls", device="prov-app1", csr_pem=csr.read_bytes())
+    assert _cli(ca, "alice", "renew", first.serial, "--csr", str(csr), "--out", str(tmp_path / "ok")).returncode == 0
+    for n, args in enumerate(
+        (
+            ("issue", "--profile", "server_tls", "--device", "prov-db1", "--csr", str(csr)),
+            (
+                "issue",
+                "--profile",
+                "person_auth",
+                "--person",
+                "Zhang San",
+                "--email",
+                f"zs@{DOMAIN}",
+                "--csr",
+                str(csr),
+            ),
+        )
+    ):
+        before = _counts(ca)
+        r = _cli(ca, "alice", *args, "--out", str(tmp_path / f"x{n}"))
+        _refused_cleanly(r, "one key is certified for one subject", "(prov-app1)")
+        assert _counts(ca) == (before[0], before[1] + 1) and _last_audit(ca)[:2] == ("alice", "denied"), args
+        assert not list(tmp_path.glob(f"x{n}.*")), args
     assert ca.ca.verify_audit(ca.auditor)[1] == []
