@@ -50,23 +50,63 @@ class Options:
 
 
 def commit(target: Target, estate: Estate, revert_in: int, planned: dict[str, str],
-           wanted: dict[str, str] | None = None, change: str | None = None) -> Result:  # fmt: skip
+           wanted: dict[str, str] | None = None, change: str | None = None,
+           kept: statecheck.Readers | None = None) -> Result:  # fmt: skip
     """Load target's wanted config as a replace candidate and commit it with a revert timer, only
     if it still changes what the operator was shown (planned): a device someone changed since the
     plan is left alone (the session discards the candidate). Its running config is recorded in
-    the change log (redacted) before the commit, so `config rollback` can bring it back."""
+    the change log (redacted) before the commit, so `config rollback` can bring it back.
+
+    kept: the apply's sessions. The plan's session is used, and so is its candidate when the
+    device still runs, byte for byte, the config that candidate was diffed against: the same
+    candidate on the same config is the same diff, so loading and checking it again (frr-reload
+    --test on FRR, 0.3-0.5 s of the node's CPU) would only repeat the plan. Otherwise the
+    candidate is loaded and compared again, as without kept. A kept session that fails before
+    anything is sent is replaced by a fresh login; the session is kept for the polls after."""
     redact = Redactor.for_target(estate, target)
-    with session(config_driver_for(target)) as d:
-        before = redact(d.get_config("running")["running"])
-        config = wanted[target.name] if wanted else intended(estate, target)
-        d.load_replace_candidate(config=config)  # type: ignore[attr-defined]
-        now = redact(d.compare_config())  # type: ignore[attr-defined]
+    config = wanted[target.name] if wanted else intended(estate, target)
+    if kept is None:
+        with session(config_driver_for(target)) as fresh:
+            _commit(fresh, target, config, None, redact, revert_in, planned, change)
+        return Result(target.name, "commit", changed=True)
+    d, loaded = kept.take(target.name)
+    running = None
+    if d is not None:
+        try:
+            running = d.get_config("running")["running"]
+        except Exception:
+            d.close()
+            d = None
+    if d is None:
+        d, loaded, running = config_driver_for(target), None, None
+        d.open()
+    try:
+        seen = loaded[1] if loaded is not None and loaded[0] == config else None
+        _commit(d, target, config, seen, redact, revert_in, planned, change, running)
+    except BaseException:
+        try:
+            d.discard_config()  # type: ignore[attr-defined]
+        finally:
+            d.close()
+        raise
+    kept.keep(target, d)
+    return Result(target.name, "commit", changed=True)
+
+
+def _commit(d, target: Target, config: str, seen: str | None, redact: Redactor, revert_in: int,
+            planned: dict[str, str], change: str | None, running: str | None = None) -> None:  # fmt: skip
+    """commit's work in an open session d; seen: the running config d's loaded candidate was
+    diffed against (None: nothing usable is loaded)."""
+    if running is None:
+        running = d.get_config("running")["running"]
+    if seen is None or running != seen:
+        d.load_replace_candidate(config=config)
+        now = redact(d.compare_config())
         if now != planned[target.name]:
             raise JinbaoError(f"{target.name}: its config changed since the plan; nothing committed, plan again")
-        if change:
-            changelog.append({"id": change, "event": "before", "device": target.name, "config": before})
-        d.commit_config(revert_in=revert_in)  # type: ignore[attr-defined]
-    return Result(target.name, "commit", changed=True)
+    if change:
+        changelog.append({"id": change, "event": "before", "device": target.name, "config": redact(running)})
+    d.commit_config(revert_in=revert_in)
 
 
 def confirm(target: Target, estate: Estate, change: str | None = None) -> Result:
@@ -95,9 +135,11 @@ class Run:
 
     def __init__(self, targets: list[Target], estate: Estate, plans: AggregatedResult, opts: Options, say=print,
                  change: str | None = None, wanted: dict[str, str] | None = None,
-                 on_status: Callable[[str, str], None] = lambda host, status: None):  # fmt: skip
+                 on_status: Callable[[str, str], None] = lambda host, status: None,
+                 readers: statecheck.Readers | None = None):  # fmt: skip
         """wanted: the config to commit per device (default: its intended rendering); change: the
-        change log id to record `before`/`after` under; on_status(host, status) as a device moves."""
+        change log id to record `before`/`after` under; on_status(host, status) as a device moves;
+        readers: the sessions the plan kept (see statecheck.Readers), closed when the run ends."""
         self.targets = {t.name: t for t in targets}
         self.estate, self.plans, self.opts, self.say = estate, plans, opts, say
         self.change, self.on_status = change, on_status
@@ -110,7 +152,7 @@ class Run:
         self.results = AggregatedResult("apply")
         self.timings: dict[str, dict[str, float]] = {}
         self._wave: dict[str, str] = {}
-        self.readers = statecheck.Readers()
+        self.readers = readers or statecheck.Readers()
         # Routers whose state is checked: every device jinbao manages that answered the plan.
         self.routers = [
             self.targets[h]
@@ -197,7 +239,8 @@ class Run:
         planned = {h: self.plans.results[h].diff for h in hosts}
         for h in hosts:
             self.on_status(h, "committing")
-        kw = {"estate": self.estate, "revert_in": self.opts.revert_in, "wanted": self.wanted, "change": self.change}
+        kw = {"estate": self.estate, "revert_in": self.opts.revert_in, "wanted": self.wanted, "change": self.change,
+              "kept": self.readers}  # fmt: skip
         t_commits = time.monotonic()
         committed = self._parallel(self._commit, hosts, planned=planned, **kw)
         ok = [h for h in hosts if not committed.results[h].failed]

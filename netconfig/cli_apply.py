@@ -9,6 +9,7 @@ the plan. `config rollback` (netconfig.cli_rollback) runs the same way with othe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -27,6 +28,7 @@ from .cli_plan import report, run, summary
 from .live import LiveTable
 from .plan import CHANGE, NOT_MANAGED, UNCHANGED, plan_device
 from .selection import estate_for, select, selectors, source_of
+from .statecheck import Readers
 from .waves import waves
 
 
@@ -78,11 +80,14 @@ def carry_out(c: Change, wanted: Callable[[list[str]], dict[str, str]] | None = 
     chosen = select(c.source, c.intent, c.sites, c.devices, c.roles)
     if only is not None:
         chosen = replace(chosen, targets=[t for t in chosen.targets if t.name in only])
-    with changelog.exclusive(c.source):
+    # One session per device for the whole run: the plan's is used for the state reads and the
+    # commit (its candidate too, see apply.commit); the run closes them, or this if it never starts.
+    kept = Readers()
+    with changelog.exclusive(c.source), contextlib.closing(kept):
         for gone in changelog.close_abandoned():
             err.print(f"change {gone} never finished; recorded as abandoned (its unconfirmed commits reverted)")
         configs = wanted([t.name for t in chosen.targets]) if wanted else None
-        plans = run(plan_device, chosen, c.workers, "plan", c.as_json, config=configs)
+        plans = run(plan_device, chosen, c.workers, "plan", c.as_json, config=configs, kept=kept)
         if not c.as_json:
             report(plans, "plan", (CHANGE, UNCHANGED, "unreachable", NOT_MANAGED), False)
         changed = [h for h, r in plans.results.items() if not r.failed and r.data.get("status") == CHANGE]
@@ -98,10 +103,10 @@ def carry_out(c: Change, wanted: Callable[[list[str]], dict[str, str]] | None = 
         if not c.yes and not click.confirm(f"{c.kind} on {len(changed)} device(s) of estate {name}?"):
             err.print("nothing was changed")
             sys.exit(1)
-        _run(c, name, chosen, plans, changed, order, configs)
+        _run(c, name, chosen, plans, changed, order, configs, kept)
 
 
-def _run(c: Change, name, chosen, plans, changed, order, configs) -> None:
+def _run(c: Change, name, chosen, plans, changed, order, configs, kept: Readers) -> None:
     change = changelog.new_id()
     base = {"id": change, "who": changelog.who(), "estate": name, "source": c.source}
     started = {**base, "event": "started", "kind": c.kind, "of": c.of, "revert_in": c.opts.revert_in,
@@ -116,7 +121,7 @@ def _run(c: Change, name, chosen, plans, changed, order, configs) -> None:
     with table:
         say = (lambda s: None) if c.as_json else (lambda s: err.print(shown(s)))
         job = Run(chosen.targets, chosen.estate, plans, c.opts, say=say, change=change,
-                  wanted=configs, on_status=table.update)  # fmt: skip
+                  wanted=configs, on_status=table.update, readers=kept)  # fmt: skip
         agg = job.run()
     by: dict[str, list[str]] = {}
     for h, r in sorted(agg.results.items()):

@@ -11,6 +11,8 @@ it is reported as not managed, never as a failure.
 
 from __future__ import annotations
 
+import contextlib
+
 from jinbao.errors import JinbaoError
 from jinbao.model import Estate
 from jinbao.redact import Redactor
@@ -19,6 +21,8 @@ from jinbao.result import Result
 from jinbao.target import Target
 
 from .drivers import NotSupported, config_driver_for, session
+from .drivers.confirm import ShellLifecycle
+from .statecheck import Readers
 
 CHANGE, UNCHANGED, NOT_MANAGED = "to change", "unchanged", "not managed"
 
@@ -55,17 +59,50 @@ def driver_diff(target: Target, estate: Estate, redact: Redactor, config: str | 
         return diff, bool(d.has_pending_commit())  # type: ignore[attr-defined]
 
 
+def kept_diff(target: Target, config: str, redact: Redactor, kept: Readers) -> tuple[str, bool] | None:
+    """driver_diff for an apply, in a session it keeps (kept): a candidate that changes something
+    stays loaded on the device, with the running config read just after it was diffed, so the
+    commit can use it as it is if the device still runs that config (netconfig.apply.commit).
+    None for a driver whose candidate is more than a file of its own on the device (a vendor
+    CLI's configuration session): that one is planned in a session of its own, as by plan."""
+    d = config_driver_for(target)
+    if not isinstance(d, ShellLifecycle):
+        return None
+    d.open()
+    try:
+        d.load_replace_candidate(config=config)
+        raw = d.compare_config()
+        pending = bool(d.has_pending_commit())
+        seen = (config, d.get_config("running")["running"]) if raw else None
+        if not raw:
+            d.discard_config()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            d.discard_config()
+        d.close()
+        raise
+    kept.keep(target, d, seen)
+    return redact(raw), pending
+
+
 PENDING = "a commit awaits confirmation on it: its own timer reverts it unless an apply confirms it"
 
 
-def plan_device(target: Target, estate: Estate, config: dict[str, str] | None = None) -> Result:
+def plan_device(
+    target: Target, estate: Estate, config: dict[str, str] | None = None, kept: Readers | None = None
+) -> Result:
     """One device's plan: the lines applying the intent (or config[device], for a rollback) would
     change (a task for run_task). A device whose last commit awaits confirmation says so: what
-    it runs now is not yet what it keeps."""
+    it runs now is not yet what it keeps. kept: an apply's sessions, which the plan's are kept in."""
     skipped = unmanaged(target, estate, "plan")
     if skipped:
         return skipped
-    diff, pending = driver_diff(target, estate, Redactor.for_target(estate, target), (config or {}).get(target.name))
+    redact = Redactor.for_target(estate, target)
+    wanted = (config or {}).get(target.name)
+    got = None
+    if kept is not None:
+        got = kept_diff(target, intended(estate, target) if wanted is None else wanted, redact, kept)
+    diff, pending = got if got is not None else driver_diff(target, estate, redact, wanted)
     data: dict = {"status": CHANGE if diff else UNCHANGED}
     if pending:
         data["pending"] = PENDING

@@ -96,12 +96,23 @@ def route_lookup(d) -> Callable[[str], dict]:
 
 
 def table_lookup(table: dict) -> Callable[[str], dict]:
-    """A lookup in a whole table (get_route_to's shape): longest prefix first, as the router does."""
-    nets = sorted(((IPv4Network(p), p) for p in table), key=lambda n: -n[0].prefixlen)
+    """A lookup in a whole table (get_route_to's shape): longest prefix first, as the router does.
+    By prefix length, one dict lookup per length the table has: a poll asks every router for every
+    loopback, and testing each address against every prefix of a 61-node table was most of the
+    poll's time in jinbao's own process."""
+    by_len: dict[int, dict[int, str]] = {}
+    for p in table:
+        net = IPv4Network(p)
+        by_len.setdefault(net.prefixlen, {}).setdefault(int(net.network_address), p)
+    lengths = sorted(by_len, reverse=True)
 
     def lookup(addr: str) -> dict:
-        a = IPv4Address(addr.split("/")[0])
-        return next(({p: table[p]} for net, p in nets if a in net), {})
+        a = int(IPv4Address(addr.split("/")[0]))
+        for n in lengths:
+            p = by_len[n].get(a & (0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF)
+            if p is not None:
+                return {p: table[p]}
+        return {}
 
     return lookup
 
@@ -119,15 +130,34 @@ def _read(d, asks: dict[str, Lookup]) -> State:
 
 
 class Readers:
-    """Read sessions kept open across the state reads of one apply (the read before each wave and
-    every poll after it): a poll of 55 routers was 55 SSH logins, each costing both ends CPU.
-    A kept session that fails (the change cut it, sshd restarted) is dropped and the read tried
-    once more on a fresh login, so a stale session is never taken for a device that stopped
-    answering. close() ends them all; one thread uses a given device's session at a time."""
+    """Sessions kept open for one apply: its plan, the state read before each wave, every poll
+    after it, and the commits (see netconfig.apply) share one login per device; a poll of 55
+    routers was 55 SSH logins, each costing both ends CPU. A kept session that fails (the change
+    cut it, sshd restarted) is dropped and the read tried once more on a fresh login, so a stale
+    session is never taken for a device that stopped answering. A session the plan left a
+    candidate loaded in carries the config it loaded and the running config it diffed against
+    (`planned`), so the commit can use that candidate instead of loading it again. close()
+    discards any candidate left and ends them all; one thread uses a given device's session at a
+    time (take() hands it over, keep() gives it back)."""
 
     def __init__(self) -> None:
         self._open: dict[str, Getters] = {}
         self._lock = threading.Lock()
+        # device -> (the config its kept session has loaded as a candidate, the running config
+        # that candidate was diffed against)
+        self.planned: dict[str, tuple[str, str]] = {}
+
+    def take(self, name: str) -> tuple[Getters | None, tuple[str, str] | None]:
+        """The device's kept session, now the caller's alone (give it back with keep()), and what
+        the plan left loaded in it (None: no candidate)."""
+        with self._lock:
+            return self._open.pop(name, None), self.planned.pop(name, None)
+
+    def keep(self, target: Target, d: Getters, planned: tuple[str, str] | None = None) -> None:
+        with self._lock:
+            self._open[target.name] = d
+            if planned is not None:
+                self.planned[target.name] = planned
 
     def read(self, target: Target, asks: dict[str, Lookup]) -> State:
         with self._lock:
@@ -136,9 +166,11 @@ class Readers:
             try:
                 state = _read(d, asks)
             except Exception:
+                with self._lock:
+                    self.planned.pop(target.name, None)  # its candidate went with the session
                 d.close()
             else:
-                self._keep(target, d)
+                self.keep(target, d)
                 return state
         d = driver_for(target)
         d.open()
@@ -147,18 +179,21 @@ class Readers:
         except BaseException:
             d.close()
             raise
-        self._keep(target, d)
+        self.keep(target, d)
         return state
-
-    def _keep(self, target: Target, d: Getters) -> None:
-        with self._lock:
-            self._open[target.name] = d
 
     def close(self) -> None:
         with self._lock:
-            kept, self._open = list(self._open.values()), {}
-        for d in kept:
-            d.close()
+            kept, self._open = self._open, {}
+            loaded, self.planned = set(self.planned), {}
+        for name, d in kept.items():
+            try:
+                if name in loaded:  # a plan's candidate that was never committed
+                    d.discard_config()  # type: ignore[attr-defined]
+            except Exception:  # its session died: the device keeps a stray candidate file, no more
+                pass
+            finally:
+                d.close()
 
 
 def read_state(target: Target, to: Iterable[str] | dict[str, Lookup], readers: Readers | None = None) -> State:

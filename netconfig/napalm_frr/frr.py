@@ -104,6 +104,8 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
         self.sh = Shell(target, timeout=float(timeout))
         self._candidate = None
         self._adds: str | None = None
+        # The check's report, once compare_config has read it: the commit reads it again otherwise.
+        self._report: str | None = None
 
     @classmethod
     def from_target(cls, target: Target, timeout: int = 30) -> FRRDriver:
@@ -119,6 +121,10 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
         return {"is_alive": self.sh._client is not None and self.sh._client.get_transport() is not None}
 
     # -- lifecycle: compare is frr-reload's own diff ----------------------------------------------
+    def _load(self, config: str | None, filename: str | None, mode: str) -> None:
+        self._report = None
+        super()._load(config, filename, mode)
+
     def compare_config(self) -> str:
         if self._candidate is None:
             return ""
@@ -126,7 +132,9 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
             # A merge adds exactly its lines; vtysh has no "what would this change" for a merge.
             return self.masked("".join(f"+ {line}\n" for line in self._candidate.splitlines() if line.strip()))
         r = self.sh.run(self._script(f"cat {self.candidate_file}.diff"))
-        if r.rc != 0:  # the check's report is gone (someone cleaned ~/.jinbao): ask frr-reload again
+        if r.rc == 0:
+            self._report = r.out
+        else:  # the check's report is gone (someone cleaned ~/.jinbao): ask frr-reload again
             r = self.sh.run(self._script(RELOAD + f" --test {self.candidate_file} 2>&1"))
         return self.masked(reload_diff(r.out))
 
@@ -135,14 +143,18 @@ class FRRDriver(ShellLifecycle, NetworkDriver):
         (netconfig/napalm_frr/delta.py), proven by frr-reload afterwards or done by it in full."""
         self._adds = None
         if self._candidate is not None and self._mode == "replace":
-            report = self.sh.run(self._script(f"cat {self.candidate_file}.diff"))
-            adds = only_adds(report.out) if report.rc == 0 else None
+            report = self._report
+            if report is None:
+                r = self.sh.run(self._script(f"cat {self.candidate_file}.diff"))
+                report = r.out if r.rc == 0 else None
+            adds = only_adds(report) if report is not None else None
             if adds and self.sh.run(self._script(f"cat > {self.candidate_file}.adds"), stdin=adds).rc == 0:
                 self._adds = f"{self.candidate_file}.adds"
         try:
             super().commit_config(message, revert_in)
         finally:
             self._adds = None
+        self._report = None
 
     def _apply(self, file: str) -> str:
         if self._mode == "replace" and self._adds:

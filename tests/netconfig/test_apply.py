@@ -10,7 +10,7 @@ import contextlib
 import json
 import shutil
 import time
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
@@ -19,7 +19,7 @@ from jinbao.estate import load_estate
 from jinbao.result import AggregatedResult, Result
 from netconfig import apply as apply_mod
 from netconfig import changelog
-from netconfig.statecheck import State, _routed, blame, lookups, losses, route_lookup, verify
+from netconfig.statecheck import Readers, State, _routed, blame, lookups, losses, route_lookup, verify
 from netconfig.waves import waves
 from tests.support import REPO, run_cli
 
@@ -417,3 +417,68 @@ def test_an_unreachable_device_is_named_and_the_others_are_applied(lab, tmp_path
         run_cli("lab", "node", "start", "--id", lab.id, "dr-wan1", check=True)
         health.wait_converged(lab, timeout=120)
         _restore(lab, env)
+
+
+class _Kept:
+    """A config driver that records what is asked of it (the commit's choices, without a lab)."""
+
+    def __init__(self, running: str, diff: str, dead: bool = False):
+        self.running, self.diff, self.dead, self.calls = running, diff, dead, []
+
+    def __getattr__(self, name):
+        def call(*args, **kw):
+            self.calls.append(name)
+            if name == "get_config":
+                if self.dead:
+                    raise ConnectionError("ConnectionFailed: lost the session")
+                return {"running": self.running}
+            return self.diff if name == "compare_config" else None
+
+        return call
+
+
+def test_the_commit_reuses_the_plans_candidate_only_on_the_config_it_was_diffed_against(estate, monkeypatch):
+    monkeypatch.setattr(apply_mod.Redactor, "for_target", classmethod(lambda cls, e, t: lambda text: text))
+    fresh: list[_Kept] = []
+    monkeypatch.setattr(apply_mod, "config_driver_for", lambda t: fresh.append(_Kept("ran\n", "+x\n")) or fresh[-1])
+    planned = {"prov-wan1": "+x\n"}
+
+    def commit(d, config="want\n", seen="ran\n"):
+        kept = Readers()
+        kept.keep(_T("prov-wan1"), d, (config, seen))
+        try:
+            apply_mod.commit(_T("prov-wan1"), estate, 60, planned, wanted={"prov-wan1": "want\n"}, kept=kept)
+        finally:
+            left = kept.take("prov-wan1")[0]
+        return left
+
+    same = _Kept("ran\n", "+x\n")
+    assert commit(same) is same and same.calls == ["get_config", "commit_config"]  # nothing loaded again
+    moved = _Kept("ran, then changed\n", "+x\n")  # changed since the plan, to the same effect
+    assert commit(moved) is moved
+    assert moved.calls == ["get_config", "load_replace_candidate", "compare_config", "commit_config"]
+    other = _Kept("ran\n", "+x\n")  # the plan loaded another config than the one to commit
+    assert commit(other, config="other\n") is other and "load_replace_candidate" in other.calls
+    gone = _Kept("ran, then changed\n", "+y\n")
+    with pytest.raises(JinbaoError, match="changed since the plan"):
+        commit(gone)
+    assert "commit_config" not in gone.calls and gone.calls[-2:] == ["discard_config", "close"]
+    dead = _Kept("ran\n", "+x\n", dead=True)  # the kept session died: a fresh login does it all
+    assert commit(dead) is fresh[-1] and dead.calls == ["get_config", "close"]
+    assert fresh[-1].calls == ["open", "get_config", "load_replace_candidate", "compare_config", "commit_config"]
+
+
+def test_a_whole_table_lookup_is_the_longest_match_of_every_prefix():
+    import random
+
+    from netconfig.statecheck import table_lookup
+
+    rng = random.Random(7)
+    nets = {IPv4Network((rng.getrandbits(32) & 0x0A0F_FFFF | 0x0A00_0000, n), strict=False) for n in range(0, 33)
+            for _ in range(4)} | {IPv4Network("0.0.0.0/0")}  # fmt: skip
+    table = {str(n): [{"n": str(n)}] for n in nets}
+    look = table_lookup(table)
+    for _ in range(2000):
+        a = rng.choice([rng.getrandbits(32), int(rng.choice(sorted(nets)).network_address) + rng.getrandbits(2)])
+        best = max((n for n in nets if IPv4Address(a & 0xFFFFFFFF) in n), key=lambda n: n.prefixlen)
+        assert look(str(IPv4Address(a & 0xFFFFFFFF))) == {str(best): table[str(best)]}

@@ -197,3 +197,40 @@ def test_a_quick_commit_that_leaves_a_difference_is_finished_by_frr_reload(lab, 
         d.discard_config()
         d.rollback()
     assert _running(lab) == restored
+
+
+# -- an apply's plan and commit share one session and one candidate -----------------------------
+@pytest.mark.lab
+def test_the_commit_uses_the_plans_session_and_candidate_and_refuses_a_router_changed_since(lab, restored, monkeypatch):
+    from jinbao.errors import JinbaoError
+    from netconfig import apply, plan
+
+    est, t, config = lab.plan.estate, lab.target(NODE), _changed(restored)
+    kept = statecheck.Readers()
+    try:
+        planned = plan.plan_device(t, est, config={NODE: config}, kept=kept)
+        assert "CT-FAST" in planned.diff and NODE in kept.planned and len(_reports(lab)) >= 2  # candidate + report
+        d = kept._open[NODE]
+        monkeypatch.setattr(
+            d, "load_replace_candidate", lambda **kw: pytest.fail("the plan's candidate was loaded again")
+        )
+        apply.commit(t, est, 60, planned={NODE: planned.diff}, wanted={NODE: config}, kept=kept)
+        assert kept._open[NODE] is d and d.has_pending_commit()  # the same session, kept for the polls
+        now = _running(lab)
+        assert "ip route 10.251.0.0/24 Null0" in now and " description CT-FAST " in now
+        d.rollback()
+    finally:
+        kept.close()
+    assert _running(lab) == restored and _reports(lab) == []
+
+    kept = statecheck.Readers()
+    try:
+        planned = plan.plan_device(t, est, config={NODE: config}, kept=kept)
+        lab.in_node(NODE, ["vtysh", "-c", "configure terminal", "-c", "interface lo", "-c", f"description {MARK}"])
+        with pytest.raises(JinbaoError, match="changed since the plan"):
+            apply.commit(t, est, 60, planned={NODE: planned.diff}, wanted={NODE: config}, kept=kept)
+        assert NODE not in kept._open  # the session went with its refused candidate
+    finally:
+        kept.close()
+    now = _running(lab)
+    assert MARK in now and "CT-FAST" not in now and _reports(lab) == []  # nothing committed, nothing left
