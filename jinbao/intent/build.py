@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-from ..model import ROUTING_ROLES, Device, Estate, Interface, Link
+from ..model import ROUTING_ROLES, Device, Estate, Interface, Link, Policy
 from ..platforms import facts
 from .costs import interface_cost
 from .types import (
@@ -174,9 +174,28 @@ def _management(e: Estate, d: Device) -> ManagementIntent:
 
 def _firewall(e: Estate, d: Device) -> FirewallIntent:
     iface_of = {i.zone: i.name for i in d.interfaces if i.zone}
-    rules = tuple(
-        ZoneRule(pol.from_zone, pol.to_zone, iface_of[pol.from_zone], iface_of[pol.to_zone], pol.services, pol.why)
-        for pol in e.policies
-        if pol.site == d.site and pol.from_zone in iface_of and pol.to_zone in iface_of
-    )
+    rules = tuple(r for pol in e.policies if pol.site == d.site and (r := _zone_rule(e, d, iface_of, pol)))
     return FirewallIntent(rules=rules, zones=tuple(iface_of.items()))
+
+
+def _zone_rule(e: Estate, d: Device, iface_of: dict[str, str], pol: Policy) -> ZoneRule | None:
+    """The rule a policy puts on this firewall, or None when its flow does not cross it."""
+    src, dst = pol.from_zone, pol.to_zone
+
+    def rule(a: str, b: str, **match: tuple[IPv4Network, ...]) -> ZoneRule:
+        return ZoneRule(a, b, iface_of[a], iface_of[b], pol.services, pol.why, src, dst, **match)
+
+    if src in iface_of and dst in iface_of:
+        return rule(src, dst)
+    # One firewall per zone border (the province DC): the flow enters or leaves by the transit zone
+    # the firewall sits in, where every other zone's traffic arrives too, so the far zone's own
+    # networks are what the rule matches on.
+    transit = d.zone
+    if transit is None or transit not in iface_of or transit in (src, dst):
+        return None  # a policy naming the transit zone itself never crosses this border
+    far = e.sites[d.site].zones
+    if src in iface_of:
+        return rule(src, transit, destinations=(far[dst].block,))
+    if dst in iface_of:
+        return rule(transit, dst, sources=(far[src].block,))
+    return None

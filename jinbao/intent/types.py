@@ -100,7 +100,13 @@ class ManagementIntent:
 
 @dataclass(frozen=True)
 class ZoneRule:
-    """One permitted flow across a firewall: from one zone's interface to another's."""
+    """One permitted flow across a firewall: from one zone's interface to another's.
+
+    from_zone/to_zone are the firewall's own zones the flow enters and leaves by; flow_from/flow_to
+    are the policy's. They differ on a firewall that guards one zone from the transit zone (core):
+    there the far zone is reached through the transit interface, and only the far zone's networks
+    (sources/destinations) tell the policy's flow from any other traffic crossing core.
+    """
 
     from_zone: str
     to_zone: str
@@ -108,6 +114,14 @@ class ZoneRule:
     out_interface: str
     services: tuple[Service, ...]
     why: str
+    flow_from: str
+    flow_to: str
+    sources: tuple[IPv4Network, ...] = ()  # empty: any source in from_zone
+    destinations: tuple[IPv4Network, ...] = ()  # empty: any destination in to_zone
+
+    @property
+    def name(self) -> str:
+        return f"{self.flow_from}-to-{self.flow_to}"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from netconfig.checks.rules import (
     idle_timeout_ok,
     ntp_and_name_rules,
     shared_rules,
+    subnet_ok,
     valid_ipv4,
     vty_range_ok,
 )
@@ -291,6 +292,14 @@ RULES: tuple[Rule, ...] = (
         "NTP is off: Comware 7 ignores its unicast servers until `ntp-service enable`",
         "add `ntp-service enable`",
         pattern=r"^ntp-service enable$",
+    ),
+    Valid(
+        "comware.policy-subnet",
+        "a security-policy subnet that is not a network under a contiguous mask",
+        "write the zone's network address and mask, e.g. `source-ip-subnet 10.34.3.128 255.255.255.128`",
+        pattern=rf"^(source|destination)-ip-subnet (?P<net>{IPV4}) (?P<mask>\S+)$",
+        ok=subnet_ok,
+        within=r"^rule \d+ name ",
     ),
     *ntp_and_name_rules("comware"),
 )

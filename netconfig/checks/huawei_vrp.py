@@ -27,6 +27,7 @@ from netconfig.checks.rules import (
     idle_timeout_ok,
     ntp_and_name_rules,
     shared_rules,
+    subnet_ok,
     valid_ipv4,
     vty_range_ok,
 )
@@ -244,6 +245,14 @@ RULES: tuple[Rule, ...] = (
         "use `idle-timeout 5 0` (at most 15 minutes)",
         pattern=r"^idle-timeout (?P<min>\d+)(?: (?P<sec>\d+))?$",
         ok=idle_timeout_ok,
+    ),
+    Valid(
+        "vrp.policy-address",
+        "a security-policy address that is not a network under a contiguous mask",
+        "write the zone's network address and mask, e.g. `source-address 10.34.3.128 mask 255.255.255.128`",
+        pattern=rf"^(source|destination)-address (?P<net>{IPV4}) mask (?P<mask>\S+)$",
+        ok=subnet_ok,
+        within=r"^rule name ",
     ),
     *ntp_and_name_rules("vrp"),
 )

@@ -181,15 +181,24 @@ def vty_range_ok(highest: int) -> Callable[[re.Match[str]], bool | str]:
     return ok
 
 
-def static_route_ok(m: re.Match[str]) -> bool | str:
-    """A static route: a network with no host bits under a contiguous mask, a next hop that is an
-    address or the discard interface, a distance (preference) 1-255."""
-    net, mask, via, distance = m.group("net"), m.group("mask"), m.group("via"), m.group("distance")
+def subnet_ok(m: re.Match[str]) -> bool | str:
+    """A network with no host bits under a contiguous mask (groups `net`, `mask`): the device
+    would store the masked network, so anything else reads back as a different line."""
+    net, mask = m.group("net"), m.group("mask")
     length = mask_length(mask)
     if not valid_ipv4(net) or length is None:
         return f"{net} {mask} is not a network and a contiguous mask"
     if str(ipaddress.IPv4Network(f"{net}/{length}", strict=False).network_address) != net:
         return f"{net} has host bits set under /{length}"
+    return True
+
+
+def static_route_ok(m: re.Match[str]) -> bool | str:
+    """A static route: a network with no host bits under a contiguous mask, a next hop that is an
+    address or the discard interface, a distance (preference) 1-255."""
+    via, distance = m.group("via"), m.group("distance")
+    if (network := subnet_ok(m)) is not True:
+        return network
     if via.lower() != "null0" and not valid_ipv4(via):
         return f"next hop {via} is neither an IPv4 address nor Null0"
     if distance is not None and not 1 <= int(distance) <= 255:

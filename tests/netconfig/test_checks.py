@@ -28,6 +28,12 @@ def check(platform: str, text: str) -> list[Finding]:
     return importlib.import_module(f"netconfig.checks.{platform}").check(text)
 
 
+# A USG zone-border rule that reaches a zone beyond core by its network (jinbao/intent/build.py).
+VRP_POLICY = (
+    "#\nsecurity-policy\n rule name management-to-production\n  source-zone management\n"
+    "  destination-zone core\n  destination-address {net} mask {mask}\n  service icmp\n  action permit\n#\nbfd\n"
+)
+
 # (platform, rule id, text in the valid config, what replaces it). Each breaks exactly the rule.
 VIOLATIONS = [
     # --- Huawei VRP ---
@@ -48,6 +54,8 @@ VIOLATIONS = [
         "sysname chuzhou-wan1\n",
         "sysname chuzhou-wan1\nip route-static 10.250.0.1 255.255.255.0 NULL0 preference 250\n",
     ),
+    # A policy address with host bits set: USG stores the masked network, a diff forever.
+    ("huawei_vrp", "vrp.policy-address", "#\nbfd\n", VRP_POLICY.format(net="10.34.1.9", mask="255.255.255.0")),
     ("huawei_vrp", "vrp.interface-name", "interface GigabitEthernet0/0/4", "interface GigabitEthernet0/4"),
     ("huawei_vrp", "vrp.ospf-router-id", "ospf 1 router-id 10.34.68.1", "ospf 1"),
     ("huawei_vrp", "vrp.ospf-area-dotted", "area 0.0.0.10", "area 10"),
@@ -108,6 +116,7 @@ VIOLATIONS = [
         " ntp-service enable\n",
         " ntp-service enable\n ip route-static 10.250.0.0 24 bogus\n",
     ),
+    ("h3c_comware", "comware.policy-subnet", "10.34.0.0 255.255.224.0", "10.34.0.0 255.255.0.224"),
     ("h3c_comware", "comware.interface-name", "\ninterface GigabitEthernet1/0/2", "\ninterface GigabitEthernet0/2"),
     ("h3c_comware", "comware.ospf-router-id", "ospf 1 router-id 10.34.0.8", "ospf 1 router-id 10.34.0.256"),
     ("h3c_comware", "comware.ospf-area-dotted", "area 0.0.0.0", "area 0"),
@@ -368,6 +377,12 @@ REAL_SYNTAX = [
         "h3c_comware",
         "  destination-zone decision\n",
         "  destination-zone decision\n  service-port tcp destination eq 1521\n",
+    ),
+    ("huawei_vrp", "#\nbfd\n", VRP_POLICY.format(net="10.34.1.0", mask="255.255.255.0")),
+    (
+        "h3c_comware",
+        "  source-ip-subnet 10.34.0.0 255.255.224.0\n",
+        "  source-ip-subnet 10.34.0.0 255.255.224.0\n  destination-ip-subnet 10.34.3.128 255.255.255.128\n",
     ),
     ("h3c_comware", "#\ndomain system\n", "#\nip vpn-instance mgmt\n description oob\n#\ndomain system\n"),
 ]

@@ -98,8 +98,9 @@ def test_vrp_firewall_has_zones_and_a_default_deny_policy(province_intents):
     rules = [c for c in s["security-policy"].children if c.text.startswith("rule name ")]
     assert rules[-1].text == "rule name default-deny" and rules[-1].get_child(equals="action deny") is not None
     for r in i.firewall.rules:
-        rule = s["security-policy"].get_child(equals=f"rule name {r.from_zone}-to-{r.to_zone}")
+        rule = s["security-policy"].get_child(equals=f"rule name {r.name}")
         assert rule is not None and rule.get_child(equals="action permit") is not None
+        assert rule.get_child(equals=f"source-zone {r.from_zone}") is not None
 
 
 def test_comware_firewall_reads_back_into_its_views(province_intents):
