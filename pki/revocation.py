@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from cryptography import x509
 
-from . import authz, checks, clock, crl
+from . import authz, checks, clock, crl, keyreuse
 from .certparts import common_name
 from .errors import NotAllowed, PkiError
 from .gate import authenticate, authorize, refusals_logged
@@ -79,15 +79,29 @@ def revoke_serials(ca, op: authz.Operator, serials: list[str], reason: str) -> R
             )
         now = time.time()
         for serial in serials:
+            at, was = now, {}
             if not ca.store.mark_revoked(db, serial, reason, now):
                 why = ca.store.cert(serial)["revoke_reason"]
-                raise PkiError(f"certificate {serial} is already revoked ({why})")
+                # found compromised after a routine revocation: the reason is raised (the date stays), so the CRL,
+                # OCSP and the refusal of that key (keyreuse) say so; no other change of a revocation is allowed
+                raised = None
+                if reason in keyreuse.COMPROMISED and why not in keyreuse.COMPROMISED:
+                    raised = ca.store.mark_compromised(db, serial, reason, keyreuse.COMPROMISED)
+                if raised is None:
+                    raise PkiError(f"certificate {serial} is already revoked ({why})")
+                at, was = raised, {"was": why}
             owner = _operator_of(ca.store.cert(serial))
             ca.audit(
                 db,
                 op.name,
                 "revoke",
-                {"serial": serial, "reason": reason, "revoked_at": now, **({"operator": owner} if owner else {})},
+                {
+                    "serial": serial,
+                    "reason": reason,
+                    "revoked_at": at,
+                    **was,
+                    **({"operator": owner} if owner else {}),
+                },
             )
         publish_crl(ca, db, op.name)
         return _revoked(ca, db, serials)

@@ -53,6 +53,15 @@ class Certificates:
             == 1
         )
 
+    def mark_compromised(self, db, serial: str, reason: str, weaker: tuple) -> float | None:
+        """Raise a revocation's reason to a compromise (RFC 5280 keeps the entry, with its date); the revocation
+        time when done, None unless it was revoked for one of the weaker reasons."""
+        row = db.execute("SELECT revoked_at, revoke_reason FROM certs WHERE serial = ?", (serial,)).fetchone()
+        if row is None or row[0] is None or row[1] in weaker:
+            return None
+        db.execute("UPDATE certs SET revoke_reason = ? WHERE serial = ?", (reason, serial))
+        return row[0]
+
     def revoked_entries(self, db):
         """(serial, revoked_at, revoke_reason) of every revocation, for the CRL."""
         return db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")

@@ -19,7 +19,7 @@ from pki.authority import Authority
 from pki.authz import Credential
 from pki.errors import NotAllowed, PkiError
 from pki.store.transactions import Transactions
-from tests.pki.test_pki import DOMAIN, ROOT_PASS, new_ca
+from tests.pki.test_pki import DOMAIN, ROOT_PASS, _openssl, new_ca
 from tests.pki.test_pki_review import (
     _cli,
     _counts,
@@ -516,4 +516,42 @@ def test_one_devices_key_is_certified_for_no_other_subject(ca, tmp_path):
         _refused_cleanly(r, "one key is certified for one subject", "(prov-app1)")
         assert _counts(ca) == (before[0], before[1] + 1) and _last_audit(ca)[:2] == ("alice", "denied"), args
         assert not list(tmp_path.glob(f"x{n}.*")), args
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
+
+
+def test_a_routine_revocation_found_to_be_a_compromise_is_raised_once(ca, tmp_path):
+    """Revoked as superseded, then found stolen: revoking again for key_compromise raises the reason (the date
+    stays, RFC 5280), so the CRL says it and the key is refused from then on; any other second revocation is
+    'already revoked', and a compromise is never lowered."""
+    key = tmp_path / "dev.key"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)], check=True)
+    csr = _csr(key, tmp_path / "dev.csr", "prov-db1")
+    dev = ca.ca.issue(ca.officer, "server_tls", device="prov-db1", csr_pem=csr.read_bytes())
+    assert _cli(ca, "alice", "revoke", dev.serial, "--reason", "superseded").returncode == 0
+    at = ca.ca.show(ca.officer, dev.serial)["revoked_at"]
+    for reason in ("superseded", "cessation_of_operation"):
+        _refused_cleanly(_cli(ca, "alice", "revoke", dev.serial, "--reason", reason), "already revoked (superseded)")
+    assert _cli(ca, "alice", "revoke", dev.serial, "--reason", "key_compromise").returncode == 0
+    row = ca.ca.show(ca.officer, dev.serial)
+    assert (row["revoke_reason"], row["revoked_at"]) == ("key_compromise", at)
+    crl = _openssl("crl", "-inform", "DER", "-in", str(ca.dir / "crl" / "issuing.crl"), "-noout", "-text").stdout
+    assert "Key Compromise" in crl and "Superseded" not in crl, crl
+    for reason in ("key_compromise", "superseded"):
+        _refused_cleanly(
+            _cli(ca, "alice", "revoke", dev.serial, "--reason", reason), "already revoked (key_compromise)"
+        )
+    r = _cli(
+        ca,
+        "alice",
+        "issue",
+        "--profile",
+        "server_tls",
+        "--device",
+        "prov-db1",
+        "--csr",
+        str(csr),
+        "--out",
+        str(tmp_path / "x"),
+    )
+    _refused_cleanly(r, "a compromised key is never certified again")
     assert ca.ca.verify_audit(ca.auditor)[1] == []
