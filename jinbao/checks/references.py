@@ -36,7 +36,20 @@ def check(e: Estate, p: ProblemList, where) -> None:
                     "name a device with role firewall at the same site",
                     "reference",
                 )
+    first_of: dict[tuple[str, str, str], object] = {}
     for pol in e.policies:
+        # A firewall names a rule by its two zones: a second policy between them would be a second
+        # rule of that name, which a USG or Comware merges into the first, or refuses.
+        key = (pol.site, pol.from_zone, pol.to_zone)
+        if key in first_of:
+            p.add(
+                pol.origin,
+                "to",
+                f"a second policy {pol.from_zone} -> {pol.to_zone} at site {pol.site} (the first is {first_of[key]})",
+                "put its services into the first entry (one policy per pair of zones and direction)",
+                "reference",
+            )
+        first_of.setdefault(key, pol.origin)
         site = e.sites.get(pol.site)
         if site is None and where.lost(pol.site):
             continue  # the problem that kept the site from being built is reported
