@@ -29,7 +29,8 @@ def backups(source: str) -> Path:
 
 def _backups(folder: Path, device, known: set[str]) -> tuple[list[configtext.ConfigText], list[str]]:
     """A device's backed-up configs that some rule can read, and each backup that is there but
-    could not be read (a FIFO, a folder, over the size cap, unreadable), as "file: why"."""
+    could not be read (a FIFO, a folder, over the size cap, unreadable, not a dump of the
+    device's platform), as "file: why"."""
     name = re.sub(r"[^A-Za-z0-9._-]", "_", device.name)
     found, refused = [], []
     main, frr = folder / f"{name}.cfg", folder / f"{name}.frr.cfg"
@@ -46,6 +47,8 @@ def _backups(folder: Path, device, known: set[str]) -> tuple[list[configtext.Con
             continue
         if path is frr or configtext.detect(cfg.text) == platform:
             found.append(cfg)
+        else:  # empty, an error the device printed, or another platform's dump
+            refused.append(f"{path}: does not read as a {platform} config")
     return found, refused
 
 

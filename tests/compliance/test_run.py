@@ -234,6 +234,12 @@ def test_a_backup_that_cannot_be_read_is_named_and_the_intent_is_judged_in_its_p
     # both devices were still judged, on their rendered intent
     judged = {v.subject for v in r.verdicts if v.rule.startswith("DEV-") and v.status != "not_applicable"}
     assert {"anqing-fw1", "anqing-wan1"} <= judged
+    # an empty dump, or the error a device printed instead of its config, is no evidence either
+    (folder / "anqing-fw1.cfg").unlink()
+    (folder / "anqing-fw1.cfg").write_text("% Error: connection reset\n")
+    (folder / "anqing-wan1.cfg").write_text("")
+    said = runner.run("province", site="anqing", with_monitoring=False).sources["device_config"]
+    assert "2 backup(s) could not be read" in said and said.count("does not read as a ") == 2, said
 
 
 def test_run_then_report_json_csv_html_pdf_with_trend_and_an_expired_waiver(state, tmp_path):
