@@ -18,6 +18,7 @@ device that restores its previous config unless confirmed. Then poll the state u
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -84,10 +85,10 @@ def commit(target: Target, estate: Estate, revert_in: int, planned: dict[str, st
         seen = loaded[1] if loaded is not None and loaded[0] == config else None
         _commit(d, target, config, seen, redact, revert_in, planned, change, running)
     except BaseException:
-        try:
+        # the commit's own error is the one to report, not a discard on a session that died with it
+        with contextlib.suppress(Exception):
             d.discard_config()  # type: ignore[attr-defined]
-        finally:
-            d.close()
+        d.close()
         raise
     kept.keep(target, d)
     return Result(target.name, "commit", changed=True)
