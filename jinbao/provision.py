@@ -121,8 +121,9 @@ class Seat:
 
     def ssh_config(self, control_dir: Path | None = None) -> Path:
         """One `Host <address>` block per target: its user, key path and pinned host keys; with
-        control_dir, connections are shared through sockets there (testinfra's ControlMaster=auto
-        does nothing without a ControlPath, so each check would pay its own key exchange)."""
+        control_dir (a run's own folder, where the file is then written too), connections are
+        shared through sockets there (testinfra's ControlMaster=auto does nothing without a
+        ControlPath, so each check would pay its own key exchange)."""
         blocks = []
         for t in self.targets.values():
             lines = [f"Host {t.host}", f"  User {t.user}", f"  Port {t.port}", "  BatchMode yes", "  ConnectTimeout 10"]
@@ -134,7 +135,7 @@ class Seat:
             blocks.append("\n".join(lines))
         if control_dir:
             blocks.append(f"Host *\n  ControlPath {control_dir / '%C'}")
-        f = self.workdir / "ssh_config"
+        f = (control_dir or self.workdir) / "ssh_config"
         f.write_text("\n\n".join(blocks) + "\n")
         return f
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -80,8 +82,6 @@ def verify(s: Seat, role: str | None = None, *, book: Path | None = None, timeou
     """Run the suites over the seat's hosts (one pytest process, one shared SSH connection per host)."""
     paths = suites(role, book)
     by_addr = {t.host: name for name, t in s.targets.items()}
-    report = s.workdir / "testinfra.xml"
-    report.unlink(missing_ok=True)
     cmd = [
         sys.executable,
         "-m",
@@ -94,17 +94,17 @@ def verify(s: Seat, role: str | None = None, *, book: Path | None = None, timeou
         str(REPO),
         f"--hosts={','.join(f'ssh://{t.host}' for t in s.targets.values())}",
         "--sudo",
-        f"--junitxml={report}",
     ]
     t0 = time.monotonic()
-    with _shared_connections(s) as config:
-        cmd.append(f"--ssh-config={config}")
+    with _run_folder(s) as run:
+        report = run / "testinfra.xml"
+        cmd += [f"--ssh-config={s.ssh_config(run)}", f"--junitxml={report}"]
         r = s.run(cmd, s.env(), timeout)
-    wall = time.monotonic() - t0
-    log = s.log("verify", s.redact(r.stdout) + "\n--- stderr ---\n" + s.redact(r.stderr))
-    if r.returncode not in (0, 1) or not report.is_file():
-        raise JinbaoError(f"testinfra could not run (pytest rc {r.returncode}); its output: {log}")
-    checks, why = read_junit(report, by_addr, s.redact)
+        wall = time.monotonic() - t0
+        log = s.log("verify", s.redact(r.stdout) + "\n--- stderr ---\n" + s.redact(r.stderr))
+        if r.returncode not in (0, 1) or not report.is_file():
+            raise JinbaoError(f"testinfra could not run (pytest rc {r.returncode}); its output: {log}")
+        checks, why = read_junit(report, by_addr, s.redact)
     try:
         kept = record(s.source, s.estate.name, checks, why, paths)
     except OSError as e:
@@ -129,22 +129,43 @@ def verify(s: Seat, role: str | None = None, *, book: Path | None = None, timeou
     return Checks(agg, checks, wall, log, kept)
 
 
+# A run's own folder: its ssh_config, its report, and the sockets of its shared connections (two
+# runs at once must not read each other's, nor close each other's masters). In /tmp, not TMPDIR:
+# ssh builds the socket path from it, the 40-character %C and a 17-character suffix of its own,
+# and refuses anything of 108 bytes or more (a TMPDIR of 30 characters failed every check).
+RUNS_IN, RUN_PREFIX = Path("/tmp"), "jinbao-ssh-"
+# A folder left by a verify killed outright (its masters end on their own after ControlPersist,
+# 60 s): empty, and older than any run's first connection takes.
+STALE_AFTER_S = 600
+
+
 @contextlib.contextmanager
-def _shared_connections(s: Seat) -> Iterator[Path]:
-    """The seat's ssh_config with one shared connection per host (os_hardening's suite on 4 lab
-    servers: 43 s with a login per check, 6 s shared). The sockets live in a short private folder
-    (a socket path is limited to 108 bytes; the state folder may be deep), and the master
-    connections are closed when the run ends instead of lingering for ControlPersist."""
-    sockets = Path(tempfile.mkdtemp(prefix="jinbao-ssh-"))
-    config = s.ssh_config(sockets)
+def _run_folder(s: Seat) -> Iterator[Path]:
+    """One shared connection per host for the run (os_hardening's suite on 4 lab servers: 43 s
+    with a login per check, 6 s shared); the masters are closed when the run ends instead of
+    lingering for ControlPersist, and the folder removed."""
+    _sweep()
+    run = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=RUNS_IN))
     try:
-        yield config
+        yield run
     finally:
-        if any(sockets.iterdir()):  # from the seat the masters were started in
+        if any(p.is_socket() for p in run.iterdir()):  # from the seat the masters were started in
             hosts = [t.host for t in s.targets.values()]
+            script = 'for h; do ssh -F "$0" -O exit "$h"; done'
             with contextlib.suppress(subprocess.TimeoutExpired):
-                s.run(["sh", "-c", 'for h; do ssh -F "$0" -O exit "$h"; done', str(config), *hosts], s.env(), 60)
-        shutil.rmtree(sockets, ignore_errors=True)
+                s.run(["sh", "-c", script, str(run / "ssh_config"), *hosts], s.env(), 60)
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def _sweep() -> None:
+    """Remove this account's run folders that killed runs left: empty of sockets and old."""
+    now = time.time()
+    for d in RUNS_IN.glob(f"{RUN_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            st = d.lstat()
+            mine = stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
+            if mine and now - st.st_mtime > STALE_AFTER_S and not any(p.is_socket() for p in d.iterdir()):
+                shutil.rmtree(d)
 
 
 def read_junit(

@@ -14,13 +14,13 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from jinbao.errors import JinbaoError
 from jinbao.provision import playbook, playbook_path, seat
+from jinbao.verify import RUNS_IN
 from tests.lab.test_rootfs import _machine, _same
 from tests.support import run_cli
 
@@ -50,8 +50,8 @@ def own_lab(state, roles_lab):
     return roles_lab, _machine()
 
 
-def _cli(lab, *args: str, expect: int = 0) -> dict:
-    r = run_cli(*args, "--lab", lab.id, "--json", timeout=600)
+def _cli(lab, *args: str, expect: int = 0, env: dict[str, str] | None = None) -> dict:
+    r = run_cli(*args, "--lab", lab.id, "--json", timeout=600, env=env)
     assert r.returncode == expect, r.stdout[-3000:] + r.stderr[-3000:]
     return json.loads(r.stdout)
 
@@ -101,14 +101,17 @@ def test_check_on_a_converged_lab_reports_no_changes_and_verify_passes(converged
     checked = _provision(lab, "--check")
     assert {h for h, r in checked.items() if r["changed"] or r["diff"]} == set(), checked
     assert all(r["data"]["counts"]["changed"] == 0 for r in checked.values())
-    verified = _cli(lab, "verify", "--playbook", "harden")["hosts"]
+    # a deep TMPDIR (ssh's socket paths are limited to 108 bytes) must not fail the checks
+    deep = state / ("t" * 60)
+    deep.mkdir(exist_ok=True)
+    verified = _cli(lab, "verify", "--playbook", "harden", env={"TMPDIR": str(deep)})["hosts"]
     assert set(verified) == _servers(lab)
     # skipped: the checks only a host owning its kernel can pass (loaded audit rules, kernel sysctls)
     assert {(h, c) for h, checks in verified.items() for c, o in checks.items() if o in ("failed", "error")} == set()
     assert all("passed" in checks.values() for checks in verified.values())
     # verify shared one SSH connection per host, and closed them all when it ended
     masters = [a for a in _process_args() if "jinbao-ssh-" in a]
-    assert masters == [] and not list(Path(tempfile.gettempdir()).glob("jinbao-ssh-*")), masters
+    assert masters == [] and not list(RUNS_IN.glob("jinbao-ssh-*")) and not list(deep.iterdir()), masters
     # the auditor's view of that run: no server finding, and every server's logins proven
     srv = _audited(lab, state)
     assert [(v["rule"], v["subject"]) for v in srv if v["status"] == "finding"] == []
