@@ -110,6 +110,17 @@ SIGNATURES = (
         r"irreversible-cipher",
         r"^firewall zone name\b",
     ),
+    # A Linux firewall's ruleset, as `nft list ruleset` prints it (or as netconfig renders it):
+    # `[ \t]*`, not `\s*`, since over a dump padded with blank lines `^\s*` is quadratic.
+    _sig(
+        "nftables",
+        r"^[ \t]*table (inet|ip6?|arp|bridge|netdev) \S+",
+        r"^\s*\}$",
+        r"^[ \t]*table (inet|ip6?|arp|bridge|netdev) \S+( \{)?$",
+        r"^[ \t]*chain \S+ \{$",
+        r"^[ \t]*type (filter|nat|route) hook \w+",
+        r"^(#!/usr/sbin/nft|flush ruleset)",
+    ),
     _sig(
         "h3c_comware",
         r"^ sysname \S",
@@ -177,6 +188,7 @@ def classify(
     plat = platform or detect(whole)
     if plat is None:
         raise JinbaoError(
-            f"{name}: cannot tell the platform from the text (VRP, Comware, IOS/IOS-XE or FRR); pass --platform"
+            f"{name}: cannot tell the platform from the text (VRP, Comware, IOS/IOS-XE, FRR or nftables); "
+            "pass --platform"
         )
     return ConfigText(name, lines, encoding, plat, dialect(plat, whole), complete(plat, lines, whole), whole)

@@ -9,8 +9,8 @@ platform must be recognisable in the text, cheaply:
   `return`, `quit` and their bare `#` separators; IOS and FRR `!` separators and `no …`; nftables
   `table … {`, `chain … {` and its hooks. When a quarter of the config's lines belong to another
   family, the file is that family's. (Not for a server bundle, which holds files of any syntax.)
-- **Marks.** When the named platform shows none of its own marks (compliance.configtext.SIGNATURES,
-  plus nftables' here) while another platform shows two or more, the file is that one's.
+- **Marks.** When the named platform shows none of its own marks (compliance.configtext.SIGNATURES)
+  while another platform shows two or more, the file is that one's.
 
 A fragment with no marks at all is let through: it gets "no evidence", never "conforms".
 """
@@ -36,16 +36,6 @@ _FOREIGN = (
         ("vrp", "ios"),
     ),
 )
-# `[ \t]*`, not `\s*`: over a dump padded with blank lines `^\s*` is quadratic.
-_NFT_MARKS = tuple(
-    re.compile(m, re.M)
-    for m in (
-        r"^[ \t]*table (inet|ip6?|arp|bridge|netdev) \S+( \{)?$",
-        r"^[ \t]*chain \S+ \{$",
-        r"^[ \t]*type (filter|nat|route) hook \w+",
-        r"^(#!/usr/sbin/nft|flush ruleset)",
-    )
-)
 SHARE = 0.25  # of the non-blank lines, foreign to the named family: the file is the other's
 MIN_FOREIGN = 3
 MIN_MARKS = 2
@@ -56,8 +46,6 @@ def _family(platform: str | None) -> str | None:
 
 
 def _marks(platform: str, text: str) -> int:
-    if platform == "nftables":
-        return sum(1 for m in _NFT_MARKS if m.search(text))
     sig = next((s for s in SIGNATURES if s.platform == platform), None)
     return sum(1 for m in sig.marks if m.search(text)) if sig else 0
 

@@ -28,6 +28,8 @@ def test_installed_rules_load_and_cover_every_device_weakness():
         "DEV-CONSOLE-AUTH",
         "DEV-ROUTING-AUTH",
         "DEV-WEAK-SSH",
+        "DEV-LOGIN-LOCKOUT",
+        "DEV-ZONE-DEFAULT-DENY",
     ):
         assert want in ids
     for r in reg.rules:
