@@ -63,8 +63,8 @@ def _placement(e: Estate, site: Site, d: Device, p: ProblemList, where) -> bool:
     outside every guarded zone."""
     guards = [z.name for z in site.zones.values() if z.firewall == d.name]
     zone = site.zones.get(d.zone) if d.zone else None
-    cores = _cores(site)  # never empty here: a site without a core is reported as a whole
-    into = f"zone: {cores[0]}"
+    cores = _cores(site)  # a site with guarded zones and no core is reported as a whole
+    into = f"zone: {cores[0]}" if cores else "a zone of kind core"
     origin = at(where.devices.get(d.name), d.origin, "zone")
     if d.role == "firewall" and guards:
         shown = ", ".join(guards)

@@ -64,3 +64,20 @@ def test_a_policy_a_firewall_would_not_carry_is_refused(lab_estate):
     # core -> production and production -> core (policy.yml lines 5 and 6) cross prov-fw1 by core.
     assert lost == {(5, "to"), (6, "from")}, problems
     assert all("would not be rendered on prov-fw1" in p.message and p.fix for p in problems)
+
+
+def test_a_site_with_no_zones_at_all_is_refused_without_a_traceback(tmp_path):
+    est = tmp_path / "estate"
+    shutil.copytree(REPO / "inventory" / "lab", est)
+    sites = (est / "sites.yml").read_text()
+    old = "    zones:\n      - {name: core, kind: core, vlan: 10, prefix: 28}\n    devices:"
+    assert sites.count(old) == 1  # the city template's
+    (est / "sites.yml").write_text(sites.replace(old, "    zones: []\n    devices:"))
+    r = run_cli("--estate", str(est), "inventory", "validate", "--json")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    problems = json.loads(r.stdout)["problems"]
+    assert {(Path(p["file"]).name, p["line"], p["field"]) for p in problems} == {
+        ("sites.yml", 8, "zone"),
+        ("sites.yml", 9, "zone"),
+    }
+    assert all("which site hefei does not have" in p["message"] for p in problems)
