@@ -89,6 +89,16 @@ def find(root: Path, problems: ProblemList) -> list[Path]:
         for name in files:
             if is_estate_file(name):
                 found.append(Path(folder) / name)
+            elif is_estate_file(name.lower()) and not is_editor_leftover(name):
+                # 'links.YML' from a Windows share would be skipped in silence, and every link
+                # reported missing instead.
+                stem, dot, ext = name.rpartition(".")
+                problems.add(
+                    Origin(shown(Path(folder) / name), 1),
+                    "(file)",
+                    f"{name} is not read: estate files end in .yml or .yaml, in lower case",
+                    f"rename it to {stem}{dot}{ext.lower()}",
+                )
     # Files named as copies are read last, so a name they repeat is reported at the copy's
     # line, not at the original's.
     return sorted(sorted(found), key=lambda f: bool(_COPY_NAME.search(f.name)))

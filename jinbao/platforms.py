@@ -65,6 +65,14 @@ class PlatformFacts:
     config_family: str = "linux"
     # What a data port may be called when a link end names it by hand (`prov-wan1:eth5`).
     interface_re: str = LINUX_IFNAME
+    # Whether its rendering enforces a zone-border policy (default deny, policy.yml's flows):
+    # only such a platform may be a firewall, or the zones it guards would stand open.
+    zone_policy: bool = False
+
+    @property
+    def network_os(self) -> bool:
+        """Whether it renders a network device's config (interfaces, OSPF), not a host's."""
+        return self.config_family in ("ios", "vrp", "nft")
 
     def interface_name(self, ordinal: int) -> str:
         """The name of the data port at this 0-based position (0 = the platform's first port)."""
@@ -85,7 +93,16 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
         for f in (
             PlatformFacts("frr", "FRRouting", "eth{}", 1, "frr.frr.frr", "frr", "linux", "router", config_family="ios"),
             PlatformFacts(
-                "nftables", "Linux with nftables", "eth{}", 1, None, None, "linux", "firewall", config_family="nft"
+                "nftables",
+                "Linux with nftables",
+                "eth{}",
+                1,
+                None,
+                None,
+                "linux",
+                "firewall",
+                config_family="nft",
+                zone_policy=True,
             ),
             PlatformFacts("linux", "Linux server", "eth{}", 1, None, None, "linux", "server"),
             PlatformFacts(
@@ -118,6 +135,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 interface_re=VENDOR_IFNAME,
                 snmp_health_mib="HUAWEI-ENTITY-EXTENT-MIB",
                 config_family="vrp",
+                zone_policy=True,
             ),
             PlatformFacts(
                 "h3c_comware",
@@ -133,6 +151,7 @@ PLATFORMS: Mapping[str, PlatformFacts] = MappingProxyType(
                 interface_re=VENDOR_IFNAME,
                 snmp_health_mib="HH3C-ENTITY-EXT-MIB",
                 config_family="vrp",
+                zone_policy=True,
             ),
             # Vendor firmware on a management card (UPS, environment sensors, air conditioners,
             # storage arrays, tape libraries): watched over SNMP, configured by no one here. No

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from . import secret_fields
 from .names import name_problem, non_ascii_note
 from .problems import ProblemList
-from .yamlsrc import Positions
+from .yamlsrc import Positions, surprising_int
 
 # How to fix each kind of schema error; {ctx} values come from pydantic's error context.
 _FIXES = {
@@ -103,6 +103,8 @@ KINDS = {
 
 # Fields in Mbit/s, as FRR takes them; '10G' or '1Gbps' is a common way to write them wrong.
 _MBIT_FIELDS = {"bandwidth", "reference_bandwidth"}
+# A number written with a leading zero: YAML 1.1 reads 0110 as octal, and 028 as text.
+_LEADING_ZERO = re.compile(r"0[0-9_]+")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt])(?:b|bit|bits|bps|bit/s)?\s*$", re.I)
 _PER_MBIT = {"k": 0.001, "m": 1, "g": 1000, "t": 1_000_000}
 
@@ -291,6 +293,14 @@ def _describe(e, kind, value, key, loc, is_key, hide, model) -> tuple[str, str]:
         msg = f"expected {_WANT[kind]}, found {_found(value, hide)}"
     if key in _MBIT_FIELDS and kind in ("int_type", "int_parsing", "int_from_float"):
         fix = _mbit_fix(value)
+    if kind in ("int_type", "int_parsing") and isinstance(value, str):
+        reading = surprising_int(value)
+        if reading:
+            msg = f"{msg}; {reading}"
+        if _LEADING_ZERO.fullmatch(value):
+            fix = f"write {value.replace('_', '').lstrip('0') or '0'} without the leading zero"
+        elif reading:
+            fix = "write the number itself"
     # Free text may well be Chinese: its one-line message already names the character at fault.
     free_text = "free text is one printable line" in msg
     if (

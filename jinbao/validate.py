@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
 
-from .checks import design, dr, ip_plan, management_plane, references, routes, snmp, uplinks, written
+from .checks import borders, design, dr, ip_plan, management_plane, references, roles, routes, snmp, uplinks, written
 from .checks.dr import LEVEL_BEST_RPO, LEVEL_MAX_RPO, LEVEL_RPO, LEVEL_RTO
 from .checks.written import CLEARTEXT_MANAGEMENT
 from .loader import RawEstateFiles
@@ -34,6 +34,9 @@ STEPS = (
     management_plane.check,
     routes.check,
     snmp.references,
+    # Last: its final guard (every policy rendered where it crosses) runs only on an estate
+    # nothing above faulted.
+    borders.check,
 )
 
 DOMAIN_CHECKS = "jinbao.checks"
@@ -54,6 +57,7 @@ def validate(
     p = p if p is not None else ProblemList()
     if raw is not None:
         written.check(raw, p)
+        roles.check(raw, p)
     where = where or Where(estate=None)
     for step in (*STEPS, *domain_checks()):
         step(e, p, where)

@@ -11,6 +11,7 @@ because aliases can expand a small file into billions of values (the "billion la
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,8 +163,28 @@ def _check_size(root) -> None:
     measure(root)
 
 
+# YAML 1.1 (PyYAML) reads a number with a leading zero as octal and one with colons as base 60:
+# `vlan: 0110` is VLAN 72, `cost: 1:00` is 60. Nobody writing an estate means either, so such a
+# plain scalar stays the text it was written as, and the schema refuses it with its field and line.
+_SURPRISING_INT = re.compile(r"[-+]?(0[0-7_]+|[0-9][0-9_]*(:[0-5]?[0-9])+)")
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
+def surprising_int(text: str) -> str | None:
+    """What YAML 1.1 would have made of a number written like this, or None when it reads as written."""
+    if not _SURPRISING_INT.fullmatch(text):
+        return None
+    # Build the one scalar alone: it is a number by the pattern, so this cannot fail.
+    value = yaml.constructor.SafeConstructor().construct_yaml_int(yaml.ScalarNode(_INT_TAG, text))
+    how = "octal" if ":" not in text else "base 60"
+    return f"YAML 1.1 would read it as {value} ({how})"
+
+
 def _walk(node, path: tuple, key_line: int | None, pos: Positions, dups: list, seen_nodes: set) -> None:
     line = node.start_mark.line + 1
+    plain_int = isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG and not node.style
+    if plain_int and _SURPRISING_INT.fullmatch(node.value):
+        node.tag = "tag:yaml.org,2002:str"
     pos.lines[path] = key_line or line
     if key_line and key_line != line:
         pos.value_lines[path] = line

@@ -46,6 +46,7 @@ def _span(seconds: int) -> str:
 
 def check(e: Estate, p: ProblemList, where) -> None:
     names: dict[str, str] = {}
+    sides: dict[tuple[str, str], str] = {}
     for i, pair in enumerate(e.dr_pairs):
         src = where.dr_pairs[i] if i < len(where.dr_pairs) else None
         key = pair.name.casefold()  # names people tell apart only by case are one name
@@ -59,6 +60,17 @@ def check(e: Estate, p: ProblemList, where) -> None:
             )
         else:
             names[key] = str(at(src, pair.origin, "name"))
+        both = (pair.primary, pair.standby)
+        if both in sides:
+            p.add(
+                at(src, pair.origin, "standby"),
+                "standby",
+                f"DR pair {pair.name} replicates {pair.primary} to {pair.standby}, as DR pair {sides[both]} does",
+                f"remove one of the two: a primary replicates to its standby once (keep {sides[both]})",
+                "reference",
+            )
+            continue
+        sides[both] = pair.name
         _placement(e, pair, src, p)
         _targets(pair, src, p)
 
@@ -84,6 +96,35 @@ def _placement(e: Estate, pair, src, p: ProblemList) -> None:
             "put the standby at the DR site (GB/T 20988 asks for an off-site copy)",
             "design",
         )
+    else:
+        _at_dr_site(e, pair, src, p)
+
+
+def _at_dr_site(e: Estate, pair, src, p: ProblemList) -> None:
+    """The standby lives at the DR centre: the drills, the witness and the runbooks all take the
+    primary's site for production and the standby's for recovery."""
+    dr_sites = sorted(s.name for s in e.sites.values() if s.kind == "dr")
+    primary, standby = e.devices[pair.primary], e.devices[pair.standby]
+    if not dr_sites or e.sites[standby.site].kind == "dr":
+        return
+    if e.sites[primary.site].kind == "dr":
+        p.add(
+            at(src, pair.origin, "primary"),
+            "primary",
+            f"DR pair {pair.name} runs the wrong way: its primary {primary.name} is at the DR site "
+            f"{primary.site} and its standby {standby.name} at {standby.site}",
+            "swap primary and standby",
+            "design",
+        )
+        return
+    p.add(
+        at(src, pair.origin, "standby"),
+        "standby",
+        f"DR pair {pair.name} keeps its standby {standby.name} at {standby.site} (a {e.sites[standby.site].kind}), "
+        "not at the DR site",
+        f"name a standby device at the DR site ({', '.join(dr_sites)})",
+        "design",
+    )
 
 
 def _roles(e: Estate, pair, src, p: ProblemList) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import Estate
+from ..model import Estate, Policy
 from ..names import did_you_mean
 from ..problems import ProblemList
 from . import at
@@ -36,20 +36,22 @@ def check(e: Estate, p: ProblemList, where) -> None:
                     "name a device with role firewall at the same site",
                     "reference",
                 )
-    first_of: dict[tuple[str, str, str], object] = {}
+    first_of: dict[tuple[str, str, str], Policy] = {}
     for pol in e.policies:
         # A firewall names a rule by its two zones: a second policy between them would be a second
         # rule of that name, which a USG or Comware merges into the first, or refuses.
         key = (pol.site, pol.from_zone, pol.to_zone)
         if key in first_of:
+            first = first_of[key]
             p.add(
                 pol.origin,
                 "to",
-                f"a second policy {pol.from_zone} -> {pol.to_zone} at site {pol.site} (the first is {first_of[key]})",
-                "put its services into the first entry (one policy per pair of zones and direction)",
+                f"a second policy {pol.from_zone} -> {pol.to_zone} at site {pol.site} (the first is {first.origin})",
+                _merge_fix(first, pol, where.policy_each),
                 "reference",
             )
-        first_of.setdefault(key, pol.origin)
+        first_of.setdefault(key, pol)
+        _services_once(pol, p)
         site = e.sites.get(pol.site)
         if site is None and where.lost(pol.site):
             continue  # the problem that kept the site from being built is reported
@@ -90,3 +92,53 @@ def check(e: Estate, p: ProblemList, where) -> None:
                     did_you_mean(dev, e.devices, "name a device of the estate"),
                     "reference",
                 )
+
+
+def _merge_fix(first: Policy, second: Policy, each: dict) -> str:
+    """How to make two policies between the same zones one. An entry written with for_each is
+    shared by every site of its kind, so one site's services cannot simply be moved into it."""
+    kinds = {o: each[o] for o in (first.origin, second.origin) if o in each}
+    if not kinds or len(kinds) == 2:
+        return "put its services into the first entry (one policy per pair of zones and direction)"
+    common, single = (first, second) if first.origin in kinds else (second, first)
+    shared, kind = common.origin, kinds[common.origin]
+    extra = [s for s in single.services if s not in common.services]
+    if not extra:
+        return (
+            f"remove the entry at {single.origin}: the for_each entry at {shared} already allows "
+            f"everything it lists at every {kind}, {single.site} included"
+        )
+    listed = ", ".join(str(s) for s in extra)
+    them = "them" if len(extra) > 1 else "it"
+    return (
+        f"either add {listed} to the for_each entry at {shared} (every {kind} then allows {them}) and remove the "
+        f"entry at {single.origin}, or write one entry per {kind} in place of the for_each entry, with {listed} "
+        f"in {single.site}'s only"
+    )
+
+
+def _covers(a, b) -> bool:
+    """Whether service a admits everything service b does."""
+    if a.proto != b.proto:
+        return False
+    return a.ports is None or (b.ports is not None and a.ports[0] <= b.ports[0] and b.ports[1] <= a.ports[1])
+
+
+def _services_once(pol: Policy, p: ProblemList) -> None:
+    # A service listed twice (or inside a range also listed) renders as a second rule line that
+    # matches nothing new; a USG or Comware refuses some such repeats, and a reviewer misreads them.
+    for j, svc in enumerate(pol.services):
+        # The first of two equal services stands; the second, or one inside a range, is reported.
+        wider = next(
+            (o for k, o in enumerate(pol.services) if k != j and _covers(o, svc) and (o != svc or k < j)), None
+        )
+        if wider is not None:
+            said = "listed twice" if wider == svc else f"already admitted by {wider}"
+            p.add(
+                pol.origin,
+                "services",
+                f"service {svc} of the policy {pol.from_zone} -> {pol.to_zone} at site {pol.site} is {said}",
+                f"list {svc} once" if wider == svc else f"drop {svc}: {wider} admits it already",
+                "reference",
+            )
+            return

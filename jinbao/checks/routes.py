@@ -20,9 +20,11 @@ _ROUTING = "a router, core switch or firewall"
 
 def check(e: Estate, p: ProblemList, where) -> None:
     announced: list[tuple[IPv4Network, str, object]] = []  # (prefix, device, origin), in order
+    carried = _ospf_routes(e) if any(d.static_routes for d in e.devices.values()) else []
     for d in e.devices.values():
         src = where.devices.get(d.name)
         _static_routes(d, p, src)
+        _overrides(d, carried, p, src)
         for i, net in enumerate(d.announce):
             origin = at(src, d.origin, "announce", i)
             if d.role not in ROUTING_ROLES or d.loopback is None:
@@ -121,3 +123,35 @@ def _next_hop_problem(via: IPv4Address, connected, own) -> str | None:
                 return f"is the network or broadcast address of {net}"
             return None
     return "is not on any of its connected subnets"
+
+
+def _ospf_routes(e: Estate) -> list[tuple[IPv4Network, str]]:
+    """The prefixes OSPF carries for the estate's own addresses: zones, links and loopbacks."""
+    out = [(z.block, f"zone {s.name}/{z.name}") for s in e.sites.values() for z in s.zones.values()]
+    for link in e.links:
+        out.append((link.a.ip.network, f"link {link.id}"))
+    for d in e.devices.values():
+        if d.loopback is not None and d.role in ROUTING_ROLES:
+            out.append((IPv4Network(d.loopback), f"{d.name}'s loopback"))
+    return out
+
+
+def _overrides(d: Device, carried: list[tuple[IPv4Network, str]], p: ProblemList, src) -> None:
+    # A static route wins over OSPF by distance (1 against 110) for the same or a longer prefix:
+    # one to a zone, a link or a loopback would take that traffic off the path OSPF chose, or
+    # drop it (null0). A shorter summary (a discard route for a site block) leaves the longer
+    # OSPF routes in charge, and is fine.
+    for k, r in enumerate(d.static_routes):
+        hit = next(((net, what) for net, what in carried if r.prefix.subnet_of(net)), None)
+        if hit is None:
+            continue
+        net, what = hit
+        via = "null0" if r.via == "null0" else str(r.via)
+        p.add(
+            at(src, d.origin, "static_routes", k, "prefix"),
+            f"static_routes[{k}].prefix",
+            f"{d.name}'s route to {r.prefix} via {via} lies inside {what} ({net}), which OSPF already carries: "
+            f"the static route would win over OSPF and take that traffic off its path",
+            "remove the route (OSPF reaches it), or route a prefix outside the estate's zones, links and loopbacks",
+            "routing",
+        )

@@ -20,7 +20,7 @@ def check(raw: RawEstateFiles, p: ProblemList) -> None:
     _settings(raw, p)
     for owner, zones, src in _zone_lists(raw):
         _zones(owner, zones, src, p)
-    for rd, src in _device_entries(raw):
+    for rd, src in device_entries(raw):
         _device(rd, src, raw, p)
 
 
@@ -90,6 +90,15 @@ def _zones(owner: str, zones, src: Src, p: ProblemList) -> None:
                 "design",
             )
         vlans.setdefault(z.vlan, z.name)
+        if z.kind == "core" and z.firewall is not None:
+            p.add(
+                zsrc.at("firewall"),
+                f"zones.{z.name}.firewall",
+                f"zone {owner}/{z.name} is a core zone, the transit every zone border opens onto; "
+                f"it cannot be behind a firewall of its own",
+                "remove firewall: from the core zone, and name the firewall on the zones it guards",
+                "design",
+            )
         if z.kind != "core" and z.firewall is None:
             p.add(
                 zsrc.at("firewall"),
@@ -100,7 +109,8 @@ def _zones(owner: str, zones, src: Src, p: ProblemList) -> None:
             )
 
 
-def _device_entries(raw: RawEstateFiles):
+def device_entries(raw: RawEstateFiles):
+    """Every device entry as written (in a template or a site), with where it was written."""
     for _, (t, src) in raw.site_templates.items():
         for j, rd in enumerate(t.devices):
             yield rd, Src(src.pos, src.path + ("devices", j))

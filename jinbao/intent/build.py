@@ -174,8 +174,14 @@ def _management(e: Estate, d: Device) -> ManagementIntent:
 
 def _firewall(e: Estate, d: Device) -> FirewallIntent:
     iface_of = {i.zone: i.name for i in d.interfaces if i.zone}
-    rules = tuple(r for pol in e.policies if pol.site == d.site and (r := _zone_rule(e, d, iface_of, pol)))
-    return FirewallIntent(rules=rules, zones=tuple(iface_of.items()))
+    return FirewallIntent(rules=firewall_rules(e, d), zones=tuple(iface_of.items()))
+
+
+def firewall_rules(e: Estate, d: Device) -> tuple[ZoneRule, ...]:
+    """The rules the policies of d's site put on firewall d (the validator checks each policy lands
+    on every firewall it crosses, with this same function)."""
+    iface_of = {i.zone: i.name for i in d.interfaces if i.zone}
+    return tuple(r for pol in e.policies if pol.site == d.site and (r := _zone_rule(e, d, iface_of, pol)))
 
 
 def _zone_rule(e: Estate, d: Device, iface_of: dict[str, str], pol: Policy) -> ZoneRule | None:

@@ -108,6 +108,8 @@ def build_estate(r: State) -> Estate:
                 rng = (int(lo), int(hi or lo))
             # The schema's service pattern admits only these three protocols; Service checks it again.
             services.append(Service(proto=cast(Literal["tcp", "udp", "icmp"], proto), ports=rng))
+        if rp.for_each is not None:
+            r.where.policy_each[src.at()] = rp.for_each.kind
         for vars_ in r.for_each(rp.for_each, {}):
             site = r.subst(rp.site, vars_, src, "site")
             if site is not None:

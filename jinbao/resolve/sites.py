@@ -43,6 +43,16 @@ def build_sites(r: State):
             r.p.add(src.at(), "name", "a site entry has no name", "add name: (or names: with a template)")
             continue
         kind = rs.kind or (tmpl.kind if tmpl else None)
+        if rs.kind and tmpl and tmpl.kind and rs.kind != tmpl.kind:
+            # A template is written for one kind of site (a city's WAN pair, a county's access
+            # router); the kind decides the site's block, area and links, not the template.
+            r.p.add(
+                src.at("kind"),
+                "kind",
+                f"site {names[0]!r} is a {rs.kind}, but its template {rs.template} is for {tmpl.kind} sites",
+                f"remove kind: to make it a {tmpl.kind}, or use a template for {rs.kind} sites",
+                "reference",
+            )
         if kind is None:
             r.p.add(
                 src.at(),

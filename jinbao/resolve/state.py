@@ -52,6 +52,9 @@ class Where:
     zones: dict[tuple[str, str], Src] = field(default_factory=dict)
     links: dict[str, Src] = field(default_factory=dict)
     dr_pairs: list[Src] = field(default_factory=list)
+    # The site kind of each policy entry written with for_each, by its line: a fix for a policy
+    # that repeats one must not ask to edit an entry every site of that kind shares.
+    policy_each: dict[Origin, str] = field(default_factory=dict)
     # Sites and devices that were written but could not be built (a problem says why), and
     # whether some links could not be: checks skip what they would only report as missing.
     unbuilt: set[str] = field(default_factory=set)

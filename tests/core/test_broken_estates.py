@@ -104,6 +104,22 @@ def _validate(path, *more, timeout=60):
     return r
 
 
+def test_border_and_role_estates_are_there():
+    # Each of these rendered a config without an error before it was refused (see its expected file).
+    assert {
+        "firewall_placement",
+        "zone_borders",
+        "no_core_zone",
+        "policy_for_each",
+        "platform_roles",
+        "dr_sides",
+        "static_over_ospf",
+        "yaml_numbers",
+        "template_kind",
+        "upper_case_suffix",
+    } <= set(CASES)
+
+
 def test_new_broken_estates_are_there():
     assert {
         "unreadable",
