@@ -18,7 +18,7 @@ def verify_audit(ca, cred, checkpoint: Path | None = None) -> tuple[int, list[st
     advanced when all is well). Returns (entries, problems)."""
     authorize(ca, cred, "audit")
     issuing = Verifier(ca.issuer.certificate)
-    with ca.store.transaction() as db:  # no writer is between writing the head file and committing
+    with ca.store.transaction(migrate_schema=False) as db:  # no writer is between writing the head file and committing
         rows = ca.store.audit_entries(db)
         problems = [
             f"trigger {t} is missing or altered: the audit table is no longer append-only"
