@@ -133,8 +133,7 @@ def issue(
                 serial = record(ca, db, cert, req, actor, action, renewed_from)
                 keyreuse.refuse_compromised_key(ca, db, serial, req.public_key, actor)
                 if req.profile.subject in ("device", "person"):
-                    subject = cert.subject.rfc4514_string()
-                    keyreuse.refuse_another_subjects_key(ca, db, serial, req.public_key, req.device, subject, actor)
+                    keyreuse.refuse_another_subjects_key(ca, db, serial, req.public_key, keyreuse.cn_of(cert), actor)
                 if req.profile.subject != "operator":  # an operator's: checked by its caller, who knows its line
                     keyreuse.refuse_operator_key(ca, db, serial, req.public_key, actor)
                 if then is not None:

@@ -20,6 +20,9 @@ else may hold it, and a new certificate (issued or renewed, for that subject or 
 
 from __future__ import annotations
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
 from . import checks
 from .errors import NotAllowed
 from .keys import key_hash
@@ -81,17 +84,18 @@ def refuse_compromised_key(ca, db, new_serial: str, key, actor: str) -> None:
             )
 
 
-def refuse_another_subjects_key(ca, db, new_serial: str, key, device: str | None, subject: str, actor: str) -> None:
+def refuse_another_subjects_key(ca, db, new_serial: str, key, cn: str | None, actor: str) -> None:
     """Refuse (NotAllowed, logged with the actor) a device or staff certificate whose key another subject's
     certificate already carries: prov-app1's key certified for prov-db1 gives whoever runs prov-app1 prov-db1's
     names, which 'only_given_names' exists to prevent. The same subject may keep its key (a renewal from the same
     request). Compared with every certificate the CA recorded, valid or not: the key is known to that other
-    subject's holder either way."""
-    mine = ("device", device) if device else ("subject", subject)
+    subject's holder either way. A subject is its CN as signed (a device's name, a person's)."""
     for r in ca.store.with_key(db, key_hash(key)):
         if r["serial"] == new_serial or r["profile"] in OWN:
             continue
-        if (("device", r["device"]) if r["device"] else ("subject", r["subject"])) == mine:
+        # whose it is as the CA signed it, not as the row says: an edited device column must not pass one
+        # subject's key off as another's (the rows of one key are few; parsing them costs nothing)
+        if _cn_of_pem(r["pem"]) == cn:
             continue
         other = r["device"] or r["subject"]
         raise NotAllowed(
@@ -100,6 +104,18 @@ def refuse_another_subjects_key(ca, db, new_serial: str, key, device: str | None
             "a new key on the device and a request from it",
             actor=actor,
         )
+
+
+def cn_of(cert: x509.Certificate) -> str | None:
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else None
+
+
+def _cn_of_pem(pem: str) -> str | None:
+    try:
+        return cn_of(x509.load_pem_x509_certificate(pem.encode()))
+    except ValueError:
+        return None  # a row the CA did not write whole: it is never someone's own
 
 
 def same_key(ca, db, serials: list[str], now: float) -> list:

@@ -8,6 +8,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+# No ORDER BY: SQLite would walk the primary key in order to skip a sort, a pass over every certificate, instead of
+# looking the key up in certs_key (tests/pki/test_pki_keys_and_crash.py checks the plan).
+WITH_KEY = (
+    "SELECT c.serial, c.profile, c.subject, c.device, c.not_after, c.revoked_at, c.revoke_reason, c.pem, "
+    "o.name AS operator FROM certs c LEFT JOIN operators o ON o.serial = c.serial WHERE c.key_sha256 = ?"
+)
+
 
 def issuing_revoked_value(serial, at, reason) -> str:
     return json.dumps({"serial": serial, "revoked_at": at, "reason": reason}, sort_keys=True)
@@ -34,12 +41,7 @@ class Certificates:
 
     def with_key(self, db, key_sha256: str):
         """Every certificate of one key (an index lookup), with the operator it is the credential of, if any."""
-        return db.execute(
-            "SELECT c.serial, c.profile, c.subject, c.device, c.not_after, c.revoked_at, c.revoke_reason, "
-            "o.name AS operator FROM certs c LEFT JOIN operators o ON o.serial = c.serial "
-            "WHERE c.key_sha256 = ? ORDER BY c.serial",
-            (key_sha256,),
-        ).fetchall()
+        return sorted(db.execute(WITH_KEY, (key_sha256,)).fetchall(), key=lambda r: r["serial"])
 
     def cert_key(self, db, serial: str) -> str:
         """The key hash of a recorded certificate ('' when it has none)."""
@@ -138,7 +140,8 @@ class Certificates:
             certs={
                 r["serial"]: r
                 for r in db.execute(
-                    "SELECT serial, profile, fingerprint, revoked_at, revoke_reason, renewed_from FROM certs"
+                    "SELECT serial, profile, subject, device, fingerprint, revoked_at, revoke_reason, renewed_from "
+                    "FROM certs"
                 )
             },
             operators={
