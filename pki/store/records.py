@@ -135,13 +135,18 @@ class Certificates:
     def _set(self, db, key: str, value: str) -> None:
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def named_rows(self, db):
+        """(serial, subject, device, pem) of every certificate: what 'audit verify' compares with what was signed."""
+        cursor = db.cursor()
+        cursor.row_factory = None
+        return cursor.execute("SELECT serial, subject, device, pem FROM certs")
+
     def replay_tables(self, db) -> Tables:
         return Tables(
             certs={
                 r["serial"]: r
                 for r in db.execute(
-                    "SELECT serial, profile, subject, device, fingerprint, revoked_at, revoke_reason, renewed_from "
-                    "FROM certs"
+                    "SELECT serial, profile, fingerprint, revoked_at, revoke_reason, renewed_from FROM certs"
                 )
             },
             operators={

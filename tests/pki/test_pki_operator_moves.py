@@ -195,7 +195,8 @@ def test_an_edited_device_column_passes_no_key_to_another_device(ca, tmp_path):
         assert _counts(ca)[0] == before[0] and not list(tmp_path.glob("x*.crt"))
         r = _cli(ca, "bob", "audit", "verify")
         assert r.returncode == 1, r.stdout + r.stderr
-        assert f"certificate {serial}: ca.db says device 'prov-db1'" in " ".join(r.stdout.split()), r.stdout
+        assert f"certificate {serial}: ca.db says subject" in " ".join(r.stdout.split()), r.stdout
+        assert "device 'prov-db1', but the CA signed it for" in " ".join(r.stdout.split()), r.stdout
     finally:
         db.execute("UPDATE certs SET device = 'prov-app1' WHERE serial = ?", (serial,))
         db.commit()
