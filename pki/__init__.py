@@ -9,9 +9,11 @@ Split the way step-ca splits it:
 - who signs: signer.py (a key file today, an HSM tomorrow). A signer signs certificates, CRLs, OCSP
   responses and the log; it never hands out its key, and verifying needs only its certificate.
 authority.py is the public face. A request runs through policy.py (validate → modify → enforce) and
-issuance.py (sign → record); bootstrap.py, renewal.py, revocation.py, operators.py, ocsp_signer.py,
-queries.py and audit_verify.py hold the other operations, over the CA folder context.py opens. Beside
-them: checks.py's small validators for what people type (and for the small records the CA reads
-back), config.py checking ca.yml, crl.py publishing CRLs and judging those on disk, and files.py
-writing outputs safely. cli.py assembles the `jinbao pki` commands from the cli_*.py modules.
+issuance.py (sign → record); bootstrap.py, renewal.py, revocation.py, root_ceremony.py (what only the
+offline root does), operators.py, ocsp_signer.py, queries.py and audit_verify.py hold the other
+operations, over the CA folder context.py opens. Beside them: checks.py's small validators for what
+people type (and for the small records the CA reads back), config.py checking ca.yml, crl.py
+publishing CRLs (after the commit) and judging those on disk, files.py writing outputs safely, and
+faults.py, where tests kill the CA mid-operation. cli.py assembles the `jinbao pki` commands from the
+cli_*.py modules.
 """

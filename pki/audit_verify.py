@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
 from . import audit, authz, crl, replay
 from .gate import authorize
 from .signer import Verifier
@@ -18,7 +21,7 @@ def verify_audit(ca, cred, checkpoint: Path | None = None) -> tuple[int, list[st
     advanced when all is well). Returns (entries, problems)."""
     authorize(ca, cred, "audit")
     issuing = Verifier(ca.issuer.certificate)
-    with ca.store.transaction() as db:  # no writer is between writing the head file and committing
+    with ca.store.transaction(migrate_schema=False) as db:  # no writer is between writing the head file and committing
         rows = ca.store.audit_entries(db)
         problems = [
             f"trigger {t} is missing or altered: the audit table is no longer append-only"
@@ -28,12 +31,31 @@ def verify_audit(ca, cred, checkpoint: Path | None = None) -> tuple[int, list[st
         problems += ca.store.check_seal(db, issuing.verify)
         problems += replay.mismatches(ca.store.replay_tables(db), rows)
         problems += published_problems(ca, ca.store.meta(db))
+        problems += relabelled(ca.store.named_rows(db))
     problems = audit.chain_problems(rows, issuing.verify) + problems
     if checkpoint is not None:
         problems += audit.checkpoint_problems(
             Path(checkpoint), authz.fingerprint(issuing.certificate), rows, advance=not problems
         )
     return len(rows), problems
+
+
+def relabelled(rows) -> list[str]:
+    """Rows whose subject or device is not what the CA signed into the certificate: renewals and the one-key-per-
+    subject check read the signed names, but a relabelled row still misleads whoever lists the CA."""
+    out = []
+    for serial, subject, device, pem in rows:
+        try:
+            signed = x509.load_pem_x509_certificate(pem.encode()).subject
+        except ValueError:
+            continue  # a PEM the CA did not write: the replay names the certificate by its fingerprint
+        cn = signed.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if subject != signed.rfc4514_string() or (device and not (cn and str(cn[0].value).startswith(device + "."))):
+            out.append(
+                f"certificate {serial}: ca.db says subject {subject!r}, device {device!r}, but the CA signed it for "
+                f"{signed.rfc4514_string()!r}: the row was changed outside the CA"
+            )
+    return out
 
 
 def published_problems(ca, meta: dict) -> list[str]:

@@ -24,6 +24,7 @@ from . import (
     queries,
     renewal,
     revocation,
+    root_ceremony,
 )
 from .certparts import hexserial
 from .clock import CLOCK_SKEW
@@ -154,7 +155,11 @@ class Authority:
         return revocation.crl_due(self._ca, within_hours)
 
     def root_crl(self, cred, root_passphrase: bytes) -> None:
-        revocation.root_crl(self._ca, cred, root_passphrase)
+        root_ceremony.root_crl(self._ca, cred, root_passphrase)
+
+    def revoke_issuing_ca(self, cred, root_passphrase: bytes, reason: str = "ca_compromise") -> dict:
+        """The offline root revokes the issuing CA (its CRL lists it); from then on the CA certifies nothing."""
+        return root_ceremony.revoke_issuing_ca(self._ca, cred, root_passphrase, reason)
 
     # -- reading -------------------------------------------------------------------------------
     def list(self, cred, *, site=None, profile=None, status=None, device=None) -> list[dict]:

@@ -29,6 +29,7 @@ ALLOWED = {
     "renew": {"officer"},
     "crl": {"officer", "ca_admin"},
     "root_crl": {"ca_admin"},
+    "revoke_issuing_ca": {"ca_admin"},
     # The CA's own certificates: whoever may issue them, and no one else, renews and revokes them.
     # An officer never acts on an operator credential or on the OCSP signer.
     "operator_add": {"ca_admin"},

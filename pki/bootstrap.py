@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 
 from jinbao.estate import load_estate
 
-from . import audit, authz, clock, files, operators, revocation
+from . import audit, authz, clock, files, operators, revocation, root_ceremony
 from .certparts import authority_info, crl_distribution, hexserial, key_usage, pem
 from .context import CA
 from .errors import PkiError
@@ -110,7 +110,7 @@ def init(
                     "root_fingerprint": authz.fingerprint(root),
                 },
             )
-        revocation.write_root_crl(ca, root_key.certified(root), "init")
+        root_ceremony.write_root_crl(ca, root_key.certified(root), "init")
         new_signer(ca, "init", "ocsp_signer")
         operators.add(ca, admin_name, "ca_admin", admin, "init")
         revocation.write_crl(ca, "init")

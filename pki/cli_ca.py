@@ -61,3 +61,26 @@ def crl(ca_dir, operator, if_due, root, root_pass_file):
         return
     c = ca.write_crl(op.name)
     say(f"CRL regenerated: {len(c)} revoked, next update {c.next_update_utc.isoformat()}")
+
+
+@click.command("revoke-issuing-ca")
+@ca_dir_option
+@as_option
+@click.option(
+    "--reason",
+    default="ca_compromise",
+    show_default=True,
+    help="ca_compromise, key_compromise, superseded, cessation_of_operation or affiliation_changed.",
+)
+@click.option("--root-pass-file", type=click.Path(dir_okay=False), help="File holding the root key passphrase.")
+def revoke_issuing_ca(ca_dir, operator, reason, root_pass_file):
+    """Offline-root ceremony (CA administrator + root passphrase): put the issuing CA on the root's CRL. From then
+    on it certifies nothing and OCSP answers 'revoked' for all it issued. There is no undo."""
+    passphrase = read_secret(root_pass_file, "JINBAO_PKI_ROOT_PASS", "root key passphrase")
+    done = Authority(ca_dir).revoke_issuing_ca(Credential.from_prefix(operator), passphrase, reason)
+    say(f"issuing CA {done['serial']} revoked ({done['reason']}): it is on the root's CRL ({ca_dir}/crl/root.crl)")
+    say(
+        "it certifies nothing more; 'ocsp serve' answers 'revoked' for every certificate it issued. A new issuing "
+        "CA is a new CA: 'jinbao pki init --ca-dir NEW-FOLDER'",
+        mark="  ",
+    )

@@ -95,3 +95,5 @@ def say_revoked(done, reason: str) -> None:
         say(f"revoked {serials} ({reason}): operator {done.operator} can no longer act; CRL regenerated")
     else:
         say(f"revoked {serials} ({reason}); CRL regenerated")
+    for serial, whose in done.same_key:
+        say(f"also revoked {serial} ({whose}), a certificate of the same key ({reason})", mark="  ")

@@ -21,7 +21,7 @@ from cryptography import x509
 
 from jinbao.estate import load_estate
 
-from . import audit, files
+from . import audit, crl, files
 from .config import parse as config
 from .errors import PkiError
 from .signer import FileSigner
@@ -39,13 +39,24 @@ class CA:
         self.issuer = FileSigner(
             self.dir / "issuing" / "issuing.crt", self.dir / "issuing" / "issuing.key", deferred=not signing
         )
+        self.root_cert = files.load(self.dir / "root" / "root.crt", x509.load_pem_x509_certificate, "CA certificate")
         try:
             self.store = Store(self.dir / "ca.db", head=audit.Head(self.dir, self.issuer), signer=self.issuer)
             self.store.check()
+            if signing:
+                self._settle_crls()
         except sqlite3.Error as e:
             raise PkiError(f"CA database {self.dir / 'ca.db'} is damaged ({e}); restore it from a backup") from None
-        self.root_cert = files.load(self.dir / "root" / "root.crt", x509.load_pem_x509_certificate, "CA certificate")
         self._estate = None
+
+    def _settle_crls(self) -> None:
+        """Put in place (or take away) what a publisher killed between its commit and its rename left (crl.settle)."""
+        issuing, root = self.dir / "crl" / "issuing.crl", self.dir / "crl" / "root.crl"
+        if crl.staged(issuing) or crl.staged(root):
+            with self.store.transaction() as db:
+                meta = self.store.meta(db)
+                crl.settle(issuing, self.issuer.certificate, meta.get("crl_number"))
+                crl.settle(root, self.root_cert, meta.get("root_crl_number"))
 
     @property
     def estate(self):

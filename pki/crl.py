@@ -1,15 +1,20 @@
 """Signing and publishing CRLs: the issuing CA's (on every revocation and on schedule) and the root's.
 
-The order of publication is the caller's: revocation.py signs and publishes while it holds the
-database's write lock, so CRLs land in number order, and puts the previous files back if that
-transaction does not commit. This module makes each CRL and replaces the files atomically, so a
-relying party reads the old CRL or the new one, never half of one. A CRL found on disk is believed
-only once its signature is the CA's: anyone who can write the folder can plant one.
+The order of publication is the caller's: revocation.py signs a CRL while it holds the database's
+write lock and stages it (stage); it is renamed into place only after that transaction commits,
+never over a CRL of a higher number, so the CRL in place never lists a revocation the database
+lacks, whenever the process is killed (settle finishes what a killed one left). Each file is
+replaced atomically, so a relying party reads the old CRL or the new one, never half of one. A
+CRL found on disk is believed only once its signature is the CA's: anyone who can write the
+folder can plant one.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
+import os
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +22,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from . import crl_der, files
+from . import crl_der, faults, files
 from .errors import PkiError
 
 # RFC 5280 5.2.3: a CRLNumber is at most 20 octets, a positive INTEGER: below 2**159.
@@ -71,6 +76,12 @@ def due(path: Path, issuer: x509.Certificate, record: dict, horizon: datetime) -
 def problem(path: Path, issuer: x509.Certificate, last: str | None, fix: str) -> str | None:
     """What is wrong with the CRL at path (and its .pem), by issuer's key and the number the CA recorded
     publishing last; None when it is that CRL."""
+    if waiting := staged(path):
+        return (
+            f"{waiting[0]} is a CRL signed but not yet put in place (the CA was stopped between recording and "
+            "publishing it); the next 'jinbao pki' command of an operator puts it in place, or removes it if it "
+            "was never recorded"
+        )
     try:
         published = _read(path)
         pem = x509.load_pem_x509_crl(
@@ -115,21 +126,84 @@ def sign(signer, number: int, this_update: datetime, next_update: datetime, revo
     return der
 
 
-def publish(path: Path, der: bytes):
-    """path (DER) and path.pem, each replaced atomically through a temporary file of its own. Returns the function
-    that puts both previous files back."""
-    undo = [files.replace(path, der)]
+def stage(store, path: Path, der: bytes, issuer: x509.Certificate) -> None:
+    """Publish the CRL der at path (and path.pem) once the caller's transaction commits, and never before.
+
+    It is staged beside path under a name of its own (its number), inside the transaction, and renamed over path
+    after the commit (place). Killed before the commit, the staged file lists what ca.db does not: the next CA
+    to open the folder removes it (settle). Killed after, ca.db lists what the CRL in place does not yet: the next
+    one puts it in place. At no moment does the CRL in place list a revocation ca.db lacks."""
+    n = number(x509.load_der_x509_crl(der))
+    staged = path.with_name(f".{path.name}.{n}{STAGED}")
+    files.replace(staged, der)
+    store.on_abort(lambda: staged.unlink(missing_ok=True))
+
+    def publish() -> None:
+        try:
+            place(path, staged, issuer)
+        except (PkiError, OSError) as e:
+            raise PkiError(
+                f"the change is recorded, but its CRL {path} could not be put in place ({e}); the CRL there lists "
+                "nothing the CA has not recorded. Put the folder right and run 'jinbao pki crl'"
+            ) from None
+
+    store.after_commit(publish)
+
+
+STAGED = ".staged"
+
+
+def staged(path: Path) -> list[Path]:
+    """The CRLs staged for path and not yet put in place."""
+    return sorted(path.parent.glob(f".{path.name}.*{STAGED}"))
+
+
+def place(path: Path, staged_file: Path, issuer: x509.Certificate) -> None:
+    """Rename a committed staged CRL over path, unless a CRL of a higher number is there already (another
+    publisher got there first): under an advisory lock, so two publishers never put CRLs back in the wrong order."""
+    with _publishing(path):
+        try:
+            der = files.read_input(staged_file, "the staged CRL", limit=MAX_FILE)
+        except PkiError:
+            return  # put in place already, by whoever settled first
+        try:
+            mine = x509.load_der_x509_crl(der)
+        except ValueError:
+            mine = None
+        n = number(mine) if mine is not None and signed_by(mine, issuer) else None
+        if n is None or n <= published_number(path, issuer):
+            staged_file.unlink(missing_ok=True)
+            return
+        if path.is_symlink():
+            raise PkiError(f"{path} is a symlink; the CA writes only its own files. Remove the link")
+        files.replace(path.with_name(path.name + ".pem"), _pem(der))
+        faults.point("crl_staged")
+        os.replace(staged_file, path)
+
+
+def settle(path: Path, issuer: x509.Certificate, recorded: str | None) -> None:
+    """Finish what a killed publisher left: call holding the database's write lock, so no transaction is between
+    staging and its commit. A staged CRL whose number the CA recorded was committed: it goes in place; one
+    above it never was: it goes."""
+    for f in staged(path):
+        try:
+            n = int(f.name[len(path.name) + 2 : -len(STAGED)])
+        except ValueError:
+            n = None
+        if n is not None and recorded is not None and recorded.isdigit() and n <= int(recorded):
+            place(path, f, issuer)
+        else:
+            f.unlink(missing_ok=True)
+
+
+@contextmanager
+def _publishing(path: Path):
+    fd = os.open(path.with_name(".publish.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        undo.append(files.replace(path.with_name(path.name + ".pem"), _pem(der)))
-    except BaseException:
-        undo[0]()
-        raise
-
-    def restore() -> None:
-        for u in reversed(undo):
-            u()
-
-    return restore
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel if this process dies holding it
+        yield
+    finally:
+        os.close(fd)
 
 
 def _pem(der: bytes) -> bytes:

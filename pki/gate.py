@@ -68,6 +68,12 @@ def authorize_deploy(ca: CA, cred: authz.Credential, cert_pem: bytes, key_pem: b
             )
         if row["revoked_at"] is not None:
             raise NotAllowed(f"certificate {row['serial']} is revoked; it is not deployed", actor=op.name)
+        if (issuing := ca.store.issuing_revoked()) is not None:
+            raise NotAllowed(
+                f"the issuing CA {issuing['serial']} is revoked ({issuing['reason']}): no certificate of it is "
+                "deployed",
+                actor=op.name,
+            )
         if not keys.same_public_key(key, cert.public_key()):  # any key type: an X25519 key is simply not it
             raise PkiError("--key is not the key of --cert")
     return op

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import authz, files, keyreuse, keys, policy, profiles
 from .certparts import authority_info, crl_distribution, hexserial, key_usage, pem
-from .errors import PkiError
+from .errors import NotAllowed, PkiError
 from .policy import Request
 
 __all__ = ["Issued", "Request", "issue", "outputs", "record", "sign"]
@@ -80,6 +80,7 @@ def record(ca, db, cert: x509.Certificate, req: Request, actor: str, action: str
         not_after=cert.not_valid_after_utc.timestamp(),
         fingerprint=authz.fingerprint(cert),
         pem=pem(cert).decode(),
+        key_sha256=keys.key_hash(cert),
         issued_by=actor,
         renewed_from=renewed_from,
     )
@@ -119,6 +120,7 @@ def issue(
     never a certificate the CA signed but has no record of: one that no CRL could list and no one could revoke.
     The OCSP signer's files (in_place, in the CA folder, never handed out) are both replaced before the commit,
     so ocsp/ never holds a key and a certificate that do not match."""
+    refuse_if_revoked(ca, None, actor)
     policy.run(ca, req)
     if out is not None:
         out.check()
@@ -127,11 +129,11 @@ def issue(
         cert = sign(ca, req)
         try:
             with ca.store.transaction(intact=True) as db:
+                refuse_if_revoked(ca, db, actor)  # again under the lock: a revocation that committed meanwhile wins
                 serial = record(ca, db, cert, req, actor, action, renewed_from)
                 keyreuse.refuse_compromised_key(ca, db, serial, req.public_key, actor)
                 if req.profile.subject in ("device", "person"):
-                    subject = cert.subject.rfc4514_string()
-                    keyreuse.refuse_another_subjects_key(ca, db, serial, req.public_key, req.device, subject, actor)
+                    keyreuse.refuse_another_subjects_key(ca, db, serial, req.public_key, keyreuse.cn_of(cert), actor)
                 if req.profile.subject != "operator":  # an operator's: checked by its caller, who knows its line
                     keyreuse.refuse_operator_key(ca, db, serial, req.public_key, actor)
                 if then is not None:
@@ -148,6 +150,17 @@ def issue(
     if out is not None and not out.in_place:
         out.write_cert(pem(cert), serial)
     return Issued(serial, cert, key_pem, req.profile.name)
+
+
+def refuse_if_revoked(ca, db, actor: str) -> None:
+    """The issuing CA certifies nothing once the offline root has revoked it (root_ceremony.py)."""
+    if (r := ca.store.issuing_revoked(db)) is not None:
+        raise NotAllowed(
+            f"the issuing CA {r['serial']} was revoked by the offline root ({r['reason']}): it certifies nothing "
+            "more, and every chain through it is rejected. A new issuing CA is a new CA ('jinbao pki init' in "
+            "another folder)",
+            actor=actor,
+        )
 
 
 def outputs(prefix: Path | None, with_key: bool) -> files.Outputs | None:

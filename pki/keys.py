@@ -55,6 +55,11 @@ def same_public_key(a, b) -> bool:
     return spki(a) == spki(b)
 
 
+def key_hash(k) -> str:
+    """sha256 of a key's (or a certificate's) SubjectPublicKeyInfo, hex: what ca.db indexes certificates by."""
+    return hashlib.sha256(spki(k)).hexdigest()
+
+
 def key_sha256(cert_pem: str | bytes) -> str:
     """sha256 of a certificate's public key (its SubjectPublicKeyInfo): equal for every certificate
     of one key, so an auditor sees one key holding two credentials."""

@@ -5,7 +5,8 @@ commits; but only from a database whose revocations are what the CA sealed (stor
 whenever the database changed: an erased revocation is never answered 'good'. Responses are signed
 by the delegated OCSP signer the CA records as in use (EKU OCSPSigning) and carry its certificate;
 the responder switches to a renewed signer by itself and never signs with a revoked one. A request
-for another issuer gets 'unauthorized'.
+for another issuer gets 'unauthorized'. Once the offline root has revoked the issuing CA, every
+serial is answered 'revoked' (root_ceremony.py).
 
 Every request gets an answer: a well-formed HTTP request an OCSP status (malformedRequest,
 unauthorized, internalError, tryLater: RFC 6960 4.2.1), anything else an HTTP error (400, 405,
@@ -67,6 +68,7 @@ class Responder:
         self._cache: dict = {}
         self._version = None
         self._revoked: dict = {}
+        self._issuing_revoked: dict | None = None
         self.problem: str | None = None  # why nothing is signed now (answered internalError), once found
         self._serving = False
         try:
@@ -103,6 +105,7 @@ class Responder:
         if snap.problems:
             return self._stop("the CA database is not what the CA sealed (" + "; ".join(snap.problems) + ")")
         self._revoked = snap.revoked
+        self._issuing_revoked = snap.issuing_revoked
         if snap.ocsp_signer and snap.ocsp_signer != format(self.cert.serial_number, "x"):
             self._switch(snap.ocsp_signer)
         mine = format(self.cert.serial_number, "x")
@@ -178,6 +181,8 @@ class Responder:
         known = self._reader.known(serial)
         # the revocation as of the last sealed snapshot (_refresh), never a row read on its own
         row = self._revoked.get(serial, (None, None)) if known else None
+        if self._issuing_revoked is not None:
+            row = _under_revoked_issuer(row, self._issuing_revoked)
         key = (algo, req.serial_number, row)
         if not nonce:
             # RFC 5019-style pre-produced answers: reuse a signed response for a few minutes while the
@@ -220,6 +225,15 @@ class Responder:
                 self._cache.clear()
             self._cache[key] = (time.monotonic() + CACHE_SECONDS, body)
         return body
+
+
+def _under_revoked_issuer(row, issuing: dict) -> tuple:
+    """Every serial, known or not, is revoked once the root revoked the issuing CA: whoever holds its key can sign
+    certificates the CA has no record of. A certificate revoked before keeps its own revocation."""
+    if row is not None and row[0] is not None and row[0] <= issuing["revoked_at"]:
+        return row
+    reason = "ca_compromise" if issuing["reason"] in ("ca_compromise", "key_compromise") else issuing["reason"]
+    return (issuing["revoked_at"], reason)
 
 
 def _unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:

@@ -35,6 +35,7 @@ class Request:
     public_key: object = None
     private_key: object = None  # the subject's key, when the CA makes it for them (never the CA's own)
     requested_names: tuple = ()
+    requested_extensions: object = ()  # the CSR's extensionRequest, for only_profile_extensions
     subject: x509.Name | None = None
     sans: tuple = ()
     site: str | None = None
@@ -65,6 +66,7 @@ def key_of_request(ca, req: Request) -> None:
             req.requested_names = tuple(exts.get_extension_for_class(x509.SubjectAlternativeName).value)
         except x509.ExtensionNotFound:
             req.requested_names = ()
+        req.requested_extensions = exts
     else:
         kt = req.profile.default_key_type if req.key_type is None else req.key_type  # '' is not "the default"
         if kt not in req.profile.key_types:
@@ -184,6 +186,35 @@ def only_given_names(ca, req: Request) -> None:
         )
 
 
+def only_profile_extensions(ca, req: Request) -> None:
+    """A CSR that asks to be a CA, to sign certificates or CRLs, or for usages its profile does not give is refused,
+    not quietly trimmed: whoever made it meant something else than the profile issues, and should hear so."""
+    wanted = []
+    for ext in req.requested_extensions:
+        v = ext.value
+        if isinstance(v, x509.BasicConstraints) and v.ca:
+            wanted.append("basicConstraints CA:TRUE")
+        elif isinstance(v, x509.KeyUsage) and (v.key_cert_sign or v.crl_sign):
+            wanted.append("keyUsage keyCertSign/cRLSign")
+        elif isinstance(v, x509.ExtendedKeyUsage):
+            allowed = {profiles.EKU[u] for u in req.profile.extended_key_usage}
+            wanted += [f"extendedKeyUsage {_oid_name(o)}" for o in v if o not in allowed]
+        elif isinstance(v, x509.NameConstraints):
+            wanted.append("nameConstraints")
+    if wanted:
+        gives = ", ".join(req.profile.extended_key_usage) or "no extended key usage"
+        raise PkiError(
+            f"--csr: the CSR asks for {', '.join(wanted[:5])}, which profile {req.profile.name} does not give (it "
+            f"issues end-entity certificates with {gives}); make a request without them, or choose the profile "
+            "that gives them"
+        )
+
+
+def _oid_name(oid: x509.ObjectIdentifier) -> str:
+    name = getattr(oid, "_name", "Unknown OID")
+    return oid.dotted_string if name == "Unknown OID" else name
+
+
 def inside_estate(ca, req: Request) -> None:
     """Names inside the CA's domain and addresses inside the estate's plan (the issuing CA's name constraints)."""
     estate = ca.estate
@@ -198,7 +229,7 @@ def inside_estate(ca, req: Request) -> None:
 
 VALIDATORS = (key_of_request,)
 MODIFIERS = (subject_kind, subject_names, validity)
-ENFORCERS = (allowed_key, allowed_validity, only_given_names, inside_estate)
+ENFORCERS = (allowed_key, allowed_validity, only_given_names, only_profile_extensions, inside_estate)
 
 
 def run(ca, req: Request) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from . import authz, clock, issuance, keyreuse, profiles
+from . import authz, checks, clock, issuance, keyreuse, profiles
 from .certparts import common_name
 from .errors import NotAllowed, PkiError
 from .gate import authenticate, refusals_logged
@@ -69,6 +69,18 @@ def successor(ca, op: authz.Operator, old, csr_pem, key_type, out) -> Issued:
     if prof.name == "ocsp_signer":
         return new_signer(ca, op.name, "renew", renewed_from=old["serial"])
     req = Request(prof, device=old["device"], csr_pem=csr_pem, key_type=key_type)
+    if prof.subject == "device":
+        # the device as the CA signed it, not as the row says: a device column edited from prov-app1 to prov-db1
+        # would renew prov-app1's key under prov-db1's names
+        signed = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        d = ca.estate.devices.get(old["device"] or "")
+        if d is None or d.fqdn != signed:
+            raise NotAllowed(
+                f"ca.db's record of certificate {old['serial']} names device {checks.shown(old['device'])}, but the "
+                f"CA signed it for {checks.shown(signed)}: ca.db was changed outside the CA, or the device was "
+                "renamed in the inventory. Nothing is renewed; issue a new certificate for the device",
+                actor=op.name,
+            )
     operator = None
     if prof.subject == "person":
         req.person = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value

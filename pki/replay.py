@@ -1,10 +1,10 @@
 """Replaying the audit log against the tables: what 'audit verify' reports beyond the chain itself.
 
 The log is signed and chained; the tables are not. Replaying the entries that change state (a certificate
-issued or renewed, an operator added or recovered, a revocation, a CRL, the OCSP signer) gives what the
-tables must say. Every difference is reported: a role raised, a revocation erased or invented, a certificate
-in the database that no entry issued (left behind when entries were cut from the log, even if an old
-audit.head was put back with them), an entry whose certificate is gone.
+issued or renewed, an operator added or recovered, a revocation, a CRL, the OCSP signer, the root's revocation
+of the issuing CA) gives what the tables must say. Every difference is reported: a role raised, a revocation
+erased or invented, a certificate in the database that no entry issued (left behind when entries were cut from
+the log, even if an old audit.head was put back with them), an entry whose certificate is gone.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+
+from .store.records import issuing_revoked_value
 
 # Entries that bring a certificate into the tables (each records serial, profile, fingerprint, ...).
 ISSUING = {"issue", "renew", "operator_add", "recover_admin", "ocsp_signer"}
@@ -21,7 +23,7 @@ ISSUING = {"issue", "renew", "operator_add", "recover_admin", "ocsp_signer"}
 class Expected:
     certs: dict = field(default_factory=dict)  # serial -> {seq, profile, fingerprint, revoked: (reason, at)}
     operators: dict = field(default_factory=dict)  # name -> (role, serial)
-    meta: dict = field(default_factory=dict)  # crl_number, crl_next_update, root_crl_number, ocsp_signer
+    meta: dict = field(default_factory=dict)  # crl_number, crl_next_update, root_crl_number, ocsp_signer, …
 
 
 def expected(rows) -> Expected:
@@ -64,6 +66,8 @@ def _apply(want: Expected, seq: int, action: str, d: dict) -> None:
         want.meta["crl_next_update"] = d.get("next_update")
     elif action == "root_crl":
         want.meta["root_crl_number"] = str(d.get("crl_number"))
+    elif action == "revoke_issuing_ca":
+        want.meta["issuing_revoked"] = issuing_revoked_value(serial, d.get("revoked_at"), d.get("reason"))
 
 
 def _rdn(d: dict, attr: str) -> str | None:

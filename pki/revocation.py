@@ -1,10 +1,10 @@
-"""Revoking, and the CRLs that publish revocations: the issuing CA's (on every revocation and on schedule)
-and the offline root's."""
+"""Revoking, and the issuing CA's CRL that publishes revocations (on every revocation and on schedule). The offline
+root's CRL and its revocation of the issuing CA are root_ceremony.py's."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from cryptography import x509
@@ -23,12 +23,14 @@ REVOCABLE = [r for r in REASONS if r not in ("certificate_hold", "remove_from_cr
 
 @dataclass
 class Revoked:
-    """What a revocation did: the serials revoked, whose operator credentials they were, and the credential that
-    operator still acts with when it was not among them (a superseded credential was revoked)."""
+    """What a revocation did: the serials revoked, whose operator credentials they were, the credential that
+    operator still acts with when it was not among them (a superseded credential was revoked), and the other
+    certificates of the same key a compromise revoked with them (serial, whose)."""
 
     serials: list
     operator: str | None = None
     still_active: str | None = None
+    same_key: list = field(default_factory=list)
 
 
 def revoke(ca, cred, serial: str, reason: str = "unspecified") -> Revoked:
@@ -60,9 +62,22 @@ def revoke_operator(ca, cred, name: str, reason: str = "unspecified") -> Revoked
 
 
 def revoke_serials(ca, op: authz.Operator, serials: list[str], reason: str) -> Revoked:
+    """Revoke serials, and for a compromise every other live certificate of their keys, in one transaction with
+    one CRL: a key revoked as stolen leaves no certificate of it that a relying party still accepts."""
     with ca.store.transaction(intact=True) as db:
-        admins = ca.store.active_admins(db, time.time())
-        if admins and set(admins) <= set(serials):
+        now = time.time()
+        siblings = keyreuse.same_key(ca, db, serials, now) if reason in keyreuse.COMPROMISED else []
+        for r in siblings:
+            if op.role not in authz.ALLOWED.get(authz.action_for("revoke", r["profile"]), set()):
+                raise NotAllowed(
+                    f"certificate {r['serial']} ({r['profile']}) carries the same key, and a compromised key is "
+                    f"revoked in every certificate at once; operator {op.name} ({op.role}) may not revoke that one. "
+                    "A CA administrator revokes it, or both together",
+                    actor=op.name,
+                )
+        every = [*serials, *(r["serial"] for r in siblings)]
+        admins = ca.store.active_admins(db, now)
+        if admins and set(admins) <= set(every):
             raise NotAllowed(
                 f"certificate {admins[0]} is the last active ca_admin's credential; it cannot be "
                 "revoked. Add another CA administrator first (or recover one with 'jinbao pki "
@@ -70,15 +85,15 @@ def revoke_serials(ca, op: authz.Operator, serials: list[str], reason: str) -> R
                 actor=op.name,
             )
         signer = ca.store.ocsp_signer(db)
-        if signer in serials:
+        if signer in every:
             raise NotAllowed(
                 f"certificate {signer} is the OCSP signer in use; revoked, it would go on signing "
                 "answers. Run 'jinbao pki ocsp renew-signer' first (a running 'ocsp serve' switches "
                 f"to the new signer), then revoke {signer}",
                 actor=op.name,
             )
-        now = time.time()
-        for serial in serials:
+        for serial in every:
+            extra = {} if serial in serials else {"same_key_as": serials[0]}
             at, was = now, {}
             if not ca.store.mark_revoked(db, serial, reason, now):
                 why = ca.store.cert(serial)["revoke_reason"]
@@ -100,11 +115,14 @@ def revoke_serials(ca, op: authz.Operator, serials: list[str], reason: str) -> R
                     "reason": reason,
                     "revoked_at": at,
                     **was,
+                    **extra,
                     **({"operator": owner} if owner else {}),
                 },
             )
         publish_crl(ca, db, op.name)
-        return _revoked(ca, db, serials)
+        done = _revoked(ca, db, serials)
+        done.same_key = [(r["serial"], r["device"] or r["operator"] or r["subject"]) for r in siblings]
+        return done
 
 
 def _revoked(ca, db, serials: list[str]) -> Revoked:
@@ -127,10 +145,10 @@ def write_crl(ca, actor: str) -> x509.CertificateRevocationList:
 
 
 def publish_crl(ca, db, actor: str) -> x509.CertificateRevocationList:
-    """Sign and publish the CRL inside the caller's transaction. Under that lock CRLs are published in
-    number order. The number is the CA's own counter (sealed in the database), and above the CRL on disk
-    only if this CA signed that one: a planted file cannot push the counter. The files are put back if the
-    transaction does not commit, so the CRL never lists what the database does not."""
+    """Sign the CRL inside the caller's transaction, to be published once it commits (crl.stage): the CRL never
+    lists what the database does not, wherever the process is killed. The number is the CA's own counter (sealed
+    in the database), and above the CRL on disk only if this CA signed that one: a planted file cannot push the
+    counter."""
     now = clock.now()
     f = ca.dir / "crl" / "issuing.crl"
     number = ca.store.next_crl_number(db, at_least=crl.published_number(f, ca.issuer.certificate) + 1)
@@ -149,7 +167,7 @@ def publish_crl(ca, db, actor: str) -> x509.CertificateRevocationList:
         "crl",
         {"crl_number": number, "revoked": len(published), "next_update": published.next_update_utc.isoformat()},
     )
-    ca.store.on_abort(crl.publish(f, der))
+    crl.stage(ca.store, f, der, ca.issuer.certificate)
     return published
 
 
@@ -158,23 +176,6 @@ def crl_due(ca, within_hours: float) -> bool:
     database), and the file on disk only once its signature is the issuing CA's."""
     within = timedelta(hours=checks.hours(within_hours, "--if-due"))
     return crl.due(ca.dir / "crl" / "issuing.crl", ca.issuer.certificate, ca.store.crl_record(), clock.now() + within)
-
-
-def root_crl(ca, cred, root_passphrase: bytes) -> None:
-    op = authorize(ca, cred, "root_crl")
-    write_root_crl(ca, ca.root_signer(root_passphrase), op.name)
-
-
-def write_root_crl(ca, root, actor: str) -> None:
-    """The root's CRL, signed by root (its signer: the offline key, opened with the passphrase)."""
-    now = clock.now()
-    f = ca.dir / "crl" / "root.crl"
-    with ca.store.transaction(intact=True) as db:
-        published = crl.published_number(f, root.certificate)
-        number = ca.store.next_root_crl_number(db, at_least=max(int(time.time()), published + 1))
-        next_update = now + timedelta(days=365)
-        ca.audit(db, actor, "root_crl", {"crl_number": number, "next_update": next_update.isoformat()})
-        ca.store.on_abort(crl.publish(f, crl.sign(root, number, now - clock.CLOCK_SKEW, next_update)))
 
 
 def _reason(reason: str) -> str:

@@ -6,7 +6,8 @@ All of the CA's SQL lives in this package; the rest of pki/ asks for what it nee
 - records.py: certificates, revocations, operators and counters;
 - audit_log.py: the hash-chained, signed, append-only log;
 - reader.py: the OCSP responder's read-only view;
-- schema.py: the tables and triggers.
+- schema.py: the tables and triggers;
+- migrate.py: bringing a database made by earlier code up to the current schema.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ class Snapshot:
     problems: list  # what is wrong with the seal; the rest is not to be believed while any remain
     revoked: dict  # serial -> (revoked_at, revoke_reason)
     ocsp_signer: str | None  # the serial of the signer the CA records as in use
+    issuing_revoked: dict | None = None  # the root's revocation of the issuing CA: {serial, revoked_at, reason}
 
 
 class Reader:
@@ -41,9 +43,10 @@ class Reader:
                 for r in db.execute("SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL")
             }
             in_use = db.execute("SELECT value FROM meta WHERE key = 'ocsp_signer'").fetchone()
+            issuing = db.execute("SELECT value FROM meta WHERE key = 'issuing_revoked'").fetchone()
         finally:
             db.execute("COMMIT")
-        return Snapshot(problems, revoked, in_use[0] if in_use else None)
+        return Snapshot(problems, revoked, in_use[0] if in_use else None, json.loads(issuing[0]) if issuing else None)
 
     def known(self, serial: str) -> bool:
         """Whether the CA issued a certificate with this serial (hex, lower case)."""

@@ -5,7 +5,19 @@ Methods that take `db` run inside the caller's transaction (Store.transaction); 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+
+# No ORDER BY: SQLite would walk the primary key in order to skip a sort, a pass over every certificate, instead of
+# looking the key up in certs_key (tests/pki/test_pki_keys_and_crash.py checks the plan).
+WITH_KEY = (
+    "SELECT c.serial, c.profile, c.subject, c.device, c.not_after, c.revoked_at, c.revoke_reason, c.pem, "
+    "o.name AS operator FROM certs c LEFT JOIN operators o ON o.serial = c.serial WHERE c.key_sha256 = ?"
+)
+
+
+def issuing_revoked_value(serial, at, reason) -> str:
+    return json.dumps({"serial": serial, "revoked_at": at, "reason": reason}, sort_keys=True)
 
 
 @dataclass
@@ -14,7 +26,7 @@ class Tables:
 
     certs: dict  # serial -> row (serial, profile, fingerprint, revoked_at, revoke_reason, renewed_from)
     operators: dict  # name -> (role, serial)
-    meta: dict  # crl_number, crl_next_update, root_crl_number, ocsp_signer
+    meta: dict  # crl_number, crl_next_update, root_crl_number, ocsp_signer, issuing_revoked
 
 
 class Certificates:
@@ -22,10 +34,19 @@ class Certificates:
         """Record an issued certificate; sqlite3.IntegrityError when its serial (or fingerprint) is taken."""
         db.execute(
             "INSERT INTO certs (serial, profile, subject, device, site, not_before, not_after, fingerprint, pem, "
-            "issued_by, renewed_from) VALUES (:serial, :profile, :subject, :device, :site, :not_before, "
-            ":not_after, :fingerprint, :pem, :issued_by, :renewed_from)",
+            "key_sha256, issued_by, renewed_from) VALUES (:serial, :profile, :subject, :device, :site, :not_before, "
+            ":not_after, :fingerprint, :pem, :key_sha256, :issued_by, :renewed_from)",
             row,
         )
+
+    def with_key(self, db, key_sha256: str):
+        """Every certificate of one key (an index lookup), with the operator it is the credential of, if any."""
+        return sorted(db.execute(WITH_KEY, (key_sha256,)).fetchall(), key=lambda r: r["serial"])
+
+    def cert_key(self, db, serial: str) -> str:
+        """The key hash of a recorded certificate ('' when it has none)."""
+        row = db.execute("SELECT key_sha256 FROM certs WHERE serial = ?", (serial,)).fetchone()
+        return (row[0] if row else None) or ""
 
     def cert(self, serial: str):
         return self.db.execute("SELECT * FROM certs WHERE serial = ?", (serial.lower(),)).fetchone()
@@ -97,11 +118,28 @@ class Certificates:
     def set_ocsp_signer(self, db, serial: str) -> None:
         self._set(db, "ocsp_signer", serial)
 
+    def issuing_revoked(self, db=None) -> dict | None:
+        """The offline root's revocation of the issuing CA: {serial, revoked_at, reason}, or None."""
+        row = (db or self.db).execute("SELECT value FROM meta WHERE key = 'issuing_revoked'").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_issuing_revoked(self, db, serial: str, at: float, reason: str) -> str:
+        """Record it (sealed with the counters); returns the value, as replay.py rebuilds it from the log entry."""
+        value = issuing_revoked_value(serial, at, reason)
+        self._set(db, "issuing_revoked", value)
+        return value
+
     def meta(self, db) -> dict:
         return dict(db.execute("SELECT key, value FROM meta").fetchall())
 
     def _set(self, db, key: str, value: str) -> None:
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def named_rows(self, db):
+        """(serial, subject, device, pem) of every certificate: what 'audit verify' compares with what was signed."""
+        cursor = db.cursor()
+        cursor.row_factory = None
+        return cursor.execute("SELECT serial, subject, device, pem FROM certs")
 
     def replay_tables(self, db) -> Tables:
         return Tables(
@@ -117,7 +155,7 @@ class Certificates:
             meta=dict(
                 db.execute(
                     "SELECT key, value FROM meta WHERE key IN ('crl_number', 'crl_next_update', "
-                    "'root_crl_number', 'ocsp_signer')"
+                    "'root_crl_number', 'ocsp_signer', 'issuing_revoked')"
                 ).fetchall()
             ),
         )

@@ -14,11 +14,13 @@ CREATE TABLE IF NOT EXISTS certs (
   not_before REAL NOT NULL, not_after REAL NOT NULL,
   fingerprint TEXT NOT NULL UNIQUE,   -- sha256 of the DER
   pem TEXT NOT NULL,
+  key_sha256 TEXT,                    -- sha256 of the SubjectPublicKeyInfo: every key check is a lookup
   issued_by TEXT NOT NULL,
   revoked_at REAL, revoke_reason TEXT,
   renewed_from TEXT
 );
 CREATE INDEX IF NOT EXISTS certs_not_after ON certs(not_after);
+CREATE INDEX IF NOT EXISTS certs_key ON certs(key_sha256);
 -- what seal.py digests, in its order, without a pass over every certificate
 CREATE INDEX IF NOT EXISTS certs_revoked ON certs(serial) WHERE revoked_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS certs_own ON certs(serial) WHERE profile IN ('operator', 'ocsp_signer');
@@ -45,6 +47,11 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 """
 
 GENESIS = "0" * 64
+
+# A CA database made before certs carried key_sha256 (at most 2026-12-01) gains the column and its index the first
+# time the CA writes to it; migrations.py fills the column from each certificate's PEM.
+KEY_COLUMN = "ALTER TABLE certs ADD COLUMN key_sha256 TEXT"
+KEY_INDEX = "CREATE INDEX IF NOT EXISTS certs_key ON certs(key_sha256)"
 
 
 # One encoder, made once: json.dumps with these options builds a new one per call, a third of the time the CA

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from dataclasses import dataclass, field
 
 from .. import checks
@@ -23,11 +24,22 @@ LIMIT = 4096  # the record is about 600 bytes
 # Each group of facts as rows in a fixed order; one digest per group, so a mismatch names what moved.
 FACTS = {
     "operators": "SELECT name, role, serial FROM operators ORDER BY name",
+    "own": "SELECT serial, profile, fingerprint, revoked_at, revoke_reason, renewed_from, key_sha256 FROM certs "
+    "WHERE profile IN ('operator', 'ocsp_signer') ORDER BY serial",
+    "revoked": "SELECT serial, revoked_at, revoke_reason, key_sha256 FROM certs WHERE revoked_at IS NOT NULL "
+    "ORDER BY serial",
+    "counters": f"SELECT key, value FROM meta WHERE key != '{KEY}' ORDER BY key",
+}
+# Seals made before the key column (version 1) cover the same groups without it. One is still believed until the
+# CA next writes, which seals version 2: the keys that refusals look up (a compromised key, an operator's) are then
+# sealed with the rest, so an edited key_sha256 stops the CA instead of letting a compromised key through.
+FACTS_V1 = {
+    **FACTS,
     "own": "SELECT serial, profile, fingerprint, revoked_at, revoke_reason, renewed_from FROM certs "
     "WHERE profile IN ('operator', 'ocsp_signer') ORDER BY serial",
     "revoked": "SELECT serial, revoked_at, revoke_reason FROM certs WHERE revoked_at IS NOT NULL ORDER BY serial",
-    "counters": f"SELECT key, value FROM meta WHERE key != '{KEY}' ORDER BY key",
 }
+VERSION = 2
 LABELS = {
     "operators": "operators",
     "own": "operator and OCSP signer certificates",
@@ -69,23 +81,27 @@ def touched(db) -> set[str]:
     return groups
 
 
-def digests(db, only=FACTS) -> dict[str, str]:
+def digests(db, only=FACTS, facts=FACTS) -> dict[str, str]:
     out = {}
     cursor = db.cursor()
     cursor.row_factory = None  # plain tuples: this runs over every revocation
     for name in only:
         # str() of a float is its repr: the same timestamp always hashes the same
-        text = "".join(["\x1f".join(map(str, row)) + "\n" for row in cursor.execute(FACTS[name])])
+        text = "".join(["\x1f".join(map(str, row)) + "\n" for row in cursor.execute(facts[name])])
         out[name] = hashlib.sha256(text.encode()).hexdigest()
     return out
 
 
-def _body(seq: int, h: str, d: dict) -> bytes:
-    return f"jinbao seal {seq} {h} {json.dumps(d, sort_keys=True, separators=(',', ':'))}".encode()
+def _body(seq: int, h: str, d: dict, version: int = VERSION) -> bytes:
+    # the version is signed too: a version-2 seal relabelled 1 is checked against the wrong facts and fails
+    tag = "jinbao seal" if version == 1 else f"jinbao seal v{version}"
+    return f"{tag} {seq} {h} {json.dumps(d, sort_keys=True, separators=(',', ':'))}".encode()
 
 
-def write(db, sign, seq: int, h: str, d: dict) -> None:
-    record = {"seq": seq, "hash": h, "digests": d, "sig": sign(_body(seq, h, d)).hex()}
+def write(db, sign, seq: int, h: str, d: dict, version: int = VERSION) -> None:
+    record = {"seq": seq, "hash": h, "digests": d, "sig": sign(_body(seq, h, d, version)).hex()}
+    if version != 1:
+        record["v"] = version
     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (KEY, json.dumps(record)))
 
 
@@ -95,8 +111,10 @@ class Check:
     # The digests the seal vouches for when it is the CA's and current, though the tables no longer match it:
     # carried into the next seal, so logging a refusal never turns an edit into the CA's own state.
     vouched: dict | None = None
-    # The tables' digests, when they are what the seal says.
+    # The tables' digests (as the current version seals them), when they are what the seal says.
     digests: dict | None = None
+    # The version of the seal found: what `vouched` is a digest of.
+    version: int = VERSION
     # What is wrong with the audit log itself: nothing more is appended to it, not even a refusal.
     log: list[str] = field(default_factory=list)
 
@@ -123,9 +141,10 @@ def check(db, verify) -> Check:
         for name in FACTS:
             checks.hex_text(sealed, name, "the seal", 64)
         sig = bytes.fromhex(checks.hex_text(record, "sig", "the seal"))
+        version = checks.whole(record, "v", "the seal", 2, VERSION) if "v" in record else 1
     except ValueError as e:
         return Check([f"the CA's seal over its tables (meta 'seal' in ca.db) is damaged ({e})"])
-    if not verify(sig, _body(seq, h, sealed)):
+    if not verify(sig, _body(seq, h, sealed, version)):
         return Check(["the CA's seal over its tables (meta 'seal' in ca.db) is not signed by the issuing CA"])
     # A seal older than the log's newest entry (or naming another entry at its number) came back from an earlier
     # state, with the tables it vouched for then. A seal newer than the log means entries were cut from the log's
@@ -137,7 +156,7 @@ def check(db, verify) -> Check:
                 "tables were put back from an earlier state"
             ]
         )
-    now = digests(db)
+    now = digests(db, facts=FACTS if version == VERSION else FACTS_V1)
     changed = [name for name in FACTS if now[name] != sealed[name]]
     if changed:
         return Check(
@@ -146,8 +165,16 @@ def check(db, verify) -> Check:
                 "changed outside the CA"
             ],
             vouched=sealed,
+            version=version,
         )
-    return Check([], digests=now)
+    if version != VERSION:
+        # believed as version 1; what the next seal carries forward is in the current version's terms (the writer
+        # has added the key column by now; a read-only reader of an older database never seals)
+        try:
+            now = digests(db)
+        except sqlite3.OperationalError:
+            now = None
+    return Check([], digests=now, version=version)
 
 
 def _empty(db) -> bool:

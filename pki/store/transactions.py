@@ -13,8 +13,9 @@ import threading
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from .. import faults
 from ..errors import PkiError, Tampered
-from . import seal
+from . import migrate, seal
 from .audit_log import log_problems
 from .schema import GENESIS, SCHEMA
 
@@ -32,6 +33,7 @@ class Transactions:
         self.signer = signer
         self._head = None
         self._undo = None
+        self._after = None
         self._verified = None  # (PRAGMA data_version, digests) of tables last found or left as sealed
         self._watching = False
         # One connection, shareable by threads: a transaction holds it until it commits or rolls back.
@@ -51,19 +53,25 @@ class Transactions:
             raise sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}")
 
     @contextmanager
-    def transaction(self, intact: bool = False):
+    def transaction(self, intact: bool = False, migrate_schema: bool = True):
         """One writer at a time across processes and threads; everything inside lands or nothing does, on disk
-        too: what the body published through on_abort() is put back if the commit does not happen.
+        too: what the body staged through on_abort() is taken back if the commit does not happen, and what it
+        hands to after_commit() is published only once the commit has happened.
 
         intact: refuse (Tampered) unless the tables are as the CA sealed them, checked under the write lock, so
-        nothing the CA signs is built on an edited row."""
+        nothing the CA signs is built on an edited row. migrate_schema=False: a transaction only for reading under the
+        lock ('audit verify', perhaps without the issuing key) leaves an older database as it found it."""
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
-            self._head, self._undo = None, []
+            self._head, self._undo, self._after = None, [], []
             try:
+                if migrate_schema:
+                    migrate.key_column(self.db)
                 before = self._check() if self.signer else None
                 if intact and before and before.problems:
                     raise Tampered(before.problems)
+                if migrate_schema:
+                    migrate.fill_keys(self.db)
                 yield self.db
                 if self._head and before is not None and before.log:
                     raise Tampered(before.log)  # an entry appended to an edited log would vouch for the edit
@@ -73,7 +81,9 @@ class Transactions:
                         self._undo.append(self.head.write(*self._head))
                     except PkiError as e:
                         raise PkiError(f"the audit log's head: {e}; nothing was recorded or published") from None
+                faults.point("before_commit")
                 self.db.execute("COMMIT")
+                faults.point("after_commit")
                 if sealed is not None:
                     self._verified = (self._version(), sealed)
             except BaseException:
@@ -87,11 +97,18 @@ class Transactions:
                         undo()
                 raise
             finally:
-                self._head, self._undo = None, None
+                after, self._head, self._undo, self._after = self._after, None, None, None
+            for publish in after:
+                publish()
 
     def on_abort(self, undo) -> None:
         """Inside transaction(): run undo() if this transaction does not commit (a file published too early)."""
         self._undo.append(undo)
+
+    def after_commit(self, publish) -> None:
+        """Inside transaction(): run publish() once this transaction has committed, still holding the thread lock.
+        A process killed in between leaves what publish() would have done to the next one (crl.settle)."""
+        self._after.append(publish)
 
     def _version(self) -> int:
         return self.db.execute("PRAGMA data_version").fetchone()[0]
@@ -107,6 +124,7 @@ class Transactions:
         version = self._version()
         if (
             self._verified
+            and self._verified[1] is not None
             and self._verified[0] == version
             and not self.db.execute("SELECT 1 FROM temp.touched LIMIT 1").fetchone()
         ):
@@ -129,7 +147,7 @@ class Transactions:
             self.db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone() or (0, GENESIS)
         )
         if before.problems:
-            seal.write(self.db, self.signer.sign, tail[0], tail[1], before.vouched)
+            seal.write(self.db, self.signer.sign, tail[0], tail[1], before.vouched, before.version)
             return None
         digests = {**before.digests, **seal.digests(self.db, only=changed)}
         seal.write(self.db, self.signer.sign, tail[0], tail[1], digests)
