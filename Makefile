@@ -104,8 +104,11 @@ demo: setup
 demo-down: venv
 	$(JINBAO) lab down --id $(DEMO_LAB)
 
+# Two workers: the suite mostly waits on labs, so two nearly halve it even on 2 cores; a worker
+# takes whole groups of tests that share a lab (tests/support/groups.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest -q --durations=25
+	$(PY) -m pytest -q --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
 
 # ruff (lint and format) on everything, mypy on the core (its config is in pyproject.toml).
 # ansible.cfg makes an inventory that does not parse an error (a broken estate must not look like

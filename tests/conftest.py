@@ -6,13 +6,17 @@ import tempfile
 
 import pytest
 
+# How `make test` splits the suite between its two workers.
+pytest_plugins = ["tests.support.groups"]
+
+_PREFIX = "jinbao-test-state-"
 _STATE: list[str] = []  # the folder made for this run, if any
 _SET: list[str] = []  # the environment variables this run set
 
 
 def _run_dir() -> str:
     if not _STATE:
-        _STATE.append(tempfile.mkdtemp(prefix="jinbao-test-state-"))
+        _STATE.append(tempfile.mkdtemp(prefix=_PREFIX))
     return _STATE[0]
 
 
@@ -27,6 +31,12 @@ def pytest_configure(config):
         if var not in os.environ:
             os.environ[var] = os.path.join(_run_dir(), sub) if sub else _run_dir()
             _SET.append(var)
+    # A worker of `make test` (tests/support/groups.py) inherits the folder its controller made
+    # (and removes); each worker keeps its state apart in it, as two runs would.
+    worker, state = os.environ.get("PYTEST_XDIST_WORKER"), os.environ["JINBAO_STATE_DIR"]
+    if worker and os.path.basename(state).startswith(_PREFIX):
+        os.environ["JINBAO_STATE_DIR"] = os.path.join(state, worker)
+        os.makedirs(os.environ["JINBAO_STATE_DIR"], exist_ok=True)
 
 
 def pytest_unconfigure(config):

@@ -1,0 +1,39 @@
+"""How `make test` splits the suite between two workers (pytest-xdist, `--dist loadgroup`).
+
+Most of the suite's time is spent waiting on labs (routing to converge, Ansible, drills), not on
+the CPU, so two workers nearly halve it on a 2-core machine. A worker takes a whole group at a
+time, so tests that share a lab share a worker: a module's tests (a module-scoped lab), every
+role's lab test (one lab for the package, converged in LAB_ORDER), every DR test (one lab with
+PostgreSQL for the session). A test using the session-wide `lab` gets one lab per worker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent.parent
+WHOLE_PACKAGES = ("roles", "dr")
+# The longest groups go first, so that neither worker is left alone with one at the end.
+FIRST = ("roles", "dr", "netconfig/test_rollback.py", "netconfig/test_apply.py")
+
+
+def group(item) -> str:
+    path = Path(str(item.fspath)).resolve().relative_to(TESTS)
+    return path.parts[0] if path.parts[0] in WHOLE_PACKAGES else path.as_posix()
+
+
+@pytest.hookimpl(trylast=True)  # after tests/roles has put its modules in LAB_ORDER
+def pytest_collection_modifyitems(config, items):
+    groups = {}
+    for item in items:
+        groups[item.nodeid] = g = group(item)
+        item.add_marker(pytest.mark.xdist_group(g))
+    if getattr(config.option, "numprocesses", None):
+
+        def rank(item) -> int:
+            g = groups[item.nodeid]
+            return FIRST.index(g) if g in FIRST else len(FIRST)
+
+        items.sort(key=rank)  # stable: every group keeps its own order
