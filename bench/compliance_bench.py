@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 from compliance import configtext, devicecheck, runner  # noqa: E402
 from compliance.registry import registry  # noqa: E402
 from jinbao.estate import load_estate  # noqa: E402
+from jinbao.platforms import facts  # noqa: E402
 from jinbao.rendering import rendered  # noqa: E402
 
 GOAL_S = 5.0
@@ -40,6 +41,8 @@ def main() -> int:
         folder = Path(tmp)
         t = time.perf_counter()
         for d in estate.devices.values():
+            if not facts(d.platform).config_family:  # an appliance: SNMP only, no config to judge
+                continue
             for syntax, text in rendered(estate, d).items():
                 if syntax in {p for r in rules for p in r.platforms}:
                     (folder / f"{d.name}.{syntax}.conf").write_text(text)
