@@ -67,7 +67,19 @@ def _sysctls() -> dict[str, str]:
 
 def _orphan_netns_processes() -> set[int]:
     """Processes in a network namespace that is neither the host's nor a named one (a lab's
-    process that outlived its namespace's name)."""
+    process that outlived its namespace's name), and still there a second later. Checks that run
+    beside the suite (netconfig's `nft -c` and `sshd -t` under `unshare --net`, in the other
+    worker of `make test`) live a few milliseconds in namespaces of their own; a leaked daemon
+    stays."""
+    seen = _unnamed_netns_processes()
+    deadline = time.monotonic() + 1.0
+    while seen and time.monotonic() < deadline:
+        time.sleep(0.2)
+        seen &= _unnamed_netns_processes()
+    return seen
+
+
+def _unnamed_netns_processes() -> set[int]:
     named = set()
     for p in Path("/run/netns").glob("*") if Path("/run/netns").is_dir() else []:
         with contextlib.suppress(OSError):
