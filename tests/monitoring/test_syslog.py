@@ -38,11 +38,14 @@ RFC5424_PROC = b"<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 -
 # util-linux logger --rfc5424 (the lab's forwarder) carrying a line of FRR's log file
 FRR_VIA_LOGGER = (
     b'<29>1 2026-12-01T20:31:07.412230+00:00 prov-wan1 frr - - [timeQuality tzKnown="1" isSynced="0"] '
-    b"2026/12/01 20:31:07 OSPF: [AZQGJ-PJBJQ] AdjChg: Nbr 10.90.0.12(default) on eth1:10.90.1.1: Full -> Deleted "
-    b"(InterfaceDown)"
+    b"2026/12/01 20:26:19 OSPF: [Y05P2-YJVXY] AdjChg: Nbr 10.90.24.1, NbrIP 10.90.240.10 (default) on "
+    b"eth4:10.90.240.9: Full -> Deleted (KillNbr)"
 )
 # FRR's own `log syslog` (production), sshd through syslog(3), and Cisco IOS with its sequence number
-FRR_SYSLOG = b"<29>Dec  1 20:31:07 chuzhou-wan1 ospfd[811]: [AZQGJ-PJBJQ] AdjChg: Nbr 10.90.0.1(default) on eth0:10.90.1.2: Init -> Full (LoadingDone)"
+FRR_SYSLOG = (
+    b"<29>Dec  1 20:26:28 chuzhou-wan1 ospfd[811]: [Y05P2-YJVXY] AdjChg: Nbr 10.90.0.1, NbrIP 10.90.240.9 (default) "
+    b"on eth2:10.90.240.10: Exchange -> Full (ExchangeDone)"
+)
 SSHD = b"<38>Dec  1 20:40:01 prov-db1 sshd[2456]: Failed password for jinbao from 10.90.250.10 port 40022 ssh2"
 IOS_LINK = b"<187>1234: Dec  1 20:31:07.123 CST: %LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to down"
 IOS_OSPF = (
@@ -79,7 +82,7 @@ def test_real_world_messages_parse():
     m = parse(RFC5424_PROC)
     assert (m.procid, m.timestamp) == ("8710", "2003-08-24T05:14:15.000003-07:00")
     m = parse(FRR_SYSLOG)
-    assert (m.host, m.app, m.procid) == ("chuzhou-wan1", "ospfd", "811") and m.msg.startswith("[AZQGJ-PJBJQ] AdjChg")
+    assert (m.host, m.app, m.procid) == ("chuzhou-wan1", "ospfd", "811") and m.msg.startswith("[Y05P2-YJVXY] AdjChg")
     m = parse(IOS_LINK)
     assert m.facility == "local7" and m.severity == "err" and "%LINK-3-UPDOWN" in m.msg and m.notes
     # SD values may hold escaped quotes and brackets
@@ -125,8 +128,11 @@ def _meaning(data: bytes):
 
 
 def test_known_events_mean_the_same_alerts_as_traps():
-    assert _meaning(FRR_VIA_LOGGER) == ("ospf_adjacency", [("raise", "ospf_adjacency:eth1:10.90.0.12")])
-    assert _meaning(FRR_SYSLOG) == ("ospf_adjacency", [("clear", "ospf_adjacency:eth0:10.90.0.1")])
+    assert _meaning(FRR_VIA_LOGGER) == ("ospf_adjacency", [("raise", "ospf_adjacency:eth4:10.90.24.1")])
+    assert _meaning(FRR_SYSLOG) == ("ospf_adjacency", [("clear", "ospf_adjacency:eth2:10.90.0.1")])
+    # FRR before 8.4 printed no NbrIP
+    older = b"<29>1 - r1 ospfd - - - AdjChg: Nbr 10.0.0.2(default) on eth1:10.0.0.1: Full -> Down (InactivityTimer)"
+    assert _meaning(older) == ("ospf_adjacency", [("raise", "ospf_adjacency:eth1:10.0.0.2")])
     assert _meaning(IOS_OSPF) == ("ospf_adjacency", [("raise", "ospf_adjacency:GigabitEthernet0/1:10.0.0.2")])
     # the linkDown trap's key, so a trap and a message about one interface raise one alert
     assert _meaning(IOS_LINK) == ("link_updown", [("raise", "if_down:GigabitEthernet0/1")])
@@ -135,6 +141,11 @@ def test_known_events_mean_the_same_alerts_as_traps():
         [("clear", "if_down:GigabitEthernet0/1")],
     )
     assert _meaning(SSHD) == ("ssh_auth_failure", [("raise", "ssh_auth_failure")])
+    # a key-only sshd refusing a password (what the lab's OpenSSH 9.2 logs), and one refused key
+    # among those a client offers (no failed login by itself)
+    gave_up = b"<38>1 - prov-app1 sshd - - - Connection closed by authenticating user jinbao 10.91.255.254 port 33620 [preauth]"
+    assert _meaning(gave_up) == ("ssh_auth_failure", [("raise", "ssh_auth_failure")])
+    assert _meaning(SSHD.replace(b"Failed password", b"Failed publickey")) == (None, [])
     invalid = b"<38>Dec  1 20:40:01 prov-db1 sshd[2456]: Invalid user mallory from 10.90.250.10 port 40022"
     event, changes = syslogmap.meaning(parse(invalid))
     assert event == "ssh_auth_failure" and "invalid user mallory" in changes[0].condition.message
@@ -227,7 +238,7 @@ def receiver(tmp_path):
 @pytest.mark.skipif(not Path(LOGGER).exists(), reason="needs util-linux logger (package bsdutils)")
 def test_receiver_records_every_message_and_raises_and_clears(receiver):
     r = receiver
-    adj = "AdjChg: Nbr 10.90.0.12(default) on eth1:10.90.1.1: {} (InterfaceDown)"
+    adj = "AdjChg: Nbr 10.90.0.12, NbrIP 10.90.1.2 (default) on eth1:10.90.1.1: {} (KillNbr)"
     r.logger("-d", "--rfc5424", "-t", "frr", "-p", "daemon.notice", adj.format("Full -> Deleted"))
     raised = _until(lambda: [a for a in r.alerts() if a["event"] == "raise"])
     assert raised[0]["key"] == "ospf_adjacency:eth1:10.90.0.12" and raised[0]["device"] == "prov-wan1"
@@ -265,3 +276,83 @@ def test_receiver_records_every_message_and_raises_and_clears(receiver):
     assert r.proc.poll() is None
     logged = (r.tmp / "state/monitoring/syslog.jsonl").read_text()
     assert logged.count('"outcome": "malformed"') == 4
+
+
+# -- the lab: the nodes' own daemons, through their forwarders, to the monitoring node ------------
+
+_PASSWORD_LOGIN = """\
+import sys, paramiko
+t = paramiko.Transport((sys.argv[1], 22))
+t.start_client(timeout=20)
+try:
+    t.auth_password("jinbao", "not-the-password")
+except paramiko.SSHException as e:
+    print("refused:", type(e).__name__, e)
+finally:
+    t.close()
+"""
+
+
+def _jinbao(*args: str) -> list[str]:
+    return [sys.executable, "-m", "jinbao.cli", *args]
+
+
+def test_lab_nodes_syslog_reaches_the_monitoring_node(lab, tmp_path):
+    """Each node's FRR and sshd log lines reach the estate's collector (prov-mon1) as syslog over
+    UDP 514 from the node's own address: a WAN link taken down raises the OSPF adjacency alert
+    on both routers from ospfd's own messages, bringing it up clears both, and a failed SSH
+    password login to a server raises an authentication-failure alert naming it."""
+    mon = lab.plan.nodes["prov-mon1"]
+    env = {**os.environ, "JINBAO_STATE_DIR": str(tmp_path / "state")}
+    out, err = tmp_path / "syslog.out", tmp_path / "syslog.err"
+    cmd = _jinbao("monitor", "syslog", "--lab", lab.id, "--json", "--hold", "600")
+    cmd += ["--netns", mon.ns, "--listen", str(mon.device.mgmt_ip), "--port", "514"]
+    link = next(x for x in lab.plan.links if {x.a.device, x.b.device} == {"prov-wan1", "chuzhou-wan1"})
+    rid = {n: lab.plan.nodes[n].device.loopback for n in ("prov-wan1", "chuzhou-wan1")}  # the OSPF router id
+    want = {
+        (link.a.device, f"ospf_adjacency:{link.a.interface}:{rid[link.b.device]}"),
+        (link.b.device, f"ospf_adjacency:{link.b.interface}:{rid[link.a.device]}"),
+    }
+
+    def alerts_(event: str) -> set:
+        p = tmp_path / "state/monitoring/alerts.jsonl"
+        lines = [json.loads(x) for x in p.read_text().splitlines()] if p.is_file() else []
+        return {(a["device"], a["key"]) for a in lines if a["event"] == event and a["source"] == "syslog"}
+
+    def records() -> list[dict]:
+        return [json.loads(x) for x in out.read_text().splitlines() if x.startswith('{"at"')]
+
+    proc = subprocess.Popen(cmd, stdout=out.open("w"), stderr=err.open("w"), env=env)
+    try:
+        assert _until(lambda: "listening on" in err.read_text() or proc.poll() is not None, 60)
+        assert proc.poll() is None, err.read_text()
+        subprocess.run(_jinbao("lab", "link", "down", "--id", lab.id, "prov-wan1", "chuzhou-wan1"), check=True)
+        try:
+            started = time.monotonic()
+            assert _until(lambda: want <= alerts_("raise"), 60, 0.2), out.read_text()[-3000:] + err.read_text()
+            print(f"adjacency-loss alerts on both routers {time.monotonic() - started:.1f} s after link down")
+        finally:
+            subprocess.run(_jinbao("lab", "link", "up", "--id", lab.id, "prov-wan1", "chuzhou-wan1"), check=True)
+        started = time.monotonic()
+        assert _until(lambda: want <= alerts_("clear"), 90, 0.2), out.read_text()[-3000:]
+        print(f"cleared on both {time.monotonic() - started:.1f} s after link up")
+        losses = [r for r in records() if r.get("event") == "ospf_adjacency" and "Full -> " in r["msg"]]
+        assert {r["device"] for r in losses} >= {"prov-wan1", "chuzhou-wan1"}
+        for r in losses:  # from the router's own address, named as the router names itself
+            assert r["outcome"] == "accepted" and r["source"].split(":")[0] == str(
+                lab.plan.nodes[r["device"]].device.mgmt_ip
+            )
+            assert r["host"] == r["device"] and r["app"] == "frr" and r["protocol"] == "rfc5424"
+
+        server = lab.plan.nodes["prov-app1"]
+        tried = lab.in_node("ops", [sys.executable, "-c", _PASSWORD_LOGIN, str(server.device.mgmt_ip)], check=False)
+        assert "refused" in tried.stdout, tried.stdout + tried.stderr
+        assert _until(lambda: ("prov-app1", "ssh_auth_failure") in alerts_("raise"), 30, 0.2), out.read_text()[-3000:]
+        failed = [r for r in records() if r.get("event") == "ssh_auth_failure"]
+        assert failed[0]["device"] == "prov-app1" and failed[0]["app"] == "sshd", failed
+        assert not [r for r in records() if r["outcome"] != "accepted"], [
+            r for r in records() if r["outcome"] != "accepted"
+        ]
+    finally:
+        proc.terminate()
+        proc.wait(20)
