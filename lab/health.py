@@ -347,6 +347,7 @@ def status(lab: Lab) -> AggregatedResult:
     conv = convergence(lab)
     ssh, snmp = ssh_answers(lab), snmp_answers(lab)
     agg = AggregatedResult("lab status")
+    forwards = bool(render.collectors(p))
     for node in p.nodes.values():
         procs, stopped = _processes(node.ns)
         links = json.loads(sh(["ip", "-n", node.ns, "-j", "link", "show"], check=False).stdout or "[]")
@@ -355,7 +356,7 @@ def status(lab: Lab) -> AggregatedResult:
         running = lab.running(node.name)
         c = conv.get(node.name)
         problems = [] if running else ["not running (anchor process gone)"]
-        missing_daemons = sorted(render.expected_processes(node) - procs - stopped)
+        missing_daemons = sorted(render.expected_processes(node, forwards) - procs - stopped)
         if missing_daemons:
             problems.append(f"daemons not running: {', '.join(missing_daemons)}")
         if stopped:

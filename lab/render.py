@@ -19,18 +19,28 @@ FRR_DAEMONS = """\
 # Written by jinbao lab. FRR daemons of this node; vty on loopback only. ospfd serves OSPF-MIB
 # to the node's snmpd over AgentX (FRR_AGENTX); vtysh hands frr.conf's `agentx` to zebra and bgpd
 # as well, and a daemon without its SNMP module refuses the line, so they load theirs too.
+# --log: a file in the node's private /run besides frr.conf's `log syslog` (see FRR_LOG).
 zebra=yes
 bgpd=yes
 ospfd=yes
 staticd=yes
 bfdd=yes
 vtysh_enable=yes
-zebra_options="  -A 127.0.0.1 -s 90000000 -M snmp"
-bgpd_options="   -A 127.0.0.1 -M snmp"
-ospfd_options="  -A 127.0.0.1 -M snmp"
-staticd_options="-A 127.0.0.1"
-bfdd_options="   -A 127.0.0.1"
+zebra_options="  -A 127.0.0.1 -s 90000000 -M snmp {log}"
+bgpd_options="   -A 127.0.0.1 -M snmp {log}"
+ospfd_options="  -A 127.0.0.1 -M snmp {log}"
+staticd_options="-A 127.0.0.1 {log}"
+bfdd_options="   -A 127.0.0.1 {log}"
 """
+
+# frr.conf says `log syslog informational`, as production's does, but syslog(3) writes to
+# /dev/log and a node has none: its /dev is the machine's (lab/rootfs.py), which has no syslog
+# daemon and must not get one. So the lab also starts each FRR daemon with a log file in the
+# node's private /run, which the node's forwarder sends on (syslog_forwarders). A --log target is
+# FRR's start-up option, not configuration: `show running-config` leaves it out, so the running
+# config still equals netconfig's intent.
+FRR_LOG = "/run/frr/frr.log"
+FRR_DAEMONS = FRR_DAEMONS.format(log=f"--log file:{FRR_LOG} --log-level informational")
 
 
 # net-snmp reads /etc/snmp/<application>.conf for a subagent; FRR's is "frr". The node's snmpd
@@ -41,10 +51,12 @@ agentXSocket tcp:127.0.0.1:705
 """
 
 
-def expected_processes(node: Node) -> set[str]:
-    """The daemons a healthy node runs (process names, as /proc/<pid>/comm shows them)."""
+def expected_processes(node: Node, forwards: bool = False) -> set[str]:
+    """The daemons a healthy node runs (process names, as /proc/<pid>/comm shows them); with
+    `forwards`, its syslog forwarders too (syslog_forwarders)."""
     frr = {line.split("=")[0] for line in FRR_DAEMONS.splitlines() if line.endswith("=yes")} - {"vtysh_enable"}
-    return {"sshd", "snmpd"} | ({"watchfrr", *frr} if node.runs_frr else set())
+    forwarders = {"tail", "logger"} if forwards else set()
+    return {"sshd", "snmpd"} | forwarders | ({"watchfrr", *frr} if node.runs_frr else set())
 
 
 def frr_expect(conf: str) -> str:
@@ -139,8 +151,7 @@ def notifications(p: LabPlan, profile: SnmpProfile, auth_key: str, priv_key: str
     """Where the node's snmpd sends notifications: SNMPv3 traps, authPriv with the node's own
     profile, to UDP 162 of each collector the estate names (management_plane.syslog, the same
     hosts the zone policy lets syslog and traps reach), checking ifOperStatus every 5 s."""
-    mp = p.estate.management_plane
-    to = [p.estate.devices[n].mgmt_ip for n in (mp.syslog if mp else ()) if n in p.estate.devices]
+    to = collectors(p)
     if not to:
         return ""
     auth, priv = SNMP_AUTH[profile.auth_protocol], SNMP_PRIV[profile.priv_protocol]
@@ -196,7 +207,38 @@ def group(host_group: str, node: Node) -> str:
     return "\n".join(out) + "\n"
 
 
-def daemons_script(node: Node, node_dir: str) -> str:
+def collectors(p: LabPlan) -> list[str]:
+    """Management addresses of the estate's collectors (management_plane.syslog): where nodes
+    send their traps and syslog, the hosts the zone policy lets both reach."""
+    mp = p.estate.management_plane
+    return [str(p.estate.devices[n].mgmt_ip) for n in (mp.syslog if mp else ()) if n in p.estate.devices]
+
+
+SYSLOG_PORT = 514
+
+
+def syslog_forwarders(node: Node, node_dir: str, to: list[str]) -> str:
+    """Shell that sends each new line of the node's daemon logs to every collector as RFC 5424
+    syslog over UDP 514, from the node's own namespace (so from its own address, which the
+    receiver resolves to the device): `tail -F` of the file into util-linux `logger`, one pair
+    per file and collector. They run in the node's network namespace, so `lab node stop` and
+    `lab down` end them with its daemons. Started before the daemons, with `-n 0`, so a restarted
+    node sends only what is new (a file that appears later is read from its start)."""
+    if not to:
+        return ""
+    files = [(FRR_LOG, "frr", "daemon.notice")] if node.runs_frr else []
+    files.append((f"{node_dir}/sshd.log", "sshd", "auth.info"))
+    lines = ["# Daemon logs to the estate's collectors as syslog (render.syslog_forwarders)."]
+    for path, tag, pri in files:
+        for ip in to:
+            lines.append(
+                f"tail -n 0 -F {path} 2>/dev/null </dev/null | logger --rfc5424 -d -n {ip} -P {SYSLOG_PORT} "
+                f"-t {tag} -p {pri} >>{node_dir}/syslog-forward.log 2>&1 &"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def daemons_script(node: Node, node_dir: str, to: list[str] | None = None) -> str:
     # frrinit.sh applies frr.conf with one 'vtysh -b'; on a loaded machine (100 nodes starting on
     # two cores) that was seen to time out part-way, leaving ospfd with an empty 'router ospf'.
     # Re-apply until every line of frr-expect (each network statement) is running.
@@ -223,7 +265,7 @@ def daemons_script(node: Node, node_dir: str) -> str:
 # Start {node.name}'s daemons inside its node (run from start.sh, or by 'lab node start').
 set -eu
 export VTYSH_HISTFILE=/dev/null  # not the host's /root/.history_frr
-{frr}/usr/sbin/sshd -f /etc/ssh/sshd_config -E {node_dir}/sshd.log
+{syslog_forwarders(node, node_dir, to or [])}{frr}/usr/sbin/sshd -f /etc/ssh/sshd_config -E {node_dir}/sshd.log
 SNMP_PERSISTENT_DIR={node_dir}/snmp-state /usr/sbin/snmpd -C -c /etc/snmp/snmpd.conf -p /run/snmpd.pid \\
   -Lf {node_dir}/snmpd.log -I -smux
 """

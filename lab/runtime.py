@@ -190,7 +190,7 @@ def _build(lab: Lab, p: LabPlan, progress) -> None:
                 f.chmod(0o640)
         if node.kind == "firewall":
             (nd / "zones.nft").write_text(resolve_secrets(files["nftables"], lab.secret))
-        (nd / "daemons.sh").write_text(render.daemons_script(node, str(nd)))
+        (nd / "daemons.sh").write_text(render.daemons_script(node, str(nd), render.collectors(p)))
         (nd / "start.sh").write_text(render.start_script(node, str(nd)))
         link = ETC_NETNS / node.ns
         lab.record("etc_links", str(link))

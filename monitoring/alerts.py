@@ -40,7 +40,13 @@ SEVERITY = {
     "temperature": "major",
     "humidity": "warning",
     "snmp_auth_failure": "warning",  # an authenticationFailure trap: someone used a wrong community/key
+    "ssh_auth_failure": "warning",  # sshd logged a failed login (syslog)
+    "ospf_adjacency": "major",  # an OSPF neighbour left Full (syslog)
 }
+
+# Conditions only a notification can tell (a lost OSPF neighbour is gone from OSPF-MIB's table,
+# not shown as down): a poll that does not see them must not clear them.
+NOT_POLLED = ("ospf_adjacency",)
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,7 @@ def evaluate(
         found = conditions(r, thresholds[host], mine)
         if found is None:
             continue
-        now_keys = {c.key for c in found}
+        now_keys = {c.key for c in found} | {k for k in mine if k.split(":")[0] in NOT_POLLED}
         if r.failed:
             # A device that cannot be polled: its metric alerts stay as they were; only the
             # failure alert changes, so one unreachable poll does not clear a link-down alert.

@@ -151,8 +151,10 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
 
 from .cli_posture import posture_cmd  # noqa: E402  (registered after the group exists)
 from .cli_sim import sim_cmd  # noqa: E402
+from .cli_syslog import syslog_cmd  # noqa: E402  (the syslog receiver lives in its own module)
 from .cli_traps import traps  # noqa: E402  (the trap receiver lives in its own module)
 
 cli.add_command(traps)
+cli.add_command(syslog_cmd)
 cli.add_command(posture_cmd)
 cli.add_command(sim_cmd)

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 
-from jinbao.console import err, out, shown
+from jinbao.console import err, shown
 from jinbao.errors import JinbaoError
 from jinbao.estate import load_estate
 from jinbao.secrets import resolve
 from jinbao.target import targets
 
-from . import alerts, delivery, poller, trapmap
-from .state import PollState, alert_log, state_dir, state_file
-from .traps import Config, Receiver, Sender, senders, serve
+from . import delivery, poller, trapmap
+from .notify import Book, serve
+from .state import PollState, state_dir, state_file
+from .traps import Config, Receiver, Sender, senders
 
 
 def _v2c_communities(estate, given: tuple[str, ...]) -> list[str]:
@@ -118,26 +118,7 @@ def traps(
     cfg.communities = _v2c_communities(model, communities)
     dest = delivery.Targets.from_env(webhook=webhook, webhook_token_ref=webhook_token, syslog=syslog)
     dispatcher = delivery.configure(dest, state_dir() / "alerts-undelivered.jsonl")
-    path = state_file(source or f"estate:{model.name}")
-    log = state_dir() / "traps.jsonl"
-
-    def emit(doc: dict, line: str) -> None:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
-        if as_json:
-            click.echo(json.dumps(doc, ensure_ascii=False, default=str))
-            sys.stdout.flush()
-        else:
-            out.print(line)
-
-    def events(evs: list[dict]) -> None:
-        alerts.deliver(evs, alert_log())
-        for e in evs:
-            colour = "red" if e["event"] == "raise" else "green"
-            what = f"{e['severity']} {shown(e['device'])} {shown(e['key'])}: {shown(e['message'])}"
-            emit({"alert": e}, f"[{colour}]{e['event']}[/] {what}")
-
+    book = Book(state_file(source or f"estate:{model.name}"), state_dir() / "traps.jsonl", "trap", as_json, hold)
     seen = 0
     stop = asyncio.Event()
 
@@ -154,34 +135,17 @@ def traps(
             rec["varbinds"] = {".".join(map(str, o)): v.prettyPrint() for o, v in vbs.items()}
             if found_changes is None:
                 rec |= {"outcome": "refused", "why": "a notification without snmpTrapOID.0"}
-        emit({"at": at, **rec}, _record_line(rec))
+        book.emit({"at": at, **rec}, _record_line(rec))
         if rec["outcome"] == "accepted" and found_changes:
-            st = PollState(path)  # read again: the poller may have written it since
-            ifnames = {i: s.get("name", i) for i, s in st.device(rec["device"]).get("if_static", {}).items()}
-            found_changes = trapmap.changes(vbs or {}, ifnames) or []
-            evs = trapmap.apply(rec["device"], found_changes, st.alerts, at, "trap")
-            if evs:
-                st.save()
-                events(evs)
+
+            def named(st: PollState) -> list[trapmap.Change]:
+                # the poller's cached ifIndex -> name table, as it is now
+                ifnames = {i: s.get("name", i) for i, s in st.device(rec["device"]).get("if_static", {}).items()}
+                return trapmap.changes(vbs or {}, ifnames) or []
+
+            book.apply(rec["device"], named, at)
         if count and seen >= count:
             stop.set()
-
-    def expire() -> None:
-        st = PollState(path)
-        now = datetime.now(UTC)
-        old = [
-            k
-            for k, a in st.alerts.items()
-            if a.get("source") == "trap"
-            and a["key"] in trapmap.MOMENTARY
-            and datetime.fromisoformat(a["since"]) + timedelta(seconds=hold) <= now
-        ]
-        if not old:
-            return
-        at = now.isoformat(timespec="seconds")
-        evs = [{"at": at, "event": "clear", **st.alerts.pop(k)} for k in old]
-        st.save()
-        events(evs)
 
     async def main() -> None:
         # The engine's transport binds to the running loop: made here, not before asyncio.run.
@@ -198,7 +162,7 @@ def traps(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await serve(receiver, stop, expire, min(hold, 5.0))
+            await serve(stop, book.expire, min(hold, 5.0))
         finally:
             receiver.close()
 

@@ -36,8 +36,8 @@ UPS_ALARMS = {2: ("ups_on_battery", "on battery"), 3: ("ups_battery", "battery l
 OPER = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
 ADMIN = {1: "up", 2: "down", 3: "testing"}
 
-# Conditions with no ending trap, held this long (seconds) unless a poll clears them first.
-MOMENTARY = ("reboot", "snmp_auth_failure")
+# Conditions with no ending trap or message, held this long (seconds) unless a poll clears them first.
+MOMENTARY = ("reboot", "snmp_auth_failure", "ssh_auth_failure")
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,6 @@ Nothing a sender does can end the receiver: each datagram is handled inside its 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +40,7 @@ from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
 
 from jinbao.netns import inside
 
+from .notify import addresses
 from .snmp import AUTH, PRIV, Credentials
 
 MAX_ENGINE_IDS = 4
@@ -233,18 +232,7 @@ class Receiver:
 def senders(estate, found: dict, resolve_creds: Callable) -> dict[str, Sender]:
     """Senders by management address: each device of the estate the targets name (address from
     the target), else every device of the estate (its mgmt_ip), with its profile's credentials."""
-    out: dict[str, Sender] = {}
-    for name, d in sorted(estate.devices.items()):
-        t = found.get(name)
-        address = t.host if t is not None else (str(d.mgmt_ip) if getattr(d, "mgmt_ip", None) else None)
-        if address:
-            out[address] = Sender(name, resolve_creds(name, t))
-    return out
-
-
-async def serve(receiver: Receiver, stop: asyncio.Event, tick: Callable[[], None], every: float) -> None:
-    """Run until stop is set, calling tick (momentary alert expiry) every `every` seconds."""
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
-        tick()
+    return {
+        address: Sender(name, resolve_creds(name, found.get(name)))
+        for address, name in addresses(estate, found).items()
+    }

@@ -333,7 +333,8 @@ def test_status_cli_reports_a_healthy_lab(lab):
     assert set(nodes) == set(lab.plan.nodes)
     assert all(n["running"] and n["ssh"] and n["links_up"] == n["links"] for n in nodes.values())
     assert {"zebra", "ospfd", "bgpd", "staticd", "bfdd", "sshd", "snmpd"} <= set(nodes["prov-wan1"]["processes"])
-    assert nodes["prov-db1"]["processes"] == ["snmpd", "sshd"]
+    # a server runs sshd and snmpd, and its syslog forwarder (tail | logger) to the collector
+    assert nodes["prov-db1"]["processes"] == ["logger", "snmpd", "sshd", "tail"]
     # routes are judged too: every router reaches every other loopback by its intended path
     assert nodes["prov-wan1"]["routes_expected"] == sum(1 for n in frr_nodes(lab) if n.device.loopback) - 1
     assert all(n["routes_ok"] == n["routes_expected"] for n in nodes.values())
@@ -348,9 +349,10 @@ def test_status_sees_stopped_daemons_and_down_links(lab, restore):
     r = run_cli("lab", "status", "--id", lab.id, "--json")
     assert r.returncode == 1, r.stdout + r.stderr
     db = next(n for n in json.loads(r.stdout)["nodes"] if n["node"] == "prov-db1")
-    assert db["healthy"] is False and db["ssh"] is False and db["missing_daemons"] == ["snmpd", "sshd"]
+    stopped = ["logger", "snmpd", "sshd", "tail"]  # its daemons and its syslog forwarder
+    assert db["healthy"] is False and db["ssh"] is False and db["missing_daemons"] == stopped
     table = run_cli("lab", "status", "--id", lab.id)
-    assert table.returncode == 1 and "prov-db1: daemons not running: snmpd, sshd" in table.stderr
+    assert table.returncode == 1 and f"prov-db1: daemons not running: {', '.join(stopped)}" in table.stderr
     runtime.node_start(lab, "prov-db1")
     restore.clear()
 

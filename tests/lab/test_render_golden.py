@@ -74,7 +74,7 @@ def _node_files(p: LabPlan, node: Node, keys: tuple[str, str]) -> dict[str, str]
         "etc/group": render.group(HOST_GROUP, node),
         "etc/ssh/sshd_config": render.sshd_config(node),
         "etc/snmp/snmpd.conf": render.snmpd_conf(p, node, profile, *keys),
-        "daemons.sh": render.daemons_script(node, nd),
+        "daemons.sh": render.daemons_script(node, nd, render.collectors(p)),
         "start.sh": render.start_script(node, nd),
     }
     if node.kind == "server":

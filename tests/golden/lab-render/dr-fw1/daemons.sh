@@ -2,6 +2,9 @@
 # Start dr-fw1's daemons inside its node (run from start.sh, or by 'lab node start').
 set -eu
 export VTYSH_HISTFILE=/dev/null  # not the host's /root/.history_frr
+# Daemon logs to the estate's collectors as syslog (render.syslog_forwarders).
+tail -n 0 -F /run/frr/frr.log 2>/dev/null </dev/null | logger --rfc5424 -d -n 10.91.0.7 -P 514 -t frr -p daemon.notice >>/var/tmp/jinbao-lab/jbgold/nodes/dr-fw1/syslog-forward.log 2>&1 &
+tail -n 0 -F /var/tmp/jinbao-lab/jbgold/nodes/dr-fw1/sshd.log 2>/dev/null </dev/null | logger --rfc5424 -d -n 10.91.0.7 -P 514 -t sshd -p auth.info >>/var/tmp/jinbao-lab/jbgold/nodes/dr-fw1/syslog-forward.log 2>&1 &
 for attempt in 1 2 3; do
   /usr/lib/frr/frrinit.sh start >/dev/null 2>&1 && break
   /usr/lib/frr/frrinit.sh stop >/dev/null 2>&1 || true
