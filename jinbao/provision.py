@@ -20,12 +20,17 @@ failed or it was unreachable, with the task names and, in check mode, the diff.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,7 +155,15 @@ class Seat:
         f.write_text("".join(f"{h}\n" for h in sorted(self.targets)))
         return f
 
-    def env(self, *, pipelining: bool = True, control_persist: str | None = "60s", callbacks: str = "") -> dict:
+    def env(
+        self,
+        *,
+        pipelining: bool = True,
+        control_persist: str | None = "60s",
+        callbacks: str = "",
+        control_dir: Path | None = None,
+    ) -> dict:
+        """Ansible's environment; control_dir: where its SSH masters' sockets go (run_folder)."""
         home = self.workdir / "home"
         home.mkdir(mode=0o700, exist_ok=True)
         ssh_args = f"-o ControlMaster=auto -o ControlPersist={control_persist}" if control_persist else ""
@@ -169,8 +182,8 @@ class Seat:
             "ANSIBLE_HOME": str(home),
             # ssh's ControlPath hashes host, port and user only: every lab's prov-app1 has the same
             # address and user, so the default ~/.ansible/cp let a play ride another lab's open
-            # master connection and change that lab's node. One folder per source.
-            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
+            # master connection and change that lab's node. One folder per run (run_folder).
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir or home / "cp"),
             "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_CALLBACK_PLUGINS": str(PLUGINS / "callback"),
@@ -244,6 +257,47 @@ def seat(source: str, estate_ref: str, *, site: str | None = None, hosts: list[s
     return Seat(source, estate, estate_ref, chosen, workdir, values)
 
 
+# A run's own folder: the sockets of its shared SSH connections (Ansible's and testinfra's
+# ControlPath), and verify's ssh_config and report. Two runs at once must not read each other's
+# nor close each other's masters. In /tmp, not the state folder or TMPDIR: ssh builds the socket
+# path from the folder, a name (Ansible's 10-character hash, ssh's 40-character %C) and a
+# 17-character suffix of its own, and refuses anything of 108 bytes or more (a state folder of 60
+# characters left every host unreachable; a TMPDIR of 30 failed every check).
+RUNS_IN, RUN_PREFIX = Path("/tmp"), "jinbao-ssh-"
+# A folder left by a run killed outright (its masters end on their own after ControlPersist,
+# 60 s): empty, and older than any run's first connection takes.
+STALE_AFTER_S = 600
+
+
+@contextlib.contextmanager
+def run_folder(s: Seat) -> Iterator[Path]:
+    """A folder for one run's shared connections, one per host (os_hardening's suite on 4 lab
+    servers: 43 s with a login per check, 6 s shared); the masters are closed when the run ends
+    instead of lingering for ControlPersist, and the folder removed."""
+    _sweep()
+    run = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=RUNS_IN))
+    try:
+        yield run
+    finally:
+        sockets = [str(p) for p in run.iterdir() if p.is_socket()]
+        if sockets:  # from the seat the masters were started in
+            script = 'for sock; do ssh -S "$sock" -O exit jinbao-run; done'
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                s.run(["sh", "-c", script, "sh", *sockets], s.env(), 60)
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def _sweep() -> None:
+    """Remove this account's run folders that killed runs left: empty of sockets and old."""
+    now = time.time()
+    for d in RUNS_IN.glob(f"{RUN_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            st = d.lstat()
+            mine = stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
+            if mine and now - st.st_mtime > STALE_AFTER_S and not any(p.is_socket() for p in d.iterdir()):
+                shutil.rmtree(d)
+
+
 @dataclass(frozen=True)
 class Run:
     """One ansible-playbook run: per-host results, per-task seconds, and the log it left."""
@@ -312,7 +366,8 @@ def playbook(
     if verbose:
         cmd.append("-" + "v" * verbose)
     t0 = time.monotonic()
-    r = s.run(cmd, s.env(pipelining=pipelining, control_persist=control_persist), timeout)
+    with run_folder(s) as control_dir:
+        r = s.run(cmd, s.env(pipelining=pipelining, control_persist=control_persist, control_dir=control_dir), timeout)
     wall = time.monotonic() - t0
     text, body = _split(s.redact(r.stdout))
     log = s.log("check" if check else "provision", text + "\n--- stderr ---\n" + s.redact(r.stderr))

@@ -12,26 +12,20 @@ A host that cannot be reached fails every check with the SSH error, and the othe
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
 import re
-import shutil
-import stat
-import subprocess
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from .errors import JinbaoError
-from .provision import REPO, ROLES, Seat, check_role
+from .provision import REPO, ROLES, Seat, check_role, run_folder
 from .result import AggregatedResult, Result
 from .state import safe_name, state_dir, write_whole
 
@@ -96,7 +90,7 @@ def verify(s: Seat, role: str | None = None, *, book: Path | None = None, timeou
         "--sudo",
     ]
     t0 = time.monotonic()
-    with _run_folder(s) as run:
+    with run_folder(s) as run:
         report = run / "testinfra.xml"
         cmd += [f"--ssh-config={s.ssh_config(run)}", f"--junitxml={report}"]
         r = s.run(cmd, s.env(), timeout)
@@ -127,45 +121,6 @@ def verify(s: Seat, role: str | None = None, *, book: Path | None = None, timeou
             )
         )
     return Checks(agg, checks, wall, log, kept)
-
-
-# A run's own folder: its ssh_config, its report, and the sockets of its shared connections (two
-# runs at once must not read each other's, nor close each other's masters). In /tmp, not TMPDIR:
-# ssh builds the socket path from it, the 40-character %C and a 17-character suffix of its own,
-# and refuses anything of 108 bytes or more (a TMPDIR of 30 characters failed every check).
-RUNS_IN, RUN_PREFIX = Path("/tmp"), "jinbao-ssh-"
-# A folder left by a verify killed outright (its masters end on their own after ControlPersist,
-# 60 s): empty, and older than any run's first connection takes.
-STALE_AFTER_S = 600
-
-
-@contextlib.contextmanager
-def _run_folder(s: Seat) -> Iterator[Path]:
-    """One shared connection per host for the run (os_hardening's suite on 4 lab servers: 43 s
-    with a login per check, 6 s shared); the masters are closed when the run ends instead of
-    lingering for ControlPersist, and the folder removed."""
-    _sweep()
-    run = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=RUNS_IN))
-    try:
-        yield run
-    finally:
-        if any(p.is_socket() for p in run.iterdir()):  # from the seat the masters were started in
-            hosts = [t.host for t in s.targets.values()]
-            script = 'for h; do ssh -F "$0" -O exit "$h"; done'
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                s.run(["sh", "-c", script, str(run / "ssh_config"), *hosts], s.env(), 60)
-        shutil.rmtree(run, ignore_errors=True)
-
-
-def _sweep() -> None:
-    """Remove this account's run folders that killed runs left: empty of sockets and old."""
-    now = time.time()
-    for d in RUNS_IN.glob(f"{RUN_PREFIX}*"):
-        with contextlib.suppress(OSError):
-            st = d.lstat()
-            mine = stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
-            if mine and now - st.st_mtime > STALE_AFTER_S and not any(p.is_socket() for p in d.iterdir()):
-                shutil.rmtree(d)
 
 
 def read_junit(

@@ -5,7 +5,7 @@ refused before any host is touched; no secret value of the lab reaches Ansible's
 the machine running the lab is byte-for-byte unchanged; two nodes converged with different
 variables differ only where the variables do.
 
-The tests run in order on the package's lab and build on each other (converged first).
+The tests run in order on the module's own lab and build on each other (converged first).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from jinbao.errors import JinbaoError
-from jinbao.provision import playbook, playbook_path, seat
-from jinbao.verify import RUNS_IN
+from jinbao.provision import RUNS_IN, playbook, playbook_path, seat
 from tests.lab.test_rootfs import _machine, _same
+from tests.roles import labtools
 from tests.support import run_cli
 
 # each test converges or checks harden.yml on every server: minutes apiece on a busy 2-core machine
@@ -33,7 +33,10 @@ DOWN = "prov-mon1"
 
 @pytest.fixture(scope="module")
 def state(tmp_path_factory):
-    d = tmp_path_factory.mktemp("jinbao-state")
+    # deep on purpose: SSH sockets must not be made under it (a socket path stops at 108 bytes,
+    # and a state folder this deep once left every host unreachable)
+    d = tmp_path_factory.mktemp("jinbao-state") / ("a-deep-state-folder-" + "x" * 40)
+    d.mkdir()
     old = os.environ.get("JINBAO_STATE_DIR")
     os.environ["JINBAO_STATE_DIR"] = str(d)  # the runner's workdir and logs, for this module only
     yield d
@@ -44,10 +47,16 @@ def state(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def own_lab(state, roles_lab):
-    """The package's lab (tests/roles/conftest.py: this module runs last, after every role's own
-    test), and the machine as it was before this module converged anything."""
-    return roles_lab, _machine()
+def own_lab(state):
+    """A lab of this module's own (it converges every role, so it needs nothing the roles' lab
+    tests left; under `make test` it runs beside them, tests/support/groups.py), and the machine
+    as it was before this module converged anything."""
+    up = labtools.own_lab()
+    lab = next(up)
+    try:
+        yield lab, _machine()
+    finally:
+        up.close()  # takes the lab down (or leaves a JINBAO_TEST_LAB one up)
 
 
 def _cli(lab, *args: str, expect: int = 0, env: dict[str, str] | None = None) -> dict:

@@ -128,24 +128,26 @@ def test_junit_cases_with_parameters_keep_their_host_and_parameter(tmp_path):
     assert why == {"a1": {}, "a10": {label: "assert 1 == 0"}}
 
 
-def test_each_verify_run_has_its_own_short_folder_and_killed_runs_folders_are_swept(tmp_path, monkeypatch):
+def test_each_provision_and_verify_run_has_its_own_short_folder_and_killed_runs_folders_are_swept(
+    tmp_path, monkeypatch
+):
     import os
     import socket
     import time
     import types
 
-    from jinbao import verify
+    from jinbao import provision
 
     # ssh's limit on the real folder: it, '/', the 40-character %C and ssh's 17-character suffix
-    assert len(f"{verify.RUNS_IN}/{verify.RUN_PREFIX}xxxxxxxx") + 1 + 40 + 17 < 108
-    monkeypatch.setattr(verify, "RUNS_IN", tmp_path)
+    assert len(f"{provision.RUNS_IN}/{provision.RUN_PREFIX}xxxxxxxx") + 1 + 40 + 17 < 108
+    monkeypatch.setattr(provision, "RUNS_IN", tmp_path)
     monkeypatch.setenv("TMPDIR", str(tmp_path / ("t" * 80)))  # TMPDIR is not where sockets go
     stale, live = tmp_path / "jinbao-ssh-killed", tmp_path / "jinbao-ssh-running"
     stale.mkdir()
     live.mkdir()
     held = socket.socket(socket.AF_UNIX)
     held.bind(str(live / "c"))  # a master's socket: its run is alive
-    old = time.time() - verify.STALE_AFTER_S - 60
+    old = time.time() - provision.STALE_AFTER_S - 60
     for d in (stale, live):
         os.utime(d, (old, old))
     fresh = tmp_path / "jinbao-ssh-just-made"
@@ -155,7 +157,7 @@ def test_each_verify_run_has_its_own_short_folder_and_killed_runs_folders_are_sw
         targets: types.MappingProxyType = types.MappingProxyType({})
 
     try:
-        with verify._run_folder(_Seat()) as one, verify._run_folder(_Seat()) as two:  # type: ignore[arg-type]
+        with provision.run_folder(_Seat()) as one, provision.run_folder(_Seat()) as two:  # type: ignore[arg-type]
             assert one != two and one.parent == two.parent == tmp_path
         assert not stale.exists() and live.exists() and fresh.exists()
         assert not one.exists() and not two.exists()
