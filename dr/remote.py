@@ -45,7 +45,9 @@ class Pair:
         self.lab_id = lab_id
         self.facts = self._facts(name)
         self.name = name
-        self._ctl = Path(tempfile.mkdtemp(prefix="jbdr-"))
+        # Named by the lab, as everything a lab leaves running is: a check of the machine after
+        # another lab's down can tell this drill's SSH masters from a leak of that lab's.
+        self._ctl = Path(tempfile.mkdtemp(prefix=f"jbdr-{lab_id}-"))
         self._targets: dict[str, Target] = {}
         self.log: list[dict] = []  # every remote command, its output and timing
 
