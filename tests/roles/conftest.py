@@ -1,5 +1,6 @@
 """One lab for every role's lab test: bringing a lab up costs minutes, and the modules converge
-one role each, so they share it and run in an order where each sees what it expects."""
+one role each, so they share it and run in an order where each sees what it expects.
+(test_provision_lab converges them all on a lab of its own.)"""
 
 from __future__ import annotations
 

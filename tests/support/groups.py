@@ -3,8 +3,9 @@
 Most of the suite's time is spent waiting on labs (routing to converge, Ansible, drills), not on
 the CPU, so two workers nearly halve it on a 2-core machine. A worker takes a whole group at a
 time, so tests that share a lab share a worker: a module's tests (a module-scoped lab), every
-role's lab test (one lab for the package, converged in LAB_ORDER), every DR test (one lab with
-PostgreSQL for the session). A test using the session-wide `lab` gets one lab per worker.
+role's lab test (one lab for the package, converged in LAB_ORDER; provisioning has its own),
+every DR test (one lab with PostgreSQL for the session). A test using the session-wide `lab`
+gets one lab per worker.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent.parent
 WHOLE_PACKAGES = ("roles", "dr")
+# Modules of those packages with a lab of their own, which need not wait for the package's.
+OWN_LAB = ("roles/test_provision_lab.py",)
 # The longest groups go first, so that neither worker is left alone with one at the end.
-FIRST = ("roles", "dr", "netconfig/test_rollback.py", "netconfig/test_apply.py")
+FIRST = ("roles", "roles/test_provision_lab.py", "dr", "netconfig/test_rollback.py", "netconfig/test_apply.py")
 
 
 def group(item) -> str:
     path = Path(str(item.fspath)).resolve().relative_to(TESTS)
-    return path.parts[0] if path.parts[0] in WHOLE_PACKAGES else path.as_posix()
+    whole = path.parts[0] in WHOLE_PACKAGES and path.as_posix() not in OWN_LAB
+    return path.parts[0] if whole else path.as_posix()
 
 
 @pytest.hookimpl(trylast=True)  # after tests/roles has put its modules in LAB_ORDER
