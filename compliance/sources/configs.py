@@ -34,9 +34,10 @@ def _backups(folder: Path, device, known: set[str]) -> tuple[list[configtext.Con
     name = re.sub(r"[^A-Za-z0-9._-]", "_", device.name)
     found, refused = [], []
     main, frr = folder / f"{name}.cfg", folder / f"{name}.frr.cfg"
-    # A Linux server's backup is its addresses and routes (`ip addr`, `ip route`), not its config
-    # files: no rule reads its platform, and a backup that does not read as the device's platform
-    # is no config evidence.
+    # A Linux server's backup is its addresses and routes (`ip addr`, `ip route`: what netconfig
+    # manages on it), not the bundle of its config files the linux rules read; such a backup is
+    # neither evidence nor a fault, and the server's rendered intent is judged (its running state
+    # is the provisioning roles' testinfra evidence, compliance/sources/servers.py).
     for path, platform in ((main, device.platform), (frr, "frr")):
         if platform not in known or not (path.exists() or path.is_symlink()):
             continue
@@ -47,6 +48,8 @@ def _backups(folder: Path, device, known: set[str]) -> tuple[list[configtext.Con
             continue
         if path is frr or configtext.detect(cfg.text) == platform:
             found.append(cfg)
+        elif platform == "linux":
+            continue
         else:  # empty, an error the device printed, or another platform's dump
             refused.append(f"{path}: does not read as a {platform} config")
     return found, refused

@@ -238,8 +238,12 @@ def test_a_backup_that_cannot_be_read_is_named_and_the_intent_is_judged_in_its_p
     (folder / "anqing-fw1.cfg").unlink()
     (folder / "anqing-fw1.cfg").write_text("% Error: connection reset\n")
     (folder / "anqing-wan1.cfg").write_text("")
+    # a server's backup is its addresses and routes (netconfig's linux driver), which no rule
+    # reads: neither evidence nor unreadable
+    (folder / "anqing-app1.cfg").write_text("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536\n    inet 127.0.0.1/8\n")
     said = runner.run("province", site="anqing", with_monitoring=False).sources["device_config"]
     assert "2 backup(s) could not be read" in said and said.count("does not read as a ") == 2, said
+    assert "anqing-app1" not in said, said
 
 
 def test_run_then_report_json_csv_html_pdf_with_trend_and_an_expired_waiver(state, tmp_path):
