@@ -60,6 +60,27 @@ def ca_keys(ca: Path, now: dt.datetime) -> list[Finding]:
     return out
 
 
+# A CA certificate, and the CRL of the CA above it that would list it (the root revokes the
+# issuing CA in an offline ceremony, `jinbao pki revoke-issuing-ca`; the issuing CA revokes its
+# OCSP signer).
+REVOKED_BY = {"issuing": ("crl/root.crl", "root/root.crt"), "ocsp signer": ("crl/issuing.crl", "issuing/issuing.crt")}
+
+
+def _revoked(ca: Path, what: str, c: x509.Certificate) -> x509.RevokedCertificate | None:
+    """Its entry on the CRL above it, if that CRL verifies (one that does not is crl_fresh's finding)."""
+    if what not in REVOKED_BY:
+        return None
+    rel, issuer_rel = REVOKED_BY[what]
+    issuer = _cert(ca, issuer_rel)
+    try:
+        crl = x509.load_der_x509_crl((ca / rel).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if issuer is None or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+        return None
+    return crl.get_revoked_certificate_by_serial_number(c.serial_number)
+
+
 def cert_validity(ca: Path, now: dt.datetime) -> list[Finding]:
     out = []
     for what, rel in CERTS:
@@ -67,6 +88,19 @@ def cert_validity(ca: Path, now: dt.datetime) -> list[Finding]:
         if c is None:
             continue
         ref = f"serial {c.serial_number:x}"
+        entry = _revoked(ca, what, c)
+        if entry is not None:
+            reasons = [e.value.reason.name for e in entry.extensions if isinstance(e.value, x509.CRLReason)]
+            why = f" ({reasons[0]})" if reasons else ""
+            out.append(
+                Finding(
+                    f"the {what} certificate was revoked on {entry.revocation_date_utc:%Y-%m-%d}{why}: "
+                    f"it is on {ca / REVOKED_BY[what][0]}, and nothing it signed is trusted",
+                    str(ca / rel),
+                    ref=ref,
+                )
+            )
+            continue
         if now < c.not_valid_before_utc:
             out.append(
                 Finding(

@@ -18,6 +18,7 @@ from pathlib import Path
 import html5lib
 import pytest
 import yaml
+from cryptography import x509
 
 from compliance import runner
 from compliance.registry import registry
@@ -307,3 +308,24 @@ def test_an_unknown_site_or_estate_is_bad_input(state):
 def test_report_without_a_run_says_what_to_do(state, tmp_path):
     r = run_cli("audit", "report", "--out", str(tmp_path / "r"))
     assert r.returncode == 2 and "audit run" in r.stderr
+
+
+def test_an_issuing_ca_the_root_revoked_is_a_finding_read_from_the_root_crl(tmp_path):
+    pw = {"JINBAO_PKI_ROOT_PASS": "compliance-test root passphrase"}
+    ca = tmp_path / "ca"
+    r = run_cli("pki", "init", "--ca-dir", str(ca), "--estate", "lab", "--admin-out", str(tmp_path / "admin"), env=pw)
+    assert r.returncode == 0, r.stderr
+    rules = tuple(r for r in REG.of("pki") if r.probe == "cert_validity")
+    assert pki.evaluate(rules, ca, None)[0][0].status == "conforms"
+    (tmp_path / "root.pass").write_text(pw["JINBAO_PKI_ROOT_PASS"])
+    r = run_cli(
+        "pki", "revoke-issuing-ca", "--ca-dir", str(ca), "--as", str(tmp_path / "admin"),
+        "--root-pass-file", str(tmp_path / "root.pass"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    v = pki.evaluate(rules, ca, None)[0][0]
+    issuing = x509.load_pem_x509_certificate((ca / "issuing" / "issuing.crt").read_bytes())
+    assert v.status == "finding" and len(v.findings) == 1, v.findings
+    f = v.findings[0]
+    assert f.ref == f"serial {issuing.serial_number:x}" and "issuing certificate was revoked" in f.message
+    assert "crl/root.crl" in f.message and "ca_compromise" in f.message, f.message
