@@ -329,3 +329,19 @@ def test_an_issuing_ca_the_root_revoked_is_a_finding_read_from_the_root_crl(tmp_
     f = v.findings[0]
     assert f.ref == f"serial {issuing.serial_number:x}" and "issuing certificate was revoked" in f.message
     assert "crl/root.crl" in f.message and "ca_compromise" in f.message, f.message
+
+
+def test_a_lab_run_judges_the_lab_estate_unless_told_another(state, tmp_path):
+    """`audit run --lab ID` reads that lab's backups: its devices are the lab estate's, not the
+    province's (whose names they share), unless `jinbao --estate` says otherwise."""
+    noca = str(tmp_path / "noca")
+
+    def sources(*root: str) -> str:
+        r = run_cli(*root, "audit", "run", "--lab", "jb7", "--no-monitoring", "--pki-dir", noca, "--json")
+        assert r.returncode in (0, 1), r.stderr
+        return json.dumps(json.loads(r.stdout)["sources"])
+
+    said = sources()
+    assert "estate lab:" in said and "from the rendered intent" in said, said
+    assert sources() == sources("--estate", "lab")
+    assert "estate province:" in sources("--estate", "province")
