@@ -26,6 +26,6 @@ PROBES = MappingProxyType(
             "revoked_deployed",
         ),
         "dr": ("drill_recent",),
-        "monitoring": ("snmp_v3_only", "coverage"),
+        "monitoring": ("snmp_v3_only", "coverage", "alert_delivery"),
     }
 )

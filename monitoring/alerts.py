@@ -160,9 +160,11 @@ def evaluate(
 def deliver(events: list[dict], log: Path) -> None:
     """Append events to the JSONL alert log (made on first use), one line each, flushed to disk,
     and queue them for the webhook and syslog targets (monitoring/delivery.py), if any."""
-    if not events:
-        return
     from . import delivery  # here, so that importing alerts costs no thread or socket
+
+    if not events:
+        delivery.note(log.with_name("alerts-undelivered.jsonl"))
+        return
 
     dispatcher = delivery.current(log.with_name("alerts-undelivered.jsonl"))
     log.parent.mkdir(parents=True, exist_ok=True)

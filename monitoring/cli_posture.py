@@ -16,8 +16,8 @@ from jinbao.errors import JinbaoError
 from jinbao.estate import load_estate
 from jinbao.target import targets
 
-from . import poller, posture
-from .state import PollState, state_file
+from . import deliveryrecord, poller, posture
+from .state import PollState, state_dir, state_file
 
 SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2}
 
@@ -52,6 +52,7 @@ def posture_cmd(ctx, estate, lab_id, spec, fresh, timeout, as_json):
     findings.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.kind, f.subject))
     if as_json:
         doc = {"estate": model.name, "source": source, "polled": fresh, "findings": [f.as_dict() for f in findings]}
+        doc["delivery"] = deliveryrecord.summary(state_dir())  # evidence only: compliance judges it
         click.echo(json.dumps(doc, ensure_ascii=False, indent=1))
     else:
         t = Table(title=f"Monitoring posture of {model.name} ({len(findings)} finding(s))", title_justify="left")

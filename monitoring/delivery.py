@@ -11,13 +11,18 @@ command line or the environment, so every command that raises alerts delivers th
 Delivery runs on one background thread with a bounded queue: a webhook that is down costs that
 thread its timeouts and retries, never the poller or the trap receiver. An event that cannot be
 delivered after its retries (or that finds the queue full) is appended to the dead-letter file
-`alerts-undelivered.jsonl` beside the alert log, with the target and why, and nothing is lost
-silently. The token is resolved when the dispatcher starts and never written anywhere.
+`alerts-undelivered.jsonl` beside the alert log, with the target (scheme://host[:port] only) and
+why, and nothing is lost silently. The token is resolved when the dispatcher starts and never
+written anywhere.
+
+Each run's targets and each successful delivery are recorded (deliveryrecord.py, the evidence
+`monitor posture` shows an auditor), with the target as scheme://host[:port] only.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import queue
@@ -33,6 +38,8 @@ from urllib.parse import urlsplit
 
 from jinbao.errors import JinbaoError
 from jinbao.secrets import resolve
+
+from . import deliveryrecord
 
 # RFC 5424 severities by alert severity; a clear is a notice (5).
 SYSLOG_SEVERITY = {"critical": 2, "major": 3, "warning": 4, "minor": 4, "info": 6}
@@ -159,6 +166,8 @@ class Dispatcher:
             try:
                 attempt()
                 self.sent[kind] += 1
+                with contextlib.suppress(OSError):  # the record is evidence; delivery matters more
+                    deliveryrecord.delivered(self.dead_letter.parent, self.shown(kind))
                 return
             except (OSError, urllib.error.URLError, ValueError) as x:
                 why = _why(x)
@@ -200,9 +209,14 @@ class Dispatcher:
             self._tcp = None
             raise
 
+    def shown(self, kind: str) -> str:
+        """The target of kind as the delivery record names it (no path, query or token)."""
+        return deliveryrecord.shown_target(kind, {"webhook": self.targets.webhook, "syslog": self.targets.syslog}[kind])
+
     def _dead(self, e: dict, kind: str, why: str) -> None:
         target = {"webhook": self.targets.webhook, "syslog": self.targets.syslog}.get(kind)
-        rec = {"failed_at": datetime.now(UTC).isoformat(timespec="seconds"), "target": kind, "to": target}
+        to = deliveryrecord.bare_url(target) if target else None  # a webhook URL's path may hold its secret
+        rec = {"failed_at": datetime.now(UTC).isoformat(timespec="seconds"), "target": kind, "to": to}
         rec |= {"why": why, "event": e}
         with self._lock:
             self.dead_letter.parent.mkdir(parents=True, exist_ok=True)
@@ -222,6 +236,7 @@ class _Process:
     """The process's one dispatcher, set by the command that runs (or from the environment)."""
 
     configured = False
+    noted = False
     current: Dispatcher | None = None
 
 
@@ -229,7 +244,12 @@ def configure(targets: Targets | None, dead_letter: Path) -> Dispatcher | None:
     """Set the process's dispatcher (None: log only). Called once by a command before alerts flow."""
     _Process.configured = True
     _Process.current = Dispatcher(targets, dead_letter) if targets and (targets.webhook or targets.syslog) else None
-    return _Process.current
+    d = _Process.current
+    with contextlib.suppress(OSError):
+        deliveryrecord.configured(
+            dead_letter.parent, [d.shown(k) for k in ("webhook", "syslog") if getattr(d.targets, k)] if d else []
+        )
+    return d
 
 
 def current(dead_letter: Path) -> Dispatcher | None:
@@ -240,3 +260,15 @@ def current(dead_letter: Path) -> Dispatcher | None:
             # A one-shot command (monitor poll) waits, bounded, for its alerts to leave.
             atexit.register(d.flush, 15.0)
     return _Process.current
+
+
+def note(dead_letter: Path) -> None:
+    """Record the environment's targets for a run that raised nothing (so started no dispatcher):
+    a quiet poll still shows the auditor where its alerts would have gone."""
+    if _Process.configured or _Process.noted:
+        return
+    _Process.noted = True
+    t = Targets.from_env()
+    names = [deliveryrecord.shown_target(k, v) for k, v in (("webhook", t.webhook), ("syslog", t.syslog)) if v]
+    with contextlib.suppress(OSError):
+        deliveryrecord.configured(dead_letter.parent, names)

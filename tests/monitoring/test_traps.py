@@ -5,7 +5,6 @@ reaches a real HTTP webhook and a real UDP syslog listener in RFC 5424 form."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
@@ -13,11 +12,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.receivers import Syslog, Webhook, until
 
 SNMPTRAP = shutil.which("snmptrap") or "/usr/bin/snmptrap"
 SNMPINFORM = shutil.which("snmpinform") or "/usr/bin/snmpinform"
@@ -35,66 +35,6 @@ def _free_udp_port() -> int:
         return s.getsockname()[1]
 
 
-def _until(what, timeout: float = 20.0, every: float = 0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = what()
-        if got:
-            return got
-        time.sleep(every)
-    return what()
-
-
-class Webhook:
-    """A real HTTP server that records what is POSTed; `fail` makes it answer 503."""
-
-    def __init__(self):
-        self.posts: list[dict] = []
-        self.headers: list[dict] = []
-        self.fail = False
-        outer = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if outer.fail:
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                outer.posts.append(json.loads(body))
-                outer.headers.append(dict(self.headers))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Syslog:
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.lines: list[bytes] = []
-
-    def drain(self) -> list[bytes]:
-        try:
-            while True:
-                self.lines.append(self.sock.recvfrom(65535)[0])
-        except TimeoutError:
-            return self.lines
-
-
 class Receiver:
     """`jinbao monitor traps` as a child process, ended by its PID."""
 
@@ -106,7 +46,7 @@ class Receiver:
         cmd = [sys.executable, "-m", "jinbao.cli", "monitor", "traps", "--estate", "lab", "--port", str(self.port)]
         cmd += ["--sender", "prov-wan1=127.0.0.1", "--json", *args]
         self.proc = subprocess.Popen(cmd, stdout=self.out.open("w"), stderr=self.err.open("w"), env=self.env)
-        assert _until(lambda: "listening on" in self.err.read_text() or self.proc.poll() is not None, 60)
+        assert until(lambda: "listening on" in self.err.read_text() or self.proc.poll() is not None, 60)
         assert self.proc.poll() is None, self.err.read_text()
 
     def records(self) -> list[dict]:
@@ -169,30 +109,30 @@ def test_v2c_v3_traps_and_an_inform_become_alerts_delivered_to_webhook_and_syslo
         down = send(SNMPTRAP, r.port, tmp, ["-v", "2c", "-c", COMMUNITY], LINK_DOWN, f"{IF_INDEX}.2", "i", "2",
                     f"{IF_ADMIN}.2", "i", "1", f"{IF_OPER}.2", "i", "2")  # fmt: skip
         assert down.returncode == 0, down.stderr
-        raised = _until(lambda: [a for a in _alerts(tmp) if a["event"] == "raise" and a["key"] == "if_down:ifIndex.2"])
+        raised = until(lambda: [a for a in _alerts(tmp) if a["event"] == "raise" and a["key"] == "if_down:ifIndex.2"])
         assert raised and raised[0]["device"] == "prov-wan1" and raised[0]["severity"] == "major"
         up = send(SNMPTRAP, r.port, tmp, v3(), LINK_UP, f"{IF_INDEX}.2", "i", "2", f"{IF_OPER}.2", "i", "1")
         assert up.returncode == 0, up.stderr
-        assert _until(lambda: [a for a in _alerts(tmp) if a["event"] == "clear" and a["key"] == "if_down:ifIndex.2"])
+        assert until(lambda: [a for a in _alerts(tmp) if a["event"] == "clear" and a["key"] == "if_down:ifIndex.2"])
 
         # A v3 inform: acknowledged (snmpinform exits 0 only on the receiver's response).
         inform = send(SNMPINFORM, r.port, tmp, v3(engine=None), UPS_ON_BATTERY)
         assert inform.returncode == 0, inform.stderr + r.err.read_text()
-        assert _until(lambda: [a for a in _alerts(tmp) if a["key"] == "ups_on_battery" and a["event"] == "raise"])
+        assert until(lambda: [a for a in _alerts(tmp) if a["key"] == "ups_on_battery" and a["event"] == "raise"])
         # The same trap again is deduplicated: still one raise.
         send(SNMPINFORM, r.port, tmp, v3(engine=None), UPS_ON_BATTERY)
-        assert _until(lambda: sum(1 for x in r.records() if x.get("trap") == "upsTrapOnBattery") == 2)
+        assert until(lambda: sum(1 for x in r.records() if x.get("trap") == "upsTrapOnBattery") == 2)
         assert sum(1 for a in _alerts(tmp) if a["key"] == "ups_on_battery") == 1
 
         # Every event reached the webhook (with the resolved token) and syslog (RFC 5424).
-        assert _until(lambda: len(hook.posts) >= 3), hook.posts
+        assert until(lambda: len(hook.posts) >= 3), hook.posts
         assert [(p["event"], p["key"]) for p in hook.posts[:3]] == [
             ("raise", "if_down:ifIndex.2"),
             ("clear", "if_down:ifIndex.2"),
             ("raise", "ups_on_battery"),
         ]
         assert hook.headers[0]["Authorization"] == "Bearer hook-token-secret-1"
-        lines = _until(lambda: len(syslog.drain()) >= 3 and syslog.lines)
+        lines = until(lambda: len(syslog.drain()) >= 3 and syslog.lines)
         first = lines[0].decode("utf-8")
         # <PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] BOM MSG; local0 + err (major) = 131.
         m = re.match(r"^<(\d+)>1 (\S+Z) (\S+) jinbao (\d+) raise \[alert@32473 ([^]]*)\] \ufeff(.*)$", first)
@@ -218,7 +158,7 @@ def test_wrong_key_wrong_community_and_garbage_are_refused_and_logged(setting):
         assert v2c.returncode == 0
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(b"\x30\x03garbage that is not BER", ("127.0.0.1", r.port))
-        recs = _until(lambda: len(r.records()) >= 3 and r.records())
+        recs = until(lambda: len(r.records()) >= 3 and r.records())
         assert recs[0]["outcome"] == "refused" and recs[0]["why"] == "wrong_auth_key", recs[0]
         assert recs[0]["device"] == "prov-wan1" and recs[0]["source"].startswith("127.0.0.1:")
         assert "forgotten" in recs[0]["note"]  # the engine ID is not kept for a sender that failed
@@ -227,7 +167,7 @@ def test_wrong_key_wrong_community_and_garbage_are_refused_and_logged(setting):
         # Still alive: a good trap after all that is accepted and raises its alert.
         ok = send(SNMPTRAP, r.port, tmp, v3(), COLD_START)
         assert ok.returncode == 0
-        assert _until(lambda: [a for a in _alerts(tmp) if a["key"] == "reboot"])
+        assert until(lambda: [a for a in _alerts(tmp) if a["key"] == "reboot"])
         assert not [a for a in _alerts(tmp) if a["key"].startswith("if_down")]
         assert r.proc.poll() is None
         logged = (tmp / "state/monitoring/traps.jsonl").read_text()
@@ -245,7 +185,7 @@ def test_unknown_sender_is_logged_not_alerted(setting):
         got = send(SNMPTRAP, r.port, tmp, ["-v", "2c", "-c", COMMUNITY, "--clientaddr=127.0.0.2"], LINK_DOWN,
                    f"{IF_INDEX}.7", "i", "7")  # fmt: skip
         assert got.returncode == 0, got.stderr
-        recs = _until(r.records)
+        recs = until(r.records)
         assert recs[0]["outcome"] == "unknown_sender" and recs[0]["device"] is None
         assert recs[0]["source"].startswith("127.0.0.2:") and recs[0]["trap"] == "linkDown"
         assert not _alerts(tmp)
@@ -258,8 +198,8 @@ def test_a_restart_alert_is_cleared_after_its_hold_time(setting):
     r = Receiver(tmp, "--hold", "1")
     try:
         assert send(SNMPTRAP, r.port, tmp, v3(), COLD_START).returncode == 0
-        assert _until(lambda: [a for a in _alerts(tmp) if a["key"] == "reboot" and a["event"] == "raise"])
-        cleared = _until(lambda: [a for a in _alerts(tmp) if a["key"] == "reboot" and a["event"] == "clear"], 30)
+        assert until(lambda: [a for a in _alerts(tmp) if a["key"] == "reboot" and a["event"] == "raise"])
+        cleared = until(lambda: [a for a in _alerts(tmp) if a["key"] == "reboot" and a["event"] == "clear"], 30)
         assert cleared and cleared[0]["source"] == "trap"
     finally:
         r.stop()
@@ -302,18 +242,18 @@ def test_lab_link_down_makes_the_node_send_linkdown_to_the_monitoring_node(lab, 
         return {(a["device"], a["key"]) for a in _alerts(tmp_path) if a["event"] == event and a.get("source") == "trap"}
 
     try:
-        assert _until(lambda: "listening on" in err.read_text() or proc.poll() is not None, 60)
+        assert until(lambda: "listening on" in err.read_text() or proc.poll() is not None, 60)
         assert proc.poll() is None, err.read_text()
         subprocess.run([*_jinbao(), "lab", "link", "down", "--id", lab.id, "prov-wan1", "chuzhou-wan1"], check=True)
         try:
             # snmpd checks ifOperStatus every 5 s, behind its own interface cache: poll for it.
             started = time.monotonic()
-            assert _until(lambda: want <= seen("raise"), 90, 0.5), out.read_text()[-3000:] + err.read_text()
+            assert until(lambda: want <= seen("raise"), 90, 0.5), out.read_text()[-3000:] + err.read_text()
             print(f"linkDown alerts on both ends {time.monotonic() - started:.1f} s after link down")
         finally:
             subprocess.run([*_jinbao(), "lab", "link", "up", "--id", lab.id, "prov-wan1", "chuzhou-wan1"], check=True)
         started = time.monotonic()
-        assert _until(lambda: want <= seen("clear"), 90, 0.5), out.read_text()[-3000:]
+        assert until(lambda: want <= seen("clear"), 90, 0.5), out.read_text()[-3000:]
         print(f"linkUp clears on both ends {time.monotonic() - started:.1f} s after link up")
         recs = [json.loads(x) for x in out.read_text().splitlines() if x.startswith("{") and '"outcome"' in x]
         downs = [r for r in recs if r.get("trap") == "linkDown"]
@@ -402,7 +342,7 @@ def test_the_pollers_alert_path_delivers_from_the_environment(setting):
     )
     assert r.returncode == 0, r.stderr
     assert [p["key"] for p in hook.posts] == ["unreachable"]  # delivered before the process ended
-    assert _until(syslog.drain)[0].startswith(b"<130>1 ")
+    assert until(syslog.drain)[0].startswith(b"<130>1 ")
     assert json.loads((tmp / "alerts.jsonl").read_text())["key"] == "unreachable"
 
 
