@@ -17,6 +17,7 @@ from rich.markup import escape
 from jinbao.console import err, out, print_problems, shown
 from jinbao.errors import JinbaoError
 from jinbao.platforms import PLATFORMS
+from jinbao.target import estate_for, source_of
 
 from . import configtext, devicecheck, keptruns, report, runner, summary, waivers
 from .errors import RuleFileError
@@ -131,17 +132,6 @@ def config_cmd(files, platform, as_json, waivers_file):
     exit_for(verdicts)
 
 
-def _estate(ctx, lab: str | None) -> str:
-    """A lab is built from the lab estate: judging its backups as the province's devices (by the
-    names they share) judged the wrong intent. `jinbao --estate E` given on purpose still wins,
-    for a lab built from another estate."""
-    root = ctx.find_root()
-    given = root.get_parameter_source("estate_name") not in (None, click.core.ParameterSource.DEFAULT)
-    if lab and not given:
-        return "lab"
-    return (root.obj or {}).get("estate") or "province"
-
-
 @cli.command("run")
 @click.option("--estate", "estate_arg", help="The estate (default: lab for a lab, else jinbao --estate).")
 @click.option("--site", help="Only this site's devices, DR pairs and monitoring.")
@@ -162,7 +152,7 @@ def run_cmd(ctx, estate_arg, site, lab, pki_dir, pki_as, pki_ocsp_url, no_monito
     monitoring) and evaluate every rule.
 
     The run is kept in the state folder for `jinbao audit report`."""
-    estate_arg = estate_arg or _estate(ctx, lab)
+    estate_arg = estate_for(ctx, source_of(lab, None), estate_arg)
     r = runner.run(estate_arg, site, lab, pki_dir, pki_as, waivers_file, not no_monitoring, pki_ocsp_url)
     path = runner.save(r, estate_arg, site)
     if as_json:

@@ -20,6 +20,8 @@ from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import click
+
 from .errors import JinbaoError
 from .platforms import PlatformFacts, facts
 from .secrets import resolve_from
@@ -113,3 +115,25 @@ def target(spec: str, device: str) -> Target:
     if device not in found:
         raise JinbaoError(f"{spec} has no device {device!r}; it has: {', '.join(sorted(found)) or 'none'}")
     return found[device]
+
+
+def source_of(lab_id: str | None, spec: str | None) -> str | None:
+    """The target source a command's `--lab ID` / `--targets SPEC` name (`lab:` alone: the only
+    lab up); None when neither is given, which each command reads its own way."""
+    if lab_id and spec:
+        raise click.UsageError("give --lab or --targets, not both")
+    return spec or (f"lab:{lab_id}" if lab_id is not None else None)
+
+
+def estate_for(ctx: click.Context, source: str | None, estate: str | None) -> str:
+    """The estate a command judges the source's devices by: --estate if given; else the lab
+    estate for a lab (its nodes share the province's names, so any other estate judges the wrong
+    intent), the estate of an `estate:` source, else jinbao's --estate."""
+    if estate:
+        return estate
+    source = source or ""
+    if source.startswith("lab:"):
+        return "lab"
+    if source.startswith("estate:") and source != "estate:":
+        return source.split(":", 1)[1]  # the devices and their intent are the same estate
+    return str((ctx.find_root().obj or {}).get("estate", "province"))

@@ -109,13 +109,25 @@ def status(lab_id, as_json):
 @cli.command()
 @id_option
 @click.option("--all", "all_labs", is_flag=True, help="Remove every lab of this lab root.")
-def down(lab_id, all_labs):
+@click.option(
+    "--orphans",
+    is_flag=True,
+    help="Remove only the labs whose holder (a test run) is gone; labs brought up by hand are kept.",
+)
+def down(lab_id, all_labs, orphans):
     """Remove exactly what 'up' made: namespaces, processes, veths, files.
 
     Without --id it removes the only lab up; with several up, say which (or --all)."""
     ids = Lab.all_ids()
+    if sum(map(bool, (lab_id, all_labs, orphans))) > 1:
+        raise click.UsageError("--id, --all and --orphans choose differently; give one of them")
     if lab_id:
         ids = [lab_id]
+    elif orphans:
+        ids = [i for i in ids if Lab(i).orphaned()]
+        if not ids:
+            out.print("no orphaned lab")
+            return
     elif not ids:
         out.print("no lab is up")
         return

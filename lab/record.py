@@ -28,6 +28,30 @@ from .topology import LabPlan, Node, plan
 
 LAB_ROOT = Path(os.environ.get("JINBAO_LAB_ROOT", "/var/tmp/jinbao-lab"))
 ID_RE = re.compile(r"^jb[a-z0-9]{2,12}$")
+# A process that holds the labs it brings up ("<pid>:<start time>"): a test worker. When it is gone
+# (killed with -9, its finalizers never ran), `jinbao lab down --orphans` removes its labs; labs
+# brought up by hand or by `make demo` have no holder and are never swept.
+HOLDER_ENV = "JINBAO_LAB_HELD_BY"
+
+
+def _started(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot: with its pid, it names one process even
+    after the pid is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]
+
+
+def holder(pid: int | None = None) -> str:
+    pid = pid or os.getpid()
+    return f"{pid}:{_started(pid)}"
+
+
+def holder_alive(held_by: str) -> bool:
+    pid, _, started = held_by.partition(":")
+    return pid.isdigit() and _started(int(pid)) == started
 
 
 class LabError(JinbaoError):
@@ -114,6 +138,11 @@ class Lab:
         if not ids:
             raise LabError("no lab is up on this machine; start one with 'jinbao lab up'")
         raise LabError(f"several labs are up ({', '.join(ids)}); pick one with --id or JINBAO_LAB_ID")
+
+    def orphaned(self) -> bool:
+        """Held by a process that is gone: nobody will take this lab down but a sweep."""
+        held_by = self.state.get("held_by")
+        return bool(held_by) and not holder_alive(held_by)
 
     def traces(self) -> bool:
         """Whether anything of this lab exists. Its folder is made (and its state saved) before

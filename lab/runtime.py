@@ -24,7 +24,7 @@ from jinbao.secrets import estate_refs, resolve_secrets
 from . import db, render, rootfs
 from .health import wait_converged
 from .host import ETC_NETNS, ensure_host_dirs, lab_namespaces, machine_lock, release_host_dirs
-from .record import LAB_ROOT, Lab, LabError, new_id, ns_exists, ns_pids, sh
+from .record import HOLDER_ENV, LAB_ROOT, Lab, LabError, new_id, ns_exists, ns_pids, sh
 from .topology import LabPlan, plan
 
 __all__ = [
@@ -91,6 +91,8 @@ def up(estate: str = "lab", lab_id: str | None = None, wait: bool = True, timeou
             lab.dir.mkdir(mode=0o711)
             ours = True
             lab.state = {"id": lab_id, "estate": estate_path, "created": time.time(), "namespaces": [], "etc_links": []}
+            if os.environ.get(HOLDER_ENV):
+                lab.state["held_by"] = os.environ[HOLDER_ENV]
             lab.save()
             lab.record("namespaces", p.sw_ns)
             sh(["ip", "netns", "add", p.sw_ns])

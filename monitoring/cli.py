@@ -13,6 +13,7 @@ from rich.table import Table
 
 from jinbao.console import err, finish, out, print_failures, shown
 from jinbao.result import AggregatedResult, Result
+from jinbao.target import source_of
 
 from . import alerts, poller, thresholds
 from .cli_store import history, metrics, run, status
@@ -29,12 +30,6 @@ def cli():
 cli.name = "monitor"
 for _command in (history, metrics, run, status):
     cli.add_command(_command)
-
-
-def _source(lab_id: str | None, spec: str | None) -> str:
-    if lab_id and spec:
-        raise click.UsageError("give --lab or --targets, not both")
-    return spec or f"lab:{lab_id or ''}"
 
 
 def _fmt(x: float | None, unit: str = "%") -> str:
@@ -122,7 +117,7 @@ def poll(ctx, lab_id, spec, estate, devices, sites, timeout, retries, deadline, 
     Rates (bps, utilisation, error counts) need the previous poll's counters, kept in the state
     folder, so the first poll of a device shows them as —. Alerts raised or cleared by this
     poll are printed and appended to the alert log."""
-    source = _source(lab_id, spec)
+    source = source_of(lab_id, spec) or "lab:"
     model, todo = select(ctx, source, estate, devices, sites)
     state = PollState(state_file(source))
     opt = poller.Options(timeout=timeout, retries=retries, deadline=deadline, concurrency=concurrency, engine=engine)

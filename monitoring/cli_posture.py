@@ -14,7 +14,7 @@ from rich.table import Table
 from jinbao.console import out, shown
 from jinbao.errors import JinbaoError
 from jinbao.estate import load_estate
-from jinbao.target import targets
+from jinbao.target import estate_for, source_of, targets
 
 from . import deliveryrecord, poller, posture
 from .state import PollState, state_dir, state_file
@@ -33,12 +33,11 @@ SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2}
 def posture_cmd(ctx, estate, lab_id, spec, fresh, timeout, as_json):
     """Weak SNMP (v2c, v1, authNoPriv, MD5, DES), default communities, agents that do not answer,
     devices with no monitoring. Exits 1 when there is any finding."""
-    if lab_id and spec:
-        raise click.UsageError("give --lab or --targets, not both")
-    name = estate or ("lab" if lab_id else str((ctx.find_root().obj or {}).get("estate", "province")))
+    given = source_of(lab_id, spec)
+    name = estate_for(ctx, given, estate)
     model = load_estate(name)
-    source = spec or (f"lab:{lab_id}" if lab_id else f"estate:{name}")
-    found = targets(source) if (lab_id or spec or fresh) else {}
+    source = given or f"estate:{name}"
+    found = targets(source) if (given or fresh) else {}
     findings = posture.profiles(model, posture.secret_resolver(found))
     findings += posture.unmonitored(model)
     if fresh:

@@ -12,6 +12,7 @@ import click
 from jinbao.console import err, out, shown
 from jinbao.errors import JinbaoError
 from jinbao.names import did_you_mean
+from jinbao.target import source_of
 
 from . import charts, daemon, poller
 from .history import History, duration
@@ -29,11 +30,10 @@ def _say(text: str) -> None:
 
 
 def _source(lab_id: str | None, spec: str | None) -> str:
-    if lab_id and spec:
-        raise click.UsageError("give --lab or --targets, not both")
-    if not lab_id and not spec:
+    source = source_of(lab_id, spec)
+    if not source:
         raise click.UsageError("say which devices: --lab ID or --targets SOURCE:REF")
-    return spec or f"lab:{lab_id}"
+    return source
 
 
 def _cycle(

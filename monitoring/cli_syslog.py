@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-import sys
 from datetime import UTC, datetime
 
 import click
 
-from jinbao.console import err, shown
+from jinbao.console import shown
 from jinbao.errors import JinbaoError
-from jinbao.estate import load_estate
-from jinbao.target import targets
 
 from . import delivery, syslogmap
-from .notify import Book, addresses, serve
+from .notify import Book, addresses, extra_senders, listener_options, run_until_stopped, senders_of
 from .state import state_dir, state_file
 from .syslogparse import Message
 from .syslogrecv import Config, Receiver
@@ -32,26 +28,10 @@ def _line(rec: dict) -> str:
 
 
 @click.command("syslog")
-@click.option("--lab", "lab_id", help="Senders are the nodes of this lab (the same as --targets lab:ID).")
-@click.option("--targets", "spec", help="Where the senders' addresses come from, e.g. lab:jb1a2b.")
-@click.option("--estate", help="The estate the senders belong to (default: lab for a lab, else jinbao --estate).")
-@click.option("--listen", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=1514, show_default=True, help="UDP (and TCP) port: 514 in production (needs root).")
+@listener_options(1514, "UDP (and TCP) port: 514 in production (needs root).")
 @click.option("--tcp", is_flag=True, help="Listen on TCP too (RFC 6587: octet-counted or LF-framed).")
-@click.option("--netns", help="Listen inside this network namespace (e.g. the lab's monitoring node).")
-@click.option(
-    "--sender", "extra", multiple=True, help="DEVICE=ADDRESS: this device sends from ADDRESS too (a relay, NAT)."
-)
 @click.option(
     "--hold", default=300.0, show_default=True, help="Seconds an SSH authentication-failure alert stays raised."
-)
-@click.option("--webhook", help="POST every alert event as JSON here (also JINBAO_ALERT_WEBHOOK).")
-@click.option(
-    "--webhook-token", help="Bearer token for the webhook: a secret reference (also JINBAO_ALERT_WEBHOOK_TOKEN)."
-)
-@click.option(
-    "--syslog",
-    help="Send every alert event to this RFC 5424 collector, udp://HOST:PORT or tcp://… (also JINBAO_ALERT_SYSLOG).",
 )
 @click.option("--count", type=int, help="Stop after this many messages (for tests and one-off checks).")
 @click.option(
@@ -59,7 +39,7 @@ def _line(rec: dict) -> str:
 )
 @click.pass_context
 def syslog_cmd(
-    ctx, lab_id, spec, estate, listen, port, tcp, netns, extra, hold, webhook, webhook_token, syslog, count, as_json
+    ctx, lab_id, spec, estate, listen, port, netns, extra, webhook, webhook_token, syslog, tcp, hold, count, as_json
 ):
     """Receive syslog (RFC 5424 and RFC 3164) and raise and clear the same alerts as polls and traps.
 
@@ -67,19 +47,10 @@ def syslog_cmd(
     recorded in syslog.jsonl (state folder): accepted, from an unknown sender, or malformed and
     why. Known events (monitoring/syslogmap.py: OSPF adjacency changes, interface up/down, failed
     SSH logins) raise and clear alerts in the same table as the poller and `monitor traps`."""
-    if lab_id and spec:
-        raise click.UsageError("give --lab or --targets, not both")
-    source = spec or (f"lab:{lab_id}" if lab_id is not None else None)
-    name = estate or (
-        "lab" if source and source.startswith("lab:") else str((ctx.find_root().obj or {}).get("estate", "province"))
-    )
-    model = load_estate(name)
+    source, model, found = senders_of(ctx, lab_id, spec, estate)
     cfg = Config(listen=listen, port=port, tcp=tcp, netns=netns or None)
-    cfg.senders = addresses(model, targets(source) if source else {})
-    for pair in extra:
-        dev, sep, addr = pair.partition("=")
-        if not sep or dev not in model.devices:
-            raise JinbaoError(f"--sender {pair!r}: give DEVICE=ADDRESS with a device of estate {model.name}")
+    cfg.senders = addresses(model, found)
+    for dev, addr in extra_senders(extra, model):
         cfg.senders[addr] = dev
     dest = delivery.Targets.from_env(webhook=webhook, webhook_token_ref=webhook_token, syslog=syslog)
     dispatcher = delivery.configure(dest, state_dir() / "alerts-undelivered.jsonl")
@@ -103,25 +74,13 @@ def syslog_cmd(
         if count and seen >= count:
             stop.set()
 
-    async def main() -> None:
+    async def opened():
         receiver = Receiver(cfg, on_record)
         try:
             bound = await receiver.open()
         except OSError as e:
             raise JinbaoError(f"cannot listen on {listen}:{port}{f' in {netns}' if netns else ''}: {e}") from e
         where = f" in {netns}" if netns else ""
-        err.print(f"listening on {', '.join(bound)}{where}: {len(cfg.senders)} sender(s)")
-        sys.stderr.flush()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await serve(stop, book.expire, min(hold, 5.0))
-        finally:
-            receiver.close()
+        return receiver.close, f"listening on {', '.join(bound)}{where}: {len(cfg.senders)} sender(s)"
 
-    try:
-        asyncio.run(main())
-    finally:
-        if dispatcher is not None:
-            dispatcher.flush(15.0)
+    run_until_stopped(opened, book, stop, dispatcher)

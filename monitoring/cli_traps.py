@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-import sys
 from datetime import UTC, datetime
 
 import click
 
-from jinbao.console import err, shown
+from jinbao.console import shown
 from jinbao.errors import JinbaoError
-from jinbao.estate import load_estate
 from jinbao.secrets import resolve
-from jinbao.target import targets
 
 from . import delivery, poller, trapmap
-from .notify import Book, serve
+from .notify import Book, extra_senders, listener_options, run_until_stopped, senders_of
 from .state import PollState, state_dir, state_file
 from .traps import Config, Receiver, Sender, senders
 
@@ -39,18 +35,7 @@ def _record_line(rec: dict) -> str:
 
 
 @click.command("traps")
-@click.option("--lab", "lab_id", help="Senders are the nodes of this lab (the same as --targets lab:ID).")
-@click.option("--targets", "spec", help="Where the senders' addresses and secrets come from, e.g. lab:jb1a2b.")
-@click.option("--estate", help="The estate the senders belong to (default: lab for a lab, else jinbao --estate).")
-@click.option("--listen", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=1162, show_default=True, help="UDP port (162 in production; needs root).")
-@click.option("--netns", help="Listen inside this network namespace (e.g. the lab's monitoring node).")
-@click.option(
-    "--sender",
-    "extra",
-    multiple=True,
-    help="DEVICE=ADDRESS: this device sends from ADDRESS too (NAT, a relay, a test).",
-)
+@listener_options(1162, "UDP port (162 in production; needs root).")
 @click.option(
     "--community",
     "communities",
@@ -59,14 +44,6 @@ def _record_line(rec: dict) -> str:
 )
 @click.option(
     "--hold", default=300.0, show_default=True, help="Seconds a restart or authentication-failure alert stays raised."
-)
-@click.option("--webhook", help="POST every alert event as JSON here (also JINBAO_ALERT_WEBHOOK).")
-@click.option(
-    "--webhook-token", help="Bearer token for the webhook: a secret reference (also JINBAO_ALERT_WEBHOOK_TOKEN)."
-)
-@click.option(
-    "--syslog",
-    help="Send every alert event to this RFC 5424 collector, udp://HOST:PORT or tcp://… (also JINBAO_ALERT_SYSLOG).",
 )
 @click.option("--count", type=int, help="Stop after this many datagrams (for tests and one-off checks).")
 @click.option(
@@ -82,11 +59,11 @@ def traps(
     port,
     netns,
     extra,
-    communities,
-    hold,
     webhook,
     webhook_token,
     syslog,
+    communities,
+    hold,
     count,
     as_json,
 ):
@@ -96,24 +73,14 @@ def traps(
     community the inventory or --community names. The sender is the device whose management
     address the datagram came from. Every datagram is recorded in traps.jsonl (state folder),
     accepted or refused with why; alerts go to the alert log, the webhook and syslog."""
-    if lab_id and spec:
-        raise click.UsageError("give --lab or --targets, not both")
-    source = spec or (f"lab:{lab_id}" if lab_id is not None else None)
-    name = estate or (
-        "lab" if source and source.startswith("lab:") else str((ctx.find_root().obj or {}).get("estate", "province"))
-    )
-    model = load_estate(name)
-    found = targets(source) if source else {}
+    source, model, found = senders_of(ctx, lab_id, spec, estate)
 
     def creds(device: str, t):
         return poller.credentials(model, t) if t is not None else _estate_creds(model, device)
 
     cfg = Config(listen=listen, port=port, netns=netns or None)
     cfg.senders = senders(model, found, creds)
-    for pair in extra:
-        dev, sep, addr = pair.partition("=")
-        if not sep or dev not in model.devices:
-            raise JinbaoError(f"--sender {pair!r}: give DEVICE=ADDRESS with a device of estate {model.name}")
+    for dev, addr in extra_senders(extra, model):
         cfg.senders[addr] = Sender(dev, creds(dev, found.get(dev)))
     cfg.communities = _v2c_communities(model, communities)
     dest = delivery.Targets.from_env(webhook=webhook, webhook_token_ref=webhook_token, syslog=syslog)
@@ -147,7 +114,7 @@ def traps(
         if count and seen >= count:
             stop.set()
 
-    async def main() -> None:
+    async def opened():
         # The engine's transport binds to the running loop: made here, not before asyncio.run.
         receiver = Receiver(cfg, on_record)
         try:
@@ -156,21 +123,9 @@ def traps(
             raise JinbaoError(f"cannot listen on {listen}:{port}{f' in {netns}' if netns else ''}: {e}") from e
         v2c = f"v2c with {len(cfg.communities)} communit(y/ies)" if cfg.communities else "v2c refused"
         where = f" in {netns}" if netns else ""
-        err.print(f"listening on udp {host}:{bound}{where}: {len(cfg.senders)} sender(s), v3, {v2c}")
-        sys.stderr.flush()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await serve(stop, book.expire, min(hold, 5.0))
-        finally:
-            receiver.close()
+        return receiver.close, f"listening on udp {host}:{bound}{where}: {len(cfg.senders)} sender(s), v3, {v2c}"
 
-    try:
-        asyncio.run(main())
-    finally:
-        if dispatcher is not None:
-            dispatcher.flush(15.0)
+    run_until_stopped(opened, book, stop, dispatcher)
 
 
 def _estate_creds(model, device: str):

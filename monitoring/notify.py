@@ -11,17 +11,79 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
-from jinbao.console import out, shown
+from jinbao.console import err, out, shown
+from jinbao.errors import JinbaoError
+from jinbao.estate import load_estate
+from jinbao.target import estate_for, source_of, targets
 
 from . import alerts, trapmap
 from .state import PollState, alert_log
+
+
+def listener_options(port: int, port_help: str) -> Callable:
+    """The options `monitor traps` and `monitor syslog` share: whose senders, where to listen, and
+    where alerts go beyond the log."""
+    options = [
+        click.option("--lab", "lab_id", help="Senders are the nodes of this lab (the same as --targets lab:ID)."),
+        click.option(
+            "--targets", "spec", help="Where the senders' addresses (and secrets) come from, e.g. lab:jb1a2b."
+        ),
+        click.option(
+            "--estate", help="The estate the senders belong to (default: lab for a lab, else jinbao --estate)."
+        ),
+        click.option("--listen", default="127.0.0.1", show_default=True, help="Address to listen on."),
+        click.option("--port", default=port, show_default=True, help=port_help),
+        click.option("--netns", help="Listen inside this network namespace (e.g. the lab's monitoring node)."),
+        click.option(
+            "--sender",
+            "extra",
+            multiple=True,
+            help="DEVICE=ADDRESS: this device sends from ADDRESS too (NAT, a relay).",
+        ),
+        click.option("--webhook", help="POST every alert event as JSON here (also JINBAO_ALERT_WEBHOOK)."),
+        click.option(
+            "--webhook-token",
+            help="Bearer token for the webhook: a secret reference (also JINBAO_ALERT_WEBHOOK_TOKEN).",
+        ),
+        click.option(
+            "--syslog",
+            help="Send every alert event to this RFC 5424 collector, udp://HOST:PORT or tcp://… "
+            "(also JINBAO_ALERT_SYSLOG).",
+        ),
+    ]
+
+    def wrap(f: Callable) -> Callable:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return wrap
+
+
+def senders_of(ctx: click.Context, lab_id: str | None, spec: str | None, estate: str | None):
+    """A listener's source (None: the estate's own addresses), estate and the source's targets."""
+    source = source_of(lab_id, spec)
+    model = load_estate(estate_for(ctx, source, estate))
+    return source, model, (targets(source) if source else {})
+
+
+def extra_senders(extra: tuple[str, ...], estate) -> list[tuple[str, str]]:
+    """--sender DEVICE=ADDRESS pairs, each naming a device of the estate."""
+    out_ = []
+    for pair in extra:
+        dev, sep, addr = pair.partition("=")
+        if not sep or dev not in estate.devices:
+            raise JinbaoError(f"--sender {pair!r}: give DEVICE=ADDRESS with a device of estate {estate.name}")
+        out_.append((dev, addr))
+    return out_
 
 
 def addresses(estate, found: dict) -> dict[str, str]:
@@ -94,3 +156,30 @@ async def serve(stop: asyncio.Event, tick: Callable[[], None], every: float) -> 
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)
         tick()
+
+
+Opened = tuple[Callable[[], None], str]  # how to close the listener, and what it listens on
+
+
+def run_until_stopped(opened: Callable[[], Awaitable[Opened]], book: Book, stop: asyncio.Event, dispatcher) -> None:
+    """Listen until SIGINT, SIGTERM or `stop` (--count), expiring momentary alerts meanwhile,
+    then deliver what is still queued. `opened` binds the listener inside the loop (a transport
+    binds to the running loop) and says what it listens on."""
+
+    async def main() -> None:
+        close, said = await opened()
+        err.print(said)
+        sys.stderr.flush()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await serve(stop, book.expire, min(book.hold, 5.0))
+        finally:
+            close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        if dispatcher is not None:
+            dispatcher.flush(15.0)

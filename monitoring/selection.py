@@ -8,23 +8,15 @@ from jinbao.errors import JinbaoError
 from jinbao.estate import load_estate
 from jinbao.model import Estate
 from jinbao.names import did_you_mean
-from jinbao.target import targets
+from jinbao.target import estate_for, targets
 
 from . import poller
-
-
-def estate_name(ctx: click.Context, source: str, estate: str | None) -> str:
-    if estate:
-        return estate
-    if source.startswith("lab:"):
-        return "lab"
-    return str((ctx.find_root().obj or {}).get("estate", "province"))
 
 
 def select(ctx: click.Context, source: str, estate: str | None, devices, sites) -> tuple[Estate, list[poller.Job]]:
     """The estate and the jobs for source's devices, narrowed by --device/--site; a misspelt
     name or an empty selection is bad input, raised before any device is contacted."""
-    model = load_estate(estate_name(ctx, source, estate))
+    model = load_estate(estate_for(ctx, source, estate))
     found = targets(source)
     for s in sites:
         if s not in model.sites:

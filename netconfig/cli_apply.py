@@ -21,13 +21,14 @@ import click
 from jinbao.console import err, finish, out, print_failures, shown
 from jinbao.errors import JinbaoError
 from jinbao.estate import load_estate
+from jinbao.target import estate_for, source_of
 
 from . import changelog
 from .apply import APPLIED, NOT_STARTED, REVERTED, Options, Run
 from .cli_plan import report, run, summary
 from .live import LiveTable
 from .plan import CHANGE, NOT_MANAGED, UNCHANGED, plan_device
-from .selection import estate_for, select, selectors, source_of
+from .selection import select, selectors
 from .statecheck import Readers
 from .waves import waves
 
@@ -158,7 +159,7 @@ def apply(ctx, lab_id, spec, estate, sites, devices, roles, workers, yes, concur
     jinbao config apply --lab jb1a2b
     jinbao config apply --targets estate:province --confirm province --yes
     """
-    source = source_of(lab_id, spec)
+    source = source_of(lab_id, spec) or "lab:"
     opts = Options(revert_in=revert_in, concurrency=concurrency, rollback_wave=rollback_wave, check_s=check_timeout)
     carry_out(Change(source, estate_for(ctx, source, estate), sites, devices, roles, workers, yes, as_json, opts,
                      confirm_estate))  # fmt: skip

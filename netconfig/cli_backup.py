@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from jinbao.console import finish, out, print_failures, shown
+from jinbao.target import estate_for, source_of
 
 from .backup import commit, default_dir, read_running
 from .cli_plan import run
-from .selection import estate_for, select, selectors, source_of
+from .selection import select, selectors
 
 
 @click.command()
@@ -29,7 +30,7 @@ def backup(ctx, lab_id, spec, estate, sites, devices, roles, workers, repo, as_j
     jinbao config backup --lab jb1a2b
     jinbao config backup --targets lab:jb1a2b --dir /srv/backups/lab
     """
-    source = source_of(lab_id, spec)
+    source = source_of(lab_id, spec) or "lab:"
     chosen = select(source, estate_for(ctx, source, estate), sites, devices, roles)
     repo = repo or default_dir(source)
     agg = run(read_running, chosen, workers, "backup", as_json)

@@ -15,10 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from jinbao.console import err, finish, out, print_failures, shown
 from jinbao.result import AggregatedResult, Result, run_task
+from jinbao.target import estate_for, source_of
 
 from .drift import DRIFTED, IN_SYNC, drift_device
 from .plan import CHANGE, NOT_MANAGED, PENDING, UNCHANGED, plan_device
-from .selection import Selection, estate_for, select, selectors, source_of
+from .selection import Selection, select, selectors
 
 UNREACHABLE = "unreachable"
 
@@ -103,7 +104,7 @@ def plan(ctx, lab_id, spec, estate, sites, devices, roles, workers, as_json):
     jinbao config plan --lab jb1a2b
     jinbao config plan --lab jb1a2b --site hefei --role wan_router --json
     """
-    source = source_of(lab_id, spec)
+    source = source_of(lab_id, spec) or "lab:"
     chosen = select(source, estate_for(ctx, source, estate), sites, devices, roles)
     agg = run(plan_device, chosen, workers, "plan", as_json)
     report(agg, "plan", (CHANGE, UNCHANGED, UNREACHABLE, NOT_MANAGED), as_json)
@@ -121,7 +122,7 @@ def drift(ctx, lab_id, spec, estate, sites, devices, roles, workers, as_json):
     jinbao config drift --lab jb1a2b
     jinbao config drift --lab jb1a2b --device prov-wan1 --json
     """
-    source = source_of(lab_id, spec)
+    source = source_of(lab_id, spec) or "lab:"
     chosen = select(source, estate_for(ctx, source, estate), sites, devices, roles)
     agg = run(drift_device, chosen, workers, "drift", as_json)
     note = "a difference is drift when no recorded change explains it; `recorded` names the change that does"

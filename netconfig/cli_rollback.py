@@ -17,11 +17,11 @@ from __future__ import annotations
 import click
 
 from jinbao.errors import JinbaoError
+from jinbao.target import estate_for, source_of
 
 from . import changelog
 from .apply import Options
 from .cli_apply import Change, carry_out, change_options
-from .selection import estate_for, source_of
 
 
 @click.command()
@@ -36,7 +36,7 @@ def rollback(ctx, change_id, lab_id, spec, estate, sites, devices, roles, worker
     jinbao config rollback --lab jb1a2b                       # the latest change
     jinbao config rollback --lab jb1a2b --change 20261130T101500Z-3fa2c1 --device prov-wan1
     """
-    source = source_of(lab_id, spec)
+    source = source_of(lab_id, spec) or "lab:"
     try:
         rec = changelog.change(change_id, source)
     except KeyError as e:

@@ -25,26 +25,6 @@ class Selection:
     targets: list[Target]
 
 
-def source_of(lab_id: str | None, spec: str | None) -> str:
-    """`lab:ID` from --lab, or --targets as given (`lab:` alone: the only lab up)."""
-    if lab_id and spec:
-        raise click.UsageError("give --lab or --targets, not both")
-    return spec or f"lab:{lab_id or ''}"
-
-
-def estate_for(ctx: click.Context, source: str, estate: str | None) -> str:
-    """--estate if given; else the lab estate for a lab source, the estate of an `estate:` source,
-    else jinbao's --estate."""
-    if estate:
-        return estate
-    if source.startswith("lab:"):
-        return "lab"
-    if source.startswith("estate:") and source != "estate:":
-        return source.split(":", 1)[1]  # the devices and their intent are the same estate
-    root = ctx.find_root().obj or {}
-    return str(root.get("estate", "province"))
-
-
 def select(
     source: str,
     estate_name: str,

@@ -12,6 +12,7 @@ pytest_plugins = ["tests.support.groups"]
 _PREFIX = "jinbao-test-state-"
 _STATE: list[str] = []  # the folder made for this run, if any
 _SET: list[str] = []  # the environment variables this run set
+_HELD: list[str | None] = []  # the lab holder this run replaced
 
 
 def _run_dir() -> str:
@@ -37,11 +38,40 @@ def pytest_configure(config):
     if worker and os.path.basename(state).startswith(_PREFIX):
         os.environ["JINBAO_STATE_DIR"] = os.path.join(state, worker)
         os.makedirs(os.environ["JINBAO_STATE_DIR"], exist_ok=True)
+    # Every lab this process brings up, in-process or through the CLI, names it as its holder, so
+    # that the next run removes the labs of a run killed with -9 (its finalizers never ran).
+    from lab.record import HOLDER_ENV, holder
+
+    _HELD.append(os.environ.get(HOLDER_ENV))
+    os.environ[HOLDER_ENV] = holder()
+
+
+def pytest_sessionstart(session):
+    """Sweep the labs of killed test runs (only those: a lab brought up by hand has no holder,
+    and a run still going holds its own). Once per run, by the controller."""
+    if os.geteuid() != 0 or hasattr(session.config, "workerinput"):
+        return
+    from lab import runtime
+    from lab.record import Lab, LabError
+
+    for lab_id in Lab.all_ids():
+        lab = Lab(lab_id)
+        if lab.orphaned():
+            try:
+                runtime.down(lab)
+            except LabError as e:  # another run sweeping it at the same moment
+                print(f"jinbao: could not remove the orphaned lab {lab_id}: {e}")
 
 
 def pytest_unconfigure(config):
+    from lab.record import HOLDER_ENV
+
     for var in _SET:
         os.environ.pop(var, None)
+    if _HELD and _HELD[0] is not None:
+        os.environ[HOLDER_ENV] = _HELD[0]
+    else:
+        os.environ.pop(HOLDER_ENV, None)
     for d in _STATE:
         shutil.rmtree(d, ignore_errors=True)
 

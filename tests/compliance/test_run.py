@@ -333,11 +333,11 @@ def test_an_issuing_ca_the_root_revoked_is_a_finding_read_from_the_root_crl(tmp_
 
 def test_a_lab_run_judges_the_lab_estate_unless_told_another(state, tmp_path):
     """`audit run --lab ID` reads that lab's backups: its devices are the lab estate's, not the
-    province's (whose names they share), unless `jinbao --estate` says otherwise."""
+    province's (whose names they share), unless its --estate says otherwise."""
     noca = str(tmp_path / "noca")
 
-    def sources(*root: str) -> str:
-        r = run_cli(*root, "audit", "run", "--lab", "jb7", "--no-monitoring", "--pki-dir", noca, "--json")
+    def sources(*given: str) -> str:
+        r = run_cli("audit", "run", "--lab", "jb7", *given, "--no-monitoring", "--pki-dir", noca, "--json")
         assert r.returncode in (0, 1), r.stderr
         return json.dumps(json.loads(r.stdout)["sources"])
 

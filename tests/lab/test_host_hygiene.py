@@ -19,7 +19,7 @@ import pytest
 from lab import runtime
 from lab.host import HOST_DIRS
 from tests.support import JINBAO, REPO, run_cli
-from tests.support.hostcheck import Foreign, diff, settled_snapshot, snapshot
+from tests.support.hostcheck import SELF_TEST, Foreign, diff, settled_snapshot, snapshot
 
 pytestmark = pytest.mark.lab
 
@@ -156,18 +156,18 @@ def test_the_snapshot_sees_a_lab_users_file_and_a_process_naming_a_lab(others, t
     machine) and a process naming a lab namespace, both left outside any lab folder."""
     from lab import render
 
-    before = snapshot(others)
-    stray = tmp_path / "left-by-a-node"
+    before = snapshot(others, self_test=True)
+    stray = tmp_path / f"{SELF_TEST}-left-by-a-node"
     stray.touch()
     os.chown(stray, render.OPERATOR_UID, render.OPERATOR_UID)
-    argv = [sys.executable, "-c", "import time; time.sleep(30)", "jbzz99-prov-app1"]
+    argv = [sys.executable, "-c", "import time; time.sleep(30)", f"{SELF_TEST}-prov-app1"]
     proc = subprocess.Popen(argv)
     try:
         cmdline = Path(f"/proc/{proc.pid}/cmdline")
         deadline = time.time() + 10
-        while b"jbzz99" not in cmdline.read_bytes() and time.time() < deadline:  # until it has exec'd
+        while SELF_TEST.encode() not in cmdline.read_bytes() and time.time() < deadline:  # until it has exec'd
             time.sleep(0.01)
-        d = diff(before, snapshot(others))
+        d = diff(before, snapshot(others, self_test=True))
     finally:
         proc.kill()
         proc.wait()

@@ -88,6 +88,15 @@ def _process_args() -> list[str]:
     return out
 
 
+def _masters(lab, folders: set[Path]) -> list[str]:
+    """SSH processes of this lab's runs: clients name its ssh_config (lab-<id>), masters their
+    socket folder. Another checkout's provision run on the same machine is not this test's."""
+    args = _process_args()
+    ours = {str(d) for d in folders}
+    ours |= {m for a in args if f"lab-{lab.id}" in a for m in re.findall(r"/tmp/jinbao-ssh-\w+", a)}
+    return [a for a in args if "jinbao-ssh-" in a and (f"lab-{lab.id}" in a or any(d in a for d in ours))]
+
+
 def _servers(lab) -> set[str]:
     return {n for n, node in lab.plan.nodes.items() if node.kind == "server"}
 
@@ -113,14 +122,16 @@ def test_check_on_a_converged_lab_reports_no_changes_and_verify_passes(converged
     # a deep TMPDIR (ssh's socket paths are limited to 108 bytes) must not fail the checks
     deep = state / ("t" * 60)
     deep.mkdir(exist_ok=True)
+    before = set(RUNS_IN.glob("jinbao-ssh-*"))
     verified = _cli(lab, "verify", "--playbook", "harden", env={"TMPDIR": str(deep)})["hosts"]
     assert set(verified) == _servers(lab)
     # skipped: the checks only a host owning its kernel can pass (loaded audit rules, kernel sysctls)
     assert {(h, c) for h, checks in verified.items() for c, o in checks.items() if o in ("failed", "error")} == set()
     assert all("passed" in checks.values() for checks in verified.values())
     # verify shared one SSH connection per host, and closed them all when it ended
-    masters = [a for a in _process_args() if "jinbao-ssh-" in a]
-    assert masters == [] and not list(RUNS_IN.glob("jinbao-ssh-*")) and not list(deep.iterdir()), masters
+    left = set(RUNS_IN.glob("jinbao-ssh-*")) - before
+    masters = _masters(lab, left)
+    assert masters == [] and left == set() and not list(deep.iterdir()), masters
     # the auditor's view of that run: no server finding, and every server's logins proven
     srv = _audited(lab, state)
     assert [(v["rule"], v["subject"]) for v in srv if v["status"] == "finding"] == []

@@ -28,16 +28,20 @@ def group(item) -> str:
     return path.parts[0] if whole else path.as_posix()
 
 
-@pytest.hookimpl(trylast=True)  # after tests/roles has put its modules in LAB_ORDER
+# A wrapper: the marks must be on before xdist's own hook names each test after its group (added
+# after it, they were ignored and every group was split between the workers), and the sort must
+# come after tests/roles has put its modules in LAB_ORDER.
+@pytest.hookimpl(hookwrapper=True)
 def pytest_collection_modifyitems(config, items):
     groups = {}
     for item in items:
-        groups[item.nodeid] = g = group(item)
+        groups[item] = g = group(item)
         item.add_marker(pytest.mark.xdist_group(g))
+    yield
     if getattr(config.option, "numprocesses", None):
 
         def rank(item) -> int:
-            g = groups[item.nodeid]
+            g = groups.get(item, "")
             return FIRST.index(g) if g in FIRST else len(FIRST)
 
         items.sort(key=rank)  # stable: every group keeps its own order
