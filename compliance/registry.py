@@ -236,7 +236,7 @@ def _rule(item, path: tuple, pos: Positions, clauses: Mapping[str, Clause], p: P
                 f"inventory rules may name: {', '.join(CORE_CHECKS)}",
                 "rules",
             )
-    if len(p) > before:
+    if len(p) > before or not isinstance(rid, str):  # a bad id was added to p above
         return None
     return Rule(
         rid,
@@ -347,12 +347,13 @@ def _step(raw, path: tuple, pos: Positions, fname: str, rule: str, p: ProblemLis
             "rules",
         )
         return None
-    compiled = {}
+    compiled: dict[str, re.Pattern] = {}
     for key in ("forbid", "require", "block", "each", "when", "skip_if"):
         if key in raw:
-            compiled[key] = _regex(raw[key], pos.at((*path, key)), f"{fname}.{key}", rule, p)
-            if compiled[key] is None:
+            rx = _regex(raw[key], pos.at((*path, key)), f"{fname}.{key}", rule, p)
+            if rx is None:
                 return None
+            compiled[key] = rx
     if kind == "each":
         try:
             re.compile(raw["unless"].format(*(["x"] * (compiled["each"].groups + 1))))

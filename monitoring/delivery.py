@@ -216,8 +216,8 @@ class Dispatcher:
     def _dead(self, e: dict, kind: str, why: str) -> None:
         target = {"webhook": self.targets.webhook, "syslog": self.targets.syslog}.get(kind)
         to = deliveryrecord.bare_url(target) if target else None  # a webhook URL's path may hold its secret
-        rec = {"failed_at": datetime.now(UTC).isoformat(timespec="seconds"), "target": kind, "to": to}
-        rec |= {"why": why, "event": e}
+        rec: dict[str, object] = {"failed_at": datetime.now(UTC).isoformat(timespec="seconds"), "target": kind}
+        rec |= {"to": to, "why": why, "event": e}
         with self._lock:
             self.dead_letter.parent.mkdir(parents=True, exist_ok=True)
             with self.dead_letter.open("a", encoding="utf-8") as f:

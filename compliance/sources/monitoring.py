@@ -66,9 +66,9 @@ def evaluate(
             continue
         for name, d in sorted(devices.items()):
             fs = tuple(by.get((rule.probe or "", name), ()))
-            about = {"site": d.site, "device_class": device_class(d)}
+            site, cls = d.site, device_class(d)
             if fs:
-                out.append(Verdict(rule.id, name, "finding", fs, **about))
+                out.append(Verdict(rule.id, name, "finding", fs, site=site, device_class=cls))
             elif rule.probe == "coverage" and not polled:
                 out.append(
                     Verdict(
@@ -76,11 +76,12 @@ def evaluate(
                         name,
                         "no_evidence",
                         note="no poll state: whether its agent answers is unknown",
-                        **about,
+                        site=site,
+                        device_class=cls,
                     )
                 )
             else:
-                out.append(Verdict(rule.id, name, "conforms", **about))
+                out.append(Verdict(rule.id, name, "conforms", site=site, device_class=cls))
     return out, f"`jinbao monitor posture` of {body.get('source')} ({'with' if polled else 'without'} a poll)"
 
 
