@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from .model import LinkType, Role, SiteKind, ZoneKind
 from .names import MAX_NAME, NAME_RE, PATTERN_NAME_RE
 from .platforms import Platform
-from .schema_base import Line, SecretRefStr, Text, _printable
+from .schema_base import Line, SecretRefStr, Text, _printable, not_blank
 from .schema_snmp import RawMonitoring, RawSnmpProfile
 
 _DUR_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -117,7 +117,21 @@ def _usable(net: IPv4Network) -> IPv4Network:
     return net
 
 
-Block = Annotated[IPv4Network, AfterValidator(_usable)]
+# The private ranges (RFC 1918). An estate's own blocks are private: public space belongs to
+# someone else on the Internet, and a management network in it would route there, or leak.
+_PRIVATE = [IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+
+
+def _private(net: IPv4Network) -> IPv4Network:
+    if not any(net.subnet_of(p) for p in _PRIVATE):
+        raise ValueError(
+            f"{net} is not private address space: an estate's supernet, management and link blocks lie inside "
+            "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918)"
+        )
+    return net
+
+
+Block = Annotated[IPv4Network, AfterValidator(_usable), AfterValidator(_private)]
 
 
 def _route_prefix(v) -> IPv4Network:
@@ -193,7 +207,24 @@ def _domain(v: str) -> str:
 
 
 Domain = Annotated[str, AfterValidator(_domain)]
-Protocols = Annotated[list[Literal["ssh", "snmp", "netconf", "https", "telnet", "http", "ftp"]], Field(min_length=1)]
+
+
+def _once_each(v: list) -> list:
+    # A list that is a set in meaning (protocols, a wave's kinds): a repeat adds nothing, and
+    # is most often a typo for the item that was meant.
+    seen = set()
+    for item in v:
+        if item in seen:
+            raise ValueError(f"{item} is listed twice; each is listed once, since the list is a set")
+        seen.add(item)
+    return v
+
+
+Protocols = Annotated[
+    list[Literal["ssh", "snmp", "netconf", "https", "telnet", "http", "ftp"]],
+    Field(min_length=1),
+    AfterValidator(_once_each),
+]
 
 
 class _Strict(BaseModel):
@@ -380,7 +411,11 @@ class RawManagementPlane(_Strict):
     ntp: Annotated[list[Text], Field(min_length=1)]
     syslog: Annotated[list[Text], Field(min_length=1)]
     banner: Annotated[
-        str, Field(min_length=1, max_length=500), AfterValidator(_printable), AfterValidator(_ascii_banner)
+        str,
+        Field(min_length=1, max_length=500),
+        AfterValidator(_printable),
+        AfterValidator(not_blank),
+        AfterValidator(_ascii_banner),
     ]
     login: RawLogin = RawLogin()
     users: Annotated[list[RawAdmin], Field(min_length=1)]
@@ -391,9 +426,9 @@ class RawWave(_Strict):
     """One wave of `jinbao config apply`: every changed device matching any of its selectors."""
 
     name: Name
-    kinds: list[SiteKind] = []
-    sites: list[Name] = []
-    roles: list[Role] = []
+    kinds: Annotated[list[SiteKind], AfterValidator(_once_each)] = []
+    sites: Annotated[list[Name], AfterValidator(_once_each)] = []
+    roles: Annotated[list[Role], AfterValidator(_once_each)] = []
 
 
 class InventoryFile(_Strict):
