@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from .model import LinkType, Role, SiteKind, ZoneKind
 from .names import MAX_NAME, NAME_RE, PATTERN_NAME_RE
 from .platforms import Platform
-from .schema_base import Line, SecretRefStr, Text, _printable, not_blank
+from .schema_base import Line, SecretRefStr, Text, _printable, not_blank, once_each
 from .schema_snmp import RawMonitoring, RawSnmpProfile
 
 _DUR_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -117,16 +117,18 @@ def _usable(net: IPv4Network) -> IPv4Network:
     return net
 
 
-# The private ranges (RFC 1918). An estate's own blocks are private: public space belongs to
-# someone else on the Internet, and a management network in it would route there, or leak.
-_PRIVATE = [IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+# The private ranges (RFC 1918), and the shared space carriers use behind NAT (RFC 6598), which
+# no one routes on the Internet either: the national estate's management network needs more /24s
+# than 172.16/12 holds. An estate's own blocks are never public: that space is someone else's on
+# the Internet, and a management network in it would route there, or leak.
+_PRIVATE = [IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")]
 
 
 def _private(net: IPv4Network) -> IPv4Network:
     if not any(net.subnet_of(p) for p in _PRIVATE):
         raise ValueError(
-            f"{net} is not private address space: an estate's supernet, management and link blocks lie inside "
-            "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918)"
+            f"{net} is public address space: an estate's supernet, management and link blocks lie inside "
+            "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918), or 100.64.0.0/10 (RFC 6598) where those run out"
         )
     return net
 
@@ -209,21 +211,10 @@ def _domain(v: str) -> str:
 Domain = Annotated[str, AfterValidator(_domain)]
 
 
-def _once_each(v: list) -> list:
-    # A list that is a set in meaning (protocols, a wave's kinds): a repeat adds nothing, and
-    # is most often a typo for the item that was meant.
-    seen = set()
-    for item in v:
-        if item in seen:
-            raise ValueError(f"{item} is listed twice; each is listed once, since the list is a set")
-        seen.add(item)
-    return v
-
-
 Protocols = Annotated[
     list[Literal["ssh", "snmp", "netconf", "https", "telnet", "http", "ftp"]],
     Field(min_length=1),
-    AfterValidator(_once_each),
+    AfterValidator(once_each),
 ]
 
 
@@ -426,9 +417,9 @@ class RawWave(_Strict):
     """One wave of `jinbao config apply`: every changed device matching any of its selectors."""
 
     name: Name
-    kinds: Annotated[list[SiteKind], AfterValidator(_once_each)] = []
-    sites: Annotated[list[Name], AfterValidator(_once_each)] = []
-    roles: Annotated[list[Role], AfterValidator(_once_each)] = []
+    kinds: Annotated[list[SiteKind], AfterValidator(once_each)] = []
+    sites: Annotated[list[Name], AfterValidator(once_each)] = []
+    roles: Annotated[list[Role], AfterValidator(once_each)] = []
 
 
 class InventoryFile(_Strict):

@@ -91,3 +91,14 @@ def _number(v):
 
 # A percentage limit: above 0 (a limit of 0 alerts always), at most 100.
 Percent = Annotated[float, BeforeValidator(_number), Field(gt=0, le=100)]
+
+
+def once_each(v: list) -> list:
+    """A list that is a set in meaning (protocols, a wave's kinds): a repeat adds nothing, and is
+    most often a typo for the item that was meant."""
+    seen = set()
+    for item in v:
+        if item in seen:
+            raise ValueError(f"{item} is listed twice; each is listed once, since the list is a set")
+        seen.add(item)
+    return v
