@@ -175,11 +175,12 @@ NextHop = Annotated[IPv4Address | Literal["null0"], PlainValidator(_next_hop)]
 # Administrative distance, as every platform takes it (FRR, IOS: 1-255; VRP/Comware preference 1-255).
 Distance = Annotated[int, Strict(), Field(ge=1, le=255)]
 
+# Matched whole (fullmatch): Python's $ also matches before a final newline, which a | block leaves.
 _PORT_RE = re.compile(r"^(icmp|(tcp|udp)/\d{1,5}(-\d{1,5})?)$")
 
 
 def _service(v: str) -> str:
-    if not _PORT_RE.match(v):
+    if not _PORT_RE.fullmatch(v):
         raise ValueError(f"{v!r} is not a valid service")
     _, _, ports = v.partition("/")
     if ports:
@@ -200,7 +201,7 @@ _DOMAIN_RE = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 
 
 def _domain(v: str) -> str:
-    if len(v) > 253 or not _DOMAIN_RE.match(v):  # RFC 1035: 253 characters in all
+    if len(v) > 253 or not _DOMAIN_RE.fullmatch(v):  # RFC 1035: 253 characters in all
         raise ValueError(
             f"{v!r} is not a DNS domain: lower-case labels of letters, digits and '-', "
             "joined by dots, such as hrss.ah.example"

@@ -31,7 +31,11 @@ def _secret_path_problem(path: str) -> str | None:
 
 
 def _secret_ref(v: str) -> str:
-    if not _SECRET_RE.match(v):
+    if v != v.strip() and _SECRET_RE.fullmatch(v.strip()):
+        # Python's $ let 'env:X\n' (a | block) through: a variable of that name is never set, and the
+        # `<secret …>` marker a config carries would not be found.
+        raise ValueError("the reference has a line break or spaces around it (a '|' block, or a quoted \\n)")
+    if not _SECRET_RE.fullmatch(v):
         # Do not echo the value: it may be the secret someone pasted in.
         raise ValueError("must be a secret reference (env:NAME, file:PATH or vault:FILE#KEY), never the secret itself")
     kind, _, rest = v.partition(":")

@@ -261,6 +261,8 @@ def _describe(e, kind, value, key, loc, is_key, hide, model) -> tuple[str, str]:
             fix = "retype it on one line without that character, as a plain or quoted string (not a '|' or '>' block)"
         elif "control character" in msg:
             fix = "retype it; a tab or an escape sequence was pasted in"
+        elif "line break or spaces around it" in msg:
+            fix = "write the reference plainly on its key's line (ospf_auth_key: env:NAME), not as a | block"
         elif "reference is unusable" in msg:
             fix = (
                 "write the absolute path of the root-only file, such as file:/etc/jinbao/secrets/snmp-auth "

@@ -563,6 +563,7 @@ def test_probed_estates_are_there():
         "invisible_text",
         "lookalike_carriers",
         "linked_files",
+        "trailing_newline",
     } <= set(CASES)
 
 
