@@ -40,7 +40,8 @@ Duration = Annotated[int, BeforeValidator(_duration)]
 # Sites, devices and zones; device and zone names may hold {placeholders}. A device name is
 # checked again as a host name once its placeholders are filled in (resolve/devices.py).
 Name = Annotated[str, Field(pattern=PATTERN_NAME_RE, max_length=MAX_NAME)]
-# Template and SNMP profile names are keys, referenced by name; they hold no placeholders.
+# Names no placeholder is ever filled into: templates, SNMP profiles, sites, zones, waves and the
+# estate ('{site}' as a zone name stayed the text '{site}', in every interface description).
 KeyName = Annotated[str, Field(pattern=NAME_RE, max_length=MAX_NAME)]
 # Whole numbers in a range, spelled out as aliases so type checkers can read them. Strict: YAML's
 # `yes`, `1.5` or `"10"` are mistakes, not numbers.
@@ -254,7 +255,7 @@ class RawDevice(_Strict):
 
 
 class RawZone(_Strict):
-    name: Name
+    name: KeyName
     kind: ZoneKind
     vlan: Vlan
     prefix: HostPrefix = 24
@@ -271,8 +272,8 @@ class RawSiteTemplate(_Strict):
 
 
 class RawSite(_Strict):
-    name: Name | None = None
-    names: list[Name] | None = None
+    name: KeyName | None = None
+    names: list[KeyName] | None = None
     template: Text | None = None
     kind: SiteKind | None = None
     title: Line = ""
@@ -337,7 +338,7 @@ DEFAULT_SITE_PREFIX: dict[SiteKind, int] = {"province": 19, "dr": 21, "city": 22
 
 
 class RawEstate(_Strict):
-    name: Name
+    name: KeyName
     title: Line = ""
     domain: Domain
     supernet: Block
@@ -417,9 +418,9 @@ class RawManagementPlane(_Strict):
 class RawWave(_Strict):
     """One wave of `jinbao config apply`: every changed device matching any of its selectors."""
 
-    name: Name
+    name: KeyName
     kinds: Annotated[list[SiteKind], AfterValidator(once_each)] = []
-    sites: Annotated[list[Name], AfterValidator(once_each)] = []
+    sites: Annotated[list[KeyName], AfterValidator(once_each)] = []
     roles: Annotated[list[Role], AfterValidator(once_each)] = []
 
 

@@ -564,6 +564,7 @@ def test_probed_estates_are_there():
         "lookalike_carriers",
         "linked_files",
         "trailing_newline",
+        "placeholder_names",
     } <= set(CASES)
 
 
