@@ -78,6 +78,15 @@ def find(root: Path, problems: ProblemList) -> list[Path]:
 
     for folder, dirs, files in os.walk(root, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for d in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            # os.walk does not follow a link to a folder: its files would be left out in silence.
+            problems.add(
+                Origin(shown(Path(folder) / d), 1),
+                "(file)",
+                f"{printable(d)} is a link to a folder, and linked folders are not read: its files are not part of "
+                "the estate",
+                "move or copy the files into the estate folder, or remove the link",
+            )
         for d in dirs:
             if d.endswith(SUFFIXES):
                 problems.add(
@@ -124,8 +133,12 @@ def copies(texts: list[tuple[str, str | None]]) -> dict[str, str]:
     return out
 
 
-def read_text(path: Path, where: str, problems: ProblemList) -> str | None:
-    """The file's text, or None after adding a problem that says why it cannot be used."""
+def read_text(path: Path, where: str, problems: ProblemList, root: Path | None = None) -> str | None:
+    """The file's text, or None after adding a problem that says why it cannot be used.
+
+    With root, a file that is a link to a file outside that folder is refused: an estate is its
+    folder (it is copied, reviewed and kept in git as one), and a copy would still read the
+    original's file, or a file that is not there on the next machine."""
     origin = Origin(where, 1)
 
     def bad(message, fix):
@@ -151,6 +164,14 @@ def read_text(path: Path, where: str, problems: ProblemList) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         bad("the file is not a regular file (a device, pipe or socket)", "replace it with a plain text file")
         return None
+    if root is not None and path.is_symlink():
+        target = Path(os.path.realpath(path))
+        if not target.is_relative_to(os.path.realpath(root)):
+            bad(
+                f"the file is a link to {printable(str(target))!r}, outside the estate folder",
+                "copy the file into the estate folder (or move the section it holds into one of the estate's files)",
+            )
+            return None
     if st.st_size > MAX_BYTES:
         bad(
             f"the file is {st.st_size // (1024 * 1024)} MiB; estate files are text of a few hundred kB at most",

@@ -132,7 +132,7 @@ def read_estate(name_or_path: str | os.PathLike) -> RawEstateFiles:
     texts = []
     for path in files:
         shown = estate_files.shown(path)
-        texts.append((shown, estate_files.read_text(path, shown, problems)))
+        texts.append((shown, estate_files.read_text(path, shown, problems, root)))
     copies = estate_files.copies(texts)
     for shown, text in texts:
         if shown in copies:

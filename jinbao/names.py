@@ -52,6 +52,13 @@ def name_problem(value, what: str, placeholders: bool = True) -> tuple[str, str]
     if value != value.lower() and all(c in allowed for c in value.lower()):
         return f"{value!r} is not a valid {what}: names are lower case", f"write {value.lower()!r}"
     bad = sorted({c for c in value if c not in allowed})
+    if not placeholders and "{" in value and set(bad) <= set("{}"):
+        # '{site}-hall' as a zone name: placeholders are filled into device names, link ends and
+        # for_each entries only, so it would stay those very characters.
+        return (
+            f"{value!r} is not a valid {what}: no placeholder is filled into a {what} here",
+            "write the name itself, such as hall (placeholders work in device names, link ends and for_each entries)",
+        )
     if bad:
         return (
             f"{value!r} is not a valid {what}: {', '.join(repr(c) for c in bad)} "

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from .model import LinkType, Role, SiteKind, ZoneKind
 from .names import MAX_NAME, NAME_RE, PATTERN_NAME_RE
 from .platforms import Platform
-from .schema_base import Line, SecretRefStr, Text, _printable
+from .schema_base import Line, SecretRefStr, Text, _printable, not_blank, once_each
 from .schema_snmp import RawMonitoring, RawSnmpProfile
 
 _DUR_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -40,7 +40,8 @@ Duration = Annotated[int, BeforeValidator(_duration)]
 # Sites, devices and zones; device and zone names may hold {placeholders}. A device name is
 # checked again as a host name once its placeholders are filled in (resolve/devices.py).
 Name = Annotated[str, Field(pattern=PATTERN_NAME_RE, max_length=MAX_NAME)]
-# Template and SNMP profile names are keys, referenced by name; they hold no placeholders.
+# Names no placeholder is ever filled into: templates, SNMP profiles, sites, zones, waves and the
+# estate ('{site}' as a zone name stayed the text '{site}', in every interface description).
 KeyName = Annotated[str, Field(pattern=NAME_RE, max_length=MAX_NAME)]
 # Whole numbers in a range, spelled out as aliases so type checkers can read them. Strict: YAML's
 # `yes`, `1.5` or `"10"` are mistakes, not numbers.
@@ -117,7 +118,23 @@ def _usable(net: IPv4Network) -> IPv4Network:
     return net
 
 
-Block = Annotated[IPv4Network, AfterValidator(_usable)]
+# The private ranges (RFC 1918), and the shared space carriers use behind NAT (RFC 6598), which
+# no one routes on the Internet either: the national estate's management network needs more /24s
+# than 172.16/12 holds. An estate's own blocks are never public: that space is someone else's on
+# the Internet, and a management network in it would route there, or leak.
+_PRIVATE = [IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")]
+
+
+def _private(net: IPv4Network) -> IPv4Network:
+    if not any(net.subnet_of(p) for p in _PRIVATE):
+        raise ValueError(
+            f"{net} is public address space: an estate's supernet, management and link blocks lie inside "
+            "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918), or 100.64.0.0/10 (RFC 6598) where those run out"
+        )
+    return net
+
+
+Block = Annotated[IPv4Network, AfterValidator(_usable), AfterValidator(_private)]
 
 
 def _route_prefix(v) -> IPv4Network:
@@ -159,11 +176,12 @@ NextHop = Annotated[IPv4Address | Literal["null0"], PlainValidator(_next_hop)]
 # Administrative distance, as every platform takes it (FRR, IOS: 1-255; VRP/Comware preference 1-255).
 Distance = Annotated[int, Strict(), Field(ge=1, le=255)]
 
+# Matched whole (fullmatch): Python's $ also matches before a final newline, which a | block leaves.
 _PORT_RE = re.compile(r"^(icmp|(tcp|udp)/\d{1,5}(-\d{1,5})?)$")
 
 
 def _service(v: str) -> str:
-    if not _PORT_RE.match(v):
+    if not _PORT_RE.fullmatch(v):
         raise ValueError(f"{v!r} is not a valid service")
     _, _, ports = v.partition("/")
     if ports:
@@ -184,7 +202,7 @@ _DOMAIN_RE = re.compile(rf"^{_LABEL}(\.{_LABEL})+$")
 
 
 def _domain(v: str) -> str:
-    if len(v) > 253 or not _DOMAIN_RE.match(v):  # RFC 1035: 253 characters in all
+    if len(v) > 253 or not _DOMAIN_RE.fullmatch(v):  # RFC 1035: 253 characters in all
         raise ValueError(
             f"{v!r} is not a DNS domain: lower-case labels of letters, digits and '-', "
             "joined by dots, such as hrss.ah.example"
@@ -193,7 +211,13 @@ def _domain(v: str) -> str:
 
 
 Domain = Annotated[str, AfterValidator(_domain)]
-Protocols = Annotated[list[Literal["ssh", "snmp", "netconf", "https", "telnet", "http", "ftp"]], Field(min_length=1)]
+
+
+Protocols = Annotated[
+    list[Literal["ssh", "snmp", "netconf", "https", "telnet", "http", "ftp"]],
+    Field(min_length=1),
+    AfterValidator(once_each),
+]
 
 
 class _Strict(BaseModel):
@@ -231,7 +255,7 @@ class RawDevice(_Strict):
 
 
 class RawZone(_Strict):
-    name: Name
+    name: KeyName
     kind: ZoneKind
     vlan: Vlan
     prefix: HostPrefix = 24
@@ -248,8 +272,8 @@ class RawSiteTemplate(_Strict):
 
 
 class RawSite(_Strict):
-    name: Name | None = None
-    names: list[Name] | None = None
+    name: KeyName | None = None
+    names: list[KeyName] | None = None
     template: Text | None = None
     kind: SiteKind | None = None
     title: Line = ""
@@ -314,7 +338,7 @@ DEFAULT_SITE_PREFIX: dict[SiteKind, int] = {"province": 19, "dr": 21, "city": 22
 
 
 class RawEstate(_Strict):
-    name: Name
+    name: KeyName
     title: Line = ""
     domain: Domain
     supernet: Block
@@ -380,7 +404,11 @@ class RawManagementPlane(_Strict):
     ntp: Annotated[list[Text], Field(min_length=1)]
     syslog: Annotated[list[Text], Field(min_length=1)]
     banner: Annotated[
-        str, Field(min_length=1, max_length=500), AfterValidator(_printable), AfterValidator(_ascii_banner)
+        str,
+        Field(min_length=1, max_length=500),
+        AfterValidator(_printable),
+        AfterValidator(not_blank),
+        AfterValidator(_ascii_banner),
     ]
     login: RawLogin = RawLogin()
     users: Annotated[list[RawAdmin], Field(min_length=1)]
@@ -390,10 +418,10 @@ class RawManagementPlane(_Strict):
 class RawWave(_Strict):
     """One wave of `jinbao config apply`: every changed device matching any of its selectors."""
 
-    name: Name
-    kinds: list[SiteKind] = []
-    sites: list[Name] = []
-    roles: list[Role] = []
+    name: KeyName
+    kinds: Annotated[list[SiteKind], AfterValidator(once_each)] = []
+    sites: Annotated[list[KeyName], AfterValidator(once_each)] = []
+    roles: Annotated[list[Role], AfterValidator(once_each)] = []
 
 
 class InventoryFile(_Strict):

@@ -67,6 +67,13 @@ _FIELD_FIXES = {
     "description": "write plain ASCII, such as a circuit id: AH-HF-0001",
     "auth_key": "write a reference: env:NAME, file:PATH or vault:FILE#KEY",
     "priv_key": "write a reference: env:NAME, file:PATH or vault:FILE#KEY",
+    "password": "write a reference: env:NAME, file:PATH or vault:FILE#KEY",
+    "ospf_auth_key": "write a reference: env:NAME, file:PATH or vault:FILE#KEY",
+    "protocols": "list each protocol once",
+    "management": "list each protocol once",
+    "kinds": "list each site kind once",
+    "sites": "list each site once",
+    "roles": "list each role once",
 }
 
 _BOUNDS = {
@@ -254,6 +261,15 @@ def _describe(e, kind, value, key, loc, is_key, hide, model) -> tuple[str, str]:
             fix = "retype it on one line without that character, as a plain or quoted string (not a '|' or '>' block)"
         elif "control character" in msg:
             fix = "retype it; a tab or an escape sequence was pasted in"
+        elif "line break or spaces around it" in msg:
+            fix = "write the reference plainly on its key's line (ospf_auth_key: env:NAME), not as a | block"
+        elif "reference is unusable" in msg:
+            fix = (
+                "write the absolute path of the root-only file, such as file:/etc/jinbao/secrets/snmp-auth "
+                "(or vault:/etc/jinbao/vault.yml#KEY), or use env:NAME"
+            )
+        elif msg == "the value is only spaces":
+            fix = "write the value itself, or leave the field out where it may be left out"
     elif kind == "string_pattern_mismatch" and hide:
         msg = f"a key here is not a valid {_what_name(loc, key, is_key)} {secret_fields.HIDDEN}"
         fix = (

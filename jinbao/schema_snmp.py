@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from .schema_base import Percent, SecretRefStr, Text, _number
 
@@ -56,7 +56,7 @@ class RawMonitoring(_Strict):
     specific wins)."""
 
     # How often `jinbao monitor run` polls (seconds); its --interval overrides it.
-    interval_s: Annotated[int, Field(ge=10, le=3600)] = 60
+    interval_s: Annotated[int, Strict(), Field(ge=10, le=3600)] = 60
     thresholds: RawThresholds = RawThresholds()
     sites: dict[Text, RawThresholds] = {}
     devices: dict[Text, RawThresholds] = {}

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from .secret_fields import secret_line
+
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # An estate file nests about six levels deep; 64 leaves room for any honest layout.
@@ -101,10 +103,37 @@ _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
+_STANDARD_TAG = "tag:yaml.org,2002:"
+
+
+def _tag_problem(ev, text: str) -> YamlShapeError | None:
+    """A tag YAML's safe loader would obey: `!!binary` turns base64 into a name, `!!set` a mapping
+    into a list, `!!str 0110` hides a number, `!!python/...` asks for objects. An estate file holds
+    plain values, so any such tag is refused where it is written. Other tags (`!vault`) are the
+    constructor's to refuse, as before."""
+    tag = getattr(ev, "tag", None)
+    if not tag or not (tag.startswith(_STANDARD_TAG) or tag == "!"):
+        return None
+    line = ev.start_mark.line + 1
+    lines = text.split("\n")
+    shown = "!!" + tag[len(_STANDARD_TAG) :] if tag != "!" else "!"
+    # The line of a secret field may hold the secret itself in the tag.
+    if 0 < line <= len(lines) and secret_line(lines[line - 1]):
+        shown = "(value not shown)"
+    return YamlShapeError(
+        line,
+        f"the YAML tag {shown} is not allowed: an estate file holds plain values, not typed or binary data",
+        "remove the tag and write the value itself (quote it if YAML would read it as a number or a date)",
+    )
+
+
 def _check_depth(text: str) -> None:
     # libyaml's parser keeps its own stack, so walking events is safe at any depth.
     depth = 0
     for ev in yaml.parse(text, Loader=_Loader):
+        bad_tag = _tag_problem(ev, text)
+        if bad_tag is not None:
+            raise bad_tag
         if isinstance(ev, _OPEN):
             depth += 1
             if depth > MAX_DEPTH:

@@ -66,6 +66,21 @@ def _placement(e: Estate, site: Site, d: Device, p: ProblemList, where) -> bool:
     cores = _cores(site)  # a site with guarded zones and no core is reported as a whole
     into = f"zone: {cores[0]}" if cores else "a zone of kind core"
     origin = at(where.devices.get(d.name), d.origin, "zone")
+    # A zone naming a firewall that is not there (or not this site's) is reported at the zone
+    # (checks.references); the firewall meant then guards nothing, which says nothing new.
+    misnamed = any(z.firewall and not _firewall_of(e, z.firewall, site.name) for z in site.zones.values())
+    if d.role == "firewall" and not guards and not misnamed:
+        # No zone names it, so it renders an empty ruleset: a border device that guards nothing,
+        # most often a zone's firewall: written with another name.
+        p.add(
+            at(where.devices.get(d.name), d.origin, "name"),
+            "name",
+            f"firewall {d.name} guards no zone: no zone of site {d.site} names it (firewall: {d.name}), so it "
+            "enforces no policy",
+            f"name it on the zone it guards (firewall: {d.name}), or remove the device or give it another role",
+            "design",
+        )
+        return True
     if d.role == "firewall" and guards:
         shown = ", ".join(guards)
         if d.zone is None:
@@ -114,6 +129,11 @@ def _placement(e: Estate, site: Site, d: Device, p: ProblemList, where) -> bool:
         )
         return True
     return False
+
+
+def _firewall_of(e: Estate, name: str, site: str) -> bool:
+    fw = e.devices.get(name)
+    return fw is not None and fw.site == site and fw.role == "firewall"
 
 
 def _unguarded_policies(e: Estate, p: ProblemList) -> None:

@@ -64,7 +64,20 @@ def check(e: Estate, p: ProblemList, where) -> None:
                     "design",
                 )
     seen: dict[str, int] = {}
+    password_of: dict[str, str] = {}
     for i, u in enumerate(mp.users):
+        # Separated administrators (MLPS 8.1.4.2 c) who log in with one password are one person
+        # to the device. The reference is not printed: nothing in a secret field is echoed.
+        other = password_of.setdefault(u.password.ref, u.name)
+        if other != u.name:
+            p.add(
+                at(src, mp.origin, "users", i, "password"),
+                "management_plane.users.password",
+                f"user {u.name} has the same password reference as user {other}, so the two accounts share "
+                "one password",
+                "give each administrator a password of their own (a reference of its own)",
+                "design",
+            )
         if u.name in seen:
             p.add(
                 at(src, mp.origin, "users", i, "name"),

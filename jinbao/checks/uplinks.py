@@ -9,10 +9,12 @@ the backup's carrier, its end, its cost; only a missing link is reported at the 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from itertools import product
 
 from ..model import Estate, Link, Site
+from ..names import non_ascii_note
 from ..problems import ProblemList
 from . import at, was_written
 
@@ -92,9 +94,23 @@ def _faults(s: Site, ups: list[_Up], where) -> list[tuple]:
     return best
 
 
+# Cyrillic and Greek letters drawn like Latin ones: 'tеlecom' with a Cyrillic 'е' reads as telecom.
+_LOOKALIKE = str.maketrans(
+    "аеорсухіјѕкмнтвАЕОРСУХІЈЅКМНТВαεικνορτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijskmhtbAEOPCYXIJSKMHTBaeiknoptuxABEZHIKMNOPTYX",
+)
+
+
+def _carrier_key(carrier: str) -> str:
+    # NFKC folds full-width 'ｔｅｌｅｃｏｍ' (an IME left in full-width mode) into 'telecom'.
+    text = unicodedata.normalize("NFKC", carrier).translate(_LOOKALIKE)
+    return " ".join(text.split()).casefold()
+
+
 def _same(carrier: str, other: str) -> bool:
-    """'China Telecom' and 'china telecom ' are one carrier; a backup on it shares its outages."""
-    return " ".join(carrier.split()).casefold() == " ".join(other.split()).casefold()
+    """'China Telecom', 'china telecom ', 'ｔｅｌｅｃｏｍ' and 'tеlecom' (a Cyrillic е) are one carrier;
+    a backup on it shares its outages."""
+    return _carrier_key(carrier) == _carrier_key(other)
 
 
 def _pair_faults(s: Site, pr: _Up, bk: _Up, line, where) -> list[tuple]:
@@ -112,12 +128,15 @@ def _pair_faults(s: Site, pr: _Up, bk: _Up, line, where) -> list[tuple]:
                     )
                 )
         if pr.link.carrier and bk.link.carrier and _same(pr.link.carrier, bk.link.carrier):
+            odd = next((c for c in (bk.link.carrier, pr.link.carrier) if not c.isascii()), None)
+            # A look-alike letter is the one thing a reader cannot see: name it.
+            note = f" ({non_ascii_note(odd)})" if odd and any(ch.isalpha() for ch in odd if not ch.isascii()) else ""
             out.append(
                 (
                     line(bk, "carrier"),
                     "carrier",
                     f"backup link {bk.link.id} of city {s.name} is on carrier {bk.link.carrier}, the same as its "
-                    f"primary link {pr.link.id}; the carriers must differ",
+                    f"primary link {pr.link.id}{note}; the carriers must differ",
                     f"put the backup on a carrier other than {pr.link.carrier}, so one carrier's outage cannot "
                     "cut the city off",
                 )

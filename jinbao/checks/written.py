@@ -150,3 +150,14 @@ def _device(rd, src: Src, raw: RawEstateFiles, p: ProblemList) -> None:
             "add loopback: true",
             "routing",
         )
+    elif rd.role not in ROUTING_ROLES and rd.loopback is not False:
+        # Only routing devices run OSPF: a server's loopback would be an address nothing
+        # announces, taken from the pool the site's routers draw their router ids from.
+        p.add(
+            src.at("loopback"),
+            "loopback",
+            f"{rd.name} is a {rd.role}, which does not route, but has a loopback; only a router, core switch or "
+            "firewall has one (its OSPF router id)",
+            "remove loopback: from this device",
+            "routing",
+        )

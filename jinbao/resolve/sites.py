@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..ipalloc import Pool
 from ..model import SiteKind
 from ..schema import DEFAULT_SITE_PREFIX, RawSiteTemplate
+from .displaced import displacing_blocks
 from .state import SiteDraft, State, sub, suggest
 
 
@@ -256,6 +257,7 @@ def _areas(r: State):
 
 def carve_sites(r: State):
     est = r.est
+    pinned = {s.name for s in r.sites.values() if s.block is not None}
     top = Pool(est.supernet)
     if est.links.block.subnet_of(est.supernet):
         top.reserve(est.links.block)
@@ -352,6 +354,7 @@ def carve_sites(r: State):
             s.zone_blocks[z.name] = blk
         carve(inner, kids, s)
         order.extend(kids)
+    displacing_blocks(r, pinned, children)
     _carve_management(r)
 
 

@@ -546,3 +546,57 @@ def test_dot_is_the_estate_folder_one_is_in():
         [*JINBAO, "--estate", ".", "inventory", "validate"], cwd=LAB, env=env, capture_output=True, text=True
     )
     assert r.returncode == 0 and "estate lab is valid" in r.stdout, r.stderr
+
+
+def test_probed_estates_are_there():
+    # Each of these validated without a single problem before it was refused (see its expected file).
+    assert {
+        "private_blocks",
+        "set_lists",
+        "secret_paths",
+        "shared_password",
+        "server_loopback",
+        "yaml_tags",
+        "link_types",
+        "idle_firewall",
+        "displaced_blocks",
+        "invisible_text",
+        "lookalike_carriers",
+        "linked_files",
+        "trailing_newline",
+        "placeholder_names",
+    } <= set(CASES)
+
+
+@pytest.mark.parametrize(
+    "province,hefei",
+    [
+        # Where the plan puts them anyway: nothing moves.
+        ("10.90.0.0/20", "10.90.16.0/22"),
+        # Space the plan leaves free: nothing the plan placed moves.
+        (None, "10.90.32.0/22"),
+    ],
+)
+def test_a_block_written_where_nothing_else_is_planned_is_fine(tmp_path, province, hefei):
+    est = _lab_copy(tmp_path)
+    sites = (est / "sites.yml").read_text()
+    if province:
+        sites = sites.replace("    kind: province\n", f"    kind: province\n    block: {province}\n")
+    sites = sites.replace(
+        "{name: hefei, template: city, title: 合肥}", f"{{name: hefei, template: city, block: {hefei}}}"
+    )
+    (est / "sites.yml").write_text(sites)
+    r = _validate(est)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_link_to_a_file_inside_the_estate_is_read(tmp_path):
+    est = _lab_copy(tmp_path)
+    (est / ".shared").mkdir()  # hidden: not read itself, only through the link
+    (est / "management.yml").rename(est / ".shared" / "management.yml")
+    (est / "management.yml").symlink_to(".shared/management.yml")
+    r = _validate(est, "--json")
+    assert r.returncode == 0, r.stdout
+    (est / ".shared" / "management.yml").write_text("management_plane: {ntp: [nowhere]}\n")
+    r = _validate(est, "--json")
+    assert r.returncode == 2 and "management.yml" in r.stdout
