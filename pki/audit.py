@@ -16,78 +16,13 @@ from pathlib import Path
 from . import checks, files
 from .errors import PkiError
 from .store import GENESIS, entry_hash
+from .store.head import HEAD_FILE, HEAD_LIMIT, Head
 
-HEAD_FILE = "audit.head"
-HEAD_LIMIT = 4096  # the record is about 300 bytes
-
-
-def _head_bytes(seq: int, h: str) -> bytes:
-    return f"jinbao audit head {seq} {h}".encode()
+__all__ = ["HEAD_FILE", "Head", "chain_problems", "checkpoint_problems"]
 
 
 def _last(rows) -> tuple[int, str]:
     return (rows[-1]["seq"], rows[-1]["hash"]) if rows else (0, GENESIS)
-
-
-class Head:
-    """The signed record of the log's newest entry, kept in the CA folder beside the database.
-
-    The store writes it before each commit that appended entries, and reads it before appending: a new
-    entry never takes the number of one cut from the tail, so the gap stays for 'audit verify' to see."""
-
-    def __init__(self, ca_dir: Path, signer):
-        self.path = Path(ca_dir) / HEAD_FILE
-        self.signer = signer
-
-    def write(self, seq: int, h: str):
-        """Replace the record; returns the function that puts the previous one back (for a failed commit)."""
-        body = {"seq": seq, "hash": h, "sig": self.signer.sign(_head_bytes(seq, h)).hex()}
-        return files.replace(self.path, json.dumps(body).encode())
-
-    def read(self) -> tuple[int, str, bytes]:
-        """(seq, hash, signature); raises OSError or ValueError when missing, damaged or out of range."""
-        with open(self.path, "rb") as f:
-            data = f.read(HEAD_LIMIT + 1)
-        head = checks.record(data, HEAD_FILE, HEAD_LIMIT)
-        return (
-            checks.whole(head, "seq", HEAD_FILE),
-            checks.hex_text(head, "hash", HEAD_FILE, 64),
-            bytes.fromhex(checks.hex_text(head, "sig", HEAD_FILE)),
-        )
-
-    def seq(self) -> int | None:
-        """The anchored entry number, if the CA signed it; None when the record is lost, damaged or not the CA's
-        (the caller then leaves a gap). A number nobody signed is never used: a planted 2**63 - 1 would make
-        every later entry overflow."""
-        try:
-            seq, h, sig = self.read()
-        except (OSError, ValueError):
-            return None
-        return seq if self.signer.verify(sig, _head_bytes(seq, h)) else None
-
-    def problems(self, rows) -> list[str]:
-        """Does the log end where its signed head says? Call while holding the write lock."""
-        try:
-            seq, h, sig = self.read()
-        except (OSError, ValueError) as e:
-            return [
-                f"the audit log's signed head {HEAD_FILE} is missing or unreadable ({e}): its newest entries "
-                "cannot be vouched for"
-            ]
-        if not self.signer.verify(sig, _head_bytes(seq, h)):
-            return [f"the audit log's head {HEAD_FILE} is not signed by the issuing CA"]
-        last = _last(rows)
-        if (seq, h) == last:
-            return []
-        if seq > last[0]:
-            return [
-                f"entries {last[0] + 1} to {seq} are missing: the log ends at entry {last[0]} but its signed head "
-                f"({HEAD_FILE}) says it reached entry {seq}"
-            ]
-        return [
-            f"the log's newest entry {last[0]} is not the one its signed head ({HEAD_FILE}) names (entry {seq}): "
-            "entries were replaced or added behind the CA's back"
-        ]
 
 
 def chain_problems(rows, verify) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from . import audit, authz, crl, replay
+from . import audit, authz, crl, folder, replay
 from .gate import authorize
 from .signer import Verifier
 
@@ -27,12 +27,13 @@ def verify_audit(ca, cred, checkpoint: Path | None = None) -> tuple[int, list[st
             f"trigger {t} is missing or altered: the audit table is no longer append-only"
             for t in ca.store.missing_triggers()
         ]
-        problems += audit.Head(ca.dir, issuing).problems(rows)
+        problems += audit.Head(ca.dir, issuing).problems((rows[-1]["seq"], rows[-1]["hash"]) if rows else None)
         problems += ca.store.check_seal(db, issuing.verify)
+        problems += ca.store.config_problems(db, ca.cfg)
         problems += replay.mismatches(ca.store.replay_tables(db), rows)
         problems += published_problems(ca, ca.store.meta(db))
         problems += relabelled(ca.store.named_rows(db))
-    problems = audit.chain_problems(rows, issuing.verify) + problems
+    problems = audit.chain_problems(rows, issuing.verify) + problems + folder.problems(ca.dir)
     if checkpoint is not None:
         problems += audit.checkpoint_problems(
             Path(checkpoint), authz.fingerprint(issuing.certificate), rows, advance=not problems

@@ -22,6 +22,7 @@ from . import (
     operators,
     profiles,
     queries,
+    reconfigure,
     renewal,
     revocation,
     root_ceremony,
@@ -137,6 +138,10 @@ class Authority:
     def recover_admin(self, root_passphrase: bytes, name: str, out: Path) -> Issued:
         """A new CA administrator on the strength of the offline root's passphrase alone."""
         return operators.recover_admin(self._ca, root_passphrase, name, out)
+
+    def adopt_config(self, cred) -> list[str]:
+        """A CA administrator makes an edited ca.yml the CA's settings (logged); returns what changed."""
+        return reconfigure.adopt(self._ca, cred)
 
     # -- revoking and CRLs ---------------------------------------------------------------------
     def revoke(self, cred, serial: str, reason: str = "unspecified") -> Revoked:

@@ -38,6 +38,7 @@ ALLOWED = {
     "ocsp_signer": {"ca_admin"},
     "renew_ocsp_signer": {"ca_admin"},
     "revoke_ocsp_signer": {"ca_admin"},
+    "config": {"ca_admin"},  # adopting an edited ca.yml
     "read": {"officer", "auditor", "ca_admin"},
     "audit": {"auditor"},
 }
@@ -110,6 +111,7 @@ def authenticate(cred: Credential, issuer: x509.Certificate, store, read_only: b
         raise NotAllowed(
             f"{cred.cert_path} is not an operator certificate issued by this CA (this CA did not sign it)", claim=serial
         ) from None
+    _key_to_owner(cred.key_path, serial)
     try:
         _prove_possession(cert, keys.load_private(cred.key_path))
     except PkiError as e:
@@ -136,6 +138,22 @@ def authenticate(cred: Credential, issuer: x509.Certificate, store, read_only: b
     if row["revoked_at"] is not None:
         raise NotAllowed(f"operator certificate {serial} is revoked", actor=name)
     return Operator(name, role, serial)
+
+
+def _key_to_owner(path: Path, serial: str) -> None:
+    """An operator's key that others may read proves nothing about who holds it (ssh refuses such a key too): the
+    attempt is unauthenticated, and the holder is told how to close it and what to do if someone did read it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # reading it fails next, with its own message
+    if mode & 0o077:
+        raise NotAllowed(
+            f"{path} is readable or writable by others (mode {mode & 0o777:04o}): anyone who read it can act as "
+            f"this operator, so it proves nothing. Run 'chmod 600 {path}'; if anyone else could have read it, have "
+            "a CA administrator revoke the credential ('jinbao pki operator revoke NAME --reason key_compromise')",
+            claim=serial,
+        )
 
 
 def _prove_possession(cert: x509.Certificate, key) -> None:

@@ -34,6 +34,7 @@ CA_FILES = (
     "ca.db-wal",
     "ca.db-shm",
     audit.HEAD_FILE,
+    ".audit.head.lock",
     "operators",
 )
 
@@ -98,6 +99,7 @@ def init(
         os.chmod(ca_dir / "ca.db", 0o600)
         ca = CA(ca_dir)
         with ca.store.transaction() as db:
+            ca.store.record_config(db, ca.cfg)
             ca.audit(
                 db,
                 "init",
@@ -108,6 +110,7 @@ def init(
                     "root_serial": hexserial(root.serial_number),
                     "issuing_serial": hexserial(issuing.serial_number),
                     "root_fingerprint": authz.fingerprint(root),
+                    "settings": ca.cfg,
                 },
             )
         root_ceremony.write_root_crl(ca, root_key.certified(root), "init")

@@ -44,6 +44,7 @@ cli.name = "pki"
 for command in (
     cli_ca.init,
     cli_ca.crl,
+    cli_ca.config,
     cli_ca.revoke_issuing_ca,
     cli_certs.issue,
     cli_certs.renew,

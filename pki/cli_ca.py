@@ -84,3 +84,24 @@ def revoke_issuing_ca(ca_dir, operator, reason, root_pass_file):
         "CA is a new CA: 'jinbao pki init --ca-dir NEW-FOLDER'",
         mark="  ",
     )
+
+
+@click.group("config")
+def config():
+    """ca.yml, the CA's settings: recorded and sealed in ca.db, changed only by a CA administrator."""
+
+
+@config.command("adopt")
+@ca_dir_option
+@as_option
+def config_adopt(ca_dir, operator):
+    """Make the edited ca.yml the CA's settings (CA administrator; logged). Until then the CA acts for no one.
+
+    The CRL and OCSP lifetimes and the URLs may change; the estate, key type and CA lifetimes are fixed at init."""
+    changed = Authority(ca_dir).adopt_config(Credential.from_prefix(operator))
+    if not changed:
+        say("ca.yml is already the configuration the CA recorded; nothing changed")
+        return
+    for line in changed:
+        say(line.replace("the CA recorded", "was"), mark="  ")
+    say(f"ca.yml adopted: {len(changed)} setting(s) changed, logged and sealed")

@@ -1,14 +1,15 @@
 """One CA folder, opened: what every operation of the CA works with.
 
 Layout of a CA folder:
-  ca.yml                   configuration (estate, key type, URLs, lifetimes)
+  ca.yml                   configuration (estate, key type, URLs, lifetimes), recorded and sealed in ca.db
   root/root.crt, root.key  offline root; the key is encrypted with the root passphrase
   issuing/issuing.crt,.key online issuing CA (0600)
   ocsp/ocsp.crt, ocsp.key  delegated OCSP signer
   crl/root.crl, issuing.crl  DER (and .pem)
   chain.pem                issuing + root
   ca.db                    certificates, operators, audit log
-  audit.head               the audit log's newest entry, signed: deleting entries from the tail shows
+  audit.head               the audit log's newest entry, signed: a ca.db put back, or entries cut from the
+                           tail, stop the CA (store/head.py)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cryptography import x509
 
 from jinbao.estate import load_estate
 
-from . import audit, crl, files
+from . import audit, crl, files, folder
 from .config import parse as config
 from .errors import PkiError
 from .signer import FileSigner
@@ -35,13 +36,17 @@ class CA:
         self.dir = Path(ca_dir)
         if not (self.dir / "ca.yml").is_file() or not (self.dir / "ca.db").is_file():
             raise PkiError(f"no CA at {self.dir}; create one with 'jinbao pki init --ca-dir {self.dir}'")
+        if signing and (loose := folder.problems(self.dir)):
+            raise PkiError(folder.message(loose))  # 'audit verify' (signing=False) reports them instead
         self.cfg = files.load(self.dir / "ca.yml", config, "CA configuration")
         self.issuer = FileSigner(
             self.dir / "issuing" / "issuing.crt", self.dir / "issuing" / "issuing.key", deferred=not signing
         )
         self.root_cert = files.load(self.dir / "root" / "root.crt", x509.load_pem_x509_certificate, "CA certificate")
         try:
-            self.store = Store(self.dir / "ca.db", head=audit.Head(self.dir, self.issuer), signer=self.issuer)
+            self.store = Store(
+                self.dir / "ca.db", head=audit.Head(self.dir, self.issuer), signer=self.issuer, config=self.cfg
+            )
             self.store.check()
             if signing:
                 self._settle_crls()

@@ -30,12 +30,12 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
-from . import der, files, signer
+from . import der, files, folder, signer
 from .clock import CLOCK_SKEW
 from .config import parse as config
 from .errors import PkiError
 from .revocation import REASONS
-from .store import Reader
+from .store import Reader, settings
 
 CACHE_SECONDS = 300  # well inside the response's own validity (ocsp_validity_minutes)
 MAX_HEAD = 8 * 1024  # request line and headers; openssl sends about 200 bytes
@@ -48,7 +48,10 @@ class Responder:
         ca_dir = Path(ca_dir)
         if not (ca_dir / "ca.yml").is_file() or not (ca_dir / "ca.db").is_file():
             raise PkiError(f"no CA at {ca_dir}; create one with 'jinbao pki init --ca-dir {ca_dir}'")
+        if loose := folder.problems(ca_dir):
+            raise PkiError(folder.message(loose))
         cfg = files.load(ca_dir / "ca.yml", config, "CA configuration")
+        self.cfg = cfg
         self.dir = ca_dir
         self.db_path = ca_dir / "ca.db"
         self.issuer = files.load(ca_dir / "issuing" / "issuing.crt", x509.load_pem_x509_certificate, "CA certificate")
@@ -104,6 +107,12 @@ class Responder:
         self._version, self._cache = version, {}
         if snap.problems:
             return self._stop("the CA database is not what the CA sealed (" + "; ".join(snap.problems) + ")")
+        if snap.config is not None and (moved := settings.differences(snap.config, self.cfg)):
+            # a lifetime raised in ca.yml would have answers believed for days after a revocation
+            return self._stop(
+                "ca.yml is not the configuration the CA recorded (" + "; ".join(moved[:6]) + "); put it back, or "
+                "have a CA administrator run 'jinbao pki config adopt', then restart 'ocsp serve'"
+            )
         self._revoked = snap.revoked
         self._issuing_revoked = snap.issuing_revoked
         if snap.ocsp_signer and snap.ocsp_signer != format(self.cert.serial_number, "x"):

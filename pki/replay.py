@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from .store import settings
 from .store.records import issuing_revoked_value
 
 # Entries that bring a certificate into the tables (each records serial, profile, fingerprint, ...).
@@ -66,6 +67,8 @@ def _apply(want: Expected, seq: int, action: str, d: dict) -> None:
         want.meta["crl_next_update"] = d.get("next_update")
     elif action == "root_crl":
         want.meta["root_crl_number"] = str(d.get("crl_number"))
+    elif action in ("init", "config") and isinstance(d.get("settings"), dict):
+        want.meta["config"] = settings.canonical(d["settings"])
     elif action == "revoke_issuing_ca":
         want.meta["issuing_revoked"] = issuing_revoked_value(serial, d.get("revoked_at"), d.get("reason"))
 

@@ -3,7 +3,6 @@ root's CRL and its revocation of the issuing CA are root_ceremony.py's."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -65,7 +64,7 @@ def revoke_serials(ca, op: authz.Operator, serials: list[str], reason: str) -> R
     """Revoke serials, and for a compromise every other live certificate of their keys, in one transaction with
     one CRL: a key revoked as stolen leaves no certificate of it that a relying party still accepts."""
     with ca.store.transaction(intact=True) as db:
-        now = time.time()
+        now = clock.timestamp()
         siblings = keyreuse.same_key(ca, db, serials, now) if reason in keyreuse.COMPROMISED else []
         for r in siblings:
             if op.role not in authz.ALLOWED.get(authz.action_for("revoke", r["profile"]), set()):

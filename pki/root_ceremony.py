@@ -9,7 +9,6 @@ back: a new issuing CA is a new CA ('jinbao pki init')."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from . import checks, clock, crl
@@ -46,7 +45,7 @@ def revoke_issuing_ca(ca, cred, root_passphrase: bytes, reason: str = "ca_compro
         with ca.store.transaction(intact=True) as db:
             if (done := ca.store.issuing_revoked(db)) is not None:
                 raise PkiError(f"the issuing CA {done['serial']} is already revoked ({done['reason']})")
-            at = time.time()
+            at = clock.timestamp()
             ca.store.set_issuing_revoked(db, serial, at, reason)
             ca.audit(db, op.name, "revoke_issuing_ca", {"serial": serial, "reason": reason, "revoked_at": at})
             _stage_root_crl(ca, db, root, op.name)
@@ -65,7 +64,7 @@ def _stage_root_crl(ca, db, root, actor: str) -> None:
     now = clock.now()
     f = ca.dir / "crl" / "root.crl"
     published = crl.published_number(f, root.certificate)
-    number = ca.store.next_root_crl_number(db, at_least=max(int(time.time()), published + 1))
+    number = ca.store.next_root_crl_number(db, at_least=max(int(clock.timestamp()), published + 1))
     next_update = now + timedelta(days=365)
     revoked = ca.store.issuing_revoked(db)
     entries = [(revoked["serial"], revoked["revoked_at"], revoked["reason"])] if revoked else []

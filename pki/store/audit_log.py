@@ -7,8 +7,8 @@ issuing CA, so editing the file behind the CA's back shows up in `jinbao pki aud
 from __future__ import annotations
 
 import json
-import time
 
+from .. import clock
 from .schema import AUDIT_TRIGGERS, GENESIS, TRIGGER_SQL, entry_hash
 
 
@@ -16,13 +16,9 @@ class AuditLog:
     def append_audit(self, db, actor: str, action: str, detail: dict, sign) -> None:
         """Append an entry; call inside transaction(). sign(bytes) -> signature by the issuing CA."""
         row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        # the next number: a cut tail or a lost audit.head stopped the transaction before it got here (head.py)
         seq, prev = (row["seq"] + 1, row["hash"]) if row else (1, GENESIS)
-        if self.head and self._head is None and row:
-            # First entry of this transaction: never reuse the number of an entry cut from the tail, and if the
-            # head record itself is lost, skip one number, so either way 'audit verify' finds the gap.
-            anchored = self.head.seq()
-            seq = max(seq, anchored + 1 if anchored is not None else seq + 1)
-        ts = time.time()
+        ts = clock.timestamp()
         text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
         h = entry_hash(prev, seq, ts, actor, action, text)
         db.execute(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from . import settings
+
 # No ORDER BY: SQLite would walk the primary key in order to skip a sort, a pass over every certificate, instead of
 # looking the key up in certs_key (tests/pki/test_pki_keys_and_crash.py checks the plan).
 WITH_KEY = (
@@ -129,6 +131,16 @@ class Certificates:
         self._set(db, "issuing_revoked", value)
         return value
 
+    def record_config(self, db, cfg: dict) -> None:
+        """ca.yml's settings, as the CA now holds them (sealed with the counters; settings.py)."""
+        settings.record(db, cfg)
+
+    def sealed_config(self, db) -> dict | None:
+        return settings.sealed(db)
+
+    def config_problems(self, db, cfg: dict) -> list[str]:
+        return settings.problems(db, cfg)
+
     def meta(self, db) -> dict:
         return dict(db.execute("SELECT key, value FROM meta").fetchall())
 
@@ -155,7 +167,7 @@ class Certificates:
             meta=dict(
                 db.execute(
                     "SELECT key, value FROM meta WHERE key IN ('crl_number', 'crl_next_update', "
-                    "'root_crl_number', 'ocsp_signer', 'issuing_revoked')"
+                    "'root_crl_number', 'ocsp_signer', 'issuing_revoked', 'config')"
                 ).fetchall()
             ),
         )

@@ -11,24 +11,33 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import faults
+from .. import clock, faults
 from ..errors import PkiError, Tampered
-from . import migrate, seal
+from . import migrate, seal, settings
 from .audit_log import log_problems
+from .head import tail_of
 from .schema import GENESIS, SCHEMA
+
+
+def utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 class Transactions:
     """The connection, one-writer transactions, and the seal checked before and written after each."""
 
-    def __init__(self, path: Path, head=None, signer=None):
-        """head (audit.Head), if given, records the log's newest entry outside the database: written inside
-        every transaction that appended to the log, just before it commits, and read before appending.
+    def __init__(self, path: Path, head=None, signer=None, config: dict | None = None):
+        """head (head.Head), if given, records the log's newest entry outside the database: written pending just
+        before each commit that appended to the log and final after it, and checked against the log under the write
+        lock before anything is done (a ca.db or audit.head put back alone stops the CA).
         signer (the issuing CA), if given, seals the tables at the end of every transaction that changed them
-        (seal.py) and checks the seal at the start of each."""
+        (seal.py) and checks the seal at the start of each. config: ca.yml's settings as parsed, which a
+        transaction that acts (intact) refuses to act on unless they are what the CA recorded (settings.py)."""
         self.path = Path(path)
+        self.config = config
         self.head = head
         self.signer = signer
         self._head = None
@@ -53,23 +62,35 @@ class Transactions:
             raise sqlite3.DatabaseError(f"no table {', '.join(sorted(missing))}")
 
     @contextmanager
-    def transaction(self, intact: bool = False, migrate_schema: bool = True):
+    def transaction(self, intact: bool = False, migrate_schema: bool = True, settings_checked: bool = True):
         """One writer at a time across processes and threads; everything inside lands or nothing does, on disk
         too: what the body staged through on_abort() is taken back if the commit does not happen, and what it
         hands to after_commit() is published only once the commit has happened.
 
         intact: refuse (Tampered) unless the tables are as the CA sealed them, checked under the write lock, so
-        nothing the CA signs is built on an edited row. migrate_schema=False: a transaction only for reading under the
-        lock ('audit verify', perhaps without the issuing key) leaves an older database as it found it."""
+        nothing the CA signs is built on an edited row, nor on an edited ca.yml (settings_checked=False: the one
+        transaction that adopts it). migrate_schema=False: a transaction only for reading under the lock ('audit
+        verify', perhaps without the issuing key) leaves an older database as it found it."""
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             self._head, self._undo, self._after = None, [], []
             try:
+                start = tail_of(self.db) or (0, GENESIS)
                 if migrate_schema:
                     migrate.key_column(self.db)
                 before = self._check() if self.signer else None
+                if before is not None and (rolled := self._head_problems()):
+                    # ca.db and audit.head disagree: one of them was put back. Nothing is appended, not even a
+                    # refusal, or the log would go on from a state the CA may never have been in.
+                    before = seal.Check(
+                        rolled + before.problems, before.vouched, None, before.version, rolled + before.log
+                    )
                 if intact and before and before.problems:
                     raise Tampered(before.problems)
+                if intact and before is not None:
+                    self._clock_not_set_back()
+                if intact and before is not None and self.config is not None and settings_checked:
+                    self._settings(migrate_schema)
                 if migrate_schema:
                     migrate.fill_keys(self.db)
                 yield self.db
@@ -78,7 +99,7 @@ class Transactions:
                 sealed = self._seal(before) if before is not None else None
                 if self._head and self.head:
                     try:
-                        self._undo.append(self.head.write(*self._head))
+                        self._undo.append(self.head.write_pending(*self._head, start))
                     except PkiError as e:
                         raise PkiError(f"the audit log's head: {e}; nothing was recorded or published") from None
                 faults.point("before_commit")
@@ -86,6 +107,7 @@ class Transactions:
                 faults.point("after_commit")
                 if sealed is not None:
                     self._verified = (self._version(), sealed)
+                committed = self._head
             except BaseException:
                 if self.db.in_transaction:
                     self.db.execute("ROLLBACK")
@@ -98,8 +120,45 @@ class Transactions:
                 raise
             finally:
                 after, self._head, self._undo, self._after = self._after, None, None, None
+            if committed and self.head:
+                # best effort: a head left pending still agrees with the committed log, and the next writer replaces it
+                with suppress(OSError, PkiError):
+                    self.head.finalize(*committed)
             for publish in after:
                 publish()
+
+    def _clock_not_set_back(self) -> None:
+        """Refuse to act while this machine's clock reads earlier than the log's newest entry: whatever the CA signed
+        now (a certificate's validity, a CRL's dates, a revocation's time) would be dated before what it has already
+        done, and a clock set back to before a revocation issues certificates that look older than it."""
+        row = self.db.execute("SELECT ts FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        now = utc(clock.timestamp())
+        if row is not None and isinstance(row[0], (int, float)) and now < utc(row[0]) - clock.CLOCK_SKEW:
+            raise PkiError(
+                f"this machine's clock reads {now.replace(microsecond=0).isoformat()}, but the CA's newest audit "
+                "entry was written at "
+                f"{utc(row[0]).replace(microsecond=0).isoformat()}: the clock was set back. The CA signs nothing "
+                "dated before what it has already done; set the clock right (NTP) and retry"
+            )
+
+    def _settings(self, migrate_schema: bool) -> None:
+        """Refuse unless ca.yml says what the CA recorded; a database that has no record yet (made before settings
+        were sealed) records ca.yml's as they stand, once they agree with what the CA logged at init, and logs it."""
+        if problems := settings.problems(self.db, self.config):
+            raise Tampered(problems)
+        if not migrate_schema or settings.sealed(self.db) is not None:
+            return
+        if wrong := settings.signed_by_ca(self.db, self.config):
+            raise Tampered(
+                [
+                    "ca.yml is not the configuration this CA was created with (" + "; ".join(wrong) + "): it was "
+                    "edited outside the CA. Put the original values back"
+                ]
+            )
+        settings.record(self.db, self.config)
+        self.append_audit(
+            self.db, "init", "config", {"settings": self.config, "recorded": "ca.yml as found"}, self.signer.sign
+        )
 
     def on_abort(self, undo) -> None:
         """Inside transaction(): run undo() if this transaction does not commit (a file published too early)."""
@@ -153,14 +212,27 @@ class Transactions:
         seal.write(self.db, self.signer.sign, tail[0], tail[1], digests)
         return digests
 
-    def seal_problems(self) -> list[str]:
-        """What is wrong with the seal over the tables, read in one snapshot; [] when they are as the CA left them."""
+    def seal_problems(self, settings_checked: bool = True) -> list[str]:
+        """What is wrong with the seal over the tables, or between ca.db and audit.head, read in one snapshot; []
+        when they are as the CA left them. A disagreement with audit.head is checked again under the write lock:
+        without it, another writer may commit and rewrite the head between this snapshot and reading the file."""
         with self._lock:
-            self.db.execute("BEGIN")
-            try:
-                return self._check().problems
-            finally:
-                self.db.execute("COMMIT")
+            for begin in ("BEGIN", "BEGIN IMMEDIATE"):
+                self.db.execute(begin)
+                try:
+                    found = self._check().problems
+                    if settings_checked:
+                        found += settings.problems(self.db, self.config)
+                    rolled = self._head_problems()
+                finally:
+                    self.db.execute("COMMIT")
+                if not rolled:
+                    return found
+            return rolled + found
+
+    def _head_problems(self) -> list[str]:
+        """Whether ca.db's log ends where audit.head says (head.py), inside the current transaction."""
+        return self.head.problems(tail_of(self.db)) if self.head else []
 
     def check_seal(self, db, verify) -> list[str]:
         """seal.check in full, inside the caller's transaction: what 'audit verify' reports, never a cached answer."""

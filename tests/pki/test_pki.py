@@ -430,6 +430,7 @@ def test_roles_are_kept_apart_and_bound_to_held_keys(ca, tmp_path):
     # someone else's certificate with your own key: possession fails
     (tmp_path / "fake.crt").write_bytes((ca.ops / "alice.crt").read_bytes())
     (tmp_path / "fake.key").write_bytes((ca.ops / "bob.key").read_bytes())
+    (tmp_path / "fake.key").chmod(0o600)
     with pytest.raises(NotAllowed, match="does not match"):
         ca.ca.issue(Credential.from_prefix(tmp_path / "fake"), "server_tls", device="prov-db1")
     # a self-made certificate claiming to be alice

@@ -1,16 +1,19 @@
 """The CA against a hostile or careless operator: one key per operator, no renewal under someone else's
-name, no certificate handed out that the CA has not recorded, one winner among concurrent renewals."""
+name, no certificate handed out that the CA has not recorded, one winner among concurrent renewals; a ca.db or
+audit.head put back from an earlier copy, an edited ca.yml, a clock set back, an operator key others can read."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 from datetime import timedelta
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 
@@ -557,3 +560,294 @@ def test_a_routine_revocation_found_to_be_a_compromise_is_raised_once(ca, tmp_pa
     )
     _refused_cleanly(r, "a compromised key is never certified again")
     assert ca.ca.verify_audit(ca.auditor)[1] == []
+
+
+# -- ca.db and audit.head, each put back from an earlier copy -------------------------------------------------------
+
+
+def _copy_db(src, dst) -> None:
+    """A consistent copy of a live ca.db (WAL and all), as sqlite3's .backup takes one."""
+    s, d = sqlite3.connect(src), sqlite3.connect(dst)
+    try:
+        s.backup(d)
+    finally:
+        d.close()
+        s.close()
+
+
+def _put_back(copy, db) -> None:
+    for side in ("-wal", "-shm"):
+        db.with_name(db.name + side).unlink(missing_ok=True)
+    shutil.copyfile(copy, db)
+
+
+def _log(ca):
+    db = sqlite3.connect(ca.dir / "ca.db")
+    try:
+        return db.execute("SELECT seq, hash FROM audit ORDER BY seq").fetchall()
+    finally:
+        db.close()
+
+
+def _every_change(ca, tmp_path, serial, officer_serial):
+    (tmp_path / "root.pass").write_bytes(ROOT_PASS)
+    return {
+        "issue": ("alice", "issue", "--profile", "server_tls", "--device", "prov-app1", "--out", str(tmp_path / "o1")),
+        "revoke": ("alice", "revoke", serial, "--reason", "key_compromise"),
+        "renew": ("alice", "renew", serial, "--out", str(tmp_path / "o2")),
+        "crl": ("alice", "crl"),
+        "root crl": ("admin", "crl", "--root", "--root-pass-file", str(tmp_path / "root.pass")),
+        "ocsp signer": ("admin", "ocsp", "renew-signer"),
+        "operator add": ("admin", "operator", "add", "eve", "--role", "officer", "--out", str(tmp_path / "o3")),
+        "operator revoke": ("admin", "operator", "revoke", "alice"),
+        "own renewal": ("alice", "renew", officer_serial, "--out", str(tmp_path / "o4")),
+    }
+
+
+@pytest.mark.parametrize("last", ["one transaction", "several"])
+def test_a_ca_db_put_back_behind_its_audit_log_changes_nothing(ca, tmp_path, last):
+    """The review's gap: an operator restores an older ca.db (the revocation of a stolen key gone with it) and
+    leaves audit.head, which names a newer entry. Only 'audit verify' noticed; every change went on from the old
+    state. Now each state-changing command refuses, exit 2, naming both files and the fix, and changes nothing:
+    not a log entry, not a file. Even a copy taken just before the last transaction is caught."""
+    stolen = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    if last == "several":
+        _copy_db(ca.dir / "ca.db", tmp_path / "old.db")
+        ca.ca.issue(ca.officer, "client_tls", device="prov-app1")
+        ca.ca.revoke(ca.officer, stolen.serial, "key_compromise")
+    else:
+        _copy_db(ca.dir / "ca.db", tmp_path / "old.db")
+        ca.ca.revoke(ca.officer, stolen.serial, "key_compromise")
+    newest = tmp_path / "newest.db"
+    _copy_db(ca.dir / "ca.db", newest)
+    ca.ca.store.db.close()  # the CA process is stopped while its folder is worked on
+    _put_back(tmp_path / "old.db", ca.dir / "ca.db")
+    log, crl = _log(ca), (ca.dir / "crl" / "issuing.crl").read_bytes()
+    changes = _every_change(ca, tmp_path, stolen.serial, _serial_of(ca.ops / "alice.crt"))
+    for what, (who, *args) in changes.items():
+        r = _cli(ca, who, *args)
+        _refused_cleanly(r, "ca.db is behind its audit log", "audit.head says", "restore ca.db and audit.head together")
+        assert _log(ca) == log, what  # not even the refusal: the log would go on from a state it never was in
+        assert (ca.dir / "crl" / "issuing.crl").read_bytes() == crl, what
+        assert not list(tmp_path.glob("o?.*")), what
+    assert _cli(ca, "alice", "list").returncode == 0  # reading still works
+    r = run_cli("pki", "ocsp", "serve", "--ca-dir", str(ca.dir), "--port", "0", timeout=60)
+    _refused_cleanly(r, "ca.db is behind its audit log")  # it would answer 'good' for the stolen key
+    r = _cli(ca, "bob", "audit", "verify")
+    assert r.returncode == 1 and "ca.db is behind its audit log" in " ".join(r.stdout.split()), r.stdout
+    # the fix: the newest ca.db back, and the CA works again, the revocation intact
+    _put_back(newest, ca.dir / "ca.db")
+    again = Authority(ca.dir)
+    with pytest.raises(NotAllowed, match="revoked for key_compromise"):
+        again.issue(ca.officer, "server_tls", device="prov-db1", csr_pem=_csr_of(tmp_path, stolen))
+    r = _cli(ca, "alice", *changes["issue"][1:])
+    assert r.returncode == 0, r.stderr
+    assert again.verify_audit(ca.auditor)[1] == []
+
+
+def _csr_of(tmp_path, issued):
+    """A request made with the key of an issued certificate."""
+    key = tmp_path / "stolen.key"
+    key.write_bytes(issued.key_pem)
+    return _csr(key, tmp_path / "stolen.csr", "prov-db1").read_bytes()
+
+
+def test_an_audit_head_put_back_behind_ca_db_changes_nothing(ca, tmp_path):
+    """The other way round: audit.head restored from an earlier copy names an entry older than ca.db's newest."""
+    old_head = (ca.dir / "audit.head").read_bytes()
+    ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    ca.ca.issue(ca.officer, "server_tls", device="prov-app1")
+    (ca.dir / "audit.head").write_bytes(old_head)
+    log = _log(ca)
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
+    _refused_cleanly(r, "the audit log's head is behind ca.db", "restore ca.db and audit.head together")
+    assert _log(ca) == log and not list(tmp_path.glob("x.*"))
+    r = _cli(ca, "bob", "audit", "verify")
+    assert r.returncode == 1 and "behind ca.db" in " ".join(r.stdout.split()), r.stdout
+
+
+@pytest.mark.parametrize("fault", ["before_commit", "after_commit"])
+def test_a_ca_killed_mid_issue_is_not_taken_for_a_rollback(ca, tmp_path, fault):
+    """audit.head is written before the commit and finished after it: a kill -9 on either side leaves the two in a
+    state the CA recognises as its own, and the next command carries on, with nothing for the auditor to find."""
+    r = _cli(
+        ca,
+        "alice",
+        "issue",
+        "--profile",
+        "server_tls",
+        "--device",
+        "prov-db1",
+        "--out",
+        str(tmp_path / "x"),
+        env={"JINBAO_PKI_FAULT": fault},
+    )
+    assert r.returncode == -9, (r.returncode, r.stderr)
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-app1", "--out", str(tmp_path / "y"))
+    assert r.returncode == 0, r.stderr
+    assert ca.ca.verify_audit(ca.auditor)[1] == []
+    seqs = [s for s, _ in _log(ca)]
+    assert seqs == list(range(1, len(seqs) + 1))  # no number skipped, none reused
+
+
+# -- ca.yml, sealed ---------------------------------------------------------------------------------------------
+
+
+def _edit_yml(ca, old: str, new: str) -> None:
+    p = ca.dir / "ca.yml"
+    text = p.read_text()
+    assert old in text, text
+    p.write_text(text.replace(old, new))
+
+
+def test_an_edited_ca_yml_stops_the_ca_until_an_administrator_adopts_it(ca, tmp_path):
+    """The review's gap: anyone who could write ca.yml changed what the CA signs (a CRL good for a year, answers
+    good for a week, another OCSP URL) unnoticed. Now every change is refused (exit 2, the refusal logged under the
+    operator's name), 'ocsp serve' does not start and 'audit verify' names the setting, until ca.yml is put back or
+    a CA administrator adopts it (logged, sealed, replayed)."""
+    _edit_yml(ca, "crl_validity_hours: 24", "crl_validity_hours: 8760")
+    certs = _counts(ca)[0]
+    for who, *args in (
+        ("alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x")),
+        ("alice", "crl"),
+        ("admin", "ocsp", "renew-signer"),
+    ):
+        r = _cli(ca, who, *args)
+        _refused_cleanly(r, "crl_validity_hours: ca.yml says 8760, the CA recorded 24", "jinbao pki config adopt")
+        assert _last_audit(ca)[:2] == (who, "denied")
+    assert _counts(ca)[0] == certs and not list(tmp_path.glob("x.*"))
+    r = run_cli("pki", "ocsp", "serve", "--ca-dir", str(ca.dir), "--port", "0", timeout=60)
+    _refused_cleanly(r, "crl_validity_hours")
+    r = _cli(ca, "bob", "audit", "verify")
+    assert r.returncode == 1 and "crl_validity_hours" in r.stdout, r.stdout
+    # only a CA administrator adopts it
+    r = _cli(ca, "alice", "config", "adopt")
+    _refused_cleanly(r, "may not config")
+    r = _cli(ca, "admin", "config", "adopt")
+    assert r.returncode == 0 and "crl_validity_hours" in r.stdout, r.stdout + r.stderr
+    actor, action, detail = _last_audit(ca)
+    assert (actor, action) == ("admin", "config") and "8760" in detail
+    assert _cli(ca, "alice", "crl").returncode == 0
+    crl = x509.load_der_x509_crl((ca.dir / "crl" / "issuing.crl").read_bytes())
+    assert crl.next_update_utc - crl.last_update_utc == timedelta(hours=8760, minutes=5)
+    assert Authority(ca.dir).verify_audit(ca.auditor)[1] == []  # the log replays to the recorded settings
+    # settings that describe the hierarchy as init made it are never adopted
+    _edit_yml(ca, "estate: lab", "estate: province")
+    r = _cli(ca, "admin", "config", "adopt")
+    _refused_cleanly(r, "estate", "jinbao pki init")
+    _edit_yml(ca, "estate: province", "estate: lab")
+    # a reordered or re-indented file with the same values is the same configuration
+    p = ca.dir / "ca.yml"
+    p.write_text("\n".join(reversed(p.read_text().splitlines())) + "\n")
+    assert _cli(ca, "alice", "crl").returncode == 0
+
+
+def test_a_ca_made_before_settings_were_sealed_records_them_once(tmp_path, monkeypatch):
+    """Migration: a CA whose ca.db has no record of its settings records ca.yml's at its first change (logged as
+    'config' by init), unless ca.yml contradicts what its init entry logged; reading changes nothing."""
+    from pki.store import settings
+    from pki.store.transactions import Transactions as T
+
+    monkeypatch.setattr(settings, "record", lambda db, cfg: None)
+    monkeypatch.setattr(T, "_settings", lambda self, migrate_schema: None)
+    old = new_ca(tmp_path / "pki")
+    monkeypatch.undo()
+    assert "config" not in dict(sqlite3.connect(old.dir / "ca.db").execute("SELECT key, value FROM meta"))
+    _edit_yml(old, "ca_key_type: ecdsa-p384", "ca_key_type: rsa-4096")
+    r = _cli(old, "alice", "crl")
+    _refused_cleanly(r, "not the configuration this CA was created with", "ca_key_type")
+    _edit_yml(old, "ca_key_type: rsa-4096", "ca_key_type: ecdsa-p384")
+    log = _log(old)
+    assert _cli(old, "alice", "list").returncode == 0 and _log(old) == log
+    _edit_yml(old, "ocsp_validity_minutes: 60", "ocsp_validity_minutes: 30")
+    assert _cli(old, "alice", "crl").returncode == 0
+    rows = sqlite3.connect(old.dir / "ca.db").execute("SELECT actor, action, detail FROM audit").fetchall()
+    assert [(a, b) for a, b, _ in rows if b == "config"] == [("init", "config")]
+    _edit_yml(old, "ocsp_validity_minutes: 30", "ocsp_validity_minutes: 600")
+    _refused_cleanly(_cli(old, "alice", "crl"), "ocsp_validity_minutes: ca.yml says 600, the CA recorded 30")
+    _edit_yml(old, "ocsp_validity_minutes: 600", "ocsp_validity_minutes: 30")
+    assert Authority(old.dir).verify_audit(old.auditor)[1] == []
+
+
+# -- the clock and the operator's key file -----------------------------------------------------------------------
+
+
+def test_a_clock_set_back_signs_nothing(ca, tmp_path, monkeypatch):
+    """A clock set back before the CA's newest entry would date certificates, CRLs and revocations before what the
+    CA already did (a certificate that looks older than the revocation of its key): nothing is signed until the
+    clock is right again. A few minutes of skew pass."""
+    from pki import clock
+
+    real = clock.timestamp
+    monkeypatch.setattr(clock, "timestamp", lambda: real() + 60 * 86400)  # the CA ran 60 days ahead...
+    ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    monkeypatch.setattr(clock, "timestamp", real)  # ...and the clock was put back
+    before = _counts(ca)
+    for act in (
+        lambda: ca.ca.issue(ca.officer, "server_tls", device="prov-app1"),
+        lambda: ca.ca.write_crl("alice"),
+        lambda: ca.ca.add_operator(ca.admin, "eve", "officer", tmp_path / "eve"),
+    ):
+        with pytest.raises(PkiError, match="the clock was set back"):
+            act()
+        assert _counts(ca) == before and not list(tmp_path.glob("eve.*"))
+    monkeypatch.setattr(clock, "timestamp", lambda: real() + 60 * 86400 - 120)
+    ca.ca.issue(ca.officer, "server_tls", device="prov-app1")
+
+
+def test_an_operator_key_others_can_read_proves_nothing(ca, tmp_path):
+    """ssh refuses a private key others may read; so does the CA for an operator's: whoever read it can act as the
+    operator. Refused (exit 2) and logged as an unauthenticated attempt, with the chmod to run."""
+    key = ca.ops / "alice.key"
+    key.chmod(0o644)
+    before = _counts(ca)
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
+    _refused_cleanly(r, "readable or writable by others (mode 0644)", f"chmod 600 {key}")
+    assert _counts(ca) == (before[0], before[1] + 1) and not list(tmp_path.glob("x.*"))
+    actor, action, detail = _last_audit(ca)
+    assert (actor, action) == ("unknown", "denied") and "claimed_serial" in detail
+    key.chmod(0o600)
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
+    assert r.returncode == 0, r.stderr
+
+
+FOLDER_MOVES = {
+    "the folder 0777": (lambda ca, t: ca.dir.chmod(0o777), "is writable by anyone (mode 0777)", "chmod o-w"),
+    "ca.db 0666": (lambda ca, t: (ca.dir / "ca.db").chmod(0o666), "ca.db is writable by anyone", "chmod o-w"),
+    "ca.yml linked out": (lambda ca, t: _link_out(ca.dir / "ca.yml", t), "ca.yml is a symlink", "Replace the link"),
+    "issuing.key linked out": (
+        lambda ca, t: _link_out(ca.dir / "issuing" / "issuing.key", t),
+        "issuing.key is a symlink",
+        "Replace the link",
+    ),
+    "audit.head owned by another account": (
+        lambda ca, t: os.chown(ca.dir / "audit.head", 4242, 4242),
+        "audit.head is owned by uid 4242",
+        "chown",
+    ),
+}
+
+
+def _link_out(path, tmp_path):
+    moved = tmp_path / path.name
+    shutil.move(path, moved)
+    path.symlink_to(moved)
+
+
+@pytest.mark.parametrize("how", sorted(FOLDER_MOVES))
+def test_a_ca_folder_others_can_change_is_not_acted_on(ca, tmp_path, how):
+    """A careless chmod, a file moved out and linked back, a file handed to another account: whoever else can
+    write there can swap ca.db, delete audit.head or rewrite ca.yml. As ssh's StrictModes, the CA does nothing
+    (exit 2, naming the path and the command that closes it) and 'audit verify' names it, until it is closed."""
+    if how.endswith("another account") and os.geteuid() != 0:
+        pytest.skip("only root hands a file to another account")
+    move, says, fix = FOLDER_MOVES[how]
+    move(ca, tmp_path)
+    before = _counts(ca)
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
+    _refused_cleanly(r, "the CA folder can be changed by others", says, fix)
+    assert _counts(ca) == before and not list(tmp_path.glob("x.*"))
+    r = run_cli("pki", "ocsp", "serve", "--ca-dir", str(ca.dir), "--port", "0", timeout=60)
+    _refused_cleanly(r, says)
+    r = _cli(ca, "bob", "audit", "verify")
+    assert r.returncode == 1 and says in " ".join(r.stdout.split()), r.stdout

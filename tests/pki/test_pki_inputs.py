@@ -386,7 +386,7 @@ def test_every_value_in_ca_yml_is_checked_before_use(tmp_path, setting):
     ids=["seq 2**63-1", "seq 1e999", "100k deep", "1500 deep"],
 )
 def test_a_planted_audit_head_is_not_believed(tmp_path, head):
-    """The writer numbers the next entry after the head's: only once the CA's signature on it verifies."""
+    """A head is believed only once the CA's signature on it verifies; one that is not the CA's stops the CA."""
     ca = new_ca(tmp_path)
     (ca.dir / "audit.head").write_bytes(head)
     r = run_cli(
@@ -403,9 +403,10 @@ def test_a_planted_audit_head_is_not_believed(tmp_path, head):
         "--as",
         str(ca.ops / "alice"),
     )
-    assert r.returncode == 0 and "Traceback" not in r.stderr, (
-        r.stderr
-    )  # a lost head: the CA goes on, one number skipped
+    # not the CA's head: nothing vouches that ca.db is the newest, so nothing is done (nor logged)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "audit.head is damaged or not the CA's" in r.stderr, r.stderr
+    assert not list(tmp_path.glob("x.*"))
     r = run_cli("pki", "audit", "verify", "--ca-dir", str(ca.dir), "--as", str(ca.ops / "bob"))
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stdout + r.stderr
-    assert "missing" in r.stdout, r.stdout  # the skipped number stays on the record
+    assert "audit.head" in r.stdout, r.stdout

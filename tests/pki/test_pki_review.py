@@ -401,10 +401,10 @@ def test_deleting_the_newest_audit_entries_is_detected(ca, tmp_path):
     assert r.returncode == 1 and "tampered" in r.stdout, r.stdout + r.stderr
 
 
-def test_a_cut_tail_stays_visible_after_the_ca_carries_on(ca, tmp_path):
-    """The next entry must not take the number of a deleted one, nor may a lost head or a neutered trigger pass.
-    A neutered trigger stops the CA (the log is no longer append-only); a cut tail with the trigger put back does
-    not (a CA killed between writing its head and committing leaves the same gap), but the gap stays."""
+def test_a_cut_tail_or_a_lost_head_stops_the_ca(ca, tmp_path):
+    """A neutered trigger stops the CA (the log is no longer append-only); a cut tail with the trigger put back
+    leaves ca.db behind audit.head, and a lost head leaves nothing to vouch that ca.db is the newest: either stops
+    every change, with nothing appended, until the files are put back."""
     db = sqlite3.connect(ca.dir / "ca.db")
     original = db.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_no_delete'").fetchone()[0]
     db.execute("DROP TRIGGER audit_no_delete")
@@ -421,15 +421,19 @@ def test_a_cut_tail_stays_visible_after_the_ca_carries_on(ca, tmp_path):
     db.execute(original)
     db.commit()
     db.close()
-    ca.ca.issue(ca.officer, "server_tls", device="prov-db1")  # the CA goes on working, the gap stays
+    before = _counts(ca)
+    with pytest.raises(PkiError, match="ca.db is behind its audit log"):
+        ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
+    assert _counts(ca) == before  # not even the refusal
     problems = ca.ca.verify_audit(ca.auditor)[1]
-    assert any("missing" in p and "entry" in p for p in problems), problems
-    # a lost head record: reported, and the next entry skips a number so the loss stays on record
-    (ca.dir / "audit.head").unlink()
-    assert any("audit.head" in p for p in ca.ca.verify_audit(ca.auditor)[1])
-    ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
-    seqs = [r["seq"] for r in ca.ca.store.audit_entries()]
-    assert seqs[-1] - seqs[-2] == 2
+    assert any("ca.db is behind its audit log" in p for p in problems), problems
+    head = ca.dir / "audit.head"
+    kept = head.read_bytes()
+    head.unlink()
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
+    _refused_cleanly(r, "audit.head is missing", "restore ca.db and audit.head together")
+    assert _counts(ca) == before and not list(tmp_path.glob("x.*"))
+    head.write_bytes(kept)
 
 
 def test_a_revocation_landing_during_a_renewal_wins(ca, monkeypatch):
@@ -812,8 +816,10 @@ def test_a_refused_revoke_publishes_nothing(ca, tmp_path):
     issued = ca.ca.issue(ca.officer, "server_tls", device="prov-db1")
     files = {p: p.read_bytes() for p in (ca.dir / "crl").iterdir()}
     files.update({p: p.read_bytes() for p in (ca.dir / "ocsp").iterdir()})
+    # the head is read through a symlink, but the CA writes no file through one: every commit fails at its last step
+    (tmp_path / "head").write_bytes((ca.dir / "audit.head").read_bytes())
     (ca.dir / "audit.head").unlink()
-    (ca.dir / "audit.head").mkdir()  # the head cannot be written: every commit fails
+    (ca.dir / "audit.head").symlink_to(tmp_path / "head")
     (tmp_path / "root.pass").write_bytes(ROOT_PASS)
     for r in (
         _cli(ca, "alice", "revoke", issued.serial, "--reason", "key_compromise"),
@@ -910,6 +916,7 @@ def test_revoking_a_superseded_credential_says_the_operator_stays_and_operator_r
 def test_a_refusal_is_attributed_only_to_whoever_proved_their_key(ca, tmp_path):
     (tmp_path / "dave.crt").write_bytes((ca.ops / "alice.crt").read_bytes())  # alice's public certificate
     (tmp_path / "dave.key").write_bytes((ca.ops / "bob.key").read_bytes())  # with any key
+    (tmp_path / "dave.key").chmod(0o600)
     r = run_cli(
         "pki",
         "issue",
