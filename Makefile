@@ -108,7 +108,7 @@ demo-down: venv
 # takes whole groups of tests that share a lab (tests/support/groups.py). TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest -q --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
+	$(PY) -m pytest -q --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 
 # ruff (lint and format) on everything, mypy on the core (its config is in pyproject.toml).
 # ansible.cfg makes an inventory that does not parse an error (a broken estate must not look like

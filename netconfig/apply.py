@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jinbao.errors import JinbaoError
+from jinbao.killpoints import kill_at
 from jinbao.model import Estate
 from jinbao.redact import Redactor
 from jinbao.result import AggregatedResult, Result, run_task
@@ -35,6 +36,8 @@ from .drivers import config_driver_for, session
 from .plan import CHANGE, intended
 from .waves import waves
 
+# Tests kill a run here (jinbao/killpoints.py): committed:WAVE, once WAVE's commits are made, unconfirmed.
+FAULT_ENV = "JINBAO_NETCONFIG_FAULT"
 # Seconds kept free at the end of a wave's revert window for its confirms to land.
 CONFIRM_MARGIN_S = 15
 
@@ -244,6 +247,7 @@ class Run:
               "kept": self.readers}  # fmt: skip
         t_commits = time.monotonic()
         committed = self._parallel(self._commit, hosts, planned=planned, **kw)
+        kill_at(FAULT_ENV, f"committed:{name}")
         ok = [h for h in hosts if not committed.results[h].failed]
         for h in hosts:
             self.timings[h] = {"commit_s": round(time.monotonic() - t0, 1)}

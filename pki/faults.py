@@ -9,12 +9,10 @@ Only tests set the variable; unset (always, in use) a point costs one dictionary
 
 from __future__ import annotations
 
-import os
-import signal
+from jinbao.killpoints import kill_at
 
 ENV = "JINBAO_PKI_FAULT"
 
 
 def point(name: str) -> None:
-    if os.environ.get(ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+    kill_at(ENV, name)

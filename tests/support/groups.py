@@ -1,4 +1,4 @@
-"""How `make test` splits the suite between two workers (pytest-xdist, `--dist loadgroup`).
+"""How `make test` splits the suite between two workers (pytest-xdist, `--dist loadgroup --no-loadscope-reorder`: the groups keep the order FIRST gives them).
 
 Most of the suite's time is spent waiting on labs (routing to converge, Ansible, drills), not on
 the CPU, so two workers nearly halve it on a 2-core machine. A worker takes a whole group at a

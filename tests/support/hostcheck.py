@@ -200,7 +200,8 @@ def snapshot(exclude: set[str] | Foreign | None = None, self_test: bool = False)
         # a postmaster killed with -9 leaves its System V segment and /dev/shm files behind
         # unless they lived in the node's own IPC namespace and data dir
         "sysv_ipc": _sysv_ipc(),
-        "dev_shm": sorted(p for p in _tree("/dev/shm", theirs) if not theirs(p)),
+        # (sem.mp-*: Python multiprocessing's semaphores, the test runner's own; a lab runs no Python there)
+        "dev_shm": sorted(p for p in _tree("/dev/shm", theirs) if not theirs(p) and "/sem.mp-" not in p),
         # tools run as root in a node keep histories in the host's home (vtysh: .history_frr)
         "root_histories": {p.name: p.stat().st_mtime_ns for p in Path("/root").glob(".history*")},
         # ssh and Ansible run as root keep known_hosts, control sockets and temp files in home
