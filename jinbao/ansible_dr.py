@@ -27,12 +27,19 @@ def service_address(e: Estate, pair: DrPair) -> IPv4Address:
     return e.sites[e.devices[pair.primary].site].loopback_pool.broadcast_address - 1
 
 
+DR_GROUPS = ("dr_primary", "dr_standby")
+
+
+def pair_group(pair: str) -> str:
+    return f"dr_pair_{pair}".replace("-", "_")
+
+
 def dr_groups_and_vars(e: Estate) -> tuple[dict[str, list[str]], dict[str, list[dict]]]:
     """({group: hosts}, {host: jinbao_dr_pairs}) for every DR pair of the estate."""
-    groups: dict[str, list[str]] = {"dr_primary": [], "dr_standby": []}
+    groups: dict[str, list[str]] = {g: [] for g in DR_GROUPS}
     per_host: dict[str, list[dict]] = {}
     for p in e.dr_pairs:
-        groups[f"dr_pair_{p.name}".replace("-", "_")] = [p.primary, p.standby]
+        groups[pair_group(p.name)] = [p.primary, p.standby]
         addresses = {n: data_address(e.devices[n]) for n in (p.primary, p.standby)}
         for role, me, peer in (("primary", p.primary, p.standby), ("standby", p.standby, p.primary)):
             if me not in groups[f"dr_{role}"]:

@@ -7,7 +7,7 @@ source of truth.
 
 from __future__ import annotations
 
-from .ansible_dr import dr_groups_and_vars
+from .ansible_dr import DR_GROUPS, dr_groups_and_vars, pair_group
 from .ansible_security import firewall_vars, snmp_vars
 from .model import Estate
 from .platforms import facts
@@ -16,6 +16,18 @@ from .platforms import facts
 def group_name(kind: str, *parts: str) -> str:
     # Ansible warns on '-' in group names; underscores keep them valid identifiers.
     return "_".join((kind, *parts)).replace("-", "_")
+
+
+def group_names(e: Estate) -> set[str]:
+    """Every group name Ansible gets from the estate (build's), without the host variables: a
+    device of one of these names would be both a host and a group, and a play for the group would
+    run on the host or the other way round (checks/host_names.py refuses it)."""
+    names = {"all", "ungrouped", *TOP_GROUPS, *DR_GROUPS, *(pair_group(p.name) for p in e.dr_pairs)}
+    for d in e.devices.values():
+        names |= {group_name("site", d.site), group_name("role", d.role), group_name("platform", d.platform)}
+        if d.zone:
+            names.add(group_name("zone", d.site, d.zone))
+    return names
 
 
 def build(e: Estate) -> tuple[dict[str, dict], dict[str, dict]]:

@@ -14,7 +14,20 @@ from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
 
-from .checks import borders, design, dr, ip_plan, management_plane, references, roles, routes, snmp, uplinks, written
+from .checks import (
+    borders,
+    design,
+    dr,
+    host_names,
+    ip_plan,
+    management_plane,
+    references,
+    roles,
+    routes,
+    snmp,
+    uplinks,
+    written,
+)
 from .checks.dr import LEVEL_BEST_RPO, LEVEL_MAX_RPO, LEVEL_RPO, LEVEL_RTO
 from .checks.written import CLEARTEXT_MANAGEMENT
 from .loader import RawEstateFiles
@@ -34,6 +47,7 @@ STEPS = (
     management_plane.check,
     routes.check,
     snmp.references,
+    host_names.check,
     # Last: its final guard (every policy rendered where it crosses) runs only on an estate
     # nothing above faulted.
     borders.check,

@@ -565,6 +565,7 @@ def test_probed_estates_are_there():
         "linked_files",
         "trailing_newline",
         "placeholder_names",
+        "group_names",
     } <= set(CASES)
 
 
