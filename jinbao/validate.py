@@ -26,6 +26,7 @@ from .checks import (
     routes,
     snmp,
     uplinks,
+    waves,
     written,
 )
 from .checks.dr import LEVEL_BEST_RPO, LEVEL_MAX_RPO, LEVEL_RPO, LEVEL_RTO
@@ -42,6 +43,7 @@ STEPS = (
     references.check,
     ip_plan.check,
     design.check,
+    waves.check,
     uplinks.check,
     dr.check,
     management_plane.check,

@@ -566,6 +566,7 @@ def test_probed_estates_are_there():
         "trailing_newline",
         "placeholder_names",
         "group_names",
+        "shadowed_waves",
     } <= set(CASES)
 
 
