@@ -20,6 +20,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from jinbao import sshfolders
 from jinbao.errors import JinbaoError, TargetsFailed
 from jinbao.target import Target, targets
 from jinbao.waiting import until
@@ -47,7 +48,8 @@ class Pair:
         self.name = name
         # Named by the lab, as everything a lab leaves running is: a check of the machine after
         # another lab's down can tell this drill's SSH masters from a leak of that lab's.
-        self._ctl = Path(tempfile.mkdtemp(prefix=f"jbdr-{lab_id}-"))
+        sshfolders.sweep("jbdr-")  # those of drills killed with -9
+        self._ctl = Path(tempfile.mkdtemp(prefix=f"jbdr-{lab_id}-", dir=sshfolders.RUNS_IN))
         self._targets: dict[str, Target] = {}
         self.log: list[dict] = []  # every remote command, its output and timing
 

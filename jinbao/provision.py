@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import sshfolders
 from .errors import JinbaoError, SecretError
 from .estate import load_estate
 from .model import Estate
@@ -263,10 +263,8 @@ def seat(source: str, estate_ref: str, *, site: str | None = None, hosts: list[s
 # path from the folder, a name (Ansible's 10-character hash, ssh's 40-character %C) and a
 # 17-character suffix of its own, and refuses anything of 108 bytes or more (a state folder of 60
 # characters left every host unreachable; a TMPDIR of 30 failed every check).
-RUNS_IN, RUN_PREFIX = Path("/tmp"), "jinbao-ssh-"
-# A folder left by a run killed outright (its masters end on their own after ControlPersist,
-# 60 s): empty, and older than any run's first connection takes.
-STALE_AFTER_S = 600
+RUNS_IN, RUN_PREFIX = sshfolders.RUNS_IN, "jinbao-ssh-"
+STALE_AFTER_S = sshfolders.STALE_AFTER_S  # a killed run's folder is swept after this (jinbao/sshfolders.py)
 
 
 @contextlib.contextmanager
@@ -288,14 +286,7 @@ def run_folder(s: Seat) -> Iterator[Path]:
 
 
 def _sweep() -> None:
-    """Remove this account's run folders that killed runs left: empty of sockets and old."""
-    now = time.time()
-    for d in RUNS_IN.glob(f"{RUN_PREFIX}*"):
-        with contextlib.suppress(OSError):
-            st = d.lstat()
-            mine = stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
-            if mine and now - st.st_mtime > STALE_AFTER_S and not any(p.is_socket() for p in d.iterdir()):
-                shutil.rmtree(d)
+    sshfolders.sweep(RUN_PREFIX, RUNS_IN, STALE_AFTER_S)
 
 
 @dataclass(frozen=True)

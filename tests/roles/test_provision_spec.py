@@ -147,6 +147,10 @@ def test_each_provision_and_verify_run_has_its_own_short_folder_and_killed_runs_
     live.mkdir()
     held = socket.socket(socket.AF_UNIX)
     held.bind(str(live / "c"))  # a master's socket: its run is alive
+    held.listen()
+    dead = socket.socket(socket.AF_UNIX)
+    dead.bind(str(stale / "c"))  # a master killed with -9 leaves its socket file, which nothing answers
+    dead.close()
     old = time.time() - provision.STALE_AFTER_S - 60
     for d in (stale, live):
         os.utime(d, (old, old))
