@@ -104,9 +104,9 @@ demo: setup
 demo-down: venv
 	$(JINBAO) lab down --id $(DEMO_LAB)
 
-# Two workers: the suite mostly waits on labs, so two nearly halve it even on 2 cores; a worker
-# takes whole groups of tests that share a lab (tests/support/groups.py). TEST_WORKERS=0: one process.
-TEST_WORKERS ?= 2
+# Three workers: the suite mostly waits on labs (two kept the 2 cores 37 % busy); a worker takes
+# whole groups of tests that share a lab (tests/support/groups.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 3
 test: setup
 	$(PY) -m pytest -q --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 
