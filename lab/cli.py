@@ -124,10 +124,12 @@ def down(lab_id, all_labs, orphans):
     if lab_id:
         ids = [lab_id]
     elif orphans:
-        ids = [i for i in ids if Lab(i).orphaned()]
-        if not ids:
+        swept = runtime.down_orphans()
+        for i, removed in swept.items():
+            out.print(f"[green]✓[/] lab {i} removed ({len(removed)} namespaces)")
+        if not swept:
             out.print("no orphaned lab")
-            return
+        return
     elif not ids:
         out.print("no lab is up")
         return

@@ -32,6 +32,7 @@ __all__ = [
     "Lab",
     "LabError",
     "down",
+    "down_orphans",
     "find_link",
     "link_drop",
     "link_set",
@@ -387,6 +388,18 @@ def _kill_ns(ns: str, keep: set[int] = frozenset()) -> None:
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.05)
     raise LabError(f"processes in {ns} would not end: {ns_pids(ns)}")
+
+
+def down_orphans() -> dict[str, list[str]]:
+    """Take down every lab whose holder is gone (lab.record.HOLDER_ENV); {lab id: its namespaces
+    removed}. A lab another sweep removes at the same moment is skipped, not an error."""
+    removed = {}
+    for lab_id in Lab.all_ids():
+        lab = Lab(lab_id)
+        if lab.orphaned():
+            with contextlib.suppress(LabError):  # gone under us: what we wanted
+                removed[lab_id] = down(lab)
+    return removed
 
 
 def down(lab: Lab) -> list[str]:

@@ -141,15 +141,12 @@ def authenticate(cred: Credential, issuer: x509.Certificate, store, read_only: b
 
 
 def _key_to_owner(path: Path, serial: str) -> None:
-    """An operator's key that others may read proves nothing about who holds it (ssh refuses such a key too): the
-    attempt is unauthenticated, and the holder is told how to close it and what to do if someone did read it."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return  # reading it fails next, with its own message
-    if mode & 0o077:
+    """An operator's key that others may read proves nothing about who holds it: the attempt is unauthenticated, and
+    the holder is told how to close it and what to do if someone did read it."""
+    mode = files.exposed(path)
+    if mode:
         raise NotAllowed(
-            f"{path} is readable or writable by others (mode {mode & 0o777:04o}): anyone who read it can act as "
+            f"{path} is readable or writable by others ({mode}): anyone who read it can act as "
             f"this operator, so it proves nothing. Run 'chmod 600 {path}'; if anyone else could have read it, have "
             "a CA administrator revoke the credential ('jinbao pki operator revoke NAME --reason key_compromise')",
             claim=serial,

@@ -19,6 +19,7 @@ import sqlite3
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 
 from jinbao.estate import load_estate
 
@@ -27,6 +28,26 @@ from .config import parse as config
 from .errors import PkiError
 from .signer import FileSigner
 from .store import Store
+
+
+def _check_chain(ca_dir: Path, issuing: x509.Certificate, root: x509.Certificate) -> None:
+    """The issuing certificate must be the root's: one put in its place (or a root swapped under
+    it) would have the CA sign, and publish a chain, that no relying party's root vouches for."""
+    try:
+        root.verify_directly_issued_by(root)
+    except (ValueError, TypeError, InvalidSignature):
+        raise PkiError(
+            f"{ca_dir / 'root' / 'root.crt'} is not a self-signed root certificate; put back the root from the "
+            "ceremony's offline copy"
+        ) from None
+    try:
+        issuing.verify_directly_issued_by(root)
+    except (ValueError, TypeError, InvalidSignature):
+        raise PkiError(
+            f"{ca_dir / 'issuing' / 'issuing.crt'} was not signed by the root in {ca_dir / 'root' / 'root.crt'}; "
+            "the CA will not open with it: put back the issuing certificate and key the root signed (from the CA's "
+            "backup)"
+        ) from None
 
 
 class CA:
@@ -43,6 +64,7 @@ class CA:
             self.dir / "issuing" / "issuing.crt", self.dir / "issuing" / "issuing.key", deferred=not signing
         )
         self.root_cert = files.load(self.dir / "root" / "root.crt", x509.load_pem_x509_certificate, "CA certificate")
+        _check_chain(self.dir, self.issuer.certificate, self.root_cert)
         try:
             self.store = Store(
                 self.dir / "ca.db", head=audit.Head(self.dir, self.issuer), signer=self.issuer, config=self.cfg

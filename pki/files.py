@@ -60,6 +60,16 @@ def _fill(fd: int, path: Path, data: bytes) -> None:
         raise PkiError(f"cannot write {path}: {e.strerror}") from None
 
 
+def exposed(path: Path) -> str | None:
+    """'mode 0644' when others than the owner may read or write the private key at path (ssh refuses such a key
+    too), else None; a missing file is None, and reading it fails next with its own message."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return f"mode {mode & 0o777:04o}" if mode & 0o077 else None
+
+
 def write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Create `path`, which must not exist yet (not even as a dangling symlink)."""
     _fill(_open_new(path, mode), path, data)

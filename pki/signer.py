@@ -10,7 +10,6 @@ issuing CA.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Protocol
 
@@ -142,16 +141,13 @@ class CertifiedKey(_Signs, Verifier):
 
 
 def _private_to_owner(path: Path) -> None:
-    """An unencrypted CA key (the issuing CA's, the OCSP signer's) that others may read is not used, as ssh
-    refuses such a key: whoever read it can sign as the CA. 'chmod -R a+r' on the CA folder stops the CA here
-    instead of going unnoticed. (The root's key is encrypted, and may sit on offline media that has no modes.)"""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return  # reading it fails next, with its own message
-    if mode & 0o077:
+    """An unencrypted CA key (the issuing CA's, the OCSP signer's) that others may read is not used: whoever read it
+    can sign as the CA. 'chmod -R a+r' on the CA folder stops the CA here instead of going unnoticed. (The root's key
+    is encrypted, and may sit on offline media that has no modes.)"""
+    mode = files.exposed(path)
+    if mode:
         raise PkiError(
-            f"{path} is readable or writable by others (mode {mode & 0o777:04o}): the CA signs nothing with it. "
+            f"{path} is readable or writable by others ({mode}): the CA signs nothing with it. "
             f"Run 'chmod 600 {path}', and if anyone else could have read it, treat the key as compromised"
         )
 

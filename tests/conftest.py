@@ -1,5 +1,6 @@
 """Fixtures and hooks only; helpers the tests import are in tests/support."""
 
+import glob
 import os
 import shutil
 import tempfile
@@ -15,10 +16,36 @@ _SET: list[str] = []  # the environment variables this run set
 _HELD: list[str | None] = []  # the lab holder this run replaced
 
 
+_HOLDER_FILE = ".held-by"  # in the run's folder: the process that removes it at its end
+
+
 def _run_dir() -> str:
     if not _STATE:
+        from lab.record import holder
+
         _STATE.append(tempfile.mkdtemp(prefix=_PREFIX))
+        with open(os.path.join(_STATE[0], _HOLDER_FILE), "w") as f:
+            f.write(holder())
     return _STATE[0]
+
+
+def _sweep_run_dirs() -> list[str]:
+    """The state folders of test runs killed with -9 (their unconfigure never ran): each names
+    its holder, and a folder whose holder is gone is removed. One that names no holder (being
+    made this instant) or a living one is left."""
+    from lab.record import holder_alive
+
+    removed = []
+    for d in glob.glob(os.path.join(tempfile.gettempdir(), _PREFIX + "*")):
+        try:
+            with open(os.path.join(d, _HOLDER_FILE)) as f:
+                held_by = f.read().strip()
+        except OSError:
+            continue
+        if held_by and not holder_alive(held_by):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
 
 
 def pytest_configure(config):
@@ -52,15 +79,11 @@ def pytest_sessionstart(session):
     if os.geteuid() != 0 or hasattr(session.config, "workerinput"):
         return
     from lab import runtime
-    from lab.record import Lab, LabError
 
-    for lab_id in Lab.all_ids():
-        lab = Lab(lab_id)
-        if lab.orphaned():
-            try:
-                runtime.down(lab)
-            except LabError as e:  # another run sweeping it at the same moment
-                print(f"jinbao: could not remove the orphaned lab {lab_id}: {e}")
+    for lab_id in runtime.down_orphans():
+        print(f"jinbao: removed lab {lab_id}, left by a test run that was killed")
+    for d in _sweep_run_dirs():
+        print(f"jinbao: removed {d}, left by a test run that was killed")
 
 
 def pytest_unconfigure(config):

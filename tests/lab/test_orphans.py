@@ -54,3 +54,18 @@ def test_down_orphans_removes_only_labs_whose_holder_is_gone(tmp_path):
     assert r.returncode == 0 and "no orphaned lab" in r.stdout, r.stdout + r.stderr
     r = run_cli("lab", "down", "--orphans", "--all", env=env)
     assert r.returncode == 2 and "give one of them" in r.stderr, r.stderr
+
+
+def test_the_state_folders_of_killed_test_runs_are_swept(monkeypatch, tmp_path):
+    """A test run killed with -9 leaves its state folder in /tmp; the next run removes it, and
+    leaves a living run's folder and one that names no holder yet."""
+    from tests import conftest
+
+    monkeypatch.setattr(conftest.tempfile, "gettempdir", lambda: str(tmp_path))
+    dead, alive, unnamed = (tmp_path / f"{conftest._PREFIX}{n}" for n in ("dead", "alive", "unnamed"))
+    for d in (dead, alive, unnamed):
+        (d / "gw0").mkdir(parents=True)
+    (dead / conftest._HOLDER_FILE).write_text(_dead_holder())
+    (alive / conftest._HOLDER_FILE).write_text(holder())
+    assert conftest._sweep_run_dirs() == [str(dead)]
+    assert not dead.exists() and alive.exists() and unnamed.exists()

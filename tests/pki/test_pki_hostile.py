@@ -851,3 +851,32 @@ def test_a_ca_folder_others_can_change_is_not_acted_on(ca, tmp_path, how):
     _refused_cleanly(r, says)
     r = _cli(ca, "bob", "audit", "verify")
     assert r.returncode == 1 and says in " ".join(r.stdout.split()), r.stdout
+
+
+def test_an_issuing_ca_the_root_did_not_sign_signs_nothing(ca, tmp_path):
+    """An operator puts an issuing certificate and key of their own making (same name, self-signed by
+    openssl) in place of the root's: the CA opens with neither issue nor revoke, says which file and
+    what to put back, and writes nothing; once the root's pair is back, it works."""
+    crt, key = ca.dir / "issuing" / "issuing.crt", ca.dir / "issuing" / "issuing.key"
+    saved = {p: p.read_bytes() for p in (crt, key)}
+    subject = x509.load_pem_x509_certificate(saved[crt]).subject.rfc4514_string()
+    fake_key, fake_crt = tmp_path / "fake.key", tmp_path / "fake.crt"
+    for cmd in (
+        ["openssl", "ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", str(fake_key)],
+        ["openssl", "req", "-x509", "-new", "-key", str(fake_key), "-subj", "/" + subject.replace(",", "/"),
+         "-days", "30", "-out", str(fake_crt)],
+    ):  # fmt: skip
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    files.replace(crt, fake_crt.read_bytes())
+    files.replace(key, fake_key.read_bytes())
+    key.chmod(0o600)
+    before = _counts(ca)
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
+    _refused_cleanly(r, f"{crt} was not signed by the root", "put back the issuing certificate and key")
+    assert _counts(ca) == before and not list(tmp_path.glob("x.*"))
+    for p, data in saved.items():
+        files.replace(p, data)
+    key.chmod(0o600)
+    r = _cli(ca, "alice", "issue", "--profile", "server_tls", "--device", "prov-db1", "--out", str(tmp_path / "x"))
+    assert r.returncode == 0, r.stderr
