@@ -181,7 +181,12 @@ def _step(t: _Text, s: Step, judged: bool) -> list[Finding]:
                 out.append(t.finding(i, f"no line like /{need.pattern}/"))
         return out
     out = []
+    outer = t.blocks(s.within) if s.within is not None else None
     for h, end in t.blocks(s.pattern):
+        if outer is not None and not any(oh < h < oend for oh, oend in outer):
+            continue
+        if s.having is not None and not t.hits(s.having, h + 1, end):
+            continue
         bad = (
             [t.finding(i, f"in `{t.lines[h].strip()}`: a line the rule forbids") for i in t.hits(s.forbid, h + 1, end)]
             if s.forbid is not None
