@@ -199,6 +199,20 @@ def _step(t: _Text, s: Step, judged: bool) -> list[Finding]:
     return out
 
 
+def _one_per_line(findings: list[Finding]) -> list[Finding]:
+    """A line two steps of one rule both forbid (VRP's `set authentication password cipher X` is
+    a reversible password twice over) is one weakness, reported once."""
+    seen: set[int] = set()
+    out = []
+    for f in findings:
+        if f.line is not None:
+            if f.line in seen:
+                continue
+            seen.add(f.line)
+        out.append(f)
+    return out
+
+
 def judged(t: _Text, pc: PlatformCheck) -> bool:
     return t.cfg.complete or (pc.evidence is not None and t.first(pc.evidence) is not None)
 
@@ -224,10 +238,7 @@ def evaluate(cfg: ConfigText, rules: tuple[Rule, ...], subject: str | None = Non
             )
             continue
         ok = judged(t, pc)
-        findings = sorted(
-            (f for s in steps for f in _step(t, s, ok)),
-            key=lambda f: f.line or 0,
-        )
+        findings = _one_per_line(sorted((f for s in steps for f in _step(t, s, ok)), key=lambda f: f.line or 0))
         if findings:
             out.append(Verdict(rule.id, subject, "finding", tuple(findings), **about))
         elif ok:
