@@ -54,18 +54,33 @@ def split(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Signature:
-    """What text a platform's config shows: lines only it writes, and its first and last lines."""
+    """What text a platform's config shows: lines only it writes, and its first and last lines.
+
+    `opens`: a first line that also says the file is whole when its last line is not `tail` (a
+    saved file may lack the last line the `show` command prints). `always`: lines a whole config
+    of the platform always holds, so a dump trimmed by hand is read as the fragment it is."""
 
     platform: str
     marks: tuple[re.Pattern, ...]
     head: re.Pattern
     tail: re.Pattern
+    opens: re.Pattern | None = None
+    always: tuple[re.Pattern, ...] = ()
 
 
-def _sig(platform: str, head: str, tail: str, *marks: str) -> Signature:
+def _sig(
+    platform: str, head: str, tail: str, *marks: str, opens: str | None = None, always: tuple[str, ...] = ()
+) -> Signature:
     # Searched once over the whole text (MULTILINE), not line by line: detection of the province's
     # 1,211 configs took 5 s line by line.
-    return Signature(platform, tuple(re.compile(m, re.M) for m in marks), re.compile(head, re.M), re.compile(tail))
+    return Signature(
+        platform,
+        tuple(re.compile(m, re.M) for m in marks),
+        re.compile(head, re.M),
+        re.compile(tail),
+        re.compile(opens) if opens else None,
+        tuple(re.compile(a, re.M) for a in always),
+    )
 
 
 # A list, not a table keyed by platform: the platform facts stay in jinbao/platforms.py; this is
@@ -82,9 +97,23 @@ SIGNATURES = (
         r"^agentAddress\s",
         r"^\*\.\*\s",
     ),
+    # frr.conf as vtysh writes it starts with `frr version` and, unlike `show running-config`, has
+    # no `end`; a short one may have nothing else of FRR's own but `frr defaults` and its
+    # addresses with a prefix length (IOS, VRP and Comware give a mask), while its `line vty`
+    # is also IOS's.
     _sig(
-        "frr", r"^hostname \S", r"^end$", r"^frr (version|defaults)\b", r"^service integrated-vtysh-config", r"^exit$"
+        "frr",
+        r"^hostname \S",
+        r"^end$",
+        r"^frr version\b",
+        r"^frr defaults\b",
+        r"^service integrated-vtysh-config",
+        r"^exit$",
+        r"^ ip address \d+\.\d+\.\d+\.\d+/\d+",
+        opens=r"^frr version\b",
     ),
+    # IOS always writes its console and vty lines, configured or not: without them, a dump was
+    # trimmed by hand (oxidized's recorded C9200L) and is read as a fragment.
     _sig(
         "cisco_ios",
         r"^hostname \S",
@@ -96,6 +125,7 @@ SIGNATURES = (
         r"^ (no )?switchport\b|^ no shutdown$",
         r"^Building configuration",
         r"^Current configuration",
+        always=(r"^line con 0$", r"^line vty \d"),
     ),
     _sig(
         "huawei_vrp",
@@ -109,6 +139,8 @@ SIGNATURES = (
         r"^(undo )?(telnet|stelnet) server enable",
         r"irreversible-cipher",
         r"^firewall zone name\b",
+        # as IOS, VRP always writes its console and vty user interfaces
+        always=(r"^user-interface (con|console) 0$", r"^user-interface vty 0 "),
     ),
     # A Linux firewall's ruleset, as `nft list ruleset` prints it (or as netconfig renders it):
     # `[ \t]*`, not `\s*`, since over a dump padded with blank lines `^\s*` is quadratic.
@@ -158,12 +190,16 @@ def dialect(platform: str, text: str) -> str | None:
 
 
 def complete(platform: str, lines: tuple[str, ...], text: str) -> bool:
-    """A whole config: the platform's name line and its last line are both there."""
+    """A whole config: the platform's name line and its last line (or its opening line) are both
+    there, with every line the platform always writes."""
     sig = next((s for s in SIGNATURES if s.platform == platform), None)
     if sig is None:
         return False
     last = next((x for x in reversed(lines) if x.strip()), None)
-    return last is not None and bool(sig.head.search(text)) and bool(sig.tail.search(last))
+    first = next((x for x in lines if x.strip()), None)
+    ends = last is not None and bool(sig.tail.search(last))
+    opens = first is not None and sig.opens is not None and bool(sig.opens.search(first))
+    return bool(sig.head.search(text)) and (ends or opens) and all(a.search(text) for a in sig.always)
 
 
 def read(path: Path, platform: str | None = None, shown_as: str | None = None, check: bool = False) -> ConfigText:

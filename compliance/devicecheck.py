@@ -181,7 +181,12 @@ def _step(t: _Text, s: Step, judged: bool) -> list[Finding]:
                 out.append(t.finding(i, f"no line like /{need.pattern}/"))
         return out
     out = []
+    outer = t.blocks(s.within) if s.within is not None else None
     for h, end in t.blocks(s.pattern):
+        if outer is not None and not any(oh < h < oend for oh, oend in outer):
+            continue
+        if s.having is not None and not t.hits(s.having, h + 1, end):
+            continue
         bad = (
             [t.finding(i, f"in `{t.lines[h].strip()}`: a line the rule forbids") for i in t.hits(s.forbid, h + 1, end)]
             if s.forbid is not None
@@ -191,6 +196,20 @@ def _step(t: _Text, s: Step, judged: bool) -> list[Finding]:
         # A block already faulted for a forbidden line is one weakness, not two.
         if s.require is not None and not bad and not t.hits(s.require, h + 1, end):
             out.append(t.finding(h, f"`{t.lines[h].strip()}` has no line like /{s.require.pattern}/"))
+    return out
+
+
+def _one_per_line(findings: list[Finding]) -> list[Finding]:
+    """A line two steps of one rule both forbid (VRP's `set authentication password cipher X` is
+    a reversible password twice over) is one weakness, reported once."""
+    seen: set[int] = set()
+    out = []
+    for f in findings:
+        if f.line is not None:
+            if f.line in seen:
+                continue
+            seen.add(f.line)
+        out.append(f)
     return out
 
 
@@ -219,10 +238,7 @@ def evaluate(cfg: ConfigText, rules: tuple[Rule, ...], subject: str | None = Non
             )
             continue
         ok = judged(t, pc)
-        findings = sorted(
-            (f for s in steps for f in _step(t, s, ok)),
-            key=lambda f: f.line or 0,
-        )
+        findings = _one_per_line(sorted((f for s in steps for f in _step(t, s, ok)), key=lambda f: f.line or 0))
         if findings:
             out.append(Verdict(rule.id, subject, "finding", tuple(findings), **about))
         elif ok:

@@ -33,7 +33,8 @@ EVIDENCE = ("device_config", "inventory", "servers", "pki", "dr", "monitoring")
 DIALECTS = ("comware5", "comware7")
 _RULE_KEYS = {"id", "clause", "title", "severity", "evidence", "fix", "check"}
 _STEP_KINDS = ("forbid", "require", "block", "each")
-_STEP_KEYS = {*_STEP_KINDS, "unless", "when", "skip_if", "dialect"}
+_STEP_KEYS = {*_STEP_KINDS, "unless", "when", "skip_if", "dialect", "within", "having"}
+_BLOCK_ONLY = ("within", "having")
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 
 
@@ -57,6 +58,8 @@ class Step:
     when: re.Pattern | None = None
     skip_if: re.Pattern | None = None
     dialect: str | None = None
+    within: re.Pattern | None = None  # a block step: only blocks inside a block headed like this
+    having: re.Pattern | None = None  # a block step: only blocks holding a line like this
 
 
 @dataclass(frozen=True)
@@ -338,6 +341,16 @@ def _step(raw, path: tuple, pos: Positions, fname: str, rule: str, p: ProblemLis
             "rules",
         )
         return None
+    misplaced = [k for k in _BLOCK_ONLY if k in raw] if kind != "block" else []
+    if misplaced:
+        p.add(
+            pos.at((*path, misplaced[0])),
+            f"{fname}.{misplaced[0]}",
+            f"{rule}: `{misplaced[0]}` narrows the blocks of a block step; this step is `{kind}`",
+            f"remove `{misplaced[0]}` or make the step a `block:`",
+            "rules",
+        )
+        return None
     if raw.get("dialect") is not None and raw["dialect"] not in DIALECTS:
         p.add(
             pos.at((*path, "dialect")),
@@ -348,7 +361,7 @@ def _step(raw, path: tuple, pos: Positions, fname: str, rule: str, p: ProblemLis
         )
         return None
     compiled: dict[str, re.Pattern] = {}
-    for key in ("forbid", "require", "block", "each", "when", "skip_if"):
+    for key in ("forbid", "require", "block", "each", "when", "skip_if", *_BLOCK_ONLY):
         if key in raw:
             rx = _regex(raw[key], pos.at((*path, key)), f"{fname}.{key}", rule, p)
             if rx is None:
@@ -376,4 +389,6 @@ def _step(raw, path: tuple, pos: Positions, fname: str, rule: str, p: ProblemLis
         compiled.get("when"),
         compiled.get("skip_if"),
         raw.get("dialect"),
+        compiled.get("within"),
+        compiled.get("having"),
     )

@@ -98,12 +98,13 @@ CONSTRUCTS = (
     # --- communities -----------------------------------------------------------------------------
     # snmp-server community C [view V] [RO|RW] [acl] (IOS)
     _c("ios community", "community", rf"{B}snmp-server{_}community{_}"),
-    # snmp-server host A [traps|informs] [version 1|2c] C … (with version 3 the word is a user name)
+    # snmp-server host A [vrf V] [traps|informs] [version 1|2c] C … (with version 3 the word is a
+    # user name)
     _c(
         "ios trap host",
         "snmp-server",
-        rf"{B}snmp-server{_}host{_}\S+{_}(?:(?:traps|informs){_})?"
-        rf"(?:version{_}(?:1|2c){_})?(?!version\b|traps\b|informs\b)",
+        rf"{B}snmp-server{_}host{_}\S+{_}(?:vrf{_}\S+{_})?(?:(?:traps|informs){_})?"
+        rf"(?:version{_}(?:1|2c){_})?(?!version\b|traps\b|informs\b|vrf\b)",
     ),
     # snmp-agent community read|write [cipher|simple] C [mib-view V] [acl N] (VRP, Comware);
     # Comware 7 RBAC: snmp-agent community [simple|cipher] C user-role R

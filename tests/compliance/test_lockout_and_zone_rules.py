@@ -238,3 +238,54 @@ def test_ios_zone_firewall_class_default_pass_is_a_finding():
     assert _findings(with_zbf("drop log"), ZONE) == []
     bad = with_zbf("pass")
     assert _findings(bad, ZONE) == [(_line_of(bad, "  pass"), "  pass")]
+
+
+# A Comware 7 firewall's security policy, as `display current-configuration` prints the section
+# (H3C's security-policy configuration examples): a fragment handed over on its own.
+SECURITY_POLICY = """\
+#
+security-zone name Trust
+ import interface GigabitEthernet1/0/1
+#
+security-zone name Untrust
+ import interface GigabitEthernet1/0/2
+#
+security-policy ip
+ rule 0 name trust-untrust
+  action pass
+  source-zone trust
+  destination-zone untrust
+  source-ip-subnet 192.168.1.0 255.255.255.0
+  service https
+ rule 5 name permit-all
+  action pass
+ rule 10 name deny-all
+  action drop
+#
+"""
+
+
+def test_comware7_security_policy_pass_rule_matching_anything_is_a_finding_on_its_line():
+    v = _verdict(SECURITY_POLICY, ZONE, "h3c_comware")
+    assert v.status == "finding"
+    assert [(f.line, f.text) for f in v.findings] == [
+        (_line_of(SECURITY_POLICY, " rule 5 name permit-all"), " rule 5 name permit-all")
+    ]
+
+
+def test_comware7_security_policy_without_a_pass_anything_rule_conforms():
+    clean = _swap(SECURITY_POLICY, " rule 5 name permit-all\n  action pass\n", "")
+    # the fragment holds the section the rule reads, so it is judged: conforms, not "no evidence"
+    assert _verdict(clean, ZONE, "h3c_comware").status == "conforms"
+    # a pass rule narrowed by one condition, a disabled one, and a drop rule that matches
+    # everything pass nothing beyond what they name
+    for narrowed in ("  source-zone trust", "  service http", "  destination-ip-host 10.0.0.5", "  disable"):
+        text = _swap(SECURITY_POLICY, "  action pass\n rule 10", f"  action pass\n{narrowed}\n rule 10")
+        assert _verdict(text, ZONE, "h3c_comware").status == "conforms", narrowed
+    # the same pass rule in an IPv6 policy passes every IPv6 flow
+    v6 = clean + "security-policy ipv6\n rule 0 name any6\n  action pass\n#\n"
+    assert _findings(v6, ZONE, "h3c_comware") == [(_line_of(v6, " rule 0 name any6"), " rule 0 name any6")]
+
+
+def test_a_fragment_without_the_zone_policy_is_no_evidence_on_comware():
+    assert _verdict("#\nvlan 10\n#\n", ZONE, "h3c_comware").status == "no_evidence"

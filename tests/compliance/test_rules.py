@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
+from compliance import configtext, devicecheck, waivers
 from compliance import registry as reg_mod
-from compliance import waivers
 from compliance.errors import RuleFileError
 from compliance.verdicts import Finding, Verdict
 from tests.support import REPO, run_cli
@@ -63,6 +63,29 @@ def test_a_malformed_rule_is_named_by_file_line_and_field(tmp_path):
     assert ("device.yml", bad_re + 1, "check.huawei_vrp.steps[0].forbid") in found
     # a rule missing its fields is named at its own line, each field once
     assert {("extra.yml", 2, k) for k in ("title", "severity", "evidence", "fix", "check")} <= found
+
+
+_RULE_HEAD = "rules:\n  - id: DEV-Y\n    clause: '8.1.3.2'\n    title: {zh: 甲, en: a}\n    severity: low\n"
+
+
+def test_within_and_having_narrow_a_block_step_and_nothing_else(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "b.yml").write_text(
+        _RULE_HEAD + "    evidence: device_config\n    fix: do it\n    check:\n      frr:\n        steps:\n"
+        "          - forbid: x\n            within: '^router '\n"
+    )
+    [p] = _problems(rules)
+    assert (p.origin.line, p.field) == (12, "check.frr.steps[0].within") and "block" in p.fix
+    (rules / "b.yml").write_text(
+        _RULE_HEAD + "    evidence: device_config\n    fix: do it\n    check:\n      frr:\n        steps:\n"
+        "          - block: '^ rule \\d+'\n            within: '^policy$'\n            having: 'pass'\n"
+        "            require: 'match'\n"
+    )
+    text = "hostname r\npolicy\n rule 1\n  pass\n rule 2\n  drop\n rule 3\n  pass\n  match a\nother\n rule 4\n  pass\nend\n"
+    [v] = devicecheck.evaluate(configtext.classify("t", text, "frr"), reg_mod.load(rules, reg_mod.CLAUSES_FILE).rules)
+    # rule 2 passes nothing, rule 3 matches something, rule 4 is outside `policy`
+    assert [f.line for f in v.findings] == [3]
 
 
 def test_yaml_syntax_and_unknown_clause_are_reported(tmp_path):

@@ -48,6 +48,8 @@ CONSTRUCTS = [
     ("cisco_ios", "snmp-server host 10.1.1.1 version 2c {k} udp-port 162"),
     ("cisco_ios", "snmp-server host 10.1.1.1 informs version 2c {k}"),
     ("cisco_ios", "snmp-server host 10.1.1.1 version 1 {k}"),
+    # IOS-XE names the VRF before the community (oxidized's recorded C9200L): the VRF is no secret
+    ("cisco_ios", "snmp-server host 10.42.0.35 vrf Mgmt-vrf informs version 2c {k}  tty vtp"),
     ("cisco_ios", "snmp-server user jinbao-mon jinbao-mon v3 auth sha {k} priv aes 128 {k2} access VTY-MGMT"),
     ("cisco_ios", "snmp-server user jinbao-mon jinbao-mon v3 auth sha-2 256 {k} priv aes 256 {k2} access VTY-MGMT"),
     ("cisco_ios", "snmp-server user u g v3 encrypted auth md5 {k} priv 3des {k2}"),
@@ -171,6 +173,7 @@ CLEAN = [
     "key chain RIP",
     " key 1",
     "snmp-server host 10.1.1.1 version 3 priv jinbao-mon",
+    "snmp-server host 10.42.0.36 vrf Mgmt-vrf informs version 3 auth oxidized  bfd bridge transceiver",
     "snmp-server group jinbao-mon v3 priv read iso-view access VTY-MGMT",
     "snmp-agent target-host trap address udp-domain 10.0.0.1 params securityname jinbao-mon v3 privacy",
     "snmp-agent community complexity-check disable",
