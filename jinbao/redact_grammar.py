@@ -26,6 +26,8 @@ _ = r"[ \t]+"
 # A construct's first word: not inside another word or after a hyphen (`wrong-password`,
 # `key-string` are their own constructs), but may follow an escaped newline in a repr.
 B = r"(?:(?<![<\w-])|(?<=\\[nrt]))"
+# A line's start (indented or not), in text or in a repr.
+BOL = r"(?:^|(?<=\\n))[ \t]*"
 # An indented line (a block's), in text or in a repr.
 BOL_INDENTED = r"(?:^|(?<=\\n))[ \t]+"
 # Words a value never is: the mode keywords skipped before it, and what is already masked.
@@ -195,6 +197,19 @@ CONSTRUCTS = (
     # hash K` (Comware); set authentication password cipher K; isis password [clear|md5] K (FRR).
     # A PAM stack line (`password requisite pam_pwquality.so`) has no value. Lower case only, as every
     # vendor shows its config: prose and upper-case values (`-A SECRET -x AES`) are not keywords.
+    # IOS takes a clear (type 0) or reversible (type 7) password with blanks in it, to the end of
+    # the line or to the next `secret`/`password` (a C9800's `mgmtuser username U password 0 A B
+    # secret 0 C D`), and so does a `username`/`enable` line with no type: masking the first word
+    # showed the rest of it.
+    _c(
+        "ios password with blanks",
+        "password secret",
+        rf"(?:{B}(?:password|secret){_}(?:level{_}\d+{_})?[07]{_}(?=\S)"
+        rf"|{BOL}(?:username{_}\S+{_}(?:privilege{_}\d+{_})?|enable{_})(?:password|secret){_}"
+        rf"(?:level{_}\d+{_})?(?![0-9]{_}))",
+        value=rf"(?P<s>{_NOT_VALUE}\S+(?:[ \t]+(?!(?:secret|password)(?!\S))\S+)*)",
+        flags=0,
+    ),
     _c(
         "password/secret",
         "password secret",

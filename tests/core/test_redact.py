@@ -255,3 +255,25 @@ def test_a_known_value_becomes_its_marker_before_the_grammar_runs():
     assert out == (
         " ip ospf message-digest-key 1 md5 <secret env:JINBAO_OSPF_KEY>\n description <secret env:JINBAO_OSPF_KEY>\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "want"),
+    [
+        # oxidized's recorded C9800 (tests/compliance/configs/published): values with blanks
+        (
+            " mgmtuser username username password 0 MGMT PASSW0RD secret 0 MGMT SECR3T",
+            " mgmtuser username username password 0 <redacted> secret 0 <redacted>",
+        ),
+        (
+            " dot1x username dot1x-username password 0 DOT1X PASSW0RD",
+            " dot1x username dot1x-username password 0 <redacted>",
+        ),
+        ("username admin password my pass word", "username admin password <redacted>"),
+        ("enable password level 15 two words", "enable password level 15 <redacted>"),
+        (" password 7 0822455D0A16 2", " password 7 <redacted>"),
+    ],
+)
+def test_an_ios_password_with_blanks_loses_all_of_it(line, want):
+    assert redact(line) == want
+    assert redact(want) == want
