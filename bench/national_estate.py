@@ -50,7 +50,9 @@ def write(target: Path, min_devices: int = 40_000) -> int:
         links, pairs = [], []
         for j, c in enumerate(cities):
             cn = f"{p}-{c}"
-            sites.append({"name": cn, "template": "city", "ospf_area": j + 1})
+            # Areas are unique across the copies: the estate is one routing design, and the
+            # validator refuses a city area given twice.
+            sites.append({"name": cn, "template": "city", "ospf_area": i * len(cities) + j + 1})
             links.append(
                 {"a": f"{p}-wan1", "b": f"{cn}-wan1", "carrier": "telecom", "bandwidth": 1000, "role": "primary"}
             )
