@@ -106,7 +106,7 @@ CONSTRUCTS = (
         "ios trap host",
         "snmp-server",
         rf"{B}snmp-server{_}host{_}\S+{_}(?:vrf{_}\S+{_})?(?:(?:traps|informs){_})?"
-        rf"(?:version{_}(?:1|2c){_})?(?!version\b|traps\b|informs\b|vrf\b)",
+        rf"(?:version{_}(?:1|2c){_})?(?:encrypted{_})?(?!version\b|traps\b|informs\b|vrf\b)",
     ),
     # snmp-agent community read|write [cipher|simple] C [mib-view V] [acl N] (VRP, Comware);
     # Comware 7 RBAC: snmp-agent community [simple|cipher] C user-role R
@@ -199,14 +199,14 @@ CONSTRUCTS = (
     # vendor shows its config: prose and upper-case values (`-A SECRET -x AES`) are not keywords.
     # IOS takes a clear (type 0) or reversible (type 7) password with blanks in it, to the end of
     # the line or to the next `secret`/`password` (a C9800's `mgmtuser username U password 0 A B
-    # secret 0 C D`), and so does a `username`/`enable` line with no type: masking the first word
-    # showed the rest of it.
+    # secret 0 C D`), and so does a `username`/`enable` line or a line's own ` password A B` (a
+    # `line con 0` block) with no type: masking the first word showed the rest of it.
     _c(
         "ios password with blanks",
         "password secret",
         rf"(?:{B}(?:password|secret){_}(?:level{_}\d+{_})?[07]{_}(?=\S)"
-        rf"|{BOL}(?:username{_}\S+{_}(?:privilege{_}\d+{_})?|enable{_})(?:password|secret){_}"
-        rf"(?:level{_}\d+{_})?(?![0-9]{_}))",
+        rf"|{BOL}(?:username{_}\S+{_}(?:privilege{_}\d+{_})?|enable{_})?(?:password|secret){_}"
+        rf"(?:level{_}\d+{_})?(?![0-9]{_}){_PAM_CONTROL})",
         value=rf"(?P<s>{_NOT_VALUE}\S+(?:[ \t]+(?!(?:secret|password)(?!\S))\S+)*)",
         flags=0,
     ),
@@ -231,6 +231,13 @@ CONSTRUCTS = (
     _c("ldap bindpw", "bindpw", rf"{B}(?:root)?bindpw{_}"),
     _c("sssd authtok", "authtok", rf"{B}ldap_default_authtok[ \t]*=[ \t]*"),
     _c("url userinfo", "://", r"://[^\s:/@]+:", value=rf"(?P<s>{_NOT_VALUE}[^\s@/]+)(?=@)"),
+    # the same in lower case, as assertion messages and shell traces print them (`password=X`)
+    _c(
+        "lower-case assignment",
+        "password passwd secret token authtok",
+        r"(?<![\w-])(?:password|passwd|secret|token|authtok)=",
+        flags=0,
+    ),
     _c(
         "env assignment",
         "password passwd secret token key authtok",

@@ -277,3 +277,29 @@ def test_a_known_value_becomes_its_marker_before_the_grammar_runs():
 def test_an_ios_password_with_blanks_loses_all_of_it(line, want):
     assert redact(line) == want
     assert redact(want) == want
+
+
+@pytest.mark.parametrize(
+    ("line", "want"),
+    [
+        # a `line con 0` / `line vty` block's own password, no type (the probe's ios-secrets.txt)
+        (" password SEKRITM1 SEKRITM2 SEKRITM3", " password <redacted>"),
+        (
+            "snmp-server host 10.1.1.12 version 2c encrypted SEKRITI",
+            "snmp-server host 10.1.1.12 version 2c encrypted <redacted>",
+        ),
+        (
+            "assert 'x' ... password=SEKRITC and MYSQL_PASSWORD=SEKRITD",
+            "assert 'x' ... password=<redacted> and MYSQL_PASSWORD=<redacted>",
+        ),
+        # and what must stay: PAM stacks, sshd's keyword, a mode word
+        ("password requisite pam_pwquality.so retry=3", "password requisite pam_pwquality.so retry=3"),
+        (
+            "password   [success=1 default=ignore]  pam_unix.so obscure sha512",
+            "password   [success=1 default=ignore]  pam_unix.so obscure sha512",
+        ),
+        ("PasswordAuthentication no", "PasswordAuthentication no"),
+    ],
+)
+def test_what_a_hostile_probe_hid_secrets_in(line, want):
+    assert redact(line) == want
