@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -126,3 +127,13 @@ def test_write_whole_refuses_a_symlink_at_the_destination(tmp_path):
     with pytest.raises(JinbaoError, match="symlink"):
         jstate.write_whole(tmp_path / "r.json", "new")
     assert victim.read_text() == "keep"
+
+
+@pytest.mark.skipif(shutil.which("weasyprint") is None, reason="WeasyPrint is not installed")
+def test_the_pdf_is_rendered_to_bytes_and_written_like_the_others(kept, tmp_path):
+    out = tmp_path / "out"
+    r = _report("--out", str(out), timeout=300)
+    assert r.returncode == 0, r.stderr
+    pdf = out / "report.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF") and stat.S_IMODE(pdf.stat().st_mode) == 0o600
+    assert sorted(p.name for p in out.iterdir()) == sorted([*REPORT_FILES, "report.pdf"])  # no temp left
