@@ -14,15 +14,16 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
+from jinbao import verify
 from jinbao.console import err, out, print_problems, shown
 from jinbao.errors import JinbaoError
 from jinbao.platforms import PLATFORMS
-from jinbao.target import estate_for, source_of
+from jinbao.target import estate_for, source_of, targets
 
 from . import configtext, devicecheck, keptruns, report, runner, summary, waivers
 from .errors import RuleFileError
 from .registry import registry
-from .sources import pki
+from .sources import configs, pki
 from .verdicts import Verdict
 
 
@@ -152,7 +153,10 @@ def run_cmd(ctx, estate_arg, site, lab, pki_dir, pki_as, pki_ocsp_url, no_monito
     monitoring) and evaluate every rule.
 
     The run is kept in the state folder for `jinbao audit report`."""
-    estate_arg = estate_for(ctx, source_of(lab, None), estate_arg)
+    source = source_of(lab, None)
+    if source is not None:
+        lab_known(source)
+    estate_arg = estate_for(ctx, source, estate_arg)
     r = runner.run(estate_arg, site, lab, pki_dir, pki_as, waivers_file, not no_monitoring, pki_ocsp_url)
     path = runner.save(r, estate_arg, site)
     if as_json:
@@ -176,13 +180,30 @@ def run_cmd(ctx, estate_arg, site, lab, pki_dir, pki_as, pki_ocsp_url, no_monito
     exit_for(r.verdicts)
 
 
+def lab_known(source: str) -> None:
+    """A lab that is up, or one whose backups or verify runs are kept (a lab taken down after its
+    evidence was collected is still judged from that evidence). Else exit 2 naming the labs there
+    are, before anything is judged or kept: a mistyped id once had the lab estate's rendered intent
+    judged as if it were that lab."""
+    try:
+        targets(source)
+    except JinbaoError as e:
+        if any(d.is_dir() for d in (configs.backups(source), verify.results_dir(source))):
+            return
+        raise JinbaoError(
+            f"{e}; nothing of {source} is kept either (no backups in {configs.backups(source)}, no verify runs "
+            f"in {verify.results_dir(source)}): check the id, or bring the lab up with `jinbao lab up`"
+        ) from None
+
+
 @cli.command("report")
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("out/compliance"),
+    # text, not click.Path: click reads '' as '.', and report.write refuses an empty --out itself
+    default="out/compliance",
     show_default=True,
+    help="The folder for the report files (created 0700 if missing; the files are 0600).",
 )
 @click.option(
     "--run",

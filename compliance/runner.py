@@ -84,5 +84,7 @@ def save(r: Run, estate: str, site: str | None) -> Path:
         "verdicts": [v.as_dict() for v in r.verdicts],
     }
     path = keptruns.runs_dir() / f"{now:%Y%m%dT%H%M%S%f}.json"
-    write_whole(path, json.dumps(body, ensure_ascii=False, indent=1))
+    # A kept run quotes device config lines: the folder 0700 and each run 0600, the owner's only.
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_whole(path, json.dumps(body, ensure_ascii=False, indent=1), 0o600)
     return path

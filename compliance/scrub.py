@@ -7,9 +7,10 @@ shared. So every string a verdict takes from them is passed through `jinbao.reda
 source is read (before it is in a run), and again when a kept run is rendered (a run kept before
 this, or edited by hand, must not carry a secret into the HTML, CSV, JSON or PDF).
 
-Text jinbao writes itself is left alone: a device finding's message quotes its rule's pattern
-(`no line like /^snmp-server community /`), which redaction would garble. Evidence lines (`text`)
-are redacted for every kind: redacting twice changes nothing.
+Text jinbao writes itself is left alone when the source is read: a device finding's message quotes
+its rule's pattern (`no line like /^snmp-server community /`), which redaction would garble. In a
+kept run every other string (evidence lines, notes, subjects, waiver notes) is redacted for every
+kind, since a hand may have edited it: redacting twice changes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from .verdicts import Finding, Verdict
 
 # The evidence kinds whose verdicts are built from text jinbao did not write.
 EXTERNAL = ("servers", "dr")
+# A kept verdict's strings besides its findings: jinbao writes them, but a kept run is a file on disk.
+FREE_TEXT = ("subject", "note", "site", "device_class", "waived_by", "waiver_note")
 
 
 def _r(s: str | None) -> str | None:
@@ -50,7 +53,9 @@ def kept(reg: Registry, verdicts) -> list:
             continue
         rule = reg.rule(str(stored.get("rule", "")))
         external = rule is None or rule.evidence in EXTERNAL
-        keys = ("message", "file", "text", "ref") if external else ("text",)
+        # A device finding's message is the one string kept as written (it quotes the rule's pattern);
+        # the rest of a kept run is free text a hand can have edited, and is redacted for every kind.
+        keys = ("message", "file", "text", "ref") if external else ("file", "text", "ref")
         v = dict(stored)
         if isinstance(v.get("findings"), list):
             v["findings"] = [
@@ -59,9 +64,8 @@ def kept(reg: Registry, verdicts) -> list:
                 else f
                 for f in v["findings"]
             ]
-        if external:
-            for k in ("subject", "note"):
-                if isinstance(v.get(k), str):
-                    v[k] = redact(v[k])
+        for k in FREE_TEXT:
+            if isinstance(v.get(k), str):
+                v[k] = redact(v[k])
         out.append(v)
     return out

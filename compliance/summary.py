@@ -22,12 +22,15 @@ def unwaived(v: dict) -> bool:
 
 
 def clause_status(verdicts: list[dict]) -> str:
+    """符合 only when every verdict that could be judged conforms: a rule (or a device) without
+    evidence leaves the clause at most partly conforming, never conforming by default."""
     judged = [v for v in verdicts if v["status"] in ("finding", "conforms")]
+    missing = any(v["status"] == "no_evidence" for v in verdicts)
     if not judged:
-        return "no_evidence" if any(v["status"] == "no_evidence" for v in verdicts) else "not_applicable"
+        return "no_evidence" if missing else "not_applicable"
     bad = sum(1 for v in judged if unwaived(v))
     if bad == 0:
-        return "conforms"
+        return "partly" if missing else "conforms"
     return "does_not" if bad == len(judged) else "partly"
 
 

@@ -142,13 +142,21 @@ def _waiver(item, path, pos, reg: Registry, p: ProblemList) -> Waiver | None:
         p.add(
             pos.at((*path, "expiry")),
             "expiry",
-            f"expiry {item['expiry']!r} is not a date",
+            f"expiry {_shown(item['expiry'])} is not a date",
             "write the date as YYYY-MM-DD",
             "waivers",
         )
     if len(p) > before:
         return None
     return Waiver(item["rule"], item["scope"], item["justification"].strip(), item["approver"].strip(), expiry, at)
+
+
+def _shown(value) -> str:
+    """The value as the file has it: YAML reads `2027-01-01 00:00` as a datetime, whose repr
+    (datetime.datetime(2027, 1, 1, 0, 0)) is Python's, not the user's."""
+    if isinstance(value, dt.date):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return repr(value)
 
 
 def apply(verdicts: list[Verdict], waivers: tuple[Waiver, ...], today: dt.date | None = None) -> list[Verdict]:

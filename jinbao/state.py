@@ -18,6 +18,8 @@ import fcntl
 import os
 import pwd
 import re
+import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,17 +33,55 @@ def state_dir(*parts: str) -> Path:
     return root.joinpath(*parts)
 
 
-def write_whole(path: Path, text: str) -> None:
-    """Write text to path through a temporary file in the same folder and a rename. The temporary
-    name is the writer's own (pid) and does not end in the final suffix, so two writers never
-    share it and a reader globbing `*.json` never sees it."""
+def write_whole(path: Path, data: str | bytes, mode: int | None = None) -> None:
+    """Write data to path through a temporary file in the same folder and a rename.
+
+    The temporary name is random, created with O_EXCL|O_NOFOLLOW, and does not end in the final
+    suffix: two writers never share it, a reader globbing `*.json` never sees it, and a symlink
+    planted at it (or a FIFO) is never followed or opened. The rename replaces a symlink at path
+    itself rather than what it points to, but `check_writable` refuses one before anything is
+    written. mode None keeps the umask's default; else the file is exactly that mode from its first
+    byte."""
+    check_writable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(
+        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666 if mode is None else mode
+    )
     try:
-        tmp.write_text(text, encoding="utf-8")
+        if mode is not None:
+            os.fchmod(fd, mode)  # the umask may have taken bits away, never added them: exact
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def check_writable(path: Path) -> None:
+    """Refuse a destination that exists and is not a regular file: writing through a symlink would
+    overwrite what it points to, a FIFO would hang the writer, a directory cannot be replaced."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise JinbaoError(f"{path}: a part of its folder is a file, not a folder; choose another folder") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise JinbaoError(f"{path} is {_kind(st.st_mode)}, not a regular file; remove it or choose another folder")
+
+
+def _kind(m: int) -> str:
+    if stat.S_ISLNK(m):
+        return "a symlink"
+    if stat.S_ISDIR(m):
+        return "a directory"
+    if stat.S_ISFIFO(m):
+        return "a FIFO"
+    if stat.S_ISSOCK(m):
+        return "a socket"
+    return "a device"
 
 
 def safe_name(text: str, repl: str = "-") -> str:

@@ -208,3 +208,32 @@ def test_a_check_label_s_parameter_is_redacted_when_verify_reads_it(tmp_path):
     checks, why = verify.read_junit(tmp_path / "r.xml", {"10.0.0.1": "a1"}, redact)
     assert checks == {"a1": {"snmpd: test_line_absent[rocommunity <redacted>]": "failed"}}
     assert not _leaks(json.dumps(why)) and "rocommunity <redacted>" in json.dumps(why)
+
+
+def test_a_hand_edited_note_of_a_device_verdict_is_redacted_in_the_report(state, tmp_path):
+    """Every free-text field of a kept run is redacted, not only the external sources' ones."""
+    runs = state / "compliance" / "runs"
+    runs.mkdir(parents=True)
+    body = {
+        "estate": "lab",
+        "site": None,
+        "at": "2026-11-30T00:00:00+00:00",
+        "sources": {"device_config": "test"},
+        "verdicts": [
+            {
+                "rule": "DEV-HTTP",
+                "subject": "r3",
+                "status": "finding",
+                "note": "edited: password Note-Secret-7731",
+                "waiver_note": "snmp-server community Waiver-Secret-4410 RO",
+                "findings": [{"message": "ip http server is on", "file": "f", "line": 5, "text": "ip http server"}],
+            }
+        ],
+    }
+    run_file = runs / "20261130T000000000000.json"
+    run_file.write_text(json.dumps(body))
+    out = tmp_path / "report"
+    report.write(keptruns.read(run_file), None, out, pdf=False)
+    text = (out / "report.json").read_text()
+    assert "Note-Secret-7731" not in text and "Waiver-Secret-4410" not in text
+    assert "ip http server is on" in text  # a device finding's own message is kept as written

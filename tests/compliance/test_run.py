@@ -22,7 +22,7 @@ from cryptography import x509
 
 from compliance import runner
 from compliance.registry import registry
-from compliance.sources import dr, inventory, monitoring, pki
+from compliance.sources import configs, dr, inventory, monitoring, pki
 from tests.support import REPO, run_cli
 
 REG = registry()
@@ -335,6 +335,8 @@ def test_a_lab_run_judges_the_lab_estate_unless_told_another(state, tmp_path):
     """`audit run --lab ID` reads that lab's backups: its devices are the lab estate's, not the
     province's (whose names they share), unless its --estate says otherwise."""
     noca = str(tmp_path / "noca")
+    # no lab jb7 is up: its kept backups folder (empty here) is what makes it a lab to judge
+    configs.backups("lab:jb7").mkdir(parents=True)
 
     def sources(*given: str) -> str:
         r = run_cli("audit", "run", "--lab", "jb7", *given, "--no-monitoring", "--pki-dir", noca, "--json")

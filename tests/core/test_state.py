@@ -11,6 +11,7 @@ import textwrap
 import pytest
 
 from jinbao import state
+from jinbao.errors import JinbaoError
 from tests.support import run_cli
 
 HOLD = textwrap.dedent(
@@ -102,6 +103,6 @@ def test_a_writer_killed_before_its_rename_leaves_the_old_file_whole_and_nothing
     assert kept.read_text() == '{"old": true}'
     assert sorted(kept.parent.glob("*.json")) == [kept]  # the writer's leftover is not a run
     # a failed rename leaves nothing behind at all
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(JinbaoError, match="is a directory"):
         state.write_whole(tmp_path / "runs", "x")
     assert not list(tmp_path.glob(".runs.*.tmp"))
