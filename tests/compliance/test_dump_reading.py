@@ -122,3 +122,14 @@ def test_a_terminal_capture_is_judged_whole_with_the_file_s_line_numbers(tmp_pat
     plain_cfg, plain = _findings(CONFIGS / dump)
     assert cfg.complete == plain_cfg.complete is True
     assert found == {(rule, line + 1 if line else line) for rule, line in plain}
+
+
+@pytest.mark.parametrize(
+    "dump, given, like",
+    [("weak-comware5-gbk.txt", "huawei_vrp", "h3c_comware"), ("weak-frr.txt", "h3c_comware", "frr")],
+)
+def test_a_platform_showing_one_shared_mark_is_not_taken_for_the_dump_s_own(dump, given, like):
+    r = run_cli("audit", "config", "--platform", given, str(CONFIGS / dump))
+    assert r.returncode == 2, r.stdout
+    err = " ".join(r.stderr.split())
+    assert f"given as --platform {given}, but it looks like {like}" in err and f"pass --platform {like}" in err
