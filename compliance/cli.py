@@ -8,6 +8,7 @@ an unreadable dump, an unknown platform).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -95,9 +96,18 @@ def config_cmd(files, platform, as_json, waivers_file):
     live = waivers.load(waivers_file, reg)
     rules = reg.of("device_config")
     verdicts: list[Verdict] = []
-    configs = [
-        configtext.read(f, platform, check=True) for f in files
-    ]  # all read before any output: bad input is exit 2
+    configs, bad, seen = [], [], set()
+    for f in files:
+        real = os.path.realpath(f)
+        if real in seen:  # `a.txt ./a.txt`: one device, judged once
+            continue
+        seen.add(real)
+        try:
+            configs.append(configtext.read(f, platform, check=True))
+        except JinbaoError as e:
+            bad.append(str(e))
+    if bad:  # every bad file named at once, before any output: exit 2, nothing judged
+        raise JinbaoError("\n".join(bad))
     for cfg in configs:
         verdicts += devicecheck.evaluate(cfg, rules, device_class=cfg.platform)
     verdicts = waivers.apply(verdicts, live)

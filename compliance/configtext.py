@@ -16,8 +16,12 @@ from jinbao.errors import JinbaoError
 
 from . import inputs
 
-# The prompt, then the cursor moved back, blanked with spaces and moved back again.
-_PAGER = re.compile(r"[ \t]*-{2,} ?More ?-{2,}(?:\x1b\[\d*D *\x1b\[\d*D| *\x1b\[\d*D)?|\x1b\[[\d;]*[A-Za-z]")
+# The prompt, then the cursor moved back, blanked with spaces and moved back again. A match is
+# only tried at the start of a run of blanks or dashes (the lookbehinds): tried at each of N
+# spaces, `[ \t]*` ran on to the run's end every time, N² steps (80,000 spaces took 33 s).
+_PAGER = re.compile(
+    r"(?<![ \t])[ \t]*(?<!-)-{2,} ?More ?-{2,}(?:\x1b\[\d*D *\x1b\[\d*D| *\x1b\[\d*D)?|\x1b\[[\d;]*[A-Za-z]"
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,37 @@ class ConfigText:
     text: str = ""  # the lines joined: one MULTILINE search over it costs less than one per line
 
 
+def _utf16(data: bytes) -> str | None:
+    """The UTF-16 codec of a dump saved by Windows PowerShell (`>` writes UTF-16 LE with a BOM),
+    from its BOM or, without one, from its NUL pattern: ASCII text in UTF-16 has a NUL in every
+    other byte, all on one side. None for any other file."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = data.rstrip(b"\x00")[:4096]  # capture tools pad with NULs up to a block
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even, odd = sample[0 : 2 * pairs : 2].count(0), sample[1 : 2 * pairs : 2].count(0)
+    if odd >= 0.3 * pairs and even <= 0.02 * pairs:
+        return "utf-16-le"
+    if even >= 0.3 * pairs and odd <= 0.02 * pairs:
+        return "utf-16-be"
+    return None
+
+
+# C0 controls no config or terminal capture writes (tab, line ends, form feed, ESC, bell and
+# backspace are left out: captures carry them).
+_BINARY = re.compile(r"[\x01-\x06\x0e-\x1a\x1c-\x1f\x7f]")
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (with or without BOM), else GB18030, the superset of GBK."""
+    """(text, encoding): UTF-16 (by BOM or NUL pattern), UTF-8 (with or without BOM), else
+    GB18030, the superset of GBK. NUL padding is dropped wherever it is."""
+    codec = _utf16(data)
+    if codec is not None:
+        body = data.rstrip(b"\x00")
+        body += b"\x00" * (len(body) % 2)  # the last character's NUL half went with the padding
+        return body.decode(codec, errors="replace").lstrip("\ufeff").replace("\x00", ""), codec
     data = data.replace(b"\x00", b"")
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
@@ -40,6 +73,27 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return data.decode("gb18030", errors="replace"), "gbk"
+
+
+def not_text(data: bytes) -> str | None:
+    """Why the bytes are no config dump at all (empty, or binary), or None. Told before the
+    platform: no --platform makes an image or an empty file a config with nothing to find."""
+    if not data.replace(b"\x00", b"").strip():
+        return "is empty" if not data else "is empty (only blanks or NUL bytes)"
+    if _utf16(data) is not None:
+        return None
+    body = data.rstrip(b"\x00")
+    nuls = body.count(0)
+    if nuls > max(8, len(body) // 100):
+        return f"is not text ({nuls:,} NUL bytes inside it, not UTF-16's pattern)"
+    return None
+
+
+def _control_bytes(text: str) -> str | None:
+    found = _BINARY.findall(text)
+    if len(found) > max(8, len(text) // 200):
+        return f"is not text ({len(found):,} control bytes, e.g. 0x{ord(found[0]):02x})"
+    return None
 
 
 def split(text: str) -> tuple[str, ...]:
@@ -206,14 +260,73 @@ def read(path: Path, platform: str | None = None, shown_as: str | None = None, c
     """Read and classify one dump. An unreadable file or an unknown platform is bad input; with
     `check`, so is a file that plainly is not of the platform given (compliance.plausible)."""
     data = inputs.read_bytes(path)  # a FIFO, a device or an oversized file is refused, not read
+    name = shown_as or str(path)
+    why = not_text(data)
     text, encoding = decode(data)
-    return classify(shown_as or str(path), text, platform, encoding, check)
+    why = why or _control_bytes(text)
+    if why:
+        raise inputs.InputFileError(name, why, "pass the config dump itself, saved as text")
+    return classify(name, text, platform, encoding, check)
+
+
+# A terminal session's prompt lines around a dump (`host#show running-config` … `host#`, or
+# `<host>display current-configuration` … `<host>`, `[host]`): only at the very start and end.
+_PROMPT = re.compile(r"^(?:[A-Za-z0-9_.:/()-]+[#>]|<[^<>\s]+>|\[[^\[\]\s]+\])(?P<cmd>.*)$")
+_SHOWS = re.compile(r"\s*(sh(ow?)?|dis(p(l(ay?)?)?)?|more|cat|terminal|screen-length)\b", re.I)
+
+
+def unprompt(lines: tuple[str, ...]) -> tuple[str, ...]:
+    """The lines with the session's prompt lines blanked (not dropped: line numbers stay the
+    file's). A leading prompt line counts only with a command that shows or pages the config, so
+    a config's own first line is never taken for one."""
+    out = list(lines)
+    i = 0
+    while i < len(out) and (not out[i].strip() or _is_prompt(out[i], leading=True)):
+        out[i] = ""
+        i += 1
+    j = len(out) - 1
+    while j > i and (not out[j].strip() or _is_prompt(out[j], leading=False)):
+        out[j] = ""
+        j -= 1
+    return tuple(out) if i or j < len(out) - 1 else lines
+
+
+def _is_prompt(line: str, leading: bool) -> bool:
+    m = _PROMPT.match(line)
+    return m is not None and (not leading or _SHOWS.match(m.group("cmd")) is not None)
+
+
+# Where a whole config starts: its name line, or the banner its `show` command prints first.
+_STARTS = re.compile(
+    r"^(hostname \S| ?sysname \S|Building configuration|Current configuration :|!Software Version|frr version)"
+)
+
+
+def several(name: str, platform: str, lines: tuple[str, ...]) -> None:
+    """InputFileError when the file holds more than one config (two name lines, or one start
+    twice): judged as one, each config's lines would make up for the other's missing ones."""
+    if platform == "linux":  # a server bundle is many files by design
+        return
+    seen: dict[str, list[int]] = {}
+    for i, x in enumerate(lines, 1):
+        m = _STARTS.match(x)
+        if m:
+            kind = "name" if "sysname" in m.group(1) or m.group(1).startswith("hostname") else m.group(1)
+            seen.setdefault(kind, []).append(i)
+    for kind, at in sorted(seen.items(), key=lambda kv: kv[0] != "name"):  # name lines say most
+        if len(at) > 1:
+            what = "hostname/sysname" if kind == "name" else f"`{kind}`"
+            raise inputs.InputFileError(
+                name,
+                f"holds {len(at)} configs ({what} at lines {', '.join(map(str, at))})",
+                "split it into one file per device and pass each",
+            )
 
 
 def classify(
     name: str, text: str, platform: str | None = None, encoding: str = "utf-8", check: bool = False
 ) -> ConfigText:
-    lines = split(text)
+    lines = unprompt(split(text))
     whole = "\n".join(lines)
     if check and platform is not None:
         from .plausible import problem  # it reads SIGNATURES from here
@@ -227,4 +340,5 @@ def classify(
             f"{name}: cannot tell the platform from the text (VRP, Comware, IOS/IOS-XE, FRR or nftables); "
             "pass --platform"
         )
+    several(name, plat, lines)
     return ConfigText(name, lines, encoding, plat, dialect(plat, whole), complete(plat, lines, whole), whole)

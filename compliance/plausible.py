@@ -9,8 +9,9 @@ platform must be recognisable in the text, cheaply:
   `return`, `quit` and their bare `#` separators; IOS and FRR `!` separators and `no …`; nftables
   `table … {`, `chain … {` and its hooks. When a quarter of the config's lines belong to another
   family, the file is that family's. (Not for a server bundle, which holds files of any syntax.)
-- **Marks.** When the named platform shows none of its own marks (compliance.configtext.SIGNATURES)
-  while another platform shows two or more, the file is that one's.
+- **Marks.** When another platform shows two or more of its marks (compliance.configtext.SIGNATURES)
+  and more than twice as many as the named platform (none at all, or one shared line such as
+  `line vty`), the file is that one's.
 
 A fragment with no marks at all is let through: it gets "no evidence", never "conforms".
 """
@@ -39,6 +40,8 @@ _FOREIGN = (
 SHARE = 0.25  # of the non-blank lines, foreign to the named family: the file is the other's
 MIN_FOREIGN = 3
 MIN_MARKS = 2
+# (given, detected) pairs let through: FRR's vtysh config is IOS-like, and the IOS rules read it.
+_READS = {("cisco_ios", "frr")}
 
 
 def _family(platform: str | None) -> str | None:
@@ -68,8 +71,13 @@ def problem(name: str, platform: str, lines: tuple[str, ...], text: str) -> str 
     guess = looks_like(text)
     other = _family(guess)
     why = None
-    if guess and guess != platform and _marks(platform, text) == 0 and _marks(guess, text) >= MIN_MARKS:
-        why = f"it shows none of {platform}'s marks and {_marks(guess, text)} of {guess}'s"
+    mine, theirs = _marks(platform, text), _marks(guess, text) if guess else 0
+    if guess and guess != platform and mine == 0 and theirs >= MIN_MARKS:
+        why = f"it shows none of {platform}'s marks and {theirs} of {guess}'s"
+    elif guess and guess != platform and theirs >= MIN_MARKS and theirs > 2 * mine and (platform, guess) not in _READS:
+        # One shared mark (`line vty`, a margin `sysname` in Comware 5's header) is not the
+        # platform's config: VRP given for Comware 5 showed 1 mark of VRP's and 4 of Comware's.
+        why = f"it shows {mine} of {platform}'s marks and {theirs} of {guess}'s"
     else:
         # A server bundle holds files of any syntax: only its marks can tell.
         counted: dict[str, list[tuple[int, str]]] = {}

@@ -108,6 +108,16 @@ def load(rules_dir: Path, clauses_file: Path) -> Registry:
     rules: list[Rule] = []
     seen: dict[str, Origin] = {}
     files = sorted(rules_dir.glob("*.yml"))
+    # Refused, not loaded: every rule file is *.yml, and a *.yaml beside them is most likely a
+    # copy or a misnamed file whose rules would silently not apply.
+    for odd in sorted(rules_dir.glob("*.yaml")):
+        p.add(
+            Origin(yamlfile.shown(odd), 1),
+            "(file)",
+            "a rule file must be named *.yml; this one is not loaded",
+            f"rename it to {odd.stem}.yml (or move it out of {yamlfile.shown(rules_dir)})",
+            "rules",
+        )
     if not files:
         p.add(Origin(yamlfile.shown(rules_dir), 1), "(folder)", "no rule files (*.yml)", "add rule files", "rules")
     for path in files:
@@ -299,6 +309,16 @@ def _platform_check(plat, body, path: tuple, pos: Positions, rule: str, p: Probl
         if "evidence" in body
         else None
     )
+    if not body["steps"]:
+        # No step finds nothing, so every config of the platform would "conform".
+        p.add(
+            pos.at((*path, "steps")),
+            f"check.{plat}.steps",
+            f"{rule}: no steps for {plat}: every {plat} config would conform",
+            f"add a step, or remove {plat} from the check to leave the rule not applicable to it",
+            "rules",
+        )
+        return None
     steps = []
     for i, raw in enumerate(body["steps"]):
         spath = (*path, "steps", i)

@@ -136,3 +136,46 @@ def test_a_live_waiver_waives_and_an_expired_one_says_so(tmp_path):
 
 def test_the_shipped_waivers_file_loads():
     assert waivers.load(waivers.WAIVERS_FILE, reg_mod.registry()) == ()
+
+
+def test_a_platform_with_no_steps_is_refused_at_its_line(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "b.yml").write_text(
+        _RULE_HEAD + "    evidence: device_config\n    fix: do it\n    check:\n      frr:\n        steps: []\n"
+    )
+    [p] = _problems(rules)
+    assert (p.origin.file.rsplit("/", 1)[-1], p.origin.line, p.field) == ("b.yml", 10, "check.frr.steps")
+    assert "would conform" in p.message and "add a step" in p.fix
+
+
+def test_a_yaml_file_in_the_rules_folder_is_refused_not_ignored(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(reg_mod.RULES_DIR, rules)
+    (rules / "extra.yaml").write_text("rules: [\n")  # broken, and it would not be read at all
+    [p] = _problems(rules)
+    assert p.origin.file.endswith("extra.yaml") and "extra.yml" in p.fix
+
+
+def test_a_case_insensitive_pattern_finds_its_line_in_any_case(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "b.yml").write_text(
+        _RULE_HEAD + "    evidence: device_config\n    fix: do it\n    check:\n      frr:\n        steps:\n"
+        "          - forbid: '(?i)^ip forwarding enabled'\n"
+    )
+    text = "frr version 8.4\nhostname r\nIP Forwarding Enabled\nend\n"
+    [v] = devicecheck.evaluate(configtext.classify("t", text, "frr"), reg_mod.load(rules, reg_mod.CLAUSES_FILE).rules)
+    assert [f.line for f in v.findings] == [3]
+
+
+def test_an_each_template_whose_value_is_not_a_whole_word_is_still_matched(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "b.yml").write_text(
+        _RULE_HEAD + "    evidence: device_config\n    fix: do it\n    check:\n      frr:\n        steps:\n"
+        "          - each: '^key (\\w+)$'\n            unless: '^secret-{1}:'\n"
+    )
+    text = "frr version 8.4\nhostname r\nkey a\nkey b\nsecret-a: x\nend\n"
+    [v] = devicecheck.evaluate(configtext.classify("t", text, "frr"), reg_mod.load(rules, reg_mod.CLAUSES_FILE).rules)
+    assert [f.line for f in v.findings] == [4]
