@@ -135,6 +135,7 @@ bench-pki: setup
 # The province's 1,211 rendered configs against every device rule (goal < 5 s); no lab, no root.
 bench-compliance: setup
 	$(PY) bench/compliance_bench.py
+	$(PY) bench/compliance_scaling.py
 
 # Brings up its own lab (root); netmiko and ansible-playbook are the venv's.
 bench-netconfig: setup

@@ -133,3 +133,15 @@ def test_a_platform_showing_one_shared_mark_is_not_taken_for_the_dump_s_own(dump
     assert r.returncode == 2, r.stdout
     err = " ".join(r.stderr.split())
     assert f"given as --platform {given}, but it looks like {like}" in err and f"pass --platform {like}" in err
+
+
+def test_each_neighbour_without_its_password_is_found_and_no_other():
+    """The one-pass `each` step (probe item 6; its speed is in bench/compliance_scaling.py) finds
+    the same neighbours as one search per neighbour did: those with no password line of their own."""
+    ios = (CONFIGS / "weak-ios.txt").read_text()
+    many = "".join(f" neighbor 10.0.0.{i} remote-as 65020\n" for i in range(100))
+    pw = "".join(f" neighbor 10.0.0.{i} password x\n" for i in range(0, 100, 10))
+    cfg = configtext.classify("t.txt", ios.replace(" neighbor 198.51.100.1 remote-as 65020\n", many + pw), "cisco_ios")
+    [v] = [v for v in devicecheck.evaluate(cfg, registry().of("device_config")) if v.rule == "DEV-ROUTING-AUTH"]
+    lacking = {f.text.split()[1] for f in v.findings if f.text.strip().startswith("neighbor")}
+    assert lacking == {f"10.0.0.{i}" for i in range(100) if i % 10}
