@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from jinbao.platforms import PLATFORMS
+from jinbao.redact import redact
 
 from .configtext import SIGNATURES, detect
 
@@ -87,7 +88,7 @@ def problem(name: str, platform: str, lines: tuple[str, ...], text: str) -> str 
         for fam, hits in counted.items():
             if len(hits) >= MIN_FOREIGN and len(hits) >= SHARE * len(body):
                 i, x = min(hits)
-                why = f"{len(hits)} of its {len(body)} lines are {FAMILY_NAME[fam]}'s (line {i}: `{x.strip()}`)"
+                why = f"{len(hits)} of its {len(body)} lines are {FAMILY_NAME[fam]}'s (line {i}: `{redact(x.strip())}`)"
                 if other != fam:
                     guess = None
                 other = fam

@@ -48,6 +48,14 @@ def test_lines_of_another_family_tell_a_fragment_without_marks():
             configtext.classify("frag.txt", text, given, check=True)
 
 
+def test_the_line_a_refusal_quotes_carries_no_secret():
+    # The first foreign line is quoted; a hostile dump puts a secret there.
+    text = "no username admin password 0 SEKRIT1 SEKRIT2\n no ip address\n shutdown\n!\ninterface Gi0/2\n!\n"
+    with pytest.raises(Exception, match=r"line 1: `no username admin password 0 <redacted>`") as e:
+        configtext.classify("frag.txt", text, "huawei_vrp", check=True)
+    assert "SEKRIT" not in str(e.value)
+
+
 @pytest.mark.parametrize(
     ("path", "platform"),
     [
